@@ -1,0 +1,41 @@
+"""convproof: exact, checkable convolution arithmetic.
+
+Shapes, counts and receptive fields as integers and derived SymPy formulas; every output as
+the sliding-window sum; the layer as a sparse conv matrix; proofs that the two are the same
+map; a fast numeric convolution; and Hypothesis strategies to property-test your own conv.
+
+Examples
+--------
+>>> import convproof as cp
+>>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same").output_shape(
+...     (3, 25, 25))
+(5, 25, 25)
+"""
+
+from __future__ import annotations
+
+from .errors import ConvProofError, MemoryLimitError
+from .spec import (
+    PADDING_MODES,
+    PADDING_NAMES,
+    ConvSpec,
+    ConvTransposeSpec,
+    PoolSpec,
+    Spec,
+    spec_from_dict,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PADDING_MODES",
+    "PADDING_NAMES",
+    "ConvProofError",
+    "ConvSpec",
+    "ConvTransposeSpec",
+    "MemoryLimitError",
+    "PoolSpec",
+    "Spec",
+    "__version__",
+    "spec_from_dict",
+]
