@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from .errors import ConvProofError, MemoryLimitError
+from .numeric import conv
 from .spec import (
     PADDING_MODES,
     PADDING_NAMES,
@@ -37,5 +38,6 @@ __all__ = [
     "PoolSpec",
     "Spec",
     "__version__",
+    "conv",
     "spec_from_dict",
 ]

@@ -1,0 +1,160 @@
+"""Benchmark ``convproof.conv`` against PyTorch CPU (``torch.nn.functional.conv2d``).
+
+Run ``python benchmarks/bench_numeric.py`` (options: ``--repeat``, ``--dtypes``).  For every
+case and dtype it reports the median time of ``--repeat`` runs (after one warm-up) for
+convproof and for PyTorch in the same process, and their ratio; then the median ratio over
+the suite per dtype (the goal is <= 1.0).  PyTorch uses as many threads as NumPy's BLAS
+(``--threads``, default: the number of cores).  It also measures how many small generated
+problems per second :func:`convproof.check_conv` runs (the goal is >= 50).
+
+The test suite does not run this script; ``tests/test_numeric.py`` imports it with tiny
+sizes as a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import convproof as cp
+
+#: (name, input shape, out_channels, kernel, padding, dilation, groups)
+CASES: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = [
+    ("224x224 3->64 3x3 p1", (1, 3, 224, 224), 64, 3, 1, 1, 1),
+    ("8x64x56x56 ->64 3x3 p1", (8, 64, 56, 56), 64, 3, 1, 1, 1),
+    ("256x14x14 ->256 3x3 p1", (1, 256, 14, 14), 256, 3, 1, 1, 1),
+    ("3x32x32 ->5 5x5", (1, 3, 32, 32), 5, 5, 0, 1, 1),
+    ("4x32x28x28 depthwise 3x3", (4, 32, 28, 28), 32, 3, 0, 1, 32),
+    ("16x64x64 3x3 d2 p2", (1, 16, 64, 64), 16, 3, 2, 2, 1),
+]
+
+TINY_CASES: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = [
+    ("tiny", (1, 2, 6, 6), 2, 3, 1, 1, 1),
+    ("tiny depthwise", (1, 2, 6, 6), 2, 3, 0, 1, 2),
+]
+
+
+def _median_time(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_conv_suite(
+    cases: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = CASES,
+    dtypes: tuple[str, ...] = ("float32", "float64"),
+    repeat: int = 7,
+    threads: int | None = None,
+    verbose: bool = True,
+) -> dict[str, list[dict[str, Any]]]:
+    """Time every case in every dtype; return ``{dtype: [row, ...]}`` (rows hold the ratio)."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    rng = np.random.default_rng(0)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for dtype in dtypes:
+        rows = []
+        for name, shape, c_out, k, p, d, g in cases:
+            spec = cp.ConvSpec(
+                in_channels=shape[1],
+                out_channels=c_out,
+                kernel_size=k,
+                padding=p,
+                dilation=d,
+                groups=g,
+                bias=False,
+            )
+            x = rng.standard_normal(shape).astype(dtype)
+            w = rng.standard_normal(spec.weight_shape).astype(dtype)
+            xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+            ours = cp.conv(spec, x, w)
+            with torch.no_grad():
+                theirs = F.conv2d(xt, wt, padding=p, dilation=d, groups=g).numpy()
+            tol = 1e-3 if dtype == "float32" else 1e-9
+            if not np.allclose(ours, theirs, rtol=tol, atol=tol * 10):
+                raise AssertionError(f"{name} {dtype}: convproof and PyTorch disagree")
+
+            def run_torch(xt: Any = xt, wt: Any = wt, p: int = p, d: int = d, g: int = g) -> Any:
+                with torch.no_grad():
+                    return F.conv2d(xt, wt, padding=p, dilation=d, groups=g)
+
+            t_ours = _median_time(lambda spec=spec, x=x, w=w: cp.conv(spec, x, w), repeat)
+            t_torch = _median_time(run_torch, repeat)
+            row = {
+                "case": name,
+                "ours_ms": 1e3 * t_ours,
+                "torch_ms": 1e3 * t_torch,
+                "ratio": t_ours / t_torch,
+            }
+            rows.append(row)
+            if verbose:
+                print(
+                    f"{dtype:8s} {name:28s} convproof {row['ours_ms']:9.3f} ms   "
+                    f"torch {row['torch_ms']:9.3f} ms   ratio {row['ratio']:6.2f}"
+                )
+        results[dtype] = rows
+        if verbose:
+            med = statistics.median(r["ratio"] for r in rows)
+            print(f"{dtype:8s} median ratio convproof/torch over {len(rows)} cases: {med:.2f}")
+    return results
+
+
+def run_check_rate(max_examples: int = 200, verbose: bool = True) -> float:
+    """Problems per second that ``check_conv`` runs on a correct implementation."""
+
+    def fn(
+        x: Any,
+        weight: Any,
+        bias: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Any:
+        spec = cp.ConvSpec(
+            in_channels=x.shape[1],
+            out_channels=weight.shape[0],
+            kernel_size=weight.shape[2:],
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias is not None,
+        )
+        return cp.conv(spec, x, weight, bias)
+
+    result = cp.check_conv(fn, max_examples=max_examples)
+    rate = result.examples_run / result.seconds
+    if verbose:
+        print(
+            f"check_conv: {result.examples_run} problems in {result.seconds:.2f} s "
+            f"= {rate:.0f} problems/s (passed={result.passed})"
+        )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--check-examples", type=int, default=300)
+    args = parser.parse_args()
+    run_conv_suite(dtypes=tuple(args.dtypes.split(",")), repeat=args.repeat, threads=args.threads)
+    run_check_rate(args.check_examples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,395 @@
+"""Fast NumPy convolution, transposed convolution and pooling: the numeric oracle.
+
+:func:`conv` evaluates any spec kind on a NumPy array, batched ``(N, C, *spatial)`` or
+unbatched ``(C, *spatial)``, in any number of spatial dimensions.  It is built straight from
+the definitions with windowed views of the padded input, independently of
+:func:`convproof.conv_matrix` (so the two can check each other):
+
+=====================  ===============================================================
+layer                  route
+=====================  ===============================================================
+convolution            pad once (``np.pad`` modes ``constant`` / ``wrap`` / ``reflect`` /
+                       ``edge``), ``sliding_window_view`` strided by stride and dilation,
+                       then one batched GEMM per group (im2col); a per-tap vectorized
+                       multiply-add when each group has a single input channel (depthwise)
+transposed conv        the adjoint: one GEMM ``W^T x`` then a strided scatter-add per tap,
+                       cropped by the padding and extended by ``output_padding`` at the end
+max / avg pooling      windowed view reduced over the taps; ``-inf`` padding for max; the
+                       average divisor counts explicit padding (``count_include_pad``) but
+                       never the ceil-mode overhang
+=====================  ===============================================================
+
+Floating arrays keep their dtype (float32 stays float32); integer arrays stay integer for
+(transposed) convolution; object arrays (``int``, ``Fraction``, SymPy expressions) are
+computed exactly with Python arithmetic (slowly: small cases only).
+
+Examples
+--------
+>>> import numpy as np
+>>> import convproof as cp
+>>> spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False)
+>>> x = np.arange(9.0).reshape(1, 3, 3)
+>>> cp.conv(spec, x, np.ones((1, 1, 2, 2)))
+array([[[ 8., 12.],
+        [20., 24.]]])
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import ConvProofError
+from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
+
+__all__ = ["conv"]
+
+_NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ConvProofError(
+            f"{name} must be array-like, got {name} of type {type(value).__name__} ({exc})"
+        ) from None
+    if arr.dtype.kind not in "biufcO":
+        raise ConvProofError(
+            f"{name} must hold numbers (bool, int, float, complex or object), "
+            f"got {name}.dtype={arr.dtype}"
+        )
+    return arr
+
+
+def _check_x(spec: Any, x: np.ndarray) -> np.ndarray:
+    """Validate ``x`` against the spec; return it batched ``(N, C, *spatial)``."""
+    if x.ndim not in (spec.ndim + 1, spec.ndim + 2):
+        raise ConvProofError(
+            f"x must have shape (C, *spatial) or (N, C, *spatial) with {spec.ndim} spatial "
+            f"dims (ndim={spec.ndim}), got x.shape={x.shape}"
+        )
+    spec.output_shape(x.shape)  # channels, sizes, padding-mode limits, non-empty output
+    return x if x.ndim == spec.ndim + 2 else x[None]
+
+
+def _check_weight_bias(spec: Any, weight: Any, bias: Any) -> tuple[np.ndarray, Any]:
+    kind = type(spec).__name__
+    if weight is None:
+        raise ConvProofError(
+            f"weight is required for a {kind} (shape {spec.weight_shape}), got weight=None"
+        )
+    w = _as_array("weight", weight)
+    if w.shape != spec.weight_shape:
+        raise ConvProofError(
+            f"weight must have shape {spec.weight_shape} for this {kind}, "
+            f"got weight.shape={w.shape}"
+        )
+    b = None
+    if bias is not None:
+        if not spec.bias:
+            raise ConvProofError(
+                f"bias must be None for a layer without bias (bias=False), got bias of shape "
+                f"{np.shape(bias)}"
+            )
+        b = _as_array("bias", bias)
+        if b.shape != (spec.out_channels,):
+            raise ConvProofError(
+                f"bias must have shape ({spec.out_channels},) (out_channels), "
+                f"got bias.shape={b.shape}"
+            )
+    return w, b
+
+
+def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
+    dt = np.result_type(*[a for a in arrays if a is not None])
+    if dt.kind == "b":
+        return np.dtype(np.int64)
+    return dt
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _pad(xb: np.ndarray, pads: tuple[tuple[int, int], ...], mode: str, value: Any = 0) -> Any:
+    """Pad the spatial axes of a batched array (no copy when there is nothing to pad)."""
+    if not any(p for pair in pads for p in pair):
+        return xb
+    width = ((0, 0), (0, 0), *pads)
+    if mode == "constant":
+        if xb.dtype == object:
+            out = np.empty(tuple(n + a + b for n, (a, b) in zip(xb.shape, width)), dtype=object)
+            out.fill(value)
+            out[tuple(slice(a, a + n) for n, (a, _) in zip(xb.shape, width))] = xb
+            return out
+        return np.pad(xb, width, mode="constant", constant_values=value)
+    return np.pad(xb, width, mode=mode)  # type: ignore[call-overload]
+
+
+def _windows(
+    xp: np.ndarray,
+    k: tuple[int, ...],
+    s: tuple[int, ...],
+    d: tuple[int, ...],
+    out: tuple[int, ...],
+) -> np.ndarray:
+    """View ``(N, C, *out, *k)`` of the padded input: ``[n, c, a, u] = xp[n, c, a*s + u*d]``."""
+    nd = len(k)
+    k_eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+    view = sliding_window_view(xp, k_eff, axis=tuple(range(2, 2 + nd)))
+    index = (
+        slice(None),
+        slice(None),
+        *(slice(0, (o - 1) * ss + 1, ss) for o, ss in zip(out, s)),
+        *(slice(None, None, dd) for dd in d),
+    )
+    return view[index]
+
+
+def _conv_forward(spec: ConvSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    nd = spec.ndim
+    n, c_in = xb.shape[:2]
+    spatial = xb.shape[2:]
+    pads = spec._resolve_spatial(spatial)
+    out_sp = spec._output_sizes(spatial, pads)
+    g = spec.groups
+    cin_g, cout_g = c_in // g, spec.out_channels // g
+    xb = xb.astype(dtype, copy=False)
+    w = w.astype(dtype, copy=False)
+    xp = _pad(xb, pads, _NP_MODES[spec.padding_mode])
+    win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
+    taps = math.prod(spec.kernel_size)
+    big_o = math.prod(out_sp)
+    if cin_g == 1 and dtype.kind != "O":
+        # depthwise-like: accumulate tap by tap with vectorized multiply-adds
+        wg = w.reshape(g, cout_g, taps)
+        out = np.zeros((n, g, cout_g, *out_sp), dtype=dtype)
+        buf = np.empty_like(out)
+        bshape = (1, g, cout_g) + (1,) * nd
+        for t, u in enumerate(np.ndindex(*spec.kernel_size)):
+            xt = win[(slice(None), slice(None), *((slice(None),) * nd), *u)]  # (N, C, *out)
+            np.multiply(xt.reshape(n, g, 1, *out_sp), wg[:, :, t].reshape(bshape), out=buf)
+            out += buf
+        return out.reshape(n, spec.out_channels, *out_sp)
+    # im2col: (N, G, Cin_g * taps, O) times (G, Cout_g, Cin_g * taps)
+    perm = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
+    cols = win.transpose(perm).reshape(n, g, cin_g * taps, big_o)
+    wg = w.reshape(g, cout_g, cin_g * taps)
+    out = np.matmul(wg, cols)  # (N, G, Cout_g, O)
+    return out.reshape(n, spec.out_channels, *out_sp)
+
+
+def _conv_transpose(
+    spec: ConvTransposeSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype
+) -> np.ndarray:
+    n, c_in = xb.shape[:2]
+    spatial = xb.shape[2:]
+    pads = spec._resolve_spatial(spatial)
+    out_sp = spec._output_sizes(spatial, pads)
+    g = spec.groups
+    cin_g, cout_g = c_in // g, spec.out_channels // g
+    taps = math.prod(spec.kernel_size)
+    big_i = math.prod(spatial)
+    xb = xb.astype(dtype, copy=False)
+    w = w.astype(dtype, copy=False)
+    # cols[n, g, (co, u), i] = sum_ci W[g*cin_g + ci, co, u] x[n, g*cin_g + ci, i]
+    wt = w.reshape(g, cin_g, cout_g * taps).transpose(0, 2, 1)
+    cols = np.matmul(wt, xb.reshape(n, g, cin_g, big_i))
+    cols = cols.reshape(n, spec.out_channels, taps, *spatial)
+    # scatter into the full output ``(i-1)s + d(k-1) + 1``, long enough for the crop
+    full = tuple(
+        max((i - 1) * s + d * (k - 1) + 1, pl + o)
+        for i, s, d, k, (pl, _), o in zip(
+            spatial, spec.stride, spec.dilation, spec.kernel_size, pads, out_sp
+        )
+    )
+    buf = np.zeros((n, spec.out_channels, *full), dtype=dtype)
+    for t, u in enumerate(np.ndindex(*spec.kernel_size)):
+        index = tuple(
+            slice(uu * d, uu * d + (i - 1) * s + 1, s)
+            for uu, d, i, s in zip(u, spec.dilation, spatial, spec.stride)
+        )
+        buf[(slice(None), slice(None), *index)] += cols[:, :, t]
+    crop = tuple(slice(pl, pl + o) for (pl, _), o in zip(pads, out_sp))
+    return np.ascontiguousarray(buf[(slice(None), slice(None), *crop)])
+
+
+def _pymax(a: Any, b: Any) -> Any:
+    """Max of two exact values; ``None`` marks padding; SymPy gives ``Max`` when undecided."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    try:
+        return a if a >= b else b
+    except TypeError:
+        import sympy
+
+        return sympy.Max(a, b)
+
+
+_OBJ_MAX = np.frompyfunc(_pymax, 2, 1)
+
+
+def _pydiv(total: Any, count: int) -> Any:
+    """Exact average ``total / count`` (``nan`` for an empty window)."""
+    return total / Fraction(int(count)) if count else math.nan
+
+
+_OBJ_DIV = np.frompyfunc(_pydiv, 2, 1)
+
+
+def _axis_counts(i: int, k: int, s: int, d: int, lo: int, hi: int, pl: int, o: int) -> np.ndarray:
+    """Per output position, how many taps land in ``[lo, hi)`` (unpadded coordinates)."""
+    pos = np.arange(o)[:, None] * s + np.arange(k)[None, :] * d - pl
+    return ((pos >= lo) & (pos < hi)).sum(axis=1)
+
+
+def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
+    nd = spec.ndim
+    spatial = xb.shape[2:]
+    pads = spec._resolve_spatial(spatial)
+    out_sp = spec._output_sizes(spatial, pads)
+    k_eff = spec.effective_kernel_size
+    # ceil mode: the last window may run past the right padding (the overhang)
+    ext = tuple(
+        (pl, max(pr, (o - 1) * s + ke - i - pl))
+        for i, (pl, pr), o, s, ke in zip(spatial, pads, out_sp, spec.stride, k_eff)
+    )
+    obj = xb.dtype == object
+    taps_axes = tuple(range(2 + nd, 2 + 2 * nd))
+    if spec.kind == "max":
+        if obj:
+            xp = _pad(xb, ext, "constant", None)
+            win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
+            flat = win.reshape(*win.shape[: 2 + nd], -1)
+            res = _OBJ_MAX.reduce(flat, axis=-1, initial=None)
+            res = np.asarray(res, dtype=object)
+            empty = np.array([v is None for v in res.flat], dtype=bool).reshape(res.shape)
+            res[empty] = -math.inf
+            return res
+        x = xb if xb.dtype.kind in "fc" else xb.astype(np.float64)
+        xp = _pad(x, ext, "constant", -np.inf)
+        win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
+        return np.asarray(win.max(axis=taps_axes))
+    x = xb if (obj or xb.dtype.kind in "fc") else xb.astype(np.float64)
+    xp = _pad(x, ext, "constant", 0)
+    win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
+    total = win.sum(axis=taps_axes)
+    counts = None
+    for axis, (i, k, s, d, (pl, pr), o) in enumerate(
+        zip(spatial, spec.kernel_size, spec.stride, spec.dilation, pads, out_sp)
+    ):
+        lo, hi = (-pl, i + pr) if spec.count_include_pad else (0, i)
+        c = _axis_counts(i, k, s, d, lo, hi, pl, o)
+        shape = [1] * nd
+        shape[axis] = o
+        c = c.reshape(shape)
+        counts = c if counts is None else counts * c
+    assert counts is not None
+    if obj:
+        return np.asarray(_OBJ_DIV(total, counts), dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a window of padding only: nan
+        return np.asarray(total / counts.astype(total.dtype))
+
+
+# --------------------------------------------------------------------------------------
+# public
+# --------------------------------------------------------------------------------------
+
+
+def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
+    """Evaluate a convolution, transposed convolution or pooling layer on an array.
+
+    Parameters
+    ----------
+    spec : ConvSpec, ConvTransposeSpec or PoolSpec
+        The layer.
+    x : array_like
+        Input ``(C_in, *spatial)`` or ``(N, C_in, *spatial)``.
+    weight : array_like, optional
+        PyTorch layout: ``(C_out, C_in/groups, *kernel_size)`` for a convolution,
+        ``(C_in, C_out/groups, *kernel_size)`` for a transposed convolution.  Required for
+        both; must be ``None`` for pooling.
+    bias : array_like, optional
+        ``(C_out,)``; only for a layer with ``bias=True``.  ``None`` adds no bias.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``spec.output_shape(x.shape)``, batched when ``x`` is.
+
+        ================================  =========================================
+        inputs                            result dtype
+        ================================  =========================================
+        float32 / float64                 kept (NumPy promotion rules across arrays)
+        integer (conv, transposed conv)   integer (exact)
+        integer (pooling)                 float64
+        object (int, Fraction, SymPy)     object, exact (``Fraction`` averages)
+        ================================  =========================================
+
+    Raises
+    ------
+    ConvProofError
+        If ``x``, ``weight`` or ``bias`` does not fit the spec (shape, channels, empty
+        output, padding-mode limits), or ``weight`` is missing for a convolution.
+
+    Notes
+    -----
+    Convolution: ``Z[n, c, a] = b[c] + sum_{k in group(c)} sum_u Xp[n, k, a*s + u*d] W[c, k', u]``
+    with ``Xp`` the input padded by ``spec.resolve_padding`` in ``spec.padding_mode``.
+    Transposed convolution: input element ``(k, i)`` times tap ``u`` is added to output
+    position ``i*s + u*d - p_before``.  Average pooling divides by the number of taps inside
+    the input plus explicit padding (``count_include_pad=True``) or inside the input only;
+    the ceil-mode overhang never counts.  Max pooling ignores padding; a window with no
+    input element gives ``-inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convproof as cp
+    >>> pool = cp.PoolSpec(kind="avg", kernel_size=2, stride=2, ceil_mode=True, ndim=1)
+    >>> cp.conv(pool, np.array([[1.0, 2, 3, 4, 5]]))
+    array([[1.5, 3.5, 5. ]])
+    >>> t = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2,
+    ...                          bias=False, ndim=1)
+    >>> cp.conv(t, np.array([[1, 2]]), np.array([[[1, 10]]]))
+    array([[ 1, 10,  2, 20]])
+    """
+    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
+        raise ConvProofError(
+            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
+        )
+    xa = _as_array("x", x)
+    xb = _check_x(spec, xa)
+    batched = xa.ndim == spec.ndim + 2
+    if isinstance(spec, PoolSpec):
+        if weight is not None or bias is not None:
+            raise ConvProofError(
+                f"weight and bias must be None for pooling, got weight of type "
+                f"{type(weight).__name__}, bias of type {type(bias).__name__}"
+            )
+        if xb.dtype.kind == "b":
+            xb = xb.astype(np.int64)
+        out = _pool(spec, xb)
+    else:
+        w, b = _check_weight_bias(spec, weight, bias)
+        dtype = _result_dtype(xb, w, b)
+        if isinstance(spec, ConvSpec):
+            out = _conv_forward(spec, xb, w, dtype)
+        else:
+            out = _conv_transpose(spec, xb, w, dtype)
+        if b is not None:
+            out += b.astype(dtype, copy=False).reshape((1, -1) + (1,) * spec.ndim)
+    return out if batched else out[0]
