@@ -905,6 +905,14 @@ class PoolSpec(_Windowed):
         )
 
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        if self.kind == "avg" and self.ndim == 3:
+            for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
+                if i < k:
+                    raise ConvProofError(
+                        f"3-D average pooling needs every input size >= kernel_size "
+                        f"(PyTorch's AvgPool3d rule, padding not counted), got input size {i} "
+                        f"along dim {axis} with kernel_size={_fmt(self.kernel_size)}"
+                    )
         out = []
         for axis, (i, k, s, d, (pl, pr)) in enumerate(
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads)

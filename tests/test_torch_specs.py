@@ -1,0 +1,150 @@
+"""Random sweep against PyTorch: output shape, ``num_params`` and accept/reject agree.
+
+Each case draws a layer (``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``, ``MaxPool{1,2,3}d``,
+``AvgPool{1,2,3}d``) with small, sometimes illegal arguments (zero or negative sizes, padding
+over the limits, groups that do not divide, ``output_padding`` too large, empty outputs, ...)
+and an input shape, builds the torch module, runs it on a zero tensor, and requires that
+convproof accepts exactly when torch does, with the same output shape and parameter count.
+Per-side padding pairs and ``SAME_*`` names are not expressible in torch and are not drawn;
+average pooling has no dilation in torch; zero input channels are not drawn (torch accepts
+a zero-channel convolution, convproof refuses it on purpose: see ``test_spec.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import convproof as cp
+
+pytestmark = pytest.mark.torch
+
+N_CASES = int(os.environ.get("CONVPROOF_TORCH_CASES", "2000"))
+
+
+def _maybe_tuple(rng: np.random.Generator, ndim: int, lo: int, hi: int) -> Any:
+    """An int, or (half of the time for ndim > 1) a tuple of ``ndim`` ints in [lo, hi]."""
+    if ndim > 1 and rng.random() < 0.5:
+        return tuple(int(v) for v in rng.integers(lo, hi + 1, size=ndim))
+    return int(rng.integers(lo, hi + 1))
+
+
+def _bad(rng: np.random.Generator) -> bool:
+    return bool(rng.random() < 0.12)
+
+
+def _draw_case(rng: np.random.Generator) -> dict[str, Any]:
+    """One random layer description (torch spelling) and input shape."""
+    kind = str(rng.choice(["conv", "conv_transpose", "max", "avg"]))
+    ndim = int(rng.integers(1, 4))
+    k = _maybe_tuple(rng, ndim, 0 if _bad(rng) else 1, 4)
+    s = _maybe_tuple(rng, ndim, 0 if _bad(rng) else 1, 3)
+    # torch never validates a transposed conv's dilation (0 is accepted): not drawn
+    d = _maybe_tuple(rng, ndim, 0 if _bad(rng) and kind != "conv_transpose" else 1, 3)
+    p: Any = _maybe_tuple(rng, ndim, -1 if _bad(rng) else 0, 3)
+    case: dict[str, Any] = {"kind": kind, "ndim": ndim}
+    if kind in ("conv", "conv_transpose"):
+        groups = int(rng.choice([1, 1, 1, 2, 3])) if not _bad(rng) else int(rng.integers(0, 4))
+        c_in = groups * int(rng.integers(1, 3)) + (int(rng.integers(0, 2)) if _bad(rng) else 0)
+        c_out = groups * int(rng.integers(1, 3)) + (int(rng.integers(-1, 2)) if _bad(rng) else 0)
+        c_in = max(c_in, 1)
+        args: dict[str, Any] = dict(
+            in_channels=c_in,
+            out_channels=c_out,
+            kernel_size=k,
+            stride=s,
+            padding=p,
+            dilation=d,
+            groups=groups,
+            bias=bool(rng.random() < 0.7),
+        )
+        if kind == "conv":
+            r = rng.random()
+            if r < 0.15:
+                args["padding"] = "same"
+            elif r < 0.22:
+                args["padding"] = "valid"
+            args["padding_mode"] = str(
+                rng.choice(["zeros", "zeros", "circular", "reflect", "replicate"])
+            )
+            if args["padding_mode"] != "zeros" and not isinstance(args["padding"], str):
+                # other modes hand padding to F.pad, which crops on negative values: not drawn
+                args["padding"] = _maybe_tuple(rng, ndim, 0, 3)
+        else:
+            args["output_padding"] = _maybe_tuple(rng, ndim, -1 if _bad(rng) else 0, 2)
+        channels = c_in if rng.random() > 0.05 else c_in + 1
+    else:
+        args = dict(kernel_size=k, stride=s, padding=p, ceil_mode=bool(rng.random() < 0.5))
+        if kind == "max":
+            args["dilation"] = d
+        else:
+            args["count_include_pad"] = bool(rng.random() < 0.5)
+        channels = int(rng.integers(1, 3))
+    spatial = tuple(int(v) for v in rng.integers(1, 8, size=ndim))
+    batched = bool(rng.random() < 0.5)
+    case["args"] = args
+    case["input_shape"] = ((2,) if batched else ()) + (channels, *spatial)
+    return case
+
+
+def _torch_result(torch: Any, case: dict[str, Any]) -> tuple[tuple[int, ...], int] | None:
+    """(output shape, number of parameters), or None when torch refuses.
+
+    A size-0 spatial axis counts as a refusal: convproof refuses every empty output, while
+    ``ConvTranspose*d`` on a batched input sometimes returns one and sometimes raises,
+    depending on the backend (see ``test_spec.py::test_transposed_empty_output_refused``).
+    """
+    nn = torch.nn
+    ndim, kind, args = case["ndim"], case["kind"], case["args"]
+    cls = {
+        "conv": f"Conv{ndim}d",
+        "conv_transpose": f"ConvTranspose{ndim}d",
+        "max": f"MaxPool{ndim}d",
+        "avg": f"AvgPool{ndim}d",
+    }[kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            module = getattr(nn, cls)(**args)
+            with torch.no_grad():
+                out = module(torch.zeros(case["input_shape"]))
+        except (RuntimeError, ValueError, TypeError):
+            return None
+    if 0 in out.shape[-ndim:]:
+        return None
+    return tuple(out.shape), sum(p.numel() for p in module.parameters())
+
+
+def _convproof_result(case: dict[str, Any]) -> tuple[tuple[int, ...], int] | None:
+    """(output shape, number of parameters), or None when convproof refuses."""
+    kind, args = case["kind"], dict(case["args"])
+    try:
+        if kind == "conv":
+            spec: cp.Spec = cp.ConvSpec(**args, ndim=case["ndim"])
+        elif kind == "conv_transpose":
+            spec = cp.ConvTransposeSpec(**args, ndim=case["ndim"])
+        else:
+            spec = cp.PoolSpec(kind=kind, **args, ndim=case["ndim"])
+        return spec.output_shape(case["input_shape"]), spec.num_params
+    except cp.ConvProofError:
+        return None
+
+
+def test_random_specs_agree_with_torch(torch: Any) -> None:
+    rng = np.random.default_rng(1603_07285)
+    disagreements = []
+    n_valid = 0
+    for _ in range(N_CASES):
+        case = _draw_case(rng)
+        expected = _torch_result(torch, case)
+        got = _convproof_result(case)
+        n_valid += expected is not None
+        if expected != got:
+            disagreements.append((case, expected, got))
+    assert not disagreements, "\n".join(map(repr, disagreements[:20]))
+    # the sweep must exercise both sides of the decision
+    assert 0.3 * N_CASES < n_valid < 0.9 * N_CASES, n_valid
