@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from .errors import ConvProofError, MemoryLimitError
+from .index import AxisPattern, axis_patterns
 from .numeric import conv
 from .spec import (
     PADDING_MODES,
@@ -25,19 +26,33 @@ from .spec import (
     Spec,
     spec_from_dict,
 )
+from .symbolic import (
+    LayerSymbols,
+    UnevaluatedSum,
+    layer_symbols,
+    sliding_sum,
+    sliding_sum_unevaluated,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PADDING_MODES",
     "PADDING_NAMES",
+    "AxisPattern",
     "ConvProofError",
     "ConvSpec",
     "ConvTransposeSpec",
+    "LayerSymbols",
     "MemoryLimitError",
     "PoolSpec",
     "Spec",
+    "UnevaluatedSum",
     "__version__",
+    "axis_patterns",
     "conv",
+    "layer_symbols",
+    "sliding_sum",
+    "sliding_sum_unevaluated",
     "spec_from_dict",
 ]
