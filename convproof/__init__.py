@@ -14,6 +14,14 @@ Examples
 
 from __future__ import annotations
 
+from .arithmetic import (
+    input_sizes_with_same_output,
+    inverse_output_padding,
+    output_padding_for_size,
+    padding_for_output,
+    padding_options,
+    transpose_of,
+)
 from .errors import ConvProofError, MemoryLimitError
 from .index import AxisPattern, axis_patterns
 from .numeric import conv
@@ -51,8 +59,14 @@ __all__ = [
     "__version__",
     "axis_patterns",
     "conv",
+    "input_sizes_with_same_output",
+    "inverse_output_padding",
     "layer_symbols",
+    "output_padding_for_size",
+    "padding_for_output",
+    "padding_options",
     "sliding_sum",
     "sliding_sum_unevaluated",
     "spec_from_dict",
+    "transpose_of",
 ]
