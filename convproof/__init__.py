@@ -24,6 +24,17 @@ from .arithmetic import (
 )
 from .errors import ConvProofError, MemoryLimitError
 from .index import AxisPattern, axis_patterns
+from .matrix import (
+    BlockLevel,
+    MatrixEntries,
+    MatrixStructure,
+    bias_vector,
+    conv_matrix,
+    estimate_bytes,
+    matrix_entries,
+    matrix_structure,
+    nnz,
+)
 from .numeric import conv
 from .spec import (
     PADDING_MODES,
@@ -48,20 +59,29 @@ __all__ = [
     "PADDING_MODES",
     "PADDING_NAMES",
     "AxisPattern",
+    "BlockLevel",
     "ConvProofError",
     "ConvSpec",
     "ConvTransposeSpec",
     "LayerSymbols",
+    "MatrixEntries",
+    "MatrixStructure",
     "MemoryLimitError",
     "PoolSpec",
     "Spec",
     "UnevaluatedSum",
     "__version__",
     "axis_patterns",
+    "bias_vector",
     "conv",
+    "conv_matrix",
+    "estimate_bytes",
     "input_sizes_with_same_output",
     "inverse_output_padding",
     "layer_symbols",
+    "matrix_entries",
+    "matrix_structure",
+    "nnz",
     "output_padding_for_size",
     "padding_for_output",
     "padding_options",
