@@ -439,7 +439,7 @@ def _numeric(plan: _Plan, weight: Any, dtype: Any) -> scipy.sparse.csr_array:
         data = np.tile(one / div.astype(dtype), reps)
     else:
         w2 = weight.reshape(reps, plan.c_group * plan.n_taps)
-        data = w2[:, t.taps].ravel()
+        data = np.take(w2, t.taps, axis=1).ravel()
     t_cols = t.cols.astype(idx)
     if plan.groups == 1:
         indices = np.tile(t_cols, reps)
@@ -753,16 +753,18 @@ def nnz(spec: AnySpec, input_shape: Sequence[int]) -> int:
 
 
 def _axis_kind(p: AxisPattern) -> str:
-    """Toeplitz / circulant test of one axis' tap-set matrix (which taps reach (a, j))."""
+    """Toeplitz / circulant test of one axis' tap-set matrix (which taps reach (a, j)).
+
+    For average pooling all taps share one coefficient, so the key is ``1/divisor`` instead.
+    """
     o, n, k = p.out_size, p.in_size, p.kernel_size
     key: np.ndarray = np.zeros((o, n), dtype=object if k > 62 else np.int64)
     a, u = np.nonzero(p.valid)
     bits = [1 << int(v) for v in u] if k > 62 else (np.int64(1) << u.astype(np.int64))
     np.add.at(key, (a, p.index[a, u]), bits)
-    if p.divisor is not None:
-        key = np.stack([key, np.where(key != 0, p.divisor[:, None], 0)])
-    else:
-        key = key[None]
+    if p.divisor is not None:  # pooling: every tap has the same coefficient 1/divisor
+        key = np.where(key != 0, p.divisor[:, None], 0)
+    key = key[None]
     if o == n and np.array_equal(key, np.roll(key, (1, 1), axis=(1, 2))):
         return "circulant"
     if np.array_equal(key[:, 1:, 1:], key[:, :-1, :-1]):
