@@ -406,7 +406,9 @@ def pool_specs(
         use_none = allow_none and draw(st.booleans())
         stride = None if use_none else _per_axis(draw, nd, 1, s_max)
         padding = _draw_padding(draw, forms, nd, p_max, tuple(k // 2 for k in kernel))
-        dilation = _per_axis(draw, nd, 1, d_max) if kind == "max" else (1,) * nd
+        dilation = _per_axis(draw, nd, 1, d_max)  # drawn for both kinds: shrinks evenly
+        if kind == "avg":
+            dilation = (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
         cip = draw(st.booleans()) if fixed_cip is None else fixed_cip
         return PoolSpec(
@@ -422,27 +424,16 @@ def pool_specs(
 # --------------------------------------------------------------------------------------
 
 
-def _axis_spec(spec: Spec, axis: int) -> Spec:
-    """The one-dimensional spec acting along ``axis`` (axes are independent)."""
-    data = spec.to_dict()
-    data.pop("type")
-    for key in ("kernel_size", "stride", "dilation", "output_padding"):
-        if key in data:
-            data[key] = (data[key][axis],)
-    if isinstance(spec.padding, tuple):
-        data["padding"] = (spec.padding[axis],)
-    data["ndim"] = 1
-    if isinstance(spec, ConvSpec | ConvTransposeSpec):
-        data["in_channels"] = data["out_channels"] = data["groups"] = 1
-    return type(spec)(**data)
-
-
 def _min_size(spec: Spec, axis: int, cap: int = 4096) -> int:
-    """Smallest input size along ``axis`` with a non-empty output (sizes above it work too)."""
-    one = _axis_spec(spec, axis)
+    """Smallest input size along ``axis`` with a non-empty output (sizes above it work too).
+
+    Axes are independent, so the other axes are set to a size large enough for any bound.
+    """
+    spatial = [cap] * spec.ndim
     for i in range(1, cap + 1):
+        spatial[axis] = i
         try:
-            one.output_spatial((i,))
+            spec.output_spatial(tuple(spatial))
         except ConvProofError:
             continue
         return i
