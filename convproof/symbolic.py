@@ -88,6 +88,10 @@ def _sympy_array(grid: np.ndarray) -> sympy.ImmutableDenseNDimArray:
 
 def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
     """``(C, *spatial)`` of one sample (validated by the spec)."""
+    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
+        raise ConvProofError(
+            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
+        )
     _, c, spatial = spec.split_input_shape(input_shape)
     spec.output_shape((c, *spatial))
     return (c, *spatial)
@@ -365,6 +369,12 @@ def sliding_sum_unevaluated(spec: AnySpec, *, symbolic: bool = False) -> Unevalu
     Returns
     -------
     UnevaluatedSum
+
+    Notes
+    -----
+    The transposed convolution is written in gather form with a ``KroneckerDelta`` selecting
+    ``j*s + u*d - p = a``.  Expand it term by term for concrete sizes: SymPy's
+    ``Sum.doit`` solves the delta over the rationals (it would read ``X[c, 1/2]``).
 
     Raises
     ------

@@ -1,0 +1,301 @@
+"""Layer symbols and sliding sums: hand examples, exact random spot checks, the Sum form."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy
+
+import convproof as cp
+import convproof.symbolic as cps
+
+try:
+    from reference import reference
+except ImportError:  # pragma: no cover
+    from tests.reference import reference
+
+try:
+    from test_matrix import _specs
+except ImportError:  # pragma: no cover
+    from tests.test_matrix import _specs
+
+
+def _sym(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name)
+
+
+def _flat(arr: Any) -> list[Any]:
+    return list(sympy.flatten(arr.tolist())) if arr is not None else []
+
+
+# --------------------------------------------------------------------------------------
+# symbols
+# --------------------------------------------------------------------------------------
+
+
+def test_layer_symbols_names_shapes_and_identity() -> None:
+    spec = cp.ConvSpec(in_channels=2, out_channels=4, kernel_size=(1, 2), groups=2)
+    X, W, b = cp.layer_symbols(spec, (3, 2, 2, 3))  # batched shape: one sample's symbols
+    assert X.shape == (2, 2, 3)
+    assert W is not None and W.shape == (4, 1, 1, 2)
+    assert b is not None and b.shape == (4,)
+    assert X[1, 0, 2] == _sym("x_{1,0,2}")
+    assert W[3, 0, 0, 1] == _sym("w_{3,0,0,1}")
+    assert b[2] == _sym("b_{2}")
+    again = cp.layer_symbols(spec, (2, 2, 3))
+    assert again.X[1, 0, 2] is X[1, 0, 2]
+    assert len(set(_flat(X) + _flat(W) + _flat(b))) == 12 + 8 + 4
+
+
+def test_layer_symbols_pool_and_no_bias() -> None:
+    X, W, b = cp.layer_symbols(cp.PoolSpec(kind="avg", kernel_size=2), (3, 4, 4))
+    assert X.shape == (3, 4, 4) and W is None and b is None
+    spec = cp.ConvTransposeSpec(in_channels=2, out_channels=3, kernel_size=2, bias=False)
+    X, W, b = cp.layer_symbols(spec, (2, 3, 3))
+    assert W is not None and W.shape == (2, 3, 2, 2) and b is None
+
+
+def test_symbolic_module_does_not_use_index_patterns() -> None:
+    """The sliding sum must be an independent construction from the matrix's index patterns."""
+    tree = ast.parse(inspect.getsource(cps))
+    imported = {
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not any("index" in m or "matrix" in m for m in imported), imported
+
+
+# --------------------------------------------------------------------------------------
+# hand examples
+# --------------------------------------------------------------------------------------
+
+
+def test_seed_channels_collapse_to_one_map_plus_one_bias() -> None:
+    # seed: a 3-channel 3x3 kernel gives one feature map: a sum over channels, plus one bias
+    spec = cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same")
+    X, W, b = cp.layer_symbols(spec, (3, 5, 5))
+    z = cp.sliding_sum(spec, (3, 5, 5))
+    assert z.shape == (5, 5, 5)
+    assert W is not None and b is not None
+    centre = b[4] + sum(
+        X[c, 1 + u - 1, 2 + v - 1] * W[4, c, u, v]
+        for c in range(3)
+        for u in range(3)
+        for v in range(3)
+    )
+    assert sympy.expand(z[4, 1, 2] - centre) == 0
+    corner = b[0] + sum(
+        X[c, u, v] * W[0, c, u + 1, v + 1] for c in range(3) for u in range(2) for v in range(2)
+    )
+    assert sympy.expand(z[0, 0, 0] - corner) == 0
+    assert len(z[0, 0, 0].args) == 3 * 4 + 1
+
+
+_W = [sympy.Symbol(f"w_{{0,0,{u}}}") for u in range(3)]
+_X = [sympy.Symbol(f"x_{{0,{i}}}") for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        # padded input [p, x0, x1, x2, q]; output 0 reads p, x0, x1 with taps w0, w1, w2
+        ("zeros", _W[1] * _X[0] + _W[2] * _X[1]),
+        ("circular", _W[0] * _X[2] + _W[1] * _X[0] + _W[2] * _X[1]),
+        ("reflect", _W[0] * _X[1] + _W[1] * _X[0] + _W[2] * _X[1]),
+        ("replicate", _W[0] * _X[0] + _W[1] * _X[0] + _W[2] * _X[1]),
+    ],
+)
+def test_padding_modes_first_output(mode: str, expected: Any) -> None:
+    spec = cp.ConvSpec(
+        in_channels=1, out_channels=1, kernel_size=3, padding=1, padding_mode=mode, bias=False,
+        ndim=1,
+    )  # fmt: skip
+    z = cp.sliding_sum(spec, (1, 3))
+    assert sympy.expand(z[0, 0] - expected) == 0
+
+
+def test_transposed_conv_scatter_by_hand() -> None:
+    spec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, ndim=1)
+    z = cp.sliding_sum(spec, (1, 2))
+    x0, x1 = _sym("x_{0,0}"), _sym("x_{0,1}")
+    w0, w1, w2 = (_sym(f"w_{{0,0,{u}}}") for u in range(3))
+    b = _sym("b_{0}")
+    expected = [b + w0 * x0, b + w1 * x0, b + w2 * x0 + w0 * x1, b + w1 * x1, b + w2 * x1]
+    assert [sympy.expand(a - e) for a, e in zip(_flat(z), expected)] == [0] * 5
+
+
+def test_max_pool_ignores_padding() -> None:
+    pool = cp.PoolSpec(kind="max", kernel_size=2, padding=1, ndim=1)
+    z = cp.sliding_sum(pool, (1, 3))
+    x0, x1, x2 = (_sym(f"x_{{0,{i}}}") for i in range(3))
+    assert _flat(z) == [x0, sympy.Max(x1, x2)]
+
+
+def test_avg_pool_exact_divisors() -> None:
+    # SEMANTICS.md: [1,2,3,4,5], k=2, s=2, ceil -> [3/2, 7/2, 5]
+    pool = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1)
+    z = cp.sliding_sum(pool, (1, 5))
+    X, _, _ = cp.layer_symbols(pool, (1, 5))
+    values = {X[0, i]: sympy.Integer(i + 1) for i in range(5)}
+    assert [v.xreplace(values) for v in _flat(z)] == [
+        sympy.Rational(3, 2),
+        sympy.Rational(7, 2),
+        sympy.Integer(5),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# exact spot checks against the loop reference at random rationals
+# --------------------------------------------------------------------------------------
+
+
+def _rationals(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    num = rng.integers(-20, 21, shape)
+    den = rng.integers(1, 8, shape)
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        out[idx] = sympy.Rational(int(num[idx]), int(den[idx]))
+    return out
+
+
+def _random_max_pool(seed: int, count: int) -> list[tuple[Any, tuple[int, ...]]]:
+    specs = []
+    for spec, shape in _specs("avg_pool", seed, count):
+        kw = {k: getattr(spec, k) for k in ("kernel_size", "stride", "padding", "dilation")}
+        specs.append((cp.PoolSpec(kind="max", ceil_mode=spec.ceil_mode, **kw), shape))
+    return specs
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_transpose", "avg_pool", "max_pool"])
+def test_sliding_sum_at_random_rationals_equals_reference(kind: str) -> None:
+    rng = np.random.default_rng(7)
+    problems = _random_max_pool(31, 40) if kind == "max_pool" else _specs(kind, 30, 40)
+    checked = 0
+    for spec, shape in problems:
+        X, W, b = cp.layer_symbols(spec, shape)
+        x = _rationals(rng, shape)
+        w = None if W is None else _rationals(rng, W.shape)
+        bb = None if b is None else _rationals(rng, b.shape)
+        try:
+            expected = reference(spec, x, w, bb)
+        except ZeroDivisionError:
+            continue  # an average window with nothing to count
+        values = dict(zip(_flat(X), x.ravel()))
+        if w is not None:
+            values.update(zip(_flat(W), w.ravel()))
+        if bb is not None:
+            values.update(zip(_flat(b), bb.ravel()))
+        got = [v.xreplace(values) for v in _flat(cp.sliding_sum(spec, shape))]
+        want = [sympy.sympify(v) for v in expected.ravel()]
+        assert got == want, (spec, shape)
+        checked += 1
+    assert checked >= 30
+
+
+# --------------------------------------------------------------------------------------
+# the unevaluated Sum form
+# --------------------------------------------------------------------------------------
+
+
+def _expand_sums(e: Any) -> Any:
+    """Expand every ``Sum`` with numeric bounds term by term (no ``deltasummation``: SymPy
+    solves a ``KroneckerDelta`` over the rationals and would read ``X[c, 1/2]``)."""
+
+    def expand(s: sympy.Sum) -> Any:
+        ranges = [range(int(lo), int(hi) + 1) for _, lo, hi in s.limits]
+        names = [v for v, _, _ in s.limits]
+        return sympy.Add(
+            *(s.function.xreplace(dict(zip(names, map(sympy.Integer, p))))
+              for p in itertools.product(*ranges))
+        )  # fmt: skip
+
+    return e.replace(lambda t: isinstance(t, sympy.Sum), expand)
+
+
+def _evaluate_unevaluated(spec: Any, shape: tuple[int, ...]) -> list[Any]:
+    """``doit`` the Sum at every output index, then read X/W/b from the layer's symbols."""
+    u = cp.sliding_sum_unevaluated(spec)
+    X, W, b = cp.layer_symbols(spec, shape)
+    out = spec.output_shape(shape)
+    n = shape[1:]
+    sizes = {u.parameters[f"n_{i}"]: n[i] for i in range(spec.ndim)} if u.parameters else {}
+
+    def read(e: sympy.Indexed) -> Any:
+        name, idx = str(e.base), [int(i) for i in e.indices]
+        if name == "X":
+            if not all(0 <= i < m for i, m in zip(idx[1:], n)):
+                return 0  # zero padding
+            return X[tuple(idx)]
+        return (W if name == "W" else b)[tuple(idx)]  # type: ignore[index]
+
+    values = []
+    for index in itertools.product(*(range(m) for m in out)):
+        e = u.expr.xreplace(dict(zip(u.output_index, map(sympy.Integer, index))))
+        e = _expand_sums(e.xreplace(sizes))
+        values.append(e.replace(lambda t: isinstance(t, sympy.Indexed), read))
+    return values
+
+
+@pytest.mark.parametrize(
+    "spec, shape",
+    [
+        (cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, stride=2, padding=1,
+                     dilation=(1, 2)), (2, 4, 5)),
+        (cp.ConvSpec(in_channels=4, out_channels=2, kernel_size=3, padding=((0, 2),),
+                     groups=2), (4, 4)),
+        (cp.ConvTransposeSpec(in_channels=2, out_channels=2, kernel_size=3, stride=2,
+                              padding=1, output_padding=1, groups=2, ndim=1), (2, 3)),
+    ],
+)  # fmt: skip
+def test_unevaluated_sum_doit_equals_sliding_sum(spec: Any, shape: tuple[int, ...]) -> None:
+    got = _evaluate_unevaluated(spec, shape)
+    want = _flat(cp.sliding_sum(spec, shape))
+    assert [sympy.expand(a - b) for a, b in zip(got, want)] == [0] * len(want)
+
+
+def test_unevaluated_symbolic_parameters_substitute_to_numeric() -> None:
+    spec = cp.ConvSpec(in_channels=3, out_channels=2, kernel_size=(3, 2), stride=(1, 2),
+                       padding=((1, 1), (0, 0)), dilation=(2, 1))  # fmt: skip
+    general = cp.sliding_sum_unevaluated(spec, symbolic=True)
+    p = general.parameters
+    values = {p["C_g"]: 3, p["k_0"]: 3, p["k_1"]: 2, p["s_0"]: 1, p["s_1"]: 2, p["d_0"]: 2,
+              p["d_1"]: 1, p["p_0"]: 1, p["p_1"]: 0}  # fmt: skip
+    assert general.expr.subs(values) == cp.sliding_sum_unevaluated(spec).expr
+
+
+def test_unevaluated_avg_pool_and_errors() -> None:
+    avg = cp.sliding_sum_unevaluated(cp.PoolSpec(kind="avg", kernel_size=2, ndim=1))
+    assert avg.expr.has(sympy.Symbol("N_{a}", integer=True, positive=True))
+    assert isinstance(avg.expr.args[1] if avg.expr.args else None, sympy.Sum) or avg.expr.has(
+        sympy.Sum
+    )
+    with pytest.raises(cp.ConvProofError, match="max pooling is a Max"):
+        cp.sliding_sum_unevaluated(cp.PoolSpec(kind="max", kernel_size=2))
+    same = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding="same")
+    with pytest.raises(cp.ConvProofError, match="padding='same' depends on the input size"):
+        cp.sliding_sum_unevaluated(same)
+    assert cp.sliding_sum_unevaluated(same, symbolic=True).expr.has(sympy.Sum)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: cp.sliding_sum("conv", (1, 3, 3)), "spec must be a ConvSpec"),
+        (lambda: cp.sliding_sum(cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3),
+                                (1, 5, 5)), "input_shape has 1 channels"),
+        (lambda: cp.layer_symbols(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3),
+                                  (1, 2, 2)), "would be empty"),
+    ],
+)  # fmt: skip
+def test_bad_input(call: Any, match: str) -> None:
+    with pytest.raises(cp.ConvProofError, match=match):
+        call()
