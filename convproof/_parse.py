@@ -129,7 +129,7 @@ def _flat_ints(text: str, name: str, constraint: str) -> tuple[int, ...]:
     body = text.strip()
     if body[:1] in "([" and body[-1:] in ")]":
         body = body[1:-1]
-    parts = [p for p in re.split(r"[x×*,\s]+", body.strip())]
+    parts = re.split(r"\s*[x×*,]\s*|\s+", body.strip())
     if not parts or any(_INT.fullmatch(p) is None for p in parts):
         raise _fail(name, constraint, text)
     values = tuple(int(p) for p in parts)

@@ -215,8 +215,9 @@ class ElementSum:
             if self.bias is None and self.channels:
                 first = f"{lhs} ="
             lines.append(first.rstrip())
-            for c, terms in self.channels:
-                label = f"  + (channel {c})  "
+            for n, (c, terms) in enumerate(self.channels):
+                plus = "+" if (n or self.bias is not None) else " "
+                label = f"  {plus} (channel {c})  "
                 rows = self._rows(terms)
                 for r, row in enumerate(rows):
                     body = " + ".join(self._term_text(t) for t in row)
