@@ -46,6 +46,7 @@ from .formulas import (
     relationship,
     relationships,
 )
+from .general import GENERAL_KINDS, prove_general
 from .index import AxisPattern, axis_patterns
 from .matrix import (
     BlockLevel,
@@ -110,6 +111,7 @@ from .symbolic import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "GENERAL_KINDS",
     "NETWORKS",
     "PADDING_MODES",
     "PADDING_NAMES",
@@ -184,6 +186,7 @@ __all__ = [
     "prove",
     "prove_formula_equal",
     "prove_function",
+    "prove_general",
     "receptive_region",
     "relationship",
     "relationships",
