@@ -6,8 +6,15 @@ over the limits, groups that do not divide, ``output_padding`` too large, empty 
 and an input shape, builds the torch module, runs it on a zero tensor, and requires that
 convproof accepts exactly when torch does, with the same output shape and parameter count.
 Per-side padding pairs and ``SAME_*`` names are not expressible in torch and are not drawn;
-average pooling has no dilation in torch; zero input channels are not drawn (torch accepts
-a zero-channel convolution, convproof refuses it on purpose: see ``test_spec.py``).
+average pooling has no dilation in torch.  Four places where torch accepts an input only
+because it does not validate it are refused by convproof on purpose; they are not drawn, and
+``test_deliberate_divergences`` pins each one (so a torch change shows up):
+
+* a size-0 output axis (``ConvTranspose*d`` on a batched input sometimes returns one,
+  sometimes raises, depending on the backend) -- convproof refuses every empty output;
+* negative padding with a non-``zeros`` padding mode (handed to ``F.pad``, which crops);
+* ``dilation=0`` for a transposed conv (checked by some torch backends only);
+* ``in_channels=0``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import convproof as cp
 
 pytestmark = pytest.mark.torch
 
-N_CASES = int(os.environ.get("CONVPROOF_TORCH_CASES", "2000"))
+N_CASES = int(os.environ.get("CONVPROOF_TORCH_CASES", "1000"))
 
 
 def _maybe_tuple(rng: np.random.Generator, ndim: int, lo: int, hi: int) -> Any:
@@ -96,7 +103,7 @@ def _torch_result(torch: Any, case: dict[str, Any]) -> tuple[tuple[int, ...], in
 
     A size-0 spatial axis counts as a refusal: convproof refuses every empty output, while
     ``ConvTranspose*d`` on a batched input sometimes returns one and sometimes raises,
-    depending on the backend (see ``test_spec.py::test_transposed_empty_output_refused``).
+    depending on the backend (see ``test_deliberate_divergences``).
     """
     nn = torch.nn
     ndim, kind, args = case["ndim"], case["kind"], case["args"]
@@ -148,3 +155,105 @@ def test_random_specs_agree_with_torch(torch: Any) -> None:
     assert not disagreements, "\n".join(map(repr, disagreements[:20]))
     # the sweep must exercise both sides of the decision
     assert 0.3 * N_CASES < n_valid < 0.9 * N_CASES, n_valid
+
+
+DIVERGENCES = [
+    # (torch module factory, input shape, convproof spec factory, convproof message)
+    pytest.param(
+        lambda nn: nn.ConvTranspose1d(2, 2, 1, stride=2, padding=1, output_padding=1),
+        (2, 2, 1),
+        lambda: cp.ConvTransposeSpec(
+            in_channels=2, out_channels=2, kernel_size=1, stride=2, padding=1, output_padding=1
+        ).output_shape((2, 2, 1)),
+        "transposed convolution output would be empty",
+        id="transposed-empty-output",
+    ),
+    pytest.param(
+        lambda nn: nn.Conv1d(1, 1, 1, padding=-1, padding_mode="circular"),
+        (1, 3),
+        lambda: cp.ConvSpec(
+            in_channels=1, out_channels=1, kernel_size=1, padding=-1, padding_mode="circular"
+        ),
+        "padding must be >= 0",
+        id="negative-padding-circular",
+    ),
+    pytest.param(
+        # torch checks dilation > 0 on some backends only: this grouped case passes
+        lambda nn: nn.ConvTranspose1d(6, 6, 1, stride=2, padding=1, dilation=0, groups=3),
+        (6, 2),
+        lambda: cp.ConvTransposeSpec(
+            in_channels=6, out_channels=6, kernel_size=1, stride=2, padding=1, dilation=0, groups=3
+        ),
+        "dilation must be >= 1",
+        id="transposed-dilation-0",
+    ),
+    pytest.param(
+        lambda nn: nn.Conv1d(0, 1, 3),
+        (0, 5),
+        lambda: cp.ConvSpec(in_channels=0, out_channels=1, kernel_size=3),
+        "in_channels must be >= 1",
+        id="zero-in-channels",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make_module", "shape", "make_spec", "message"), DIVERGENCES)
+def test_deliberate_divergences(
+    torch: Any, make_module: Any, shape: tuple[int, ...], make_spec: Any, message: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            make_module(torch.nn)(torch.zeros(shape))  # torch does not refuse
+    with pytest.raises(cp.ConvProofError, match=message):
+        make_spec()
+
+
+def test_avg_pool_3d_needs_input_at_least_kernel(torch: Any) -> None:
+    """Found by the sweep: AvgPool3d refuses an input smaller than the kernel even when the
+    padding makes room (AvgPool1d/2d and MaxPool3d do not)."""
+    nn = torch.nn
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        nn.AvgPool3d(3, padding=1)(torch.zeros(1, 3, 3, 2))
+    assert tuple(nn.AvgPool2d(2, 1, padding=1)(torch.zeros(1, 1, 1)).shape) == (1, 2, 2)
+    assert tuple(nn.MaxPool3d(3, 3, ceil_mode=True)(torch.zeros(1, 2, 4, 1)).shape) == (1, 1, 2, 1)
+    avg3 = cp.PoolSpec(kind="avg", kernel_size=3, padding=1, ndim=3)
+    with pytest.raises(cp.ConvProofError, match="3-D average pooling needs every input size"):
+        avg3.output_shape((1, 3, 3, 2))
+    assert avg3.output_shape((1, 3, 3, 3)) == (1, 1, 1, 1)
+    assert cp.PoolSpec(kind="avg", kernel_size=2, stride=1, padding=1, ndim=2).output_shape(
+        (1, 1, 1)
+    ) == (1, 2, 2)
+    assert cp.PoolSpec(kind="max", kernel_size=3, stride=3, ceil_mode=True, ndim=3).output_shape(
+        (1, 2, 4, 1)
+    ) == (1, 1, 2, 1)
+
+
+def test_output_size_argument_of_conv_transpose(torch: Any) -> None:
+    """``output_padding_for_size`` reproduces ``ConvTranspose*d.forward(x, output_size=...)``."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(150):
+        k, s, p, d = (int(v) for v in rng.integers(1, 4, size=4))
+        p -= 1
+        i = int(rng.integers(1, 6))
+        size = int(rng.integers(1, 16))
+        module = torch.nn.ConvTranspose1d(1, 1, k, stride=s, padding=p, dilation=d)
+        spec = cp.ConvTransposeSpec(
+            in_channels=1, out_channels=1, kernel_size=k, stride=s, padding=p, dilation=d, ndim=1
+        )
+        try:
+            with torch.no_grad():
+                out = module(torch.zeros(1, 1, i), output_size=[size])
+            expected: Any = tuple(out.shape[-1:])
+        except (RuntimeError, ValueError):
+            expected = None
+        try:
+            op = cp.output_padding_for_size(spec, (1, 1, i), size)
+            got: Any = (size,)
+            assert op[0] < s
+        except cp.ConvProofError:
+            got = None
+        assert expected == got, (k, s, p, d, i, size)
+        checked += expected is not None
+    assert checked > 20
