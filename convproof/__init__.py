@@ -32,6 +32,7 @@ from .check import (
     check_pool,
 )
 from .errors import ConvProofError, MemoryLimitError
+from .export import matrix_conventions, to_dense, to_latex, to_mtx, to_npz, to_torch_sparse
 from .formulas import (
     SYMBOLS,
     Formula,
@@ -173,6 +174,7 @@ __all__ = [
     "layer_symbols",
     "load_network",
     "macs_formula",
+    "matrix_conventions",
     "matrix_entries",
     "matrix_structure",
     "network_from_dict",
@@ -195,5 +197,10 @@ __all__ = [
     "spec_from_dict",
     "strategies",
     "summary",
+    "to_dense",
+    "to_latex",
+    "to_mtx",
+    "to_npz",
+    "to_torch_sparse",
     "transpose_of",
 ]
