@@ -717,3 +717,31 @@ _SPEC = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=2)
 def test_bad_input(call: Callable[[], Any], match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------------------
+# benchmark smoke test (the benchmark itself is not run by the tests)
+# --------------------------------------------------------------------------------------
+
+
+def _load_benchmark() -> Any:
+    import importlib.util
+    import pathlib
+    import sys
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_matrix.py"
+    spec = importlib.util.spec_from_file_location("bench_matrix", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_matrix"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.torch
+def test_benchmark_smoke(torch: Any) -> None:
+    bench = _load_benchmark()
+    assert bench.bench_jacrev(4, c_in=2, c_out=2, repeat=1, jac_repeat=1)["equal"]
+    assert bench.bench_coo(n=5, c_in=2, c_out=3, repeat=1)["equal"]
+    r = bench.bench_symbolic(n=4, repeat=1)
+    assert r["nnz"] == r["closed_form_nnz"]
