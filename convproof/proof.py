@@ -1168,6 +1168,23 @@ def _numeric_bias_definition(spec: Any, lay: _Layout, bias: Any) -> _Entries:
 # --------------------------------------------------------------------------------------
 
 
+def _pattern_windows(spec: PoolSpec, lay: _Layout) -> _Entries:
+    """Window entries from :func:`convproof.index.axis_patterns` (the matrix stage's route)."""
+    from .index import axis_patterns
+
+    patterns = axis_patterns(spec, lay.in_shape)
+    channels = lay.in_shape[0]
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    c = np.arange(channels, dtype=np.int64)
+    chunks = []
+    for u in itertools.product(*(range(k) for k in spec.kernel_size)):
+        idx = [np.asarray(pat.index)[:, ui].astype(np.int64) for pat, ui in zip(patterns, u)]
+        pos = np.flatnonzero(_all([i >= 0 for i in idx]))
+        inflat = _grid([np.maximum(i, 0) for i in idx], lay.in_shape[1:])[pos]
+        chunks.append(_Chunk(c * p_out, pos, c * p_in, inflat, np.full(channels, -1)))
+    return _materialize(chunks)
+
+
 def _max_pool_proof(spec: PoolSpec, lay: _Layout, matrix: Any, t0: float) -> ProofResult:
     """Max pooling is not linear; prove the window *sets* (which inputs feed which output)."""
     if matrix is not None and not _is_entries(matrix):
@@ -1177,24 +1194,7 @@ def _max_pool_proof(spec: PoolSpec, lay: _Layout, matrix: Any, t0: float) -> Pro
         )
     defn = definition_entries(spec, lay.in_shape)
     defn = _Entries(defn.rows, defn.cols, defn.taps, None)
-    if matrix is None:
-        from . import matrix as _matrix
-
-        try:
-            me = _matrix.matrix_entries(spec, lay.in_shape)
-        except (ConvProofError, NotImplementedError):
-            avg = PoolSpec(
-                kind="avg",
-                kernel_size=spec.kernel_size,
-                stride=spec.stride,
-                padding=spec.padding,
-                dilation=spec.dilation,
-                ceil_mode=spec.ceil_mode,
-                ndim=spec.ndim,
-            )
-            me = _matrix.matrix_entries(avg, lay.in_shape)
-    else:
-        me = matrix
+    me = _pattern_windows(spec, lay) if matrix is None else matrix
     found = _entries_from_matrix_entries(me)
     # a window is a set: keep each (output, input) pair once
     found = _Entries(found.rows, found.cols, np.full(found.rows.size, -1, np.int64), None)
