@@ -33,6 +33,7 @@ ConvSpec(in_channels=1, out_channels=1, kernel_size=(1, 1), stride=(1, 2), paddi
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -486,15 +487,26 @@ def input_shapes(
 
     @st.composite
     def build(draw: Any) -> tuple[int, ...]:
-        c = spec.in_channels if isinstance(spec, ConvSpec | ConvTransposeSpec) else None
-        if c is None:
-            c = draw(st.integers(1, 3))
-        spatial = tuple(m + draw(st.integers(0, extra)) for m in mins)
-        batched = draw(st.booleans()) if fixed_batch is None else fixed_batch
-        lead = (draw(st.integers(1, n_max)),) if batched else ()
-        return (*lead, c, *spatial)
+        return _draw_shape(draw, spec, mins, fixed_batch, n_max, extra)
 
     return build()
+
+
+def _draw_shape(
+    draw: Any,
+    spec: Spec,
+    mins: tuple[int, ...],
+    fixed_batch: bool | None,
+    n_max: int,
+    extra: int,
+) -> tuple[int, ...]:
+    c = spec.in_channels if isinstance(spec, ConvSpec | ConvTransposeSpec) else None
+    if c is None:
+        c = draw(st.integers(1, 3))
+    spatial = tuple(m + draw(st.integers(0, extra)) for m in mins)
+    batched = draw(st.booleans()) if fixed_batch is None else fixed_batch
+    lead = (draw(st.integers(1, n_max)),) if batched else ()
+    return (*lead, c, *spatial)
 
 
 class ConvProblem(NamedTuple):
@@ -507,14 +519,17 @@ class ConvProblem(NamedTuple):
     bias: np.ndarray | None
 
 
+@functools.lru_cache(maxsize=512)
+def _int_arrays(shape: tuple[int, ...], max_value: int) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.int64, shape, elements=st.integers(-max_value, max_value))
+
+
 def _array(draw: Any, shape: tuple[int, ...], dtype: str, max_value: int) -> np.ndarray:
-    ints = st.integers(-max_value, max_value)
+    arr = draw(_int_arrays(tuple(shape), max_value))
     if dtype == "object":
-        flat = draw(st.lists(ints, min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
-        out = np.empty(len(flat), dtype=object)
-        out[:] = flat
-        return out.reshape(shape)
-    arr = draw(hnp.arrays(np.int64, shape, elements=ints))
+        out = np.empty(arr.shape, dtype=object)
+        out.flat[:] = [int(v) for v in arr.flat]
+        return out
     return arr.astype(dtype)
 
 
