@@ -781,7 +781,7 @@ def _rect(
         **kw,
     )
     r.set_gid(kind)
-    ax.add_patch(r)
+    ax.add_artist(r)  # add_patch would recompute data limits per cell (slow); limits are set
     return r
 
 
@@ -847,8 +847,8 @@ def matrix_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        Its axes hold one ``PathCollection`` of non-zeros (``gid="nonzeros"``) and
-        ``Line2D`` boundaries with ``gid`` ``"channel-boundary"`` / ``"axis-boundary"``.
+        Its axes hold the 0/1 image of the non-zeros (``gid="nonzeros"``) and ``Line2D``
+        boundaries with ``gid`` ``"channel-boundary"`` / ``"axis-boundary"``.
 
     Raises
     ------
@@ -864,7 +864,7 @@ def matrix_figure(
     >>> dense = np.array([[1, 1, 0, 1, 1, 0, 0, 0, 0], [0, 1, 1, 0, 1, 1, 0, 0, 0],
     ...                   [0, 0, 0, 1, 1, 0, 1, 1, 0], [0, 0, 0, 0, 1, 1, 0, 1, 1]])
     >>> fig = matrix_figure(spec, (1, 3, 3), matrix=dense)
-    >>> len(fig.axes[0].collections[0].get_offsets())
+    >>> int(fig.axes[0].images[0].get_array().sum())
     16
     """
     Figure = _figure_class()
@@ -901,19 +901,22 @@ def matrix_figure(
             f"matrix must have shape {(n_rows, n_cols)} for this layer and input, "
             f"got matrix with shape {(r_m, c_m)}"
         )
-    size = min(10.0, max(3.0, 0.25 * max(n_rows, n_cols) ** 0.75))
+    size = min(10.0, max(4.0, 0.2 * max(n_rows, n_cols) ** 0.8))
     aspect = n_rows / n_cols
-    fig = Figure(figsize=(size, max(2.0, size * aspect + 0.8)), layout="constrained")
+    fig = Figure(figsize=(size, max(2.5, size * aspect + 0.9)), layout="constrained")
     ax = fig.add_subplot()
-    marker = max(0.5, min(30.0, 2000.0 / max(n_rows, n_cols)))
-    sc = ax.scatter(cols, rows, s=marker**2 / 4, marker="s", c="#1f4e79", linewidths=0)
-    sc.set_gid("nonzeros")
+    mask = np.zeros((n_rows, n_cols), dtype=np.int8)
+    mask[rows, cols] = 1
+    image = ax.imshow(
+        mask, cmap=_binary_cmap(), vmin=0, vmax=1, interpolation="nearest", aspect="equal"
+    )
+    image.set_gid("nonzeros")
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -0.5)
     ax.set_aspect("equal")
     ax.set_xlabel(f"input (C_in, {', '.join(map(str, shape_in[1:]))}) unrolled: {n_cols}")
     ax.set_ylabel(f"output (C_out, {', '.join(map(str, shape_out[1:]))}) unrolled: {n_rows}")
-    ax.set_title(f"{_layer_name(spec)}: {n_rows} x {n_cols}, nnz = {len(rows)}")
+    ax.set_title(f"{_layer_name(spec)}\n{n_rows} x {n_cols}, nnz = {len(rows)}", fontsize=10)
     ax.xaxis.set_label_position("top")
     ax.xaxis.tick_top()
     # per-axis blocks: sizes of one step of the first spatial axis
@@ -932,6 +935,12 @@ def matrix_figure(
             _boundary(ax, b, horizontal, "channel-boundary", n_rows, n_cols)
     _save(fig, path, dpi=120)
     return fig
+
+
+def _binary_cmap() -> Any:
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(["#ffffff", "#1f4e79"])
 
 
 def _boundary(ax: Axes, b: int, horizontal: bool, kind: str, n_rows: int, n_cols: int) -> None:
@@ -1138,6 +1147,15 @@ def _sliding_title(spec: AnySpec, input_shape: Sequence[int]) -> str:
     return f"{name} on {'x'.join(map(str, spatial))}: " + ", ".join(parts)
 
 
+def _gif_writer() -> Any:
+    """matplotlib's ``PillowWriter`` when Pillow can write GIFs, else ``None``."""
+    try:
+        from matplotlib.animation import PillowWriter
+    except ImportError:  # pragma: no cover - Pillow is a matplotlib dependency
+        return None
+    return PillowWriter if PillowWriter.isAvailable() else None
+
+
 def sliding_animation(
     spec: AnySpec,
     input_shape: Sequence[int],
@@ -1191,9 +1209,8 @@ def sliding_animation(
     fig = Figure(figsize=(max(3.0, width_cells * scale), max(1.5, height_cells * scale + 0.4)))
     ax = fig.add_subplot()
     title = _sliding_title(spec, input_shape)
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
+    writer_class = _gif_writer()
+    if writer_class is None:
         paths = []
         for f, frame in enumerate(frames):
             ax.clear()
@@ -1202,9 +1219,7 @@ def sliding_animation(
             fig.savefig(p, dpi=90)
             paths.append(p)
         return paths
-    from matplotlib.animation import PillowWriter
-
-    writer = PillowWriter(fps=fps)
+    writer = writer_class(fps=fps)
     with writer.saving(fig, str(target), dpi=90):
         for frame in frames:
             ax.clear()
