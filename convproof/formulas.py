@@ -65,6 +65,24 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
+_F = Any
+
+
+def _cache(fn: _F) -> _F:
+    """``functools.cache`` that lets unhashable (bad) arguments reach the validation."""
+    cached = functools.cache(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            hash((args, tuple(kwargs.items())))
+        except TypeError:
+            return fn(*args, **kwargs)
+        return cached(*args, **kwargs)
+
+    return wrapper
+
+
 def _pos(name: str) -> Symbol:
     return Symbol(name, integer=True, positive=True)
 
@@ -107,7 +125,10 @@ def _compile(expr: Any) -> Callable[[_Env], Any]:
         value = bool(expr)
         return lambda env: value
     if expr.is_Symbol:
-        return lambda env: Fraction(env[expr])
+        return lambda env: env[expr]
+    if expr.is_Integer:
+        value_z = int(expr)
+        return lambda env: value_z
     if expr.is_Rational:
         value_q = Fraction(int(expr.p), int(expr.q))
         return lambda env: value_q
@@ -122,19 +143,22 @@ def _compile(expr: Any) -> Callable[[_Env], Any]:
 
         return piecewise
     args = [_compile(a) for a in expr.args]
+    # ints stay ints (fast); a negative power makes a Fraction; never a float
     if expr.is_Add:
-        return lambda env: sum((f(env) for f in args), Fraction(0))
+        return lambda env: sum(f(env) for f in args)
     if expr.is_Mul:
-        return lambda env: math.prod((f(env) for f in args), start=Fraction(1))
+        return lambda env: math.prod(f(env) for f in args)
     if expr.is_Pow:
         base, exponent = args[0], expr.args[1]
         if not exponent.is_Integer:
             raise ConvProofError(f"cannot evaluate a non-integer power exactly, got {expr}")
         e = int(exponent)
-        return lambda env: base(env) ** e
+        if e >= 0:
+            return lambda env: base(env) ** e
+        return lambda env: Fraction(1) / (base(env) ** -e)
     simple: dict[type, Callable[..., Any]] = {
-        floor: lambda x: Fraction(math.floor(x)),
-        ceiling: lambda x: Fraction(math.ceil(x)),
+        floor: math.floor,
+        ceiling: math.ceil,
         sympy.Max: max,
         sympy.Min: min,
         sympy.Mod: lambda x, y: x % y,
@@ -321,7 +345,7 @@ def _same_total() -> Any:
     return sympy.Max(0, (ceiling(i / s) - 1) * s + k_eff - i)
 
 
-@functools.cache
+@_cache
 def output_size_formula(
     layer: str = "conv", *, padding: str = "explicit", ceil_mode: bool = False
 ) -> Formula:
@@ -417,7 +441,7 @@ _DEFAULT_RANGES: dict[str, range] = {
     "i_t": range(1, 7),
     "k": range(1, 5),
     "s": range(1, 5),
-    "d": range(1, 4),
+    "d": range(1, 3),
     "p": range(0, 4),
     "p_l": range(0, 4),
     "p_r": range(0, 4),
@@ -485,16 +509,21 @@ def _rewrite_ceilings(expr: Any, used: list[str]) -> Any:
 
 def _normalize(expr: Any, facts: Mapping[Any, Any], used: list[str]) -> Any:
     """Expand, rewrite integer ceilings, apply facts; repeat until stable."""
-    for _ in range(4):
+    simplified = False
+    for _ in range(6):
         before = expr
         expr = _rewrite_ceilings(expr, used)
         expr = sympy.expand(expr)
         for known, value in facts.items():
             if expr.has(known):
                 expr = expr.subs(known, value)
-        expr = sympy.expand(sympy.simplify(expr))
-        if expr == before:
-            break
+        if expr == 0:
+            return expr
+        if expr == before:  # expansion stalled: simplify once (slow), then give up
+            if simplified:
+                break
+            expr = sympy.expand(sympy.simplify(expr))
+            simplified = True
     return expr
 
 
@@ -690,7 +719,7 @@ _ARG_POOL_CEIL = (
 _ARG_TRANSPOSED_INVERSE = "floor(((i-1)s + op)/s) = i - 1 + floor(op/s) = i - 1 because 0 <= op < s"
 
 
-@functools.cache
+@_cache
 def framework_formula_proofs() -> dict[str, FormulaProof]:
     """Proofs that each framework formula equals the derived one (one axis).
 
@@ -927,7 +956,7 @@ _REL_TEXT: dict[int, tuple[str, str]] = {
 }
 
 
-@functools.cache
+@_cache
 def relationship(number: int) -> Relationship:
     """Dumoulin & Visin's relationship ``number`` (1-15), proved against the derivation.
 
@@ -1069,6 +1098,7 @@ def _count(extents: Sequence[Any]) -> Any:
     return term
 
 
+@_cache
 def params_formula(layer: str = "conv", ndim: int = 2, *, bias: bool = True) -> Formula:
     """Number of parameters as a SymPy expression, derived by counting weight entries.
 
@@ -1118,6 +1148,7 @@ def params_formula(layer: str = "conv", ndim: int = 2, *, bias: bool = True) -> 
     return Formula(name, expr, domain, tuple(steps))
 
 
+@_cache
 def macs_formula(layer: str = "conv", ndim: int = 2, *, expand_output: bool = False) -> Formula:
     """Multiply-accumulates per sample as a SymPy expression, derived by counting.
 
