@@ -257,7 +257,9 @@ def conv_specs(
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
         kernel = _per_axis(draw, nd, 1, k_max)
         padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd)
-        stride = (1,) * nd if padding == "same" else _per_axis(draw, nd, 1, s_max)
+        stride = _per_axis(draw, nd, 1, s_max)  # drawn always: every form shrinks evenly
+        if padding == "same":
+            stride = (1,) * nd  # PyTorch's "same" needs stride 1
         dilation = _per_axis(draw, nd, 1, d_max)
         mode = draw(st.sampled_from(modes))
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
