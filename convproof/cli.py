@@ -35,6 +35,7 @@ dim 1         floor((32 + 0 + 0 - 5) / 2) + 1 = 14
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -164,6 +165,12 @@ def _parser() -> argparse.ArgumentParser:
         "exactly for --in, or for symbolic sizes with --general.",
     )
     p.add_argument("--general", action="store_true", help="prove for symbolic sizes")
+    p.add_argument(
+        "--claim",
+        choices=("conv", "conv_transpose", "stride", "output_size", "all"),
+        help="with --general: which identity (default conv; conv_transpose with --transposed)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="with --general: spot-check seed")
     p.set_defaults(run=_cmd_prove)
 
     p = sub.add_parser(
@@ -577,40 +584,25 @@ def _matrix_text(matrix: Any) -> str:
 
 
 def _export(fmt: str, matrix: Any, output: str | None, spec: AnySpec, shape: Any) -> None:
-    import importlib
+    from . import export
 
-    try:
-        export: Any = importlib.import_module(".export", __package__)
-    except ImportError:
-        export = None
     if fmt == "latex":
-        if export is not None and hasattr(export, "to_latex"):
-            text = export.to_latex(matrix)
-        else:
-            import sympy
-
-            text = sympy.latex(
-                sympy.Matrix(matrix.toarray()) if hasattr(matrix, "toarray") else matrix
-            )
+        text = export.to_latex(spec, shape, matrix)
         if output is None:
             print(text)
         else:
-            Path(output).write_text(text + "\n")
-        return
-    assert output is not None
-    if fmt == "mtx":
-        import scipy.io
-
-        scipy.io.mmwrite(output, matrix)
+            Path(output).write_text(text + "\n", encoding="utf-8")
+    elif fmt == "mtx":
+        export.to_mtx(matrix, output, spec=spec, input_shape=shape)
     else:
-        import scipy.sparse
-
-        scipy.sparse.save_npz(output, scipy.sparse.csr_matrix(matrix))
+        export.to_npz(matrix, output)
 
 
 def _cmd_prove(args: argparse.Namespace) -> int:
     if args.general:
         return _prove_general(args)
+    if args.claim is not None:
+        raise ConvProofError("--claim needs --general (a concrete proof checks the layer given)")
     from .proof import prove
 
     spec, shape = _layer(args)
@@ -623,11 +615,41 @@ def _cmd_prove(args: argparse.Namespace) -> int:
 
 
 def _prove_general(args: argparse.Namespace) -> int:
-    try:
-        from .proof import prove_general  # type: ignore[attr-defined]
-    except ImportError:
-        raise ConvProofError("prove --general is not available in this build") from None
-    result = prove_general()
+    from .general import prove_general
+
+    fixed = [
+        flag
+        for flag, value in (
+            ("--kernel", args.kernel),
+            ("--stride", args.stride),
+            ("--padding", args.padding),
+            ("--dilation", args.dilation),
+            ("--groups", args.groups),
+            ("--out-channels", args.out_channels),
+            ("--output-padding", args.output_padding),
+            ("--pool", args.pool),
+            ("--padding-mode", args.padding_mode),
+        )
+        if value is not None
+    ]
+    if fixed:
+        raise ConvProofError(
+            f"--general proves the identity for symbolic sizes (kernel, stride, padding, "
+            f"dilation, channels are all symbols): drop {fixed[0]}, or drop --general to "
+            f"prove one concrete layer"
+        )
+    if args.ndim is not None:
+        ndim = args.ndim
+    elif args.input is not None:
+        ndim = len(parse_shape(args.input)) - 1
+    else:
+        ndim = 2
+    if not 1 <= ndim <= 3:
+        raise ConvProofError(f"--ndim must be 1, 2 or 3 for --general, got ndim={ndim}")
+    claim = args.claim or ("conv_transpose" if args.transposed else "conv")
+    if args.transposed and claim != "conv_transpose":
+        raise ConvProofError(f"--transposed contradicts --claim {claim}")
+    result = prove_general(claim, ndim, seed=args.seed)
     if args.json:
         _emit_json(result.to_dict())
     else:
@@ -807,6 +829,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(run(args))
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except BrokenPipeError:  # e.g. `convproof net vgg16 | head`: the reader left, stay quiet
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
     except _UsageError as exc:
         print(f"convproof: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2

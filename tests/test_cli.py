@@ -361,6 +361,15 @@ def test_prove_concrete(capsys, line) -> None:
     assert data["status"] == "proved" and data["proved"] is True
 
 
+def test_prove_general(capsys) -> None:
+    code, out, err = run(capsys, "prove", "--general", "--ndim", "1")
+    assert code == 0, err
+    assert out.startswith("PROVED: T x = sliding-window sum for symbolic sizes (1-D")
+    assert "spot-check: passed" in out
+    data = run_json(capsys, "prove", "--general", "--in", "1x8", "--transposed")
+    assert data["status"] == "proved" and data["method"] == "symbolic-delta-summation"
+
+
 # --------------------------------------------------------------------------------------
 # check
 # --------------------------------------------------------------------------------------
@@ -543,6 +552,11 @@ BAD = [
     ("max pool matrix", "matrix --in 1x4x4 --pool max --kernel 2"),
     ("symbolic mtx", "matrix --in 1x4x4 --kernel 3 --format mtx --output {tmp}/t.mtx"),
     ("symbolic too large", "matrix --in 64x64x64 --out-channels 64 --kernel 3 --format latex"),
+    # prove
+    ("general with a concrete kernel", "prove --general --kernel 3"),
+    ("claim without general", "prove --in 1x4x4 --kernel 3 --claim stride"),
+    ("general ndim out of range", "prove --general --ndim 5"),
+    ("transposed contradicts claim", "prove --general --transposed --claim stride"),
     # check
     ("module does not exist", "check no_such_module_xyz:conv"),
     ("function does not exist", "check json:no_such_function"),
