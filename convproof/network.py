@@ -1260,13 +1260,15 @@ def _centre(a: AxisRF) -> Any:
     r, _, p = a
     if isinstance(r, int | Fraction) and isinstance(p, int | Fraction):
         return _norm((Fraction(r) - 1) / 2 - Fraction(p))
-    return _norm(sympy.simplify((_sym(r) - 1) / 2 - _sym(p)))
+    return _norm((_sym(r) - 1) / 2 - _sym(p))
 
 
 def _equal(a: Any, b: Any) -> bool | None:
     """Exact equality; ``None`` when SymPy cannot decide."""
     if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
         return a == b
+    if a == b:
+        return True
     diff = sympy.simplify(_sym(a) - _sym(b))
     if diff == 0:
         return True
@@ -1287,13 +1289,7 @@ def _step(rf: tuple[AxisRF, ...] | None, windows: Sequence[tuple[Any, Any, Any]]
     for (r, S, P), (k_eff, s, pl) in zip(rf, windows):
         if any(isinstance(v, sympy.Basic) for v in (r, S, P, k_eff, s, pl)):
             r, S, P, k_eff, s, pl = (_sym(v) for v in (r, S, P, k_eff, s, pl))
-            out.append(
-                (
-                    _norm(sympy.simplify(r + (k_eff - 1) * S)),
-                    _norm(sympy.simplify(S * s)),
-                    _norm(sympy.simplify(P + pl * S)),
-                )
-            )
+            out.append((_norm(r + (k_eff - 1) * S), _norm(S * s), _norm(P + pl * S)))
         else:
             out.append((_norm(r + (k_eff - 1) * S), _norm(S * s), _norm(P + pl * S)))
     return tuple(out)
@@ -1359,7 +1355,7 @@ def _window_layer(
             o = sympy.Piecewise((o - 1, (o - 1) * s >= i + pl), (o, True))
         else:
             o = (i + pl + pr - k_eff) // s + 1
-        sizes.append(_norm(sympy.simplify(o)) if isinstance(o, sympy.Basic) else o)
+        sizes.append(_norm(o) if isinstance(o, sympy.Basic) else o)
     channels = c if isinstance(spec, PoolSpec) else spec.out_channels
     return (channels, *sizes), tuple(pads_list)
 
@@ -1567,18 +1563,18 @@ def _split_input(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple
             )
         if _is_concrete(v) and v < 1:
             raise ConvProofError(f"input_shape must be >= 1 everywhere, got input_shape={shape!r}")
-    per = (net.ndim + 1) if net.ndim is not None else 1
-    if len(shape) == per:
+    if net.ndim is None:  # no spatial layer: the whole shape is one sample's
+        if not shape:
+            raise ConvProofError(f"input_shape must not be empty, got input_shape={shape!r}")
         batch, sample = (), shape
-    elif len(shape) == per + 1:
+    elif len(shape) == net.ndim + 1:
+        batch, sample = (), shape
+    elif len(shape) == net.ndim + 2:
         batch, sample = shape[:1], shape[1:]
     else:
         raise ConvProofError(
             f"input_shape must be (C, *spatial) or (N, C, *spatial) with {net.ndim} spatial dims "
             f"(the network's ndim), got input_shape={input_shape!r}"
-            if net.ndim is not None
-            else f"input_shape must be (features,) or (N, features), got "
-            f"input_shape={input_shape!r}"
         )
     if not _is_concrete(sample[0]):
         raise ConvProofError(
