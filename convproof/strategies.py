@@ -602,15 +602,14 @@ def conv_problems(
     n_max = _check_int("max_batch", max_batch, 1)
     extra = _check_int("max_extra_size", max_extra_size, 0)
     if specs is None:
-        try:
-            spec_strategy = kinds[kind](**bounds)
-        except TypeError:
-            params = inspect.signature(kinds[kind]).parameters
-            unknown = sorted(set(bounds) - set(params))
+        params = inspect.signature(kinds[kind]).parameters
+        unknown = sorted(set(bounds) - set(params))
+        if unknown:
             raise InvalidArgument(
                 f"unknown bounds for kind={kind!r}: {', '.join(unknown)} (accepted: "
                 f"{', '.join(params)})"
-            ) from None
+            )
+        spec_strategy = kinds[kind](**bounds)
     else:
         if bounds:
             raise InvalidArgument(
