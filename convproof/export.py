@@ -275,6 +275,7 @@ def to_latex(
     input_shape : tuple of int
     matrix : SymPy matrix or scipy.sparse array, optional
         The matrix to print (default: ``conv_matrix(spec, input_shape)``, symbolic).
+        Numeric entries are printed with 6 significant digits.
     max_size : int
         Refuse matrices with more rows or columns than this (LaTeX is for small cases).
     conventions : bool
@@ -309,7 +310,7 @@ def to_latex(
         )
     if scipy.sparse.issparse(m):
         dense: Any = _numeric(m, "LaTeX").toarray()
-        cell = [[sympy.latex(sympy.nsimplify(v)) if v else "0" for v in row] for row in dense]
+        cell = [[format(v, ".6g") if v else "0" for v in row] for row in dense]
     else:
         cell = [[sympy.latex(m[r, c]) for c in range(cols)] for r in range(rows)]
     body = " \\\\\n".join(" & ".join(row) for row in cell)

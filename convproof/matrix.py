@@ -16,16 +16,16 @@ where ``t`` runs over the kernel taps, ``W[:, :, t]`` is the ``C_out x C_in`` ch
 ``ax`` (:meth:`convproof.index.AxisPattern.selection`).  The construction realizes this sum
 with vectorized index arithmetic and writes the CSR arrays directly.
 
-========================  ================================================================
-layer                     matrix
-========================  ================================================================
-:class:`ConvSpec`         ``(C_out·∏out, C_in·∏in)``; padding modes fold taps onto real
-                          columns (the entry is then a sum of taps)
+==========================  ==============================================================
+layer                       matrix
+==========================  ==============================================================
+:class:`ConvSpec`           ``(C_out·∏out, C_in·∏in)``; padding modes fold taps onto real
+                            columns (the entry is then a sum of taps)
 :class:`ConvTransposeSpec`  ``T.T`` of the forward conv with the same kernel, stride,
-                          padding, dilation and groups (channel roles swapped)
-avg :class:`PoolSpec`     constant, entries ``1/divisor`` (exact ``Rational`` symbolically)
-max :class:`PoolSpec`     none (not linear): :class:`~convproof.errors.ConvProofError`
-========================  ================================================================
+                            padding, dilation and groups (channel roles swapped)
+avg :class:`PoolSpec`       constant, entries ``1/divisor`` (exact ``Rational`` symbolically)
+max :class:`PoolSpec`       none (not linear): :class:`~convproof.errors.ConvProofError`
+==========================  ==============================================================
 
 Examples
 --------
@@ -220,8 +220,8 @@ def _plan(spec: AnySpec, input_shape: Sequence[int]) -> _Plan:
 
 
 def _human(nbytes: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if nbytes < 1024 or unit == "TB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
             return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
         nbytes /= 1024
     raise AssertionError  # pragma: no cover
@@ -257,8 +257,9 @@ def _check_memory(plan: _Plan, what: str, max_bytes: int | None, itemsize: int =
     need = _estimate(plan, what, itemsize)
     if need > limit:
         rows, cols = plan.shape
+        label = "entry arrays of the" if what == "entries" else what
         raise MemoryLimitError(
-            f"the {what} matrix {rows} x {cols} with {plan.entries:,} stored entries would need "
+            f"the {label} matrix {rows} x {cols} with {plan.entries:,} entries would need "
             f"about {_human(need)}, more than max_bytes={limit} ({_human(limit)}); pass a "
             f"larger max_bytes= (or set convproof.matrix.MAX_BYTES) or use a smaller input"
         )
@@ -366,7 +367,9 @@ def _group_offsets(plan: _Plan) -> np.ndarray:
     return (np.arange(plan.c_out) // per_group) * (plan.c_group * plan.n_in)
 
 
-def matrix_entries(spec: AnySpec, input_shape: Sequence[int]) -> MatrixEntries:
+def matrix_entries(
+    spec: AnySpec, input_shape: Sequence[int], *, max_bytes: int | None = None
+) -> MatrixEntries:
     """The conv matrix's contributions ``(row, col, tap)``, before duplicates are summed.
 
     This is the construction :func:`conv_matrix` sums up: per-axis index patterns combined
@@ -378,6 +381,8 @@ def matrix_entries(spec: AnySpec, input_shape: Sequence[int]) -> MatrixEntries:
     spec : ConvSpec, ConvTransposeSpec or average PoolSpec
     input_shape : tuple of int
         ``(C, *spatial)`` or ``(N, C, *spatial)``; the matrix acts on one sample.
+    max_bytes : int, optional
+        Refuse builds estimated above this many bytes (default :data:`MAX_BYTES`).
 
     Returns
     -------
@@ -406,7 +411,7 @@ def matrix_entries(spec: AnySpec, input_shape: Sequence[int]) -> MatrixEntries:
     (3, 3)
     """
     plan = _plan(spec, input_shape)
-    _check_memory(plan, "entries", None)
+    _check_memory(plan, "entries", max_bytes)
     return _entries(plan)
 
 

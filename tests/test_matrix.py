@@ -651,7 +651,7 @@ def test_memory_limit_module_wide(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_memory_limit_default_refuses_huge_layers_without_allocating() -> None:
     spec = cp.ConvSpec(in_channels=512, out_channels=512, kernel_size=3, padding=1)
-    with pytest.raises(cp.MemoryLimitError, match=r"GB"):
+    with pytest.raises(cp.MemoryLimitError, match=r"TiB"):
         cp.conv_matrix(spec, (512, 256, 256), np.zeros(spec.weight_shape))
     assert cp.estimate_bytes(spec, (512, 256, 256)) > cpm.MAX_BYTES
 
