@@ -214,3 +214,41 @@ def test_summary_rejects_untraceable_models(torch):
 
     with pytest.raises(cp.ConvProofError, match=r"could not be traced with torch\.fx"):
         cp.summary(Branchy(), (1, 4, 4))
+
+
+def test_torch_functional_ops_are_followed(torch):
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(3, 4, 3, padding=1)
+            self.b = nn.Conv2d(3, 4, 1)
+            self.pool = nn.AdaptiveAvgPool2d((None, 1))
+            self.fc = nn.Linear(4 * 6, 5)
+
+        def forward(self, x):
+            y = torch.add(F.relu(self.a(x)), self.b(x))
+            y = F.dropout(self.pool(y), 0.1, self.training)
+            y = y.view(y.size(0), -1)
+            return F.relu6(self.fc(y))
+
+    model = Functional().eval()
+    s = cp.summary(model, (1, 3, 6, 10))
+    assert [r.kind for r in s.rows] == [
+        "conv",
+        "relu",
+        "conv",
+        "add",
+        "adaptive_avg_pool",
+        "dropout",
+        "flatten",
+        "linear",
+        "relu6",
+    ]
+    assert s.output_shape == tuple(model(torch.zeros(1, 3, 6, 10)).shape)
+    assert s.total_params == sum(p.numel() for p in model.parameters())
+    # (None, 1): height kept (RF 3 from the 3x3 branch), width pooled globally (3 + 10 - 1)
+    assert s["pool"].receptive_field == (3, 12)
+    assert s["pool"].effective_stride == (1, 10)
