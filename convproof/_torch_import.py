@@ -158,7 +158,7 @@ def _module_layer(mod: Any, path: str) -> Any:
     )
 
 
-def _function_layer(node: Any, module_ndim: int | None) -> tuple[Any, list[Any]]:
+def _function_layer(node: Any) -> tuple[Any, list[Any]]:
     """A ``call_function`` / ``call_method`` node -> (layer, tensor arguments)."""
     import torch
     import torch.nn.functional as F
@@ -304,7 +304,7 @@ def network_from_torch(module: Any, name: str | None = None) -> Network:
             seen_modules.add(path)
             label = unique(path)
         else:
-            layer, inputs = _function_layer(node, None)
+            layer, inputs = _function_layer(node)
             stack = node.meta.get("nn_module_stack") or {}
             owner = list(stack.keys())[-1] if stack else ""
             owner = owner.split("@")[0]

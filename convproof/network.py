@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -1231,7 +1231,7 @@ class _Tensor:
     shape: tuple[Any, ...]
     rf: tuple[AxisRF, ...] | None
     note: str = ""
-    spatial_ndim: int = field(default=0)
+    spatial_ndim: int = 0
 
 
 def _is_concrete(x: Any) -> bool:
@@ -1350,6 +1350,12 @@ def _window_layer(
         k_eff, s = k_effs[axis], spec.stride[axis]
         if isinstance(spec, ConvTransposeSpec):
             o = (i - 1) * s - pl - pr + k_eff + spec.output_padding[axis]
+        elif (
+            isinstance(spec.padding, str)
+            and spec.padding.startswith("SAME")
+            and not (isinstance(spec, PoolSpec) and spec.ceil_mode)
+        ):
+            o = sympy.ceiling(sympy.Integer(i) / s if _is_concrete(i) else i / s)  # TF's rule
         elif isinstance(spec, PoolSpec) and spec.ceil_mode:
             o = (i + pl + pr - k_eff + s - 1) // s + 1
             o = sympy.Piecewise((o - 1, (o - 1) * s >= i + pl), (o, True))
@@ -1517,13 +1523,21 @@ def _join(node: Node, xs: list[_Tensor], check_alignment: bool) -> _Tensor:
         per = [rf[axis] for rf in rfs]  # type: ignore[index]
         strides = [a[1] for a in per]
         centres = [_centre(a) for a in per]
-        same_s = all(_equal(s, strides[0]) for s in strides)
-        same_c = all(_equal(c, centres[0]) for c in centres)
-        if not (same_s and same_c):
+        verdicts = [_equal(v, strides[0]) for v in strides]
+        verdicts += [_equal(c, centres[0]) for c in centres]
+        if None in verdicts and False not in verdicts:
+            if check_alignment:
+                raise ConvProofError(
+                    f"whether the branches joined by {kind} {node.name!r} are aligned depends on "
+                    f"the symbolic input size (centres {', '.join(map(str, centres))}); give a "
+                    f"concrete input_shape or pass check_alignment=False"
+                )
+            note = f"alignment at {node.name!r} depends on the input size"
+            return _Tensor(shape, None, note, first.spatial_ndim)
+        if False in verdicts:
             if check_alignment:
                 detail = "; ".join(
-                    f"{n}: stride {_show(a[1])}, centre {_show(c)} (r={_show(a[0])}, "
-                    f"P={_show(a[2])})"
+                    f"{n}: stride {a[1]}, centre {c} (r={a[0]}, P={a[2]})"
                     for n, a, c in zip(node.inputs, per, centres)
                 )
                 raise ConvProofError(
@@ -1540,10 +1554,6 @@ def _join(node: Node, xs: list[_Tensor], check_alignment: bool) -> _Tensor:
                 best = a
         out.append(best)
     return _Tensor(shape, tuple(out), "", first.spatial_ndim)
-
-
-def _show(v: Any) -> str:
-    return str(v)
 
 
 def _split_input(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

@@ -854,3 +854,14 @@ def test_json_output_is_plain_and_labelled():
     assert "bias excluded" in d["conventions"]
     sym = cp.summary(cp.load_network("alexnet"), (3, H, H)).to_dict()
     assert isinstance(sym["total_macs"], str) and "floor" in sym["total_macs"]
+
+
+def test_symbolic_alignment_that_depends_on_the_size_is_reported():
+    c3 = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, stride=2, padding="SAME")
+    c1 = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=1, stride=2, padding="SAME")
+    net = cp.Network([cp.Parallel([[("c3", c3)], [("c1", c1)]], join="concat")])
+    with pytest.raises(cp.ConvProofError, match="depends on the symbolic input size"):
+        cp.summary(net, (4, H, H))
+    s = cp.summary(net, (4, H, H), check_alignment=False)
+    assert s["cat"].receptive_field is None
+    assert "depends on the input size" in s["cat"].note
