@@ -227,7 +227,14 @@ class Formula:
 
     @property
     def free_symbols(self) -> tuple[Symbol, ...]:
-        """The formula's symbols, sorted by name."""
+        """The formula's symbols (expression and domain), sorted by name.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.output_size_formula("conv", padding="valid").free_symbols
+        (d, i, k, s)
+        """
         syms = set(self.expr.free_symbols)
         for cond in self.domain:
             syms |= cond.free_symbols
@@ -475,6 +482,14 @@ class FormulaProof:
         Points checked exactly (all agreed unless refuted).
     counterexample : dict or None
         Symbol values where the two sides differ (refuted only).
+
+    Examples
+    --------
+    >>> import convproof as cp, sympy
+    >>> i, s = cp.SYMBOLS["i"], cp.SYMBOLS["s"]
+    >>> proof = cp.prove_formula_equal(sympy.floor((i + s) / s), sympy.floor(i / s) + 1)
+    >>> bool(proof), proof.method, proof.grid_points
+    (True, 'sympy', 36)
     """
 
     status: str
@@ -818,6 +833,15 @@ class Relationship:
     claims : tuple of (str, FormulaProof)
         What was proved: equality with the derived formula, and for relationships 8-14
         also the equivalent direct convolution and the inversion of the forward size.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> r = cp.relationship(6)
+    >>> r.title, r.conditions, r.formula
+    ('zero padding, non-unit strides', 'any i, k, p, s', floor((i - k + 2*p)/s) + 1)
+    >>> [(text, proof.status) for text, proof in r.claims]
+    [('stated o equals the derived count of window positions', 'proved')]
     """
 
     number: int
@@ -828,7 +852,14 @@ class Relationship:
 
     @property
     def status(self) -> str:
-        """``"proved"`` if every claim is, ``"refuted"`` if one is, else ``"inconclusive"``."""
+        """``"proved"`` if every claim is, ``"refuted"`` if one is, else ``"inconclusive"``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.relationship(12).status
+        'proved'
+        """
         statuses = {proof.status for _, proof in self.claims}
         if "refuted" in statuses:
             return "refuted"
@@ -836,7 +867,14 @@ class Relationship:
 
     @property
     def method(self) -> str:
-        """The weakest method used by the claims (``sympy`` < ``sympy with lemmas`` < ...)."""
+        """The weakest method used by the claims (``sympy`` < ``sympy with lemmas`` < ...).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.relationship(1).method, cp.relationship(14).method
+        ('sympy', 'sympy with lemmas')
+        """
         order = ["sympy", "sympy with lemmas", "argument + exhaustive grid", "grid only", "grid"]
         return max((proof.method for _, proof in self.claims), key=order.index)
 

@@ -155,8 +155,8 @@ def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
         out = ((p, p),) * ndim
     if any(v < 0 for pair in out for v in pair):
         raise ConvProofError(
-            f"padding must be >= 0 in every dimension (PyTorch refuses negative padding; "
-            f"crop the input instead), got padding={value!r}"
+            f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
+            f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
         )
     return out
 
@@ -511,12 +511,28 @@ class ConvSpec(_Windowed):
     # -- derived ------------------------------------------------------------------------
     @property
     def weight_shape(self) -> tuple[int, ...]:
-        """PyTorch weight layout ``(C_out, C_in / groups, *kernel_size)``."""
+        """PyTorch weight layout ``(C_out, C_in / groups, *kernel_size)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=4, out_channels=6, kernel_size=(3, 1), groups=2
+        ...             ).weight_shape
+        (6, 2, 3, 1)
+        """
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     @property
     def bias_shape(self) -> tuple[int, ...] | None:
-        """``(C_out,)`` when the layer has a bias, else ``None``."""
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).bias_shape
+        (5,)
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, bias=False).bias_shape
+        """
         return (self.out_channels,) if self.bias else None
 
     @property
@@ -700,17 +716,40 @@ class ConvTransposeSpec(_Windowed):
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
-        """PyTorch transposed layout ``(C_in, C_out / groups, *kernel_size)``."""
+        """PyTorch transposed layout ``(C_in, C_out / groups, *kernel_size)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).weight_shape
+        (4, 3, 3, 3)
+        """
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
     @property
     def bias_shape(self) -> tuple[int, ...] | None:
-        """``(C_out,)`` when the layer has a bias, else ``None``."""
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3).bias_shape
+        (6,)
+        """
         return (self.out_channels,) if self.bias else None
 
     @property
     def num_params(self) -> int:
-        """Weights plus bias: ``C_in (C_out/g) prod(k) + C_out``."""
+        """Weights plus bias: ``C_in (C_out/g) prod(k) + C_out``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).num_params
+        114
+        """
         return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
 
     def macs(self, input_shape: Sequence[int]) -> int:
@@ -857,28 +896,62 @@ class PoolSpec(_Windowed):
 
     @property
     def weight_shape(self) -> None:
-        """Pooling has no weights: ``None``."""
+        """Pooling has no weights: ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).weight_shape is None
+        True
+        """
         return None
 
     @property
     def bias_shape(self) -> None:
-        """Pooling has no bias: ``None``."""
+        """Pooling has no bias: ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).bias_shape is None
+        True
+        """
         return None
 
     @property
     def bias(self) -> bool:
-        """Pooling has no bias: ``False``."""
+        """Pooling has no bias: ``False``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2).bias
+        False
+        """
         return False
 
     @property
     def num_params(self) -> int:
-        """Pooling has no parameters: ``0``."""
+        """Pooling has no parameters: ``0``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2).num_params
+        0
+        """
         return 0
 
     def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates per sample: ``0`` (torchvision counts none for pooling).
 
         The window reads are ``C prod(o) prod(k)``; see :meth:`window_reads`.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).macs((3, 8, 8))
+        0
         """
         self.output_shape(input_shape)
         return 0
