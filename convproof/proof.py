@@ -547,6 +547,32 @@ def _definition_table(spec: Any, lay: _Layout) -> _Table:
         return _canonical(_materialize(chunks), lay.nrows, lay.ncols, lay.ntaps)
     m2 = lay.ntaps + 1
     m1 = lay.ncols * m2
+    if isinstance(spec, ConvSpec):
+        # row-major fill (output channel, position, input channel, tap): for each output the
+        # taps come in increasing (column, tap) order whenever no padding mode folds taps,
+        # so the keys are born sorted (checked below; otherwise they are sorted)
+        ordered = _chunk_slots(chunks, spec)
+        p_out = math.prod(lay.out_shape[1:])
+        valid = np.zeros((p_out, len(ordered)), dtype=bool)
+        base = np.zeros((p_out, len(ordered)), dtype=np.int64)
+        for slot, ch in enumerate(ordered):
+            valid[ch.row_b, slot] = True
+            base[ch.row_b, slot] = ch.row_b * m1 + ch.col_b * m2
+        per = int(valid.sum())
+        keys = np.empty(lay.out_shape[0] * per, dtype=np.int64)
+        offsets = np.stack([ch.row_a * m1 + ch.col_a * m2 + ch.tap_a + 1 for ch in ordered], 1)
+        shift = offsets - offsets[:1]  # per output channel, the same for every slot?
+        if bool(np.all(shift == shift[:, :1])):
+            first = (base + offsets[0])[valid]  # output channel 0, compressed
+            for c in range(lay.out_shape[0]):
+                np.add(first, shift[c, 0], out=keys[c * per : (c + 1) * per])
+        else:  # pragma: no cover - every conv layout has a channel-independent slot offset
+            block = np.empty_like(base)
+            for c in range(lay.out_shape[0]):
+                np.add(base, offsets[c], out=block)
+                keys[c * per : (c + 1) * per] = block[valid]
+        del base
+        return _canonical_keys(keys, None, lay.ncols, lay.ntaps)
     keys = np.empty(sum(ch.size for ch in chunks), dtype=np.int64)
     off = 0
     for ch in chunks:
@@ -557,6 +583,13 @@ def _definition_table(spec: Any, lay: _Layout) -> _Table:
         off += n
     # one (row, col, tap) per (output, tap) in the definition, so no duplicates arise
     return _canonical_keys(keys, None, lay.ncols, lay.ntaps)
+
+
+def _chunk_slots(chunks: list[_Chunk], spec: ConvSpec) -> list[_Chunk]:
+    """Conv chunks in (input channel, tap) order; :func:`_conv_chunks` emits (tap, channel)."""
+    cg_in = spec.in_channels // spec.groups
+    ktaps = math.prod(spec.kernel_size)
+    return [chunks[u * cg_in + kl] for kl in range(cg_in) for u in range(ktaps)]
 
 
 # --------------------------------------------------------------------------------------
@@ -604,22 +637,31 @@ def _canonical(entries: _Entries, nrows: int, ncols: int, ntaps: int) -> _Table:
     """Aggregate duplicate monomials, drop zero coefficients, sort (the canonical form)."""
     rows, cols, taps, coef = entries
     if _fits(nrows, ncols, ntaps):
+        # entries grouped by row (the matrix stage emits them so) are nearly sorted: timsort
+        by_row = rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1]))
         key = rows.astype(np.int64, copy=True)
         key *= ncols
         key += cols
         key *= ntaps + 1
         key += taps
         key += 1
-        return _canonical_keys(key, coef, ncols, ntaps)
+        return _canonical_keys(key, coef, ncols, ntaps, runs=by_row)
     order = np.lexsort((taps, cols, rows))
     columns = (rows[order], cols[order], taps[order])
     return _aggregate(columns, None if coef is None else coef[order], ncols, ntaps)
 
 
-def _canonical_keys(key: np.ndarray, coef: np.ndarray | None, ncols: int, ntaps: int) -> _Table:
-    """Sort composite keys (in place when there are no coefficients) and aggregate."""
+def _canonical_keys(
+    key: np.ndarray, coef: np.ndarray | None, ncols: int, ntaps: int, *, runs: bool = False
+) -> _Table:
+    """Sort composite keys (in place when there are no coefficients) and aggregate.
+
+    ``runs``: the keys are long sorted runs (timsort merges them in near-linear time).
+    """
     if coef is None:
-        key.sort()
+        if key.size < 2 or bool(np.all(key[1:] > key[:-1])):
+            return _Table((key,), None, ncols, ntaps)  # strictly increasing: no duplicates
+        key.sort(kind="stable" if runs else None)
         return _aggregate((key,), None, ncols, ntaps)
     order = np.argsort(key, kind="stable")
     return _aggregate((key[order],), coef[order], ncols, ntaps)
