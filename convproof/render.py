@@ -1121,15 +1121,19 @@ def sliding_figure(
     width_cells = len(grids[1].kinds) + 1.5 + grids[1].out_size
     height_cells = max(len(grids[0].kinds), grids[0].out_size) + 1
     scale = 0.28
+    title = _sliding_title(spec, input_shape)
     fig = Figure(
-        figsize=(max(2.5, ncols * width_cells * scale), max(1.2, nrows * height_cells * scale)),
+        figsize=(
+            max(2.5, ncols * width_cells * scale, 0.08 * len(title)),
+            max(1.2, nrows * height_cells * scale + 0.3),
+        ),
         layout="constrained",
     )
     for f, frame in enumerate(frames):
         ax = fig.add_subplot(nrows, ncols, f + 1)
         label = frame[1:] if spec.ndim == 1 else frame
         _draw_frame(ax, grids, frame, f"output ({_ix(label)})")
-    fig.suptitle(_sliding_title(spec, input_shape), fontsize=9)
+    fig.suptitle(title, fontsize=9)
     _save(fig, path, dpi=110)
     return fig
 
@@ -1137,7 +1141,11 @@ def sliding_figure(
 def _sliding_title(spec: AnySpec, input_shape: Sequence[int]) -> str:
     parts = [f"k={_fmt_tuple(spec.kernel_size)}", f"s={_fmt_tuple(spec.stride)}"]
     pads = spec.resolve_padding(input_shape)
-    parts.append(f"p={_fmt_tuple([p for pair in pads for p in pair])}")
+    if len(set(pads)) == 1:
+        before, after = pads[0]
+        parts.append(f"p={before}" if before == after else f"p=({before}, {after})")
+    else:
+        parts.append(f"p={pads}")
     if any(d != 1 for d in spec.dilation):
         parts.append(f"d={_fmt_tuple(spec.dilation)}")
     if isinstance(spec, ConvTransposeSpec) and any(spec.output_padding):
