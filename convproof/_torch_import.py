@@ -57,7 +57,14 @@ _IDENTITY_METHODS = {"contiguous", "clone", "detach"}
 
 
 def is_torch_module(obj: Any) -> bool:
-    """Whether ``obj`` is a ``torch.nn.Module`` (without importing torch when it is absent)."""
+    """Whether ``obj`` is a ``torch.nn.Module`` (without importing torch when it is absent).
+
+    Examples
+    --------
+    >>> from convproof._torch_import import is_torch_module
+    >>> is_torch_module(object())
+    False
+    """
     for cls in type(obj).__mro__:
         if cls.__module__ == "torch.nn.modules.module" and cls.__name__ == "Module":
             return True
@@ -241,12 +248,8 @@ _SUFFIX = re.compile(r"_\d+$")
 def network_from_torch(module: Any, name: str | None = None) -> Network:
     """A :class:`~convproof.network.Network` traced from a PyTorch module (no forward pass).
 
-    Examples
-    --------
-    >>> import torch.nn as nn  # doctest: +SKIP
-    >>> from convproof._torch_import import network_from_torch  # doctest: +SKIP
-    >>> network_from_torch(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())).names  # doctest: +SKIP
-    ('0', '1')
+    Used by :func:`convproof.summary` for ``nn.Module`` models; ``tests/test_network_torch.py``
+    exercises it (the torch-free doctest suite cannot).
     """
     try:
         import torch.fx as fx
