@@ -82,7 +82,7 @@ def _layer_options() -> _Parser:
         "--in",
         dest="input",
         metavar="SHAPE",
-        help="input shape, channels first: 3x32x32 or 3,32,32 (a leading batch is allowed)",
+        help="input shape, channels first: 3x32x32 or 3,32,32 (with a batch, give --ndim)",
     )
     g.add_argument("--out-channels", metavar="N", help="output channels (default 1)")
     g.add_argument("--kernel", metavar="K", help="kernel size: 3 or 3,5")

@@ -448,6 +448,59 @@ def test_check_module_on_path(capsys, user_module, monkeypatch) -> None:
     assert err == ""  # --quiet: no progress
 
 
+WRAPPERS = """
+import convproof as cp
+
+def transposed(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+               dilation=1):
+    spec = cp.ConvTransposeSpec(in_channels=x.shape[1], out_channels=weight.shape[1] * groups,
+                                kernel_size=weight.shape[2:], stride=stride, padding=padding,
+                                output_padding=output_padding, groups=groups,
+                                dilation=dilation, bias=bias is not None)
+    return cp.conv(spec, x, weight, bias)
+
+def max_pool(x, kernel_size, stride, padding, dilation, ceil_mode):
+    spec = cp.PoolSpec(kind="max", kernel_size=kernel_size, stride=stride, padding=padding,
+                       dilation=dilation, ceil_mode=ceil_mode)
+    return cp.conv(spec, x)
+
+def avg_pool_floor(x, kernel_size, stride, padding, ceil_mode, count_include_pad):
+    # ignores ceil_mode: wrong whenever the last window only fits when rounding up
+    spec = cp.PoolSpec(kind="avg", kernel_size=kernel_size, stride=stride, padding=padding,
+                       ceil_mode=False, count_include_pad=count_include_pad)
+    return cp.conv(spec, x)
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "kind", "code", "layer"),
+    [
+        ("transposed", "conv-transpose", 0, "conv_transpose"),
+        ("max_pool", "max-pool", 0, "pool"),
+        ("avg_pool_floor", "avg-pool", 1, "pool"),
+    ],
+)
+def test_check_other_kinds(capsys, tmp_path, function, kind, code, layer) -> None:
+    path = tmp_path / "wrappers.py"
+    path.write_text(WRAPPERS)
+    data = run_json(
+        capsys,
+        "check",
+        f"{path}:{function}",
+        "--kind",
+        kind,
+        "--max-examples",
+        "25",
+        "--seed",
+        "3",
+        expect=code,
+    )
+    assert data["layer"] == layer
+    assert data["passed"] is (code == 0)
+    if code:
+        assert data["counterexample"]["spec"]["ceil_mode"] is True
+
+
 # --------------------------------------------------------------------------------------
 # net
 # --------------------------------------------------------------------------------------
