@@ -40,14 +40,23 @@ TINY_CASES: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = [
 ]
 
 
-def _median_time(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def _median_times(
+    fns: list[Callable[[], Any]], repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
+    """Median time of each function; runs are interleaved so load hits all alike.
+
+    ``clock`` is wall time by default; ``time.process_time`` (CPU time of this process) is
+    steadier on a shared machine, and fair when both sides use one thread.
+    """
+    for fn in fns:
+        fn()  # warm-up
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, bucket in zip(fns, times):
+            t0 = clock()
+            fn()
+            bucket.append(clock() - t0)
+    return [statistics.median(bucket) for bucket in times]
 
 
 def run_conv_suite(
@@ -56,6 +65,7 @@ def run_conv_suite(
     repeat: int = 7,
     threads: int | None = None,
     verbose: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[dict[str, Any]]]:
     """Time every case in every dtype; return ``{dtype: [row, ...]}`` (rows hold the ratio)."""
     import torch
@@ -90,8 +100,9 @@ def run_conv_suite(
                 with torch.no_grad():
                     return F.conv2d(xt, wt, padding=p, dilation=d, groups=g)
 
-            t_ours = _median_time(lambda spec=spec, x=x, w=w: cp.conv(spec, x, w), repeat)
-            t_torch = _median_time(run_torch, repeat)
+            t_ours, t_torch = _median_times(
+                [lambda spec=spec, x=x, w=w: cp.conv(spec, x, w), run_torch], repeat, clock
+            )
             row = {
                 "case": name,
                 "ours_ms": 1e3 * t_ours,
@@ -147,12 +158,24 @@ def run_check_rate(max_examples: int = 200, verbose: bool = True) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--check-examples", type=int, default=300)
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall",
+        help="wall time (default) or this process's CPU time (steadier on a shared machine)",
+    )  # fmt: skip
     args = parser.parse_args()
-    run_conv_suite(dtypes=tuple(args.dtypes.split(",")), repeat=args.repeat, threads=args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(
+        f"numpy {np.__version__}, clock={args.clock}, threads={args.threads or os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    run_conv_suite(
+        dtypes=tuple(args.dtypes.split(",")), repeat=args.repeat, threads=args.threads,
+        clock=clock,
+    )  # fmt: skip
     run_check_rate(args.check_examples)
 
 
