@@ -865,3 +865,41 @@ def test_symbolic_alignment_that_depends_on_the_size_is_reported():
     s = cp.summary(net, (4, H, H), check_alignment=False)
     assert s["cat"].receptive_field is None
     assert "depends on the input size" in s["cat"].note
+
+
+def test_json_parallel_concat_equals_python_inception():
+    def c(name, cin, cout, k):
+        return {
+            "name": name,
+            "type": "conv",
+            "in_channels": cin,
+            "out_channels": cout,
+            "kernel_size": k,
+            "padding": k // 2,
+        }
+
+    data = {
+        "name": "inception3a",
+        "layers": [
+            {
+                "type": "parallel",
+                "join": "concat",
+                "branches": [
+                    [c("b1", 192, 64, 1)],
+                    [c("b2r", 192, 96, 1), c("b2", 96, 128, 3)],
+                    [c("b3r", 192, 16, 1), c("b3", 16, 32, 5)],
+                    [
+                        {
+                            "name": "b4p",
+                            "type": "max_pool",
+                            "kernel_size": 3,
+                            "stride": 1,
+                            "padding": 1,
+                        },
+                        c("b4", 192, 32, 1),
+                    ],
+                ],
+            }
+        ],
+    }
+    assert cp.network_from_dict(data) == _inception_3a()
