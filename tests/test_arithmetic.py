@@ -3,6 +3,7 @@ inverses really invert (checked through the specs' forward arithmetic and by bru
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -322,3 +323,29 @@ def test_output_padding_for_size_hits_the_size(
         with pytest.raises(cp.ConvProofError, match="output_size must be between"):
             cp.output_padding_for_size(t, shape, size)
     del d
+
+
+def test_input_sizes_with_same_output_for_pooling_matches_brute_force() -> None:
+    checked = 0
+    for k, s, p, ceil_mode, size in itertools.product(
+        range(1, 5), range(1, 5), range(0, 3), (False, True), range(1, 11)
+    ):
+        if p > k // 2:
+            continue
+        spec = cp.PoolSpec(
+            kind="avg", kernel_size=k, stride=s, padding=p, ceil_mode=ceil_mode, ndim=1
+        )
+
+        def out(n: int, spec: cp.PoolSpec = spec) -> int | None:
+            try:
+                return spec.output_spatial((n,))[0]
+            except cp.ConvProofError:
+                return None
+
+        target = out(size)
+        if target is None:
+            continue
+        (r,) = cp.input_sizes_with_same_output(spec, (1, size))
+        assert list(r) == [n for n in range(1, 30) if out(n) == target], (k, s, p, size)
+        checked += 1
+    assert checked > 300
