@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -133,9 +134,11 @@ class ReceptiveRegion:
         """
         out = []
         for lo, hi, n in zip(self.start, self.stop, input_spatial):
-            first = max(0, -((-Fraction(lo)).__floor__()))
-            last = min(n - 1, Fraction(hi).__floor__())
-            out.append((int(first), int(last)))
+            if not isinstance(lo, int | Fraction) or not isinstance(hi, int | Fraction):
+                raise ConvProofError(
+                    f"clipped needs a numeric region, got start={self.start!r}, stop={self.stop!r}"
+                )
+            out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
         return tuple(out)
 
 
@@ -179,9 +182,7 @@ class Summary:
     ((1, 1000), 61100840)
     """
 
-    def __init__(
-        self, name: str, input_shape: tuple[Any, ...], rows: Sequence[Row], results: Any = None
-    ) -> None:
+    def __init__(self, name: str, input_shape: tuple[Any, ...], rows: Sequence[Row]) -> None:
         self.name = name
         self.input_shape = tuple(input_shape)
         self.rows: tuple[Row, ...] = tuple(rows)
