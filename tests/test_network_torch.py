@@ -31,29 +31,34 @@ def test_torch_networks_match_published_figures_and_numel(torch, name, params, g
 
 
 def _forward_shapes(torch, model, shape):
-    """Output shape of every leaf module (first call), from a real forward pass."""
+    """Output shape of every leaf module (first call) and the conv + linear MACs per sample,
+    from a real forward pass: output elements times the weight's fan-in."""
     shapes: dict[str, tuple[int, ...]] = {}
+    macs = [0]
     hooks = []
     for path, module in model.named_modules():
         if not list(module.children()):
 
             def hook(mod, inputs, output, path=path):
                 shapes.setdefault(path, tuple(output.shape))
+                if isinstance(mod, torch.nn.Conv2d | torch.nn.Linear):
+                    macs[0] += output.numel() // shape[0] * mod.weight[0].numel()
 
             hooks.append(module.register_forward_hook(hook))
     with torch.no_grad():
         out = model.eval()(torch.zeros(shape))
     for h in hooks:
         h.remove()
-    return shapes, tuple(out.shape)
+    return shapes, tuple(out.shape), macs[0]
 
 
 @pytest.mark.parametrize(("name", "size"), [("resnet18", 64), ("mobilenet_v2", 57)])
 def test_torch_shapes_match_forward(torch, name, size):
     model = BUILDERS[name]()
-    shapes, out = _forward_shapes(torch, model, (2, 3, size, size))
+    shapes, out, macs = _forward_shapes(torch, model, (2, 3, size, size))
     s = cp.summary(model, (2, 3, size, size))
     assert s.output_shape == out
+    assert s.total_macs == macs
     checked = 0
     for row in s.rows:
         if row.name in shapes:
