@@ -19,6 +19,7 @@ because it does not validate it are refused by convproof on purpose; they are no
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import Any
@@ -257,3 +258,25 @@ def test_output_size_argument_of_conv_transpose(torch: Any) -> None:
         assert expected == got, (k, s, p, d, i, size)
         checked += expected is not None
     assert checked > 20
+
+
+def test_same_padding_split_matches_torch(torch: Any) -> None:
+    """PyTorch's ``padding='same'`` puts the odd extra at the end (its F.pad amounts)."""
+    checked = 0
+    for ndim in (1, 2, 3):
+        module_cls = getattr(torch.nn, f"Conv{ndim}d")
+        for k, d in itertools.product(range(1, 6), range(1, 4)):
+            kernel = tuple((k + j) % 5 + 1 for j in range(ndim))
+            dilation = tuple((d + j) % 3 + 1 for j in range(ndim))
+            module = module_cls(1, 1, kernel, padding="same", dilation=dilation)
+            amounts = getattr(module, "_reversed_padding_repeated_twice", None)
+            if amounts is None:  # pragma: no cover - private attribute of torch 1.9+
+                pytest.skip("this torch version does not expose its 'same' padding amounts")
+            # torch stores (before, after) pairs for the last dimension first
+            torch_pairs = tuple((amounts[2 * j], amounts[2 * j + 1]) for j in reversed(range(ndim)))
+            spec = cp.ConvSpec(
+                in_channels=1, out_channels=1, kernel_size=kernel, dilation=dilation, padding="same"
+            )
+            assert spec.resolve_padding((1, *([9] * ndim))) == torch_pairs
+            checked += 1
+    assert checked == 45
