@@ -217,6 +217,46 @@ class Summary:
     def __str__(self) -> str:
         return self.to_text()
 
+    def subs(self, mapping: dict[Any, int]) -> Summary:
+        """Substitute sizes into a symbolic summary (e.g. ``{H: 224}``): a new Summary.
+
+        Examples
+        --------
+        >>> import convproof as cp, sympy
+        >>> H = sympy.Symbol("H", integer=True, positive=True)
+        >>> s = cp.summary(cp.load_network("resnet18"), (3, H, H))
+        >>> s.subs({H: 224}).total_macs
+        1814073344
+        """
+        if not isinstance(mapping, dict):
+            raise ConvProofError(f"mapping must be a dict of symbol -> int, got {mapping!r}")
+
+        def sub(v: Any) -> Any:
+            if isinstance(v, tuple):
+                return tuple(sub(x) for x in v)
+            if isinstance(v, sympy.Basic):
+                return _n(_as_number(v.subs(mapping)))
+            return v
+
+        rows = [
+            Row(
+                r.name,
+                r.kind,
+                sub(r.output_shape),
+                sub(r.params),
+                sub(r.buffers),
+                sub(r.macs),
+                sub(r.bias_adds),
+                sub(r.flops),
+                sub(r.receptive_field),
+                sub(r.effective_stride),
+                sub(r.effective_padding),
+                r.note,
+            )
+            for r in self.rows
+        ]
+        return Summary(self.name, sub(self.input_shape), rows)
+
     # -- receptive regions ----------------------------------------------------------------
     def receptive_region(self, layer: str | None = None, index: Sequence[int] = ()) -> Any:
         """The input region and centre seen by output ``index`` (spatial) of ``layer``.
@@ -414,6 +454,13 @@ class Summary:
             f"{_fmt(self.total_flops)}. {MACS_NOTE}."
         )
         return "\n".join(out)
+
+
+def _as_number(x: Any) -> Any:
+    """A SymPy rational -> int or Fraction; anything else unchanged."""
+    if isinstance(x, sympy.Basic) and x.is_Rational:
+        return Fraction(int(x.p), int(x.q))
+    return x
 
 
 def _n(x: Any) -> Any:

@@ -903,3 +903,11 @@ def test_json_parallel_concat_equals_python_inception():
         ],
     }
     assert cp.network_from_dict(data) == _inception_3a()
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_symbolic_summary_subs_equals_concrete_summary(name):
+    net = cp.load_network(name)
+    sym = cp.summary(net, (3, H, W))
+    for h, w in [(224, 224), (65, 97)]:
+        assert sym.subs({H: h, W: w}).to_dict() == cp.summary(net, (3, h, w)).to_dict()
