@@ -143,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--at", metavar="C,I,J", help="output index (default: the first element)")
     p.add_argument("--latex", action="store_true", help="print LaTeX")
+    p.add_argument(
+        "--picture",
+        metavar="FILE",
+        help="also draw the kernel sliding over the padded input: FILE.gif (animated) or "
+        "FILE.png/.svg/.pdf (a strip of the first 16 frames); needs matplotlib",
+    )
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
@@ -425,13 +431,41 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if msg.startswith("at must"):
             msg = "--at" + msg[2:].replace("got at=", "got --at=")
         raise ConvProofError(msg) from None
+    picture = _draw_sliding(spec, shape, args.picture) if args.picture else None
     if args.json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "picture": picture})
     elif args.latex:
         print(result.latex())
     else:
         print(result.text())
+        if picture is not None:
+            print(f"picture: {picture}")
     return 0
+
+
+def _draw_sliding(spec: AnySpec, shape: tuple[int, ...], target: str) -> str:
+    """Write the sliding-kernel picture; returns what was written (a path, or frame paths)."""
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".png", ".svg", ".pdf"):
+        raise ConvProofError(
+            f"--picture must end in .gif, .png, .svg or .pdf, got --picture={target!r}"
+        )
+    if not path.resolve().parent.is_dir():
+        raise ConvProofError(
+            f"--picture must be in an existing directory, got --picture={target!r}"
+        )
+    if spec.ndim not in (1, 2):
+        raise ConvProofError(
+            f"--picture draws 1-D and 2-D layers, got a layer with {spec.ndim} spatial dims"
+        )
+    from .render import sliding_animation, sliding_figure
+
+    if suffix == ".gif":
+        written = sliding_animation(spec, shape, path)
+        return ", ".join(str(p) for p in written)
+    sliding_figure(spec, shape, path=path)
+    return str(path)
 
 
 def _load_weight(path: str, spec: AnySpec) -> Any:

@@ -258,6 +258,32 @@ def test_explain_pool_and_transposed(capsys) -> None:
     assert pairs == {(1, 0), (0, 2)}
 
 
+def test_explain_picture(capsys, tmp_path) -> None:
+    pytest.importorskip("matplotlib", reason="matplotlib is the optional 'plots' extra")
+    png, gif = tmp_path / "s.png", tmp_path / "s.gif"
+    code, out, err = run(
+        capsys, "explain", "--in", "1x4x4", "--kernel", "3", "--padding", "1", "--picture", str(png)
+    )
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"picture: {png}"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = run_json(
+        capsys,
+        "explain",
+        "--in",
+        "1x3",
+        "--transposed",
+        "--kernel",
+        "3",
+        "--stride",
+        "2",
+        "--picture",
+        str(gif),
+    )
+    assert data["picture"] == str(gif)
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
 # --------------------------------------------------------------------------------------
 # matrix
 # --------------------------------------------------------------------------------------
@@ -595,6 +621,9 @@ BAD = [
     ("--at wrong length", "explain --in 3x25x25 --kernel 3 --at 0,0"),
     ("--at malformed", "explain --in 3x25x25 --kernel 3 --at 0,a,0"),
     ("--at negative", "explain --in 3x25x25 --kernel 3 --at 0,-1,0"),
+    ("picture with a bad suffix", "explain --in 1x4x4 --kernel 3 --picture {tmp}/s.jpg"),
+    ("picture in a missing dir", "explain --in 1x4x4 --kernel 3 --picture {tmp}/no/s.png"),
+    ("picture of a 3-D layer", "explain --in 1x4x4x4 --kernel 3 --picture {tmp}/s.png"),
     # matrix
     ("missing weight file", "matrix --in 1x4x4 --kernel 3 --weight {tmp}/missing.npy"),
     ("weight of wrong shape", "matrix --in 1x4x4 --kernel 3 --weight {tmp}/w22.npy"),
