@@ -1020,7 +1020,8 @@ def network_from_dict(data: dict[str, Any]) -> Network:
 
     Schema (``"format": "convproof.network/1"``)::
 
-        {"name": "...", "ndim": 2, "input_shape": [3, 224, 224],   # optional
+        {"name": "...", "ndim": 2, "description": "...",  # optional
+         "input_shape": [3, 224, 224],  # optional, informational (summary takes a shape)
          "layers": [ LAYER, ... ]}
 
     A ``LAYER`` is an object with ``"type"`` and an optional ``"name"``:
