@@ -1239,23 +1239,58 @@ def sliding_animation(
 # -- receptive fields ----------------------------------------------------------------------
 
 
+_ELEMENTWISE = ("Activation", "BatchNorm", "Identity", "Dropout")
+_SPATIAL_END = ("Flatten", "Linear", "AdaptivePool")
+
+
+def _network_specs(net: Any) -> list[AnySpec]:
+    """The window layers of a chain-shaped :class:`~convproof.Network`, in order.
+
+    Element-wise layers (activations, batch norm, dropout, identity) do not move receptive
+    fields and are skipped; the walk stops at the first flatten / linear / adaptive pool.
+    """
+    out: list[AnySpec] = []
+    previous = "input"
+    for node in net.nodes:
+        layer = node.layer
+        kind = type(layer).__name__
+        if tuple(node.inputs) != (previous,):
+            raise ConvProofError(
+                f"receptive-field pictures need a chain of layers, but node {node.name!r} "
+                f"reads {tuple(node.inputs)}; use cp.summary(...).receptive_region for graphs"
+            )
+        previous = node.name
+        if isinstance(layer, ConvSpec | ConvTransposeSpec | PoolSpec):
+            out.append(layer)
+        elif kind in _SPATIAL_END:
+            break
+        elif kind not in _ELEMENTWISE:
+            raise ConvProofError(
+                f"receptive-field pictures cannot pass layer {node.name!r} ({kind}); "
+                f"use cp.summary(...).receptive_region"
+            )
+    return out
+
+
 def _layers(layers: Any) -> list[AnySpec]:
     if isinstance(layers, ConvSpec | ConvTransposeSpec | PoolSpec):
         return [layers]
-    items = getattr(layers, "layers", layers)
-    out = []
-    try:
-        for item in items:
-            spec = getattr(item, "spec", item)
-            if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-                raise ConvProofError(
-                    f"layers must be specs (ConvSpec, ConvTransposeSpec, PoolSpec), got {item!r}"
-                )
-            out.append(spec)
-    except TypeError:
-        raise ConvProofError(
-            f"layers must be a spec or a sequence of specs, got {layers!r}"
-        ) from None
+    if hasattr(layers, "nodes"):
+        out = _network_specs(layers)
+    else:
+        out = []
+        try:
+            for item in layers:
+                if not isinstance(item, ConvSpec | ConvTransposeSpec | PoolSpec):
+                    raise ConvProofError(
+                        f"layers must be specs (ConvSpec, ConvTransposeSpec, PoolSpec) or a "
+                        f"Network, got {item!r}"
+                    )
+                out.append(item)
+        except TypeError:
+            raise ConvProofError(
+                f"layers must be a spec, a sequence of specs or a Network, got {layers!r}"
+            ) from None
     if not out:
         raise ConvProofError("layers must contain at least one layer, got an empty sequence")
     return out
@@ -1296,8 +1331,9 @@ def receptive_field(
 
     Parameters
     ----------
-    layers : spec, sequence of specs, or an object with ``.layers``
-        Applied in order to ``input_shape``.
+    layers : spec, sequence of specs, or a chain-shaped :class:`~convproof.Network`
+        Applied in order to ``input_shape``.  In a network, element-wise layers are skipped
+        and the walk stops at the first flatten / linear / adaptive pool.
     input_shape : tuple of int
         ``(C, *spatial)`` of the first layer's input.
     at : tuple of int
@@ -1352,17 +1388,21 @@ def receptive_field_figure(
     at: Sequence[int],
     *,
     path: str | Path | None = None,
+    max_cells: int = 4096,
 ) -> Figure:
     """Draw the input cells one output position depends on (its receptive field).
 
     Parameters
     ----------
-    layers : spec, sequence of specs, or an object with ``.layers``
+    layers : spec, sequence of specs, or a chain-shaped :class:`~convproof.Network`
     input_shape : tuple of int
         ``(C, *spatial)``, 1-D or 2-D spatial.
     at : tuple of int
         Spatial output position of the last layer.
     path : str or Path, optional
+    max_cells : int
+        Inputs with more cells are drawn as one 0/1 image (``gid="rf-image"``, 1 = seen)
+        instead of one patch per cell.
 
     Returns
     -------
@@ -1401,10 +1441,27 @@ def receptive_field_figure(
     )
     ax = fig.add_subplot()
     hit = {(r, c) for r in rows_set for c in cols_set}
-    for r in range(n_r):
-        for c in range(n_c):
-            kind = "rf-cell" if (r, c) in hit else "input"
-            _rect(ax, c, n_r - 1 - r, kind, linewidth=0.3)
+    if n_r * n_c > max_cells:  # too many cells for patches: one 0/1 image instead
+        import numpy as np
+        from matplotlib.colors import ListedColormap
+
+        mask = np.zeros((n_r, n_c), dtype=np.int8)
+        mask[np.ix_(list(rows_set), list(cols_set))] = 1
+        image = ax.imshow(
+            mask[::-1],
+            cmap=ListedColormap([_COLORS["input"], _COLORS["rf-cell"]]),
+            vmin=0,
+            vmax=1,
+            origin="lower",
+            extent=(0, n_c, 0, n_r),
+            interpolation="nearest",
+        )
+        image.set_gid("rf-image")
+    else:
+        for r in range(n_r):
+            for c in range(n_c):
+                kind = "rf-cell" if (r, c) in hit else "input"
+                _rect(ax, c, n_r - 1 - r, kind, linewidth=0.3)
     if rows_set and cols_set:
         r0, r1, c0, c1 = min(rows_set), max(rows_set), min(cols_set), max(cols_set)
         box = Rectangle(

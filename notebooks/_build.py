@@ -526,6 +526,21 @@ convs = [row for row in s.rows if row.kind in ("conv", "max_pool")]
 assert [row.receptive_field[0] for row in convs] == rf
 assert (convs[-1].effective_stride[0], convs[-1].effective_padding[0]) == (S, P)'''),
     md(r"""
+Drawn on the 224×224 input: what one output of VGG-16's third pooling layer (`features.16`,
+receptive field 44, effective stride 8) sees. `render.receptive_field` traces the exact input
+positions backwards through every layer of the shipped network.
+"""),
+    code(r'''upto = vgg.names.index("features.16") + 1
+vgg_specs = [n.layer for n in vgg.nodes[:upto] if isinstance(n.layer, (cp.ConvSpec, cp.PoolSpec))]
+y = (10, 20)
+region = render.receptive_field(vgg_specs, (3, 224, 224), y)
+show(render.receptive_field_figure(vgg_specs, (3, 224, 224), y))
+expected = s.receptive_region("features.16", y)
+assert [(min(a), max(a)) for a in region] == [
+    (max(0, lo), min(223, hi)) for lo, hi in zip(expected.start, expected.stop)
+]
+assert [len(a) for a in region] == [44, 44]'''),
+    md(r"""
 ## The receptive field drawn on the input
 
 A small network — conv 3×3 (p=1), max-pool 2, conv 3×3 (p=1), max-pool 2, conv 3×3 (p=1) —

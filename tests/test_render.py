@@ -403,7 +403,7 @@ def test_receptive_field_matches_distill_formula(layers, n, data) -> None:
     assert lo <= got[0] and got[-1] <= hi
     if lo >= 0 and hi < n:  # region inside the input: the ends are reached exactly
         assert (got[0], got[-1]) == (lo, hi)
-        if all(d == 1 for *_, d in layers):
+        if all(d == 1 and k >= s for k, s, _, d in layers):  # windows overlap or touch
             assert got == tuple(range(lo, hi + 1))
 
 
@@ -430,3 +430,34 @@ def test_receptive_field_errors() -> None:
         receptive_field([conv, conv, conv], (1, 5, 5), (0, 0))
     with pytest.raises(cp.ConvProofError, match="at least one layer"):
         receptive_field([], (1, 5, 5), (0, 0))
+
+
+def test_receptive_field_of_a_shipped_network_matches_summary() -> None:
+    """A chain Network (VGG-16) agrees with the summary's receptive regions (helper-4's code)."""
+    net = cp.load_network("vgg16")
+    summary = cp.summary(net, (3, 224, 224))
+    for y in [(0, 0), (3, 3), (6, 2)]:
+        region = summary.receptive_region("features.30", y)
+        got = receptive_field(net, (3, 224, 224), y)
+        for ax in range(2):
+            lo = max(0, region.start[ax])
+            hi = min(223, region.stop[ax])
+            assert (got[ax][0], got[ax][-1]) == (lo, hi)
+            assert got[ax] == tuple(range(lo, hi + 1))
+
+
+def test_receptive_field_rejects_graphs() -> None:
+    with pytest.raises(cp.ConvProofError, match="need a chain of layers"):
+        receptive_field(cp.load_network("resnet18"), (3, 64, 64), (0, 0))
+
+
+def test_receptive_field_figure_large_input_is_an_image() -> None:
+    _plots()
+    layers = [cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=5, stride=2)] * 2
+    fig = receptive_field_figure(layers, (1, 100, 100), (10, 20))
+    ax = fig.axes[0]
+    (image,) = ax.images
+    assert image.get_gid() == "rf-image"
+    # r = 1 + 4 + 4*2 = 13 per axis, fully inside the input
+    assert int(np.asarray(image.get_array()).sum()) == 13 * 13
+    assert _gids(ax, "rf-cell") == 0
