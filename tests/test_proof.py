@@ -581,3 +581,64 @@ SPEC = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndi
 def test_bad_input(call: Any, match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------------------
+# benchmark smoke test (the benchmark itself is not run by the tests)
+# --------------------------------------------------------------------------------------
+
+
+def _load_benchmark() -> Any:
+    import importlib.util
+    import pathlib
+    import sys
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_proof.py"
+    spec = importlib.util.spec_from_file_location("bench_proof", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_proof"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_smoke() -> None:
+    bench = _load_benchmark()
+    rows = bench.bench_seed(1, 1, False, n25=4, n32=5)
+    assert [r["case"] for r in rows] == ["3x4x4 -> 5, 3x3 same", "3x5x5 -> 1, 5x5"]
+    assert all(r["naive_s"] > 0 and r["prove_s"] > 0 for r in rows)
+    vgg = bench.vgg_child(size=6, channels=2)
+    assert vgg["status"] == "proved" and vgg["monomials"] == 2 * 3 * 16 * 16 + 2 * 36
+    # per axis: 6 outputs x 3 taps - 2 in the padding = 16; bias: one per output
+
+
+def test_naive_peer_detects_a_wrong_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _load_benchmark()
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    assert bench.naive_prove(spec, (1, 3))
+    real = cp.conv_matrix
+
+    def shifted(s: Any, shape: Any, weight: Any = None) -> Any:
+        T = real(s, shape, weight)
+        return T.T.T * 2
+
+    monkeypatch.setattr(cp, "conv_matrix", shifted)
+    assert not bench.naive_prove(spec, (1, 3))
+
+
+def test_transposed_with_output_padding_at_least_stride() -> None:
+    """op < dilation but op >= stride: the transposed conv is the adjoint of only the first
+    n rows of the forward conv on its output (the forward conv would have more outputs)."""
+    spec = cp.ConvTransposeSpec(
+        in_channels=1, out_channels=1, kernel_size=2, stride=1, dilation=2, output_padding=1,
+        bias=False, ndim=1,
+    )  # fmt: skip
+    assert spec.output_shape((1, 3)) == (1, 6)  # (3-1)*1 + 2*(2-1) + 1 + 1
+    forward = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, dilation=2, ndim=1)
+    assert forward.output_shape((1, 6)) == (1, 4)  # 4 rows, not 3
+    assert cp.prove(spec, (1, 3))
+    # scatter definition by hand: x_i w_u lands on output i + 2u
+    table = cp.coefficient_table(spec, (1, 3))
+    assert sorted((row, col, tap) for row, col, tap in table) == sorted(
+        (i + 2 * u, i, u) for i in range(3) for u in range(2)
+    )
