@@ -644,7 +644,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.to_dict())
     else:
-        print(result)
+        _print_certificate(result)
     return 0 if result.proved else 1
 
 
@@ -687,7 +687,7 @@ def _prove_general(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.to_dict())
     else:
-        print(result)
+        _print_certificate(result)
     return 0 if result.proved else 1
 
 
@@ -759,8 +759,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.to_dict())
     else:
-        print(result)
+        head = (
+            f"{result.layer} check {'passed' if result.passed else 'FAILED'}: "
+            f"{result.examples_run} problems"
+        )
+        if result.note:
+            head += f" ({result.note})"
+        print(head)
+        if result.counterexample is not None:
+            print(result.counterexample)
+        if not args.quiet:  # timings vary between runs: stderr, so stdout is reproducible
+            print(f"time: {result.seconds:.2f} s", file=sys.stderr)
     return 0 if result else 1
+
+
+def _print_certificate(result: Any) -> None:
+    """The proof certificate on stdout; its (varying) wall time on stderr."""
+    lines = str(result).splitlines()
+    timing = [ln for ln in lines if ln.startswith("  time:")]
+    print("\n".join(ln for ln in lines if not ln.startswith("  time:")))
+    for ln in timing:
+        print(ln.strip(), file=sys.stderr)
 
 
 def _net_input(source: str) -> Any:

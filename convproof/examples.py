@@ -1,0 +1,171 @@
+"""Example convolution functions to try ``convproof check`` on: one correct, two buggy.
+
+All three have PyTorch's functional signature, with NumPy arrays in and out
+(``fn(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)``, batched
+``x`` of shape ``(N, C_in, *spatial)``, any number of spatial dims, symmetric integer
+padding), and are written with plain loops, independently of the rest of convproof:
+
+====================  ==================================================================
+function              what it computes
+====================  ==================================================================
+loop_conv             the correct cross-correlation (what every framework calls "conv")
+flipped_conv          a textbook *convolution* (kernel flipped): wrong for asymmetric kernels
+no_dilation_conv      ignores ``dilation`` when reading windows: wrong for dilated kernels
+====================  ==================================================================
+
+Examples
+--------
+>>> import numpy as np
+>>> from convproof.examples import flipped_conv, loop_conv
+>>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+>>> w = np.array([[[[1.0, 0.0], [0.0, 0.0]]]])
+>>> loop_conv(x, w)[0, 0]
+array([[0., 1.],
+       [3., 4.]])
+>>> flipped_conv(x, w)[0, 0]
+array([[4., 5.],
+       [7., 8.]])
+
+From the shell: ``convproof check convproof.examples:flipped_conv`` finds the bug and shrinks
+it to a two-tap kernel.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+__all__ = ["flipped_conv", "loop_conv", "no_dilation_conv"]
+
+
+def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
+    if isinstance(value, int | np.integer):
+        return (int(value),) * ndim
+    return tuple(int(v) for v in value)
+
+
+def _conv(
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    *,
+    flip: bool = False,
+    use_dilation: bool = True,
+) -> np.ndarray:
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    ndim = x.ndim - 2
+    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    if not use_dilation:
+        d = (1,) * ndim
+    flipped: tuple[slice, ...] = (slice(None), slice(None), *[slice(None, None, -1)] * ndim)
+    kernel = weight[flipped] if flip else weight
+    n, _, *spatial = x.shape
+    c_out, c_group, *k = weight.shape
+    xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
+    out_sizes = [
+        (spatial[a] + 2 * p[a] - _per_axis(dilation, ndim)[a] * (k[a] - 1) - 1) // s[a] + 1
+        for a in range(ndim)
+    ]
+    out = np.zeros((n, c_out, *out_sizes), dtype=np.result_type(x, weight, np.float64))
+    per_group = c_out // groups
+    for o in range(c_out):
+        g = o // per_group
+        channels = slice(g * c_group, (g + 1) * c_group)
+        for pos in itertools.product(*(range(m) for m in out_sizes)):
+            window = tuple(
+                slice(pos[a] * s[a], pos[a] * s[a] + d[a] * (k[a] - 1) + 1, d[a])
+                for a in range(ndim)
+            )
+            patch = xp[(slice(None), channels, *window)]
+            target: tuple[Any, ...] = (slice(None), o, *pos)
+            out[target] = (patch * kernel[o]).reshape(n, -1).sum(axis=1)
+        if bias is not None:
+            out[:, o] += np.asarray(bias)[o]
+    return out
+
+
+def loop_conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """The correct convolution (cross-correlation), one output element at a time.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, C_in, *spatial)``.
+    weight : numpy.ndarray
+        ``(C_out, C_in / groups, *kernel_size)``.
+    bias : numpy.ndarray, optional
+        ``(C_out,)``.
+    stride, padding, dilation : int or tuple of int
+        Per spatial axis; padding is symmetric zero padding.
+    groups : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, C_out, *out)``, float64 (or wider).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> loop_conv(x, np.ones((1, 1, 2)), stride=2, padding=1)
+    array([[[0., 3., 7.]]])
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups)
+
+
+def flipped_conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """A buggy convolution: flips the kernel (textbook convolution, not cross-correlation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flipped_conv(np.arange(3.0).reshape(1, 1, 3), np.array([[[1.0, 0.0]]]))
+    array([[[1., 2.]]])
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, flip=True)
+
+
+def no_dilation_conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """A buggy convolution: right output size, but windows read without dilation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(3.0).reshape(1, 1, 3)
+    >>> loop_conv(x, np.ones((1, 1, 2)), dilation=2), no_dilation_conv(x, np.ones((1, 1, 2)),
+    ...                                                                 dilation=2)
+    (array([[[2.]]]), array([[[1.]]]))
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, use_dilation=False)
