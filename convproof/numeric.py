@@ -11,7 +11,9 @@ layer                  route
 convolution            pad once (``np.pad`` modes ``constant`` / ``wrap`` / ``reflect`` /
                        ``edge``), ``sliding_window_view`` strided by stride and dilation,
                        then one batched GEMM per group (im2col); a per-tap vectorized
-                       multiply-add when each group has a single input channel (depthwise)
+                       multiply-add when each group has a single input channel (depthwise).
+                       Stride 1 with short rows or depthwise: the "wide" route, where every
+                       tap is a contiguous shifted slice of the flattened padded batch
 transposed conv        the adjoint: one GEMM ``W^T x`` then a strided scatter-add per tap,
                        cropped by the padding and extended by ``output_padding`` at the end
 max / avg pooling      windowed view reduced over the taps; ``-inf`` padding for max; the
