@@ -61,7 +61,7 @@ _STATUSES = ("proved", "refuted", "inconclusive")
 #: Above this many monomials the optional SymPy cross-check is skipped by default.
 _CROSSCHECK_LIMIT = 600
 #: Up to this many outputs the library's bias vector is read symbolically (else by probes).
-_SYMBOLIC_BIAS_LIMIT = 20_000
+_SYMBOLIC_BIAS_LIMIT = 2_000
 
 
 # --------------------------------------------------------------------------------------
@@ -870,6 +870,13 @@ def _library_entries(spec: Any, lay: _Layout) -> _Entries:
 def _flat_symbols(array: Any) -> list[Any]:
     if array is None:
         return []
+    import sympy
+
+    if isinstance(array, sympy.NDimArray):
+        flat = getattr(array, "_array", None)  # dense arrays keep their C-order entries
+        if isinstance(flat, list | tuple) and len(flat) == len(array):
+            return list(flat)
+        return list(array.reshape(len(array)))
     shape = tuple(getattr(array, "shape", ()))
     return [array[idx] for idx in itertools.product(*(range(n) for n in shape))]
 
