@@ -142,6 +142,26 @@ def test_max_pool_pads_with_minus_infinity() -> None:
     assert cp.conv(spec, np.array([[-5.0, -6, -7]])).tolist() == [[-5.0, -6.0]]
 
 
+@pytest.mark.torch
+def test_max_pool_window_of_padding_only_is_minus_inf(torch: Any) -> None:
+    # k=2, d=3, p=1 on 2 inputs: the single window reads positions -1 and 2 (both padding);
+    # PyTorch returns -inf there too (not in SEMANTICS.md)
+    spec = cp.PoolSpec(kind="max", kernel_size=2, stride=1, padding=1, dilation=3, ndim=1)
+    x = np.array([[1.0, 2.0]])
+    ours = cp.conv(spec, x)
+    theirs = torch.nn.functional.max_pool1d(
+        torch.from_numpy(x[None]), 2, stride=1, padding=1, dilation=3
+    ).numpy()[0]
+    assert ours.tolist() == theirs.tolist() == [[-np.inf]]
+
+
+def test_avg_pool_window_without_input_is_nan() -> None:
+    # only reachable with dilation, which PyTorch's AvgPool lacks: 0 / 0 -> nan, no warning
+    spec = cp.PoolSpec(kind="avg", kernel_size=2, stride=1, padding=1, dilation=3,
+                       count_include_pad=False, ndim=1)  # fmt: skip
+    assert np.isnan(cp.conv(spec, np.array([[1.0, 2.0]]))).all()
+
+
 def test_transposed_conv_by_hand() -> None:
     # stride 2 scatters x[i] * w at 2i; padding 1 crops one element each side;
     # output_padding 1 adds one element at the end
