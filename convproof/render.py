@@ -491,7 +491,7 @@ def _window_sum(
         src = tuple(_source(p, spatial[ax], mode) for ax, p in enumerate(pos))
         inside = all(0 <= p < spatial[ax] for ax, p in enumerate(pos))
         if beyond:
-            skipped.append((u, pos, "nothing (ceil-mode overhang)"))
+            skipped.append((u, pos, "ceil-mode overhang"))
         elif any(v is None for v in src):
             what = (
                 "-inf padding"
