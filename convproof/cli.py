@@ -882,6 +882,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(run(args))
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except KeyboardInterrupt:
+        print("convproof: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError as exc:
+        detail = " ".join(str(exc).split())
+        print(
+            f"convproof: error: not enough memory for this size ({detail or 'MemoryError'}); "
+            f"use a smaller --in",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:  # e.g. `convproof net vgg16 | head`: the reader left, stay quiet
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)

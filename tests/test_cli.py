@@ -737,6 +737,19 @@ def test_bad_command_line(capsys, bad_files, why, line) -> None:
     assert out == ""
 
 
+def test_memory_error_is_one_line(capsys, monkeypatch) -> None:
+    def huge(*args, **kwargs):
+        raise MemoryError("Unable to allocate 71.4 GiB for an array")
+
+    monkeypatch.setattr("convproof.proof.prove", huge)
+    code, out, err = run(capsys, "prove", "--in", "1x4x4", "--kernel", "3")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "convproof: error: not enough memory for this size (Unable to allocate 71.4 GiB for an "
+        "array); use a smaller --in"
+    ]
+
+
 def test_help_and_version(capsys) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == "convproof 0.1.0"
