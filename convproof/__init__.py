@@ -14,7 +14,9 @@ Examples
 
 from __future__ import annotations
 
-from . import strategies
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .arithmetic import (
     input_sizes_with_same_output,
     inverse_output_padding,
@@ -22,14 +24,6 @@ from .arithmetic import (
     padding_for_output,
     padding_options,
     transpose_of,
-)
-from .check import (
-    CheckResult,
-    Counterexample,
-    assert_conv_matches,
-    check_conv,
-    check_conv_transpose,
-    check_pool,
 )
 from .errors import ConvProofError, MemoryLimitError
 from .export import matrix_conventions, to_dense, to_latex, to_mtx, to_npz, to_torch_sparse
@@ -99,7 +93,6 @@ from .spec import (
     Spec,
     spec_from_dict,
 )
-from .strategies import ConvProblem
 from .summary import ReceptiveRegion, Row, Summary, receptive_region, summary
 from .symbolic import (
     LayerSymbols,
@@ -108,6 +101,42 @@ from .symbolic import (
     sliding_sum,
     sliding_sum_unevaluated,
 )
+
+# The checker and the strategies import Hypothesis: load them on first use so that
+# ``import convproof`` stays fast (``cp.check_conv`` / ``cp.strategies`` work as usual).
+_LAZY = {
+    "strategies": ("convproof.strategies", None),
+    "ConvProblem": ("convproof.strategies", "ConvProblem"),
+    "CheckResult": ("convproof.check", "CheckResult"),
+    "Counterexample": ("convproof.check", "Counterexample"),
+    "assert_conv_matches": ("convproof.check", "assert_conv_matches"),
+    "check_conv": ("convproof.check", "check_conv"),
+    "check_conv_transpose": ("convproof.check", "check_conv_transpose"),
+    "check_pool": ("convproof.check", "check_pool"),
+}
+
+if TYPE_CHECKING:
+    from . import strategies
+    from .check import (
+        CheckResult,
+        Counterexample,
+        assert_conv_matches,
+        check_conv,
+        check_conv_transpose,
+        check_pool,
+    )
+    from .strategies import ConvProblem
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'convproof' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
