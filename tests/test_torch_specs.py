@@ -1,4 +1,5 @@
-"""Random sweep against PyTorch: output shape, ``num_params`` and accept/reject agree.
+"""Random sweep against PyTorch: output shape, ``num_params``, weight shape and
+accept/reject agree.
 
 Each case draws a layer (``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``, ``MaxPool{1,2,3}d``,
 ``AvgPool{1,2,3}d``) with small, sometimes illegal arguments (zero or negative sizes, padding
@@ -99,8 +100,8 @@ def _draw_case(rng: np.random.Generator) -> dict[str, Any]:
     return case
 
 
-def _torch_result(torch: Any, case: dict[str, Any]) -> tuple[tuple[int, ...], int] | None:
-    """(output shape, number of parameters), or None when torch refuses.
+def _torch_result(torch: Any, case: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(output shape, number of parameters, weight shape), or None when torch refuses.
 
     A size-0 spatial axis counts as a refusal: convproof refuses every empty output, while
     ``ConvTranspose*d`` on a batched input sometimes returns one and sometimes raises,
@@ -124,11 +125,13 @@ def _torch_result(torch: Any, case: dict[str, Any]) -> tuple[tuple[int, ...], in
             return None
     if 0 in out.shape[-ndim:]:
         return None
-    return tuple(out.shape), sum(p.numel() for p in module.parameters())
+    weight = getattr(module, "weight", None)
+    weight_shape = None if weight is None else tuple(weight.shape)
+    return tuple(out.shape), sum(p.numel() for p in module.parameters()), weight_shape
 
 
-def _convproof_result(case: dict[str, Any]) -> tuple[tuple[int, ...], int] | None:
-    """(output shape, number of parameters), or None when convproof refuses."""
+def _convproof_result(case: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(output shape, number of parameters, weight shape), or None when convproof refuses."""
     kind, args = case["kind"], dict(case["args"])
     try:
         if kind == "conv":
@@ -137,7 +140,7 @@ def _convproof_result(case: dict[str, Any]) -> tuple[tuple[int, ...], int] | Non
             spec = cp.ConvTransposeSpec(**args, ndim=case["ndim"])
         else:
             spec = cp.PoolSpec(kind=kind, **args, ndim=case["ndim"])
-        return spec.output_shape(case["input_shape"]), spec.num_params
+        return spec.output_shape(case["input_shape"]), spec.num_params, spec.weight_shape
     except cp.ConvProofError:
         return None
 
