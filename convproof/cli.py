@@ -75,6 +75,46 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------
 
 
+#: Example command lines shown by each subcommand's --help.
+_EXAMPLES = {
+    "shape": (
+        "convproof shape --in 3x32x32 --kernel 5 --stride 2",
+        "convproof shape --in 3x224x224 --out-channels 64 --kernel 7 --stride 2 --padding SAME",
+        "convproof shape --in 5x8x8 --transposed --out-channels 3 --kernel 3 --stride 2 "
+        "--output-padding 1",
+        "convproof shape --in 1x5 --pool avg --kernel 2 --ceil-mode",
+    ),
+    "explain": (
+        "convproof explain --in 3x25x25 --out-channels 5 --kernel 3 --padding same --at 4,0,0",
+        "convproof explain --in 1x4x4 --kernel 3 --padding 1 --padding-mode circular --latex",
+        "convproof explain --in 1x5x5 --kernel 3 --stride 2 --padding 1 --picture slide.gif",
+    ),
+    "matrix": (
+        "convproof matrix --in 1x3x3 --kernel 2 --no-bias",
+        "convproof matrix --in 1x4x4 --kernel 3 --weight w.npy --format mtx --output T.mtx",
+        "convproof matrix --in 2x4x4 --out-channels 2 --kernel 3 --format png --output T.png",
+    ),
+    "prove": (
+        "convproof prove --in 3x25x25 --out-channels 5 --kernel 3 --padding same",
+        "convproof prove --general --ndim 2 --claim all",
+    ),
+    "check": (
+        "convproof check mypackage.ops:conv2d --max-examples 200",
+        "convproof check path/to/kernels.py:my_conv --ndim 1",
+        "convproof check convproof.examples:flipped_conv --seed 0",
+    ),
+    "net": (
+        "convproof net vgg16",
+        "convproof net resnet18 --in 3x64x64 --markdown",
+        "convproof net my_network.json --json",
+    ),
+}
+
+
+def _examples(command: str) -> str:
+    return "examples:\n" + "\n".join("  " + line for line in _EXAMPLES[command])
+
+
 def _layer_options() -> _Parser:
     p = _Parser(add_help=False)
     g = p.add_argument_group("layer")
@@ -128,6 +168,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "shape",
+        epilog=_examples("shape"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[layer, js],
         help="output shape, padding, params and MACs of a layer",
         description="Output shape, resolved padding, parameters and MACs of one layer.",
@@ -136,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "explain",
+        epilog=_examples("explain"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[layer, js],
         help="the exact sum behind one output element",
         description="The exact sum behind one output element: how the input channels "
@@ -153,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "matrix",
+        epilog=_examples("matrix"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[layer, js],
         help="build and export the conv matrix",
         description="Build the conv matrix T (vec(Z) = T vec(X) + bias), print its shape, "
@@ -165,6 +211,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "prove",
+        epilog=_examples("prove"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[layer, js],
         help="prove the conv matrix equals the sliding-window sum",
         description="Prove that the conv matrix and the sliding-window sum are the same map: "
@@ -181,6 +229,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
+        epilog=_examples("check"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[js],
         help="property-test your conv function module:function",
         description="Property-test a conv function with PyTorch's functional signature "
@@ -202,6 +252,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "net",
+        epilog=_examples("net"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[js],
         help="summary table of a network description",
         description="Per-layer output shapes, params, MACs and receptive fields of a network "
