@@ -203,6 +203,15 @@ def _plan(spec: AnySpec, input_shape: Sequence[int]) -> _Plan:
         c_out, c_group, groups = spec.in_channels, spec.out_channels // spec.groups, spec.groups
     else:
         c_out, c_group, groups = shape[0], 1, shape[0]
+        for ax, p in enumerate(patterns):
+            if p.divisor is not None and not p.divisor.all():
+                a = int(np.flatnonzero(p.divisor == 0)[0])
+                raise ConvProofError(
+                    f"average pooling window {a} along dim {ax} holds no input element "
+                    f"(kernel_size={spec.kernel_size}, dilation={spec.dilation}, "
+                    f"padding={p.padding}, count_include_pad=False): its average 0/0 has no "
+                    f"matrix entry; use count_include_pad=True or a smaller dilation"
+                )
     per_axis = [int(np.count_nonzero(p.valid)) for p in patterns]
     return _Plan(
         spec=spec,
@@ -546,7 +555,9 @@ def conv_matrix(
     Raises
     ------
     ConvProofError
-        For max pooling, a weight of the wrong shape or type, or an input that does not fit.
+        For max pooling, a weight of the wrong shape or type, an input that does not fit,
+        or an average-pooling window with nothing to count (``count_include_pad=False``
+        with a dilation that skips every input element: 0/0).
     MemoryLimitError
         When the estimated size exceeds ``max_bytes``.
 

@@ -118,7 +118,20 @@ def _random_avg_pool(
     spec.output_shape(shape)
     if torch_compatible and any(pl != pr for pl, pr in spec.resolve_padding(shape)):
         raise cp.ConvProofError("asymmetric")  # torch pools pad symmetrically: draw again
+    if not spec.count_include_pad and any(d > 1 for d in spec.dilation):
+        _check_nonempty_windows(spec, shape)
     return spec, shape
+
+
+def _check_nonempty_windows(spec: cp.PoolSpec, shape: tuple[int, ...]) -> None:
+    """Reject dilated average pools with a window of padding only (0/0; draw again)."""
+    pads = spec.resolve_padding(shape)
+    for ax, (n, o) in enumerate(zip(shape[1:], spec.output_shape(shape)[1:])):
+        for a in range(o):
+            taps = (a * spec.stride[ax] + u * spec.dilation[ax] - pads[ax][0]
+                    for u in range(spec.kernel_size[ax]))  # fmt: skip
+            if not any(0 <= t < n for t in taps):
+                raise cp.ConvProofError("empty window")
 
 
 _GENERATORS: dict[str, Callable[..., Any]] = {
@@ -500,6 +513,7 @@ def _conv_problems(draw: Any) -> tuple[Any, tuple[int, ...]]:
             )
         shape = (spec.in_channels if kind != "avg" else draw(st.integers(1, 2)), *n)
         spec.output_shape(shape)
+        cp.nnz(spec, shape)  # refuses average windows with nothing to count
     except cp.ConvProofError:
         assume(False)
     return spec, shape
@@ -707,6 +721,9 @@ _SPEC = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=2)
         (lambda: cp.conv_matrix(cp.PoolSpec(kind="avg", kernel_size=2), (1, 4, 4), dtype=int),
          "dtype must be a floating or complex dtype"),
         (lambda: cp.conv_matrix(_SPEC, (2, 3, 3), max_bytes=-1), "max_bytes must be"),
+        (lambda: cp.conv_matrix(cp.PoolSpec(kind="avg", kernel_size=2, dilation=3, padding=1,
+                                            count_include_pad=False, ndim=1), (1, 2)),
+         r"average pooling window 0 along dim 0 holds no input element"),
         (lambda: cp.conv_matrix("conv", (2, 3, 3)), "spec must be a ConvSpec"),
         (lambda: cp.bias_vector(_SPEC, (2, 3, 3), np.ones(3)), r"bias must have shape \(2,\)"),
         (lambda: cp.bias_vector(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1,
