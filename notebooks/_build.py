@@ -595,6 +595,8 @@ def build() -> list[Path]:
     paths = []
     for name, cells in NOTEBOOKS.items():
         nb = new_notebook(cells=cells)
+        for number, cell in enumerate(nb.cells):  # stable ids: rebuilding gives no diff
+            cell["id"] = f"{name[:2]}-{number:02d}"
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nb.metadata["language_info"] = {"name": "python"}
