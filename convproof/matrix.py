@@ -726,8 +726,42 @@ def _axis_nnz(p: AxisPattern) -> int:
         gap = n - 1 - base
         hits_end = (gap >= 0) & (np.mod(gap, d) == 0) & (gap <= (k - 1) * d)
         return int((inside + (below & ~hits0) + (above & ~hits_end)).sum())
-    # reflect: count distinct reflected indices per output from the pattern
-    return int(p.distinct_counts().sum())
+    # reflect: the window's taps base + u*d split into three arithmetic progressions of
+    # step d (in range, reflected at 0, reflected at n - 1); count their union per output
+    # by inclusion-exclusion
+    if n == 1:
+        return o
+    base = np.arange(o, dtype=np.int64) * s - pl
+    top = base + (k - 1) * d
+    sets = [
+        (np.maximum(base, 0), np.minimum(top, n - 1), np.mod(base, d)),
+        (np.maximum(1, -top), -base, np.mod(-base, d)),
+        (2 * (n - 1) - top, np.minimum(n - 2, 2 * (n - 1) - base), np.mod(2 * (n - 1) - base, d)),
+    ]
+    total = sum(_ap_count(*sets[i], d) for i in range(3))
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        total = total - _ap_meet(sets[i], sets[j], d)
+    lo = np.maximum(np.maximum(sets[0][0], sets[1][0]), sets[2][0])
+    hi = np.minimum(np.minimum(sets[0][1], sets[1][1]), sets[2][1])
+    same = (sets[0][2] == sets[1][2]) & (sets[0][2] == sets[2][2])
+    total = total + np.where(same, _ap_count(lo, hi, sets[0][2], d), 0)
+    return int(total.sum())
+
+
+def _ap_count(lo: np.ndarray, hi: np.ndarray, r: np.ndarray, d: int) -> np.ndarray:
+    """How many ``v`` in ``[lo, hi]`` have ``v ≡ r (mod d)`` (elementwise)."""
+    count = np.floor_divide(hi - r, d) - np.floor_divide(lo - 1 - r, d)
+    return np.where(hi >= lo, count, 0)
+
+
+def _ap_meet(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray],
+    d: int,
+) -> np.ndarray:
+    """Size of the intersection of two progressions of step ``d``."""
+    lo, hi = np.maximum(a[0], b[0]), np.minimum(a[1], b[1])
+    return np.where(a[2] == b[2], _ap_count(lo, hi, a[2], d), 0)
 
 
 def nnz(spec: AnySpec, input_shape: Sequence[int]) -> int:
@@ -737,8 +771,9 @@ def nnz(spec: AnySpec, input_shape: Sequence[int]) -> int:
     ``C_out · (C_in / groups) · ∏_axes nnz_axis`` (``C · ∏ nnz_axis`` for pooling; channel
     roles swapped for a transposed conv), where ``nnz_axis`` counts distinct
     (output, input) index pairs on one axis.  Zero, circular and replicate padding use
-    closed forms (``circular``: ``o · min(k, n / gcd(d, n))``); reflect padding counts the
-    distinct reflected indices of each output's window.
+    closed forms (``circular``: ``o · min(k, n / gcd(d, n))``); for replicate and reflect
+    padding a window's taps form arithmetic progressions of step ``d`` (in range, clamped
+    or reflected at each edge) whose union is counted per output by inclusion-exclusion.
 
     Parameters
     ----------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -517,6 +518,38 @@ def _conv_problems(draw: Any) -> tuple[Any, tuple[int, ...]]:
     except cp.ConvProofError:
         assume(False)
     return spec, shape
+
+
+def _read_index(t: int, n: int, mode: str) -> int | None:
+    if 0 <= t < n:
+        return t
+    return {
+        "zeros": None,
+        "circular": t % n,
+        "replicate": 0 if t < 0 else n - 1,
+        "reflect": -t if t < 0 else 2 * (n - 1) - t,
+    }[mode]
+
+
+@pytest.mark.parametrize("mode", cp.PADDING_MODES)
+def test_axis_nnz_closed_forms_exhaustive(mode: str) -> None:
+    """Per-axis closed forms = distinct (output, input) pairs counted with Python sets."""
+    from convproof.index import axis_pattern
+
+    for n, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 3)):
+        limit = {"reflect": n - 1, "circular": n}.get(mode, n + 1)
+        for pl, pr in itertools.product(range(limit + 1), repeat=2):
+            o = (n + pl + pr - d * (k - 1) - 1) // s + 1
+            if o < 1:
+                continue
+            pairs = set()
+            for a in range(o):
+                for u in range(k):
+                    j = _read_index(a * s + u * d - pl, n, mode)
+                    if j is not None:
+                        pairs.add((a, j))
+            p = axis_pattern(o, n, k, s, d, (pl, pr), mode)
+            assert cpm._axis_nnz(p) == len(pairs), (mode, n, k, s, d, pl, pr)
 
 
 @given(_conv_problems())
