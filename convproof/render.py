@@ -210,32 +210,26 @@ class ElementSum:
             noun = "element" if n_terms == 1 else "elements"
             summary = f"{n_terms} {noun} read"
         else:
-            first = f"{lhs} = " + (f"b[{_ix(self.bias)}]" if self.bias is not None else "")
-            pad = " " * len(f"{lhs} = ")
-            if self.bias is None and self.channels:
-                first = f"{lhs} ="
-            lines.append(first.rstrip())
+            bias = f"b[{_ix(self.bias)}]" if self.bias is not None else ""
+            lines.append(f"{lhs} = {bias}".rstrip())
             for n, (c, terms) in enumerate(self.channels):
                 plus = "+" if (n or self.bias is not None) else " "
                 label = f"  {plus} (channel {c})  "
-                rows = self._rows(terms)
-                for r, row in enumerate(rows):
+                for r, row in enumerate(self._rows(terms)):
                     body = " + ".join(self._term_text(t) for t in row)
-                    if r == 0:
-                        lines.append(label + body)
-                    else:
-                        lines.append(" " * (len(label) - 2) + "+ " + body)
-            if not self.channels:
-                lines[0] = f"{lhs} = " + (f"b[{_ix(self.bias)}]" if self.bias else "0")
-            del pad
+                    lines.append((label if r == 0 else " " * (len(label) - 2) + "+ ") + body)
+            if n_terms == 0:  # e.g. a transposed conv output that no input reaches
+                lines[0] = f"{lhs} = {bias or '0'}"
             chans = len(self.channels)
             per = {len(t) for _, t in self.channels}
-            how = (
-                f" ({chans} input channel{'s' if chans != 1 else ''} x {per.pop()} "
-                f"tap{'s' if n_terms != chans else ''})"
-                if len(per) == 1
-                else f" from {chans} input channels"
-            )
+            if len(per) == 1:
+                taps = per.pop()
+                how = (
+                    f" ({chans} input channel{'s' if chans != 1 else ''} x {taps} "
+                    f"tap{'s' if taps != 1 else ''})"
+                )
+            else:
+                how = f" from {chans} input channels"
             summary = f"{n_terms} product{'s' if n_terms != 1 else ''}{how}"
             if self.bias is not None:
                 summary += f", plus the bias b[{_ix(self.bias)}]"
@@ -553,14 +547,13 @@ def _transposed_sum(
     for u in itertools.product(*(range(k) for k in spec.kernel_size)):
         # input i reaches output o through tap u iff i*s + u*d - p_before = o
         num = tuple(o[ax] + pads[ax][0] - u[ax] * spec.dilation[ax] for ax in range(spec.ndim))
+        if any(not 0 <= v <= (spatial[ax] - 1) * spec.stride[ax] for ax, v in enumerate(num)):
+            skipped.append((u, num, "outside the input"))
+            continue
         if any(v % spec.stride[ax] for ax, v in enumerate(num)):
             skipped.append((u, num, "a zero inserted by the stride"))
             continue
-        i = tuple(v // spec.stride[ax] for ax, v in enumerate(num))
-        if any(not 0 <= v < spatial[ax] for ax, v in enumerate(i)):
-            skipped.append((u, num, "outside the input"))
-            continue
-        sources.append((u, i))
+        sources.append((u, tuple(v // spec.stride[ax] for ax, v in enumerate(num))))
     cin_g = spec.in_channels // spec.groups
     cout_g = spec.out_channels // spec.groups
     group = c_out // cout_g

@@ -109,6 +109,18 @@ def test_element_sum_batched_index_and_padding_modes() -> None:
     assert "replicate padding remaps 1 tap: (0) reads (-1) -> (0)" in e.text()
 
 
+def test_element_sum_transposed_output_padding_region() -> None:
+    spec = cp.ConvTransposeSpec(
+        in_channels=2, out_channels=1, kernel_size=1, stride=2, output_padding=1, ndim=1
+    )
+    e = element_sum(spec, (2, 2), (0, 3))  # inputs sit at 0 and 2; 3 is output padding
+    assert e.terms == () and [r for _, _, r in e.skipped] == ["outside the input"]
+    assert e.text().splitlines()[:2] == [
+        "Z[0,3] = b[0]",
+        "0 products (2 input channels x 0 taps), plus the bias b[0]",
+    ]
+
+
 def test_element_sum_transposed_skips_inserted_zeros() -> None:
     spec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, ndim=1)
     e = element_sum(spec, (1, 3), (0, 3))
