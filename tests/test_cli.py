@@ -837,3 +837,72 @@ def test_help_examples_run(capsys, tmp_path, monkeypatch) -> None:
                 pytest.importorskip("matplotlib")
             code, _, err = run(capsys, *argv)
             assert code == 0, (line, err)
+
+
+# --------------------------------------------------------------------------------------
+# convproof._parse directly
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", 1),
+        ("1,2", (1, 2)),
+        (" 1 , 2 ", (1, 2)),
+        ("(1,2),(0,1)", ((1, 2), (0, 1))),
+        ("((1,2),(0,1))", ((1, 2), (0, 1))),
+        ("[[1, 2], [0, 1]]", ((1, 2), (0, 1))),
+        ("((1,2))", ((1, 2),)),  # one axis, (before, after)
+        ("(1,2),3", ((1, 2), 3)),  # mixed: pair on axis 0, symmetric on axis 1
+        ("same", "same"),
+        ("SAME", "SAME"),
+        ("SAME_LOWER", "SAME_LOWER"),
+    ],
+)
+def test_parse_padding_forms(text, expected) -> None:
+    from convproof._parse import parse_padding
+
+    assert parse_padding(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "()",
+        "(1,2",
+        "1,,2",
+        "(1,2,3),(0,1)",
+        "((1,2),(3,4)),5)",
+        "1;2",
+        "eval('1')",
+        "__import__('os')",
+        "-1",
+        "(1,-2)",
+        "same_upper2",
+    ],
+)
+def test_parse_padding_rejects(text) -> None:
+    from convproof._parse import parse_padding
+
+    with pytest.raises(ValueError, match="--padding must"):
+        parse_padding(text)
+
+
+def test_resolve_callable_forms(tmp_path) -> None:
+    from convproof._parse import resolve_callable
+
+    (tmp_path / "ops.py").write_text(
+        "class K:\n    @staticmethod\n    def f(a):\n        return a + 1\n"
+    )
+    assert resolve_callable(f"{tmp_path / 'ops.py'}:K.f")(1) == 2
+    assert resolve_callable("convproof.examples:loop_conv").__name__ == "loop_conv"
+    for bad, match in [
+        ("os:path.nothing", "has no attribute"),
+        ("a:b:c", "module:function"),
+        ("os.:getcwd", "start with a module name"),
+        ("os:get cwd", "name a function"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            resolve_callable(bad)
