@@ -449,7 +449,7 @@ def test_check_good_function_passes(capsys, user_module) -> None:
     )
     assert code == 0, out + err
     assert out.startswith("conv check passed: ")
-    assert "checking: 15/15 examples" in err  # the progress indicator
+    assert "15/15" in err  # the progress indicator (a bar on a terminal, lines otherwise)
 
 
 def test_check_buggy_function_fails_with_counterexample(capsys, user_module) -> None:
