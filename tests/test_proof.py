@@ -445,22 +445,33 @@ def test_numeric_integer_matrix_exact() -> None:
     assert found == expected + 1
 
 
-def test_numeric_float_matrix_exact_and_with_rounding() -> None:
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
-                       padding_mode="reflect", bias=False, ndim=1)  # fmt: skip
-    w = np.array([[[0.1, 0.2, 0.7]]])
-    shape = (1, 4)
-    # row 0 reads (reflect) x1, x0, x1: entry (0, 1) = 0.1 + 0.7 — a float sum
+def _reflect_matrix(w: np.ndarray) -> np.ndarray:
+    """4x4 matrix of a 1-D conv, kernel 3, padding 1, reflect mode (row 0 reads x1 x0 x1)."""
     M = np.zeros((4, 4))
     for a in range(4):
         for u in range(3):
             pos = a + u - 1
             pos = -pos if pos < 0 else (6 - pos if pos > 3 else pos)
             M[a, pos] += w[0, 0, u]
+    return M
+
+
+def test_numeric_float_matrix_exact_and_with_rounding() -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
+                       padding_mode="reflect", bias=False, ndim=1)  # fmt: skip
+    w = np.array([[[0.1, 0.2, 0.7]]])
+    shape = (1, 4)
+    # row 0 reads (reflect) x1, x0, x1: entry (0, 1) = 0.1 + 0.7 — a float sum
+    M = _reflect_matrix(w)
     result = cp.prove(spec, shape, matrix=M, weight=w)
-    assert result.status in ("proved", "inconclusive")
-    if result.status == "inconclusive":  # 0.1 + 0.7 rounds
-        assert result.method == "numeric-tolerance" and "tolerance" in (result.reason or "")
+    # float(0.1) + float(0.7) is not a float: the stored sum is rounded, so only the
+    # tolerance comparison can pass, and the status says so
+    assert Fraction(0.1) + Fraction(0.7) != Fraction(0.1 + 0.7)
+    assert result.status == "inconclusive" and not result
+    assert result.method == "numeric-tolerance" and "tolerance 1e-12" in (result.reason or "")
+    w_exact = np.array([[[0.25, 0.5, 0.25]]])  # 0.25 + 0.25 is exact: proved exactly
+    exact = cp.prove(spec, shape, matrix=_reflect_matrix(w_exact), weight=w_exact)
+    assert exact and exact.method == "numeric-exact"
     M[2, 2] = 0.5
     assert cp.prove(spec, shape, matrix=M, weight=w).status == "refuted"
 
@@ -642,3 +653,21 @@ def test_transposed_with_output_padding_at_least_stride() -> None:
     assert sorted((row, col, tap) for row, col, tap in table) == sorted(
         (i + 2 * u, i, u) for i in range(3) for u in range(2)
     )
+
+
+def test_default_path_refutes_a_broken_matrix_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default proof really reads matrix_entries: a broken one is refuted."""
+    import convproof.matrix as cpm
+
+    real = cpm.matrix_entries
+
+    def broken(spec: Any, shape: Any) -> Any:
+        e = real(spec, shape)
+        taps = e.taps.copy()
+        taps[e.rows == 1] = taps[e.rows == 1][::-1]  # row 1: kernel flipped
+        return e._replace(taps=taps)
+
+    monkeypatch.setattr(cpm, "matrix_entries", broken)
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    # row 1 = output (0, 1) reads x1*w0 + x2*w1; flipped: x1*w1 + x2*w0
+    assert _cx(cp.prove(spec, (1, 4))) == ((0, 1), "x_{0,1}*w_{0,0,0}", 1, 0)
