@@ -52,6 +52,7 @@ __all__ = ["conv"]
 
 _WIDE = True  # stride-1 fast path (switchable for benchmarks)
 _WIDE_MAX_ROW = 64  # longest output row for which the wide route is used
+_CHUNK_BYTES = 4 << 20  # size of one im2col block on the wide route
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
@@ -219,20 +220,26 @@ def _conv_wide(
                 np.multiply(src, wg[:, :, t, None], out=buf)
                 acc += buf
     else:
-        # im2col by contiguous shifted copies: cols[c, u, t] = flat[c, t + off(u)]
-        view = np.lib.stride_tricks.as_strided(
-            flat,
-            shape=(c_in, *spec.kernel_size, length),
-            strides=(flat.strides[0], *(d * st * item for d, st in zip(spec.dilation, steps)),
-                     item),
-            writeable=False,
-        )  # fmt: skip
-        cols = np.ascontiguousarray(view).reshape(g, cin_g * taps, length)
-        wg = w.reshape(g, cout_g, cin_g * taps)
-        if g == 1:
-            np.matmul(wg[0], cols[0], out=big[:, :length])
-        else:
-            big[:, :length] = np.matmul(wg, cols).reshape(spec.out_channels, length)
+        # im2col by contiguous shifted copies, cols[c, u, t] = flat[c, t + off(u)], built in
+        # column blocks of about _CHUNK_BYTES that stay in cache and feed one GEMM each
+        # (one huge im2col matrix costs more in memory traffic than the GEMM saves)
+        k_rows = cin_g * taps
+        chunk = max(256, min(length, _CHUNK_BYTES // (c_in * taps * item)))
+        tap_strides = tuple(d * st * item for d, st in zip(spec.dilation, steps))
+        wg = w.reshape(g, cout_g, k_rows)
+        cols = np.empty((c_in, *spec.kernel_size, chunk), dtype=dtype)
+        for start in range(0, length, chunk):
+            m = min(chunk, length - start)
+            view = np.lib.stride_tricks.as_strided(
+                flat[:, start:],
+                shape=(c_in, *spec.kernel_size, m),
+                strides=(flat.strides[0], *tap_strides, item),
+                writeable=False,
+            )
+            block = cols[..., :m] if m == chunk else np.empty(view.shape, dtype=dtype)
+            np.copyto(block, view)
+            target = big[:, start : start + m].reshape(g, cout_g, m)
+            np.matmul(wg, block.reshape(g, k_rows, m), out=target)
     full = big.reshape(spec.out_channels, n, *padded)
     crop = full[(slice(None), slice(None), *(slice(0, o) for o in out_sp))]
     return np.ascontiguousarray(crop.transpose(1, 0, *range(2, 2 + nd)))
