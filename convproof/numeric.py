@@ -53,6 +53,7 @@ __all__ = ["conv"]
 _WIDE = True  # stride-1 fast path (switchable for benchmarks)
 _WIDE_MAX_ROW = 64  # longest output row for which the wide route is used
 _CHUNK_BYTES = 4 << 20  # size of one im2col block on the wide route
+_CHUNK_MIN = 256  # fewest columns in a block
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
@@ -224,7 +225,7 @@ def _conv_wide(
         # column blocks of about _CHUNK_BYTES that stay in cache and feed one GEMM each
         # (one huge im2col matrix costs more in memory traffic than the GEMM saves)
         k_rows = cin_g * taps
-        chunk = max(256, min(length, _CHUNK_BYTES // (c_in * taps * item)))
+        chunk = min(length, max(_CHUNK_MIN, _CHUNK_BYTES // (c_in * taps * item)))
         tap_strides = tuple(d * st * item for d, st in zip(spec.dilation, steps))
         wg = w.reshape(g, cout_g, k_rows)
         cols = np.empty((c_in, *spec.kernel_size, chunk), dtype=dtype)
