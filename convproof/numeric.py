@@ -38,6 +38,7 @@ array([[[ 8., 12.],
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Any
@@ -77,6 +78,25 @@ def _as_array(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+@functools.lru_cache(maxsize=512)
+def _plan_cached(spec: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    spec.output_shape(shape)  # validation: raises ConvProofError (never cached)
+    spatial = shape[-spec.ndim :]
+    pads = spec._resolve_spatial(spatial)
+    return pads, spec._output_sizes(spatial, pads)
+
+
+def _plan(spec: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    """Validate ``shape`` against the spec; return ``(padding pairs, output spatial sizes)``.
+
+    Cached per ``(spec, shape)`` (specs are frozen and hashable) to keep small calls cheap.
+    """
+    try:
+        return _plan_cached(spec, tuple(shape))
+    except TypeError:  # an unhashable spec field: compute without the cache
+        return _plan_cached.__wrapped__(spec, tuple(shape))
+
+
 def _check_x(spec: Any, x: np.ndarray) -> np.ndarray:
     """Validate ``x`` against the spec; return it batched ``(N, C, *spatial)``."""
     if x.ndim not in (spec.ndim + 1, spec.ndim + 2):
@@ -84,7 +104,7 @@ def _check_x(spec: Any, x: np.ndarray) -> np.ndarray:
             f"x must have shape (C, *spatial) or (N, C, *spatial) with {spec.ndim} spatial "
             f"dims (ndim={spec.ndim}), got x.shape={x.shape}"
         )
-    spec.output_shape(x.shape)  # channels, sizes, padding-mode limits, non-empty output
+    _plan(spec, x.shape)  # channels, sizes, padding-mode limits, non-empty output
     return x if x.ndim == spec.ndim + 2 else x[None]
 
 
@@ -249,9 +269,7 @@ def _conv_wide(
 def _conv_forward(spec: ConvSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
     nd = spec.ndim
     n, c_in = xb.shape[:2]
-    spatial = xb.shape[2:]
-    pads = spec._resolve_spatial(spatial)
-    out_sp = spec._output_sizes(spatial, pads)
+    pads, out_sp = _plan(spec, xb.shape)
     g = spec.groups
     cin_g, cout_g = c_in // g, spec.out_channels // g
     xb = xb.astype(dtype, copy=False)
@@ -289,8 +307,7 @@ def _conv_transpose(
 ) -> np.ndarray:
     n, c_in = xb.shape[:2]
     spatial = xb.shape[2:]
-    pads = spec._resolve_spatial(spatial)
-    out_sp = spec._output_sizes(spatial, pads)
+    pads, out_sp = _plan(spec, xb.shape)
     g = spec.groups
     cin_g, cout_g = c_in // g, spec.out_channels // g
     taps = math.prod(spec.kernel_size)
@@ -353,8 +370,7 @@ def _axis_counts(i: int, k: int, s: int, d: int, lo: int, hi: int, pl: int, o: i
 def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
     nd = spec.ndim
     spatial = xb.shape[2:]
-    pads = spec._resolve_spatial(spatial)
-    out_sp = spec._output_sizes(spatial, pads)
+    pads, out_sp = _plan(spec, xb.shape)
     k_eff = spec.effective_kernel_size
     # ceil mode: the last window may run past the right padding (the overhang)
     ext = tuple(
