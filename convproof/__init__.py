@@ -17,73 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .arithmetic import (
-    input_sizes_with_same_output,
-    inverse_output_padding,
-    output_padding_for_size,
-    padding_for_output,
-    padding_options,
-    transpose_of,
-)
 from .errors import ConvProofError, MemoryLimitError
-from .export import matrix_conventions, to_dense, to_latex, to_mtx, to_npz, to_torch_sparse
-from .formulas import (
-    SYMBOLS,
-    Formula,
-    FormulaProof,
-    Relationship,
-    framework_formula,
-    framework_formula_proofs,
-    macs_formula,
-    output_size_formula,
-    params_formula,
-    prove_formula_equal,
-    relationship,
-    relationships,
-)
-from .general import GENERAL_KINDS, prove_general
-from .index import AxisPattern, axis_patterns
-from .matrix import (
-    BlockLevel,
-    MatrixEntries,
-    MatrixStructure,
-    bias_vector,
-    conv_matrix,
-    estimate_bytes,
-    matrix_entries,
-    matrix_structure,
-    nnz,
-)
-from .network import (
-    NETWORKS,
-    Activation,
-    AdaptivePool,
-    Add,
-    BatchNorm,
-    Concat,
-    Dropout,
-    Flatten,
-    Identity,
-    Linear,
-    Network,
-    Node,
-    Pad,
-    Parallel,
-    Residual,
-    Sequential,
-    analyze,
-    load_network,
-    network_from_dict,
-    network_from_json,
-)
-from .numeric import conv
-from .proof import (
-    ProofCounterexample,
-    ProofResult,
-    coefficient_table,
-    prove,
-    prove_function,
-)
 from .spec import (
     PADDING_MODES,
     PADDING_NAMES,
@@ -93,30 +27,103 @@ from .spec import (
     Spec,
     spec_from_dict,
 )
-from .summary import ReceptiveRegion, Row, Summary, receptive_region, summary
-from .symbolic import (
-    LayerSymbols,
-    UnevaluatedSum,
-    layer_symbols,
-    sliding_sum,
-    sliding_sum_unevaluated,
-)
 
-# The checker and the strategies import Hypothesis: load them on first use so that
-# ``import convproof`` stays fast (``cp.check_conv`` / ``cp.strategies`` work as usual).
-_LAZY = {
-    "strategies": ("convproof.strategies", None),
-    "ConvProblem": ("convproof.strategies", "ConvProblem"),
-    "CheckResult": ("convproof.check", "CheckResult"),
-    "Counterexample": ("convproof.check", "Counterexample"),
-    "assert_conv_matches": ("convproof.check", "assert_conv_matches"),
-    "check_conv": ("convproof.check", "check_conv"),
-    "check_conv_transpose": ("convproof.check", "check_conv_transpose"),
-    "check_pool": ("convproof.check", "check_pool"),
+__version__ = "0.1.0"
+
+# Everything else loads on first use (PEP 562), as SciPy does: ``import convproof`` and the
+# ``convproof`` command start without importing SymPy, SciPy or Hypothesis until needed.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "arithmetic": (
+        "input_sizes_with_same_output",
+        "inverse_output_padding",
+        "output_padding_for_size",
+        "padding_for_output",
+        "padding_options",
+        "transpose_of",
+    ),
+    "export": ("matrix_conventions", "to_dense", "to_latex", "to_mtx", "to_npz", "to_torch_sparse"),
+    "formulas": (
+        "SYMBOLS",
+        "Formula",
+        "FormulaProof",
+        "Relationship",
+        "framework_formula",
+        "framework_formula_proofs",
+        "macs_formula",
+        "output_size_formula",
+        "params_formula",
+        "prove_formula_equal",
+        "relationship",
+        "relationships",
+    ),
+    "general": ("GENERAL_KINDS", "prove_general"),
+    "index": ("AxisPattern", "axis_patterns"),
+    "matrix": (
+        "BlockLevel",
+        "MatrixEntries",
+        "MatrixStructure",
+        "bias_vector",
+        "conv_matrix",
+        "estimate_bytes",
+        "matrix_entries",
+        "matrix_structure",
+        "nnz",
+    ),
+    "network": (
+        "NETWORKS",
+        "Activation",
+        "AdaptivePool",
+        "Add",
+        "BatchNorm",
+        "Concat",
+        "Dropout",
+        "Flatten",
+        "Identity",
+        "Linear",
+        "Network",
+        "Node",
+        "Pad",
+        "Parallel",
+        "Residual",
+        "Sequential",
+        "analyze",
+        "load_network",
+        "network_from_dict",
+        "network_from_json",
+    ),
+    "numeric": ("conv",),
+    "proof": ("ProofCounterexample", "ProofResult", "coefficient_table", "prove", "prove_function"),
+    "summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
+    "symbolic": (
+        "LayerSymbols",
+        "UnevaluatedSum",
+        "layer_symbols",
+        "sliding_sum",
+        "sliding_sum_unevaluated",
+    ),
+    "check": (
+        "CheckResult",
+        "Counterexample",
+        "assert_conv_matches",
+        "check_conv",
+        "check_conv_transpose",
+        "check_pool",
+    ),
+    "strategies": ("ConvProblem",),
 }
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
+_SUBMODULES = ("strategies", "render", "oracles", "examples")
 
 if TYPE_CHECKING:
     from . import strategies
+    from .arithmetic import (
+        input_sizes_with_same_output,
+        inverse_output_padding,
+        output_padding_for_size,
+        padding_for_output,
+        padding_options,
+        transpose_of,
+    )
     from .check import (
         CheckResult,
         Counterexample,
@@ -125,20 +132,110 @@ if TYPE_CHECKING:
         check_conv_transpose,
         check_pool,
     )
+    from .export import (
+        matrix_conventions,
+        to_dense,
+        to_latex,
+        to_mtx,
+        to_npz,
+        to_torch_sparse,
+    )
+    from .formulas import (
+        SYMBOLS,
+        Formula,
+        FormulaProof,
+        Relationship,
+        framework_formula,
+        framework_formula_proofs,
+        macs_formula,
+        output_size_formula,
+        params_formula,
+        prove_formula_equal,
+        relationship,
+        relationships,
+    )
+    from .general import (
+        GENERAL_KINDS,
+        prove_general,
+    )
+    from .index import (
+        AxisPattern,
+        axis_patterns,
+    )
+    from .matrix import (
+        BlockLevel,
+        MatrixEntries,
+        MatrixStructure,
+        bias_vector,
+        conv_matrix,
+        estimate_bytes,
+        matrix_entries,
+        matrix_structure,
+        nnz,
+    )
+    from .network import (
+        NETWORKS,
+        Activation,
+        AdaptivePool,
+        Add,
+        BatchNorm,
+        Concat,
+        Dropout,
+        Flatten,
+        Identity,
+        Linear,
+        Network,
+        Node,
+        Pad,
+        Parallel,
+        Residual,
+        Sequential,
+        analyze,
+        load_network,
+        network_from_dict,
+        network_from_json,
+    )
+    from .numeric import (
+        conv,
+    )
+    from .proof import (
+        ProofCounterexample,
+        ProofResult,
+        coefficient_table,
+        prove,
+        prove_function,
+    )
     from .strategies import ConvProblem
+    from .summary import (
+        ReceptiveRegion,
+        Row,
+        Summary,
+        receptive_region,
+        summary,
+    )
+    from .symbolic import (
+        LayerSymbols,
+        UnevaluatedSum,
+        layer_symbols,
+        sliding_sum,
+        sliding_sum_unevaluated,
+    )
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        module_name, attr = _LAZY[name]
-        module = importlib.import_module(module_name)
-        value = module if attr is None else getattr(module, attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'convproof' has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"convproof.{_LAZY[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"convproof.{name}")
+    else:
+        raise AttributeError(f"module 'convproof' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
-__version__ = "0.1.0"
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "GENERAL_KINDS",
