@@ -41,9 +41,20 @@ TINY_CASES: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = [
 
 
 def _median_times(
-    fns: list[Callable[[], Any]], repeat: int, clock: Callable[[], float] = time.perf_counter
+    fns: list[Callable[[], Any]],
+    repeat: int,
+    clock: Callable[[], float] = time.perf_counter,
+    order: str = "blocked",
 ) -> list[float]:
-    """Median time of each function; runs are interleaved so load hits all alike.
+    """Median time of each function over ``repeat`` timed runs.
+
+    ``order="blocked"`` (default) times each function in runs of its own, in the symmetric
+    order A B ... B A (two blocks each of ``ceil(repeat / 2)`` runs, each block after one
+    untimed warm-up run).  ``order="interleaved"`` alternates A B A B ... run by run.  On a
+    small machine interleaving measures mostly the interference of the two thread pools
+    (OpenBLAS and PyTorch's OpenMP workers keep spinning for a while after a call, taking the
+    cores the other library needs), so both sides look several times slower than when called
+    repeatedly on their own.
 
     ``clock`` is wall time by default; ``time.process_time`` (CPU time of this process) is
     steadier on a shared machine, and fair when both sides use one thread.
@@ -51,11 +62,21 @@ def _median_times(
     for fn in fns:
         fn()  # warm-up
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, bucket in zip(fns, times):
+    if order == "interleaved":
+        for _ in range(repeat):
+            for fn, bucket in zip(fns, times):
+                t0 = clock()
+                fn()
+                bucket.append(clock() - t0)
+        return [statistics.median(bucket) for bucket in times]
+    per_block = -(-repeat // 2)
+    idx = list(range(len(fns)))
+    for i in idx + idx[::-1]:
+        fns[i]()  # untimed: lets the other library's threads go quiet
+        for _ in range(per_block):
             t0 = clock()
-            fn()
-            bucket.append(clock() - t0)
+            fns[i]()
+            times[i].append(clock() - t0)
     return [statistics.median(bucket) for bucket in times]
 
 
@@ -66,6 +87,7 @@ def run_conv_suite(
     threads: int | None = None,
     verbose: bool = True,
     clock: Callable[[], float] = time.perf_counter,
+    order: str = "blocked",
 ) -> dict[str, list[dict[str, Any]]]:
     """Time every case in every dtype; return ``{dtype: [row, ...]}`` (rows hold the ratio)."""
     import torch
@@ -75,7 +97,7 @@ def run_conv_suite(
     rng = np.random.default_rng(0)
     results: dict[str, list[dict[str, Any]]] = {}
     for dtype in dtypes:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, shape, c_out, k, p, d, g in cases:
             spec = cp.ConvSpec(
                 in_channels=shape[1],
@@ -100,10 +122,11 @@ def run_conv_suite(
                 with torch.no_grad():
                     return F.conv2d(xt, wt, padding=p, dilation=d, groups=g)
 
-            t_ours, t_torch = _median_times(
-                [lambda spec=spec, x=x, w=w: cp.conv(spec, x, w), run_torch], repeat, clock
-            )
-            row = {
+            def run_ours(spec: Any = spec, x: Any = x, w: Any = w) -> Any:
+                return cp.conv(spec, x, w)
+
+            t_ours, t_torch = _median_times([run_ours, run_torch], repeat, clock, order)
+            row: dict[str, Any] = {
                 "case": name,
                 "ours_ms": 1e3 * t_ours,
                 "torch_ms": 1e3 * t_torch,
@@ -166,15 +189,20 @@ def main() -> None:
         "--clock", choices=["wall", "cpu"], default="wall",
         help="wall time (default) or this process's CPU time (steadier on a shared machine)",
     )  # fmt: skip
+    parser.add_argument(
+        "--order", choices=["blocked", "interleaved"], default="blocked",
+        help="time each side in blocks of its own runs (default) or alternate run by run",
+    )  # fmt: skip
     args = parser.parse_args()
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(
-        f"numpy {np.__version__}, clock={args.clock}, threads={args.threads or os.cpu_count()}, "
+        f"numpy {np.__version__}, clock={args.clock}, order={args.order}, "
+        f"threads={args.threads or os.cpu_count()}, "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     run_conv_suite(
         dtypes=tuple(args.dtypes.split(",")), repeat=args.repeat, threads=args.threads,
-        clock=clock,
+        clock=clock, order=args.order,
     )  # fmt: skip
     run_check_rate(args.check_examples)
 

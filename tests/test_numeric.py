@@ -379,7 +379,10 @@ def _load_benchmark() -> Any:
 @pytest.mark.torch
 def test_benchmark_smoke(torch: Any) -> None:
     bench = _load_benchmark()
-    results = bench.run_conv_suite(bench.TINY_CASES, repeat=1, threads=1, verbose=False)
-    assert set(results) == {"float32", "float64"}
-    assert all(row["ratio"] > 0 for rows in results.values() for row in rows)
+    for order in ("blocked", "interleaved"):
+        results = bench.run_conv_suite(
+            bench.TINY_CASES, repeat=2, threads=1, verbose=False, order=order
+        )
+        assert set(results) == {"float32", "float64"}
+        assert all(row["ratio"] > 0 for rows in results.values() for row in rows)
     assert bench.run_check_rate(max_examples=5, verbose=False) > 0
