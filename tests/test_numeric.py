@@ -283,6 +283,21 @@ def test_wide_route_blocks_agree_with_reference(dtype: str, data: st.DataObject)
     np.testing.assert_allclose(cp.conv(spec, x, w, b), got, rtol=tol, atol=tol * 10)
 
 
+def test_plan_cache_keeps_shapes_apart_and_still_rejects(rng: np.random.Generator) -> None:
+    """The per-(spec, shape) plan cache: a bad shape after good ones still raises."""
+    spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3, padding="same", bias=False)
+    w = rng.standard_normal(spec.weight_shape)
+    for shape in [(2, 5, 5), (1, 2, 5, 5), (2, 7, 4), (3, 2, 4, 9), (2, 5, 5)]:
+        x = rng.standard_normal(shape)
+        got = cp.conv(spec, x, w)
+        assert got.shape == spec.output_shape(shape)
+        np.testing.assert_allclose(got, reference(spec, x, w), atol=1e-12)
+    with pytest.raises(cp.ConvProofError, match="x"):
+        cp.conv(spec, np.zeros((3, 5, 5)), w)  # wrong channel count, same spec
+    with pytest.raises(cp.ConvProofError, match="x"):
+        cp.conv(spec, np.zeros((3, 5, 5)), w)  # and again: errors are never cached
+
+
 def test_empty_batch() -> None:
     spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=3)
     out = cp.conv(spec, np.zeros((0, 2, 5, 5)), np.zeros((3, 2, 3, 3)))
