@@ -19,7 +19,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["ConvProofError", "MemoryLimitError"]
+__all__ = ["ConvProofError", "MemoryLimitError", "human_bytes"]
 
 
 class ConvProofError(ValueError):
@@ -28,3 +28,19 @@ class ConvProofError(ValueError):
 
 class MemoryLimitError(ConvProofError):
     """A build would need more memory than the configured limit (the message says how much)."""
+
+
+def human_bytes(nbytes: float) -> str:
+    """A byte count in IEC units, as memory-limit messages print it.
+
+    Examples
+    --------
+    >>> from convproof.errors import human_bytes
+    >>> human_bytes(512), human_bytes(3 * 2**30)
+    ('512 B', '3.0 GiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError  # pragma: no cover

@@ -51,7 +51,7 @@ import numpy as np
 import scipy.sparse
 import sympy
 
-from .errors import ConvProofError, MemoryLimitError
+from .errors import ConvProofError, MemoryLimitError, human_bytes
 from .index import AxisPattern, axis_patterns
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from .symbolic import _grids
@@ -228,14 +228,6 @@ def _plan(spec: AnySpec, input_shape: Sequence[int]) -> _Plan:
     )
 
 
-def _human(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if nbytes < 1024 or unit == "TiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    raise AssertionError  # pragma: no cover
-
-
 def _index_dtype(plan: _Plan) -> type[np.signedinteger[Any]]:
     big = max(plan.entries, *plan.shape)
     return np.int32 if big < 2**31 else np.int64
@@ -269,8 +261,8 @@ def _check_memory(plan: _Plan, what: str, max_bytes: int | None, itemsize: int =
         label = "entry arrays of the" if what == "entries" else what
         raise MemoryLimitError(
             f"the {label} matrix {rows} x {cols} with {plan.entries:,} entries would need "
-            f"about {_human(need)}, more than max_bytes={limit} ({_human(limit)}); pass a "
-            f"larger max_bytes= (or set convproof.matrix.MAX_BYTES) or use a smaller input"
+            f"about {human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
+            f"pass a larger max_bytes= (or set convproof.matrix.MAX_BYTES) or use a smaller input"
         )
 
 

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import ConvProofError
+from .errors import ConvProofError, MemoryLimitError, human_bytes
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = [
@@ -62,6 +62,11 @@ _STATUSES = ("proved", "refuted", "inconclusive")
 _CROSSCHECK_LIMIT = 600
 #: Up to this many outputs the library's bias vector is read symbolically (else by probes).
 _SYMBOLIC_BIAS_LIMIT = 2_000
+#: Default memory limit of :func:`prove` (override per call with ``max_bytes=``).
+MAX_BYTES = 16 * 2**30
+# Peak bytes per monomial of a coefficient-table proof: both sides' keys and coefficients,
+# the matrix entries and the sort's scratch (VGG's first layer: 89.4 M monomials, 3.38 GB).
+_BYTES_PER_MONOMIAL = 40
 
 
 # --------------------------------------------------------------------------------------
@@ -1265,6 +1270,27 @@ def _max_pool_proof(spec: PoolSpec, lay: _Layout, matrix: Any, t0: float) -> Pro
     return ProofResult("refuted", "window-sets", statement, seconds, a.size, sizes, cx, reason=note)
 
 
+def _check_memory(spec: Any, input_shape: Sequence[int], max_bytes: int | None) -> None:
+    """Raise :class:`MemoryLimitError` before a proof that would not fit in ``max_bytes``."""
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConvProofError(f"max_bytes must be a positive integer, got max_bytes={limit!r}")
+    # monomials: one per (output, tap) pair of the definition (= MACs; window reads for
+    # pooling), plus one bias term per output
+    sample = spec.split_input_shape(input_shape)
+    per_sample = (sample[1], *sample[2])
+    pairs = spec.window_reads(per_sample) if isinstance(spec, PoolSpec) else spec.macs(per_sample)
+    monomials = pairs + (math.prod(spec.output_shape(per_sample)) if spec.bias else 0)
+    need = monomials * _BYTES_PER_MONOMIAL
+    if need > limit:
+        raise MemoryLimitError(
+            f"proving this layer compares about {monomials:,} monomials and would need about "
+            f"{human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
+            f"prove a smaller input (the identity is per position and per channel block) or "
+            f"raise max_bytes"
+        )
+
+
 def prove(
     spec: Any,
     input_shape: Sequence[int],
@@ -1274,6 +1300,7 @@ def prove(
     bias: Any = None,
     bias_vector: Any = None,
     crosscheck: bool | None = None,
+    max_bytes: int | None = None,
 ) -> ProofResult:
     """Prove that a conv matrix computes the layer's sliding-window sum, exactly.
 
@@ -1306,6 +1333,9 @@ def prove(
         Also compare with SymPy: :func:`~convproof.sliding_sum` vs the symbolic
         ``conv_matrix`` (coefficient tables) and row-by-row ``expand(T x + b - Z) == 0``.
         Default: only for small layers (at most 600 monomials).
+    max_bytes : int, optional
+        Refuse (before allocating) a proof whose estimated peak memory is larger; default
+        :data:`MAX_BYTES` (16 GiB).  The estimate is about 40 bytes per monomial.
 
     Returns
     -------
@@ -1319,6 +1349,8 @@ def prove(
     ------
     ConvProofError
         For invalid input (a shape that does not fit, a numeric matrix without ``weight``).
+    MemoryLimitError
+        When the estimated memory exceeds ``max_bytes``; the message says how much.
 
     Notes
     -----
@@ -1371,6 +1403,7 @@ def prove(
     """
     t0 = time.perf_counter()
     lay = _layout(spec, input_shape)
+    _check_memory(spec, input_shape, max_bytes)
     sizes = _sizes(spec, lay)
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         return _max_pool_proof(spec, lay, matrix, t0)

@@ -671,3 +671,20 @@ def test_default_path_refutes_a_broken_matrix_stage(monkeypatch: pytest.MonkeyPa
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
     # row 1 = output (0, 1) reads x1*w0 + x2*w1; flipped: x1*w1 + x2*w0
     assert _cx(cp.prove(spec, (1, 4))) == ((0, 1), "x_{0,1}*w_{0,0,0}", 1, 0)
+
+
+def test_memory_limit_refuses_before_allocating() -> None:
+    spec = cp.ConvSpec(in_channels=64, out_channels=64, kernel_size=3, padding=1)
+    # 64 * 512 * 512 outputs x (64 * 9 taps + 1 bias): refused at once, not a MemoryError
+    monomials = 64 * 512 * 512 * (64 * 9 + 1)
+    with pytest.raises(cp.MemoryLimitError, match=rf"{monomials:,} monomials .* GiB"):
+        cp.prove(spec, (64, 512, 512))
+    small = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)
+    # 6 * 6 outputs x (9 taps + 1 bias) = 360 monomials, about 14 KiB
+    with pytest.raises(
+        cp.MemoryLimitError, match=r"360 monomials .* KiB, more than max_bytes=100 "
+    ):
+        cp.prove(small, (1, 8, 8), max_bytes=100)
+    with pytest.raises(cp.ConvProofError, match="max_bytes must be a positive integer"):
+        cp.prove(small, (1, 8, 8), max_bytes=0)
+    assert cp.prove(small, (1, 8, 8), max_bytes=100_000)
