@@ -93,7 +93,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "numeric": ("conv",),
     "proof": ("ProofCounterexample", "ProofResult", "coefficient_table", "prove", "prove_function"),
-    "summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
+    "network_summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
     "symbolic": (
         "LayerSymbols",
         "UnevaluatedSum",
@@ -195,6 +195,13 @@ if TYPE_CHECKING:
         network_from_dict,
         network_from_json,
     )
+    from .network_summary import (
+        ReceptiveRegion,
+        Row,
+        Summary,
+        receptive_region,
+        summary,
+    )
     from .numeric import (
         conv,
     )
@@ -206,13 +213,6 @@ if TYPE_CHECKING:
         prove_function,
     )
     from .strategies import ConvProblem
-    from .summary import (
-        ReceptiveRegion,
-        Row,
-        Summary,
-        receptive_region,
-        summary,
-    )
     from .symbolic import (
         LayerSymbols,
         UnevaluatedSum,

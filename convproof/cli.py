@@ -853,7 +853,7 @@ def _cmd_net(args: argparse.Namespace) -> int:
     import json
 
     from .network import NETWORKS, load_network
-    from .summary import summary
+    from .network_summary import summary
 
     source = args.network
     if source not in NETWORKS and not Path(source).is_file():

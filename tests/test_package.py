@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ def test_every_public_name_resolves() -> None:
     missing = [name for name in cp.__all__ if getattr(cp, name, None) is None]
     assert missing == []
     assert set(cp._LAZY) <= set(cp.__all__)
+
+
+def test_no_public_name_is_also_a_submodule_name() -> None:
+    # importing convproof.<name> would rebind cp.<name> to the module (the import system sets
+    # the attribute), silently replacing a lazily exported function or class
+    submodules = {m.name for m in pkgutil.iter_modules([str(INIT.parent)])}
+    assert set(cp._LAZY) & submodules == set()
 
 
 def test_type_checking_imports_match_the_lazy_table() -> None:
