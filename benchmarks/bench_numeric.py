@@ -3,8 +3,10 @@
 Run ``python benchmarks/bench_numeric.py`` (options: ``--repeat``, ``--dtypes``).  For every
 case and dtype it reports the median time of ``--repeat`` runs (after one warm-up) for
 convproof and for PyTorch in the same process, and their ratio; then the median ratio over
-the suite per dtype (the goal is <= 1.0).  PyTorch uses as many threads as NumPy's BLAS
-(``--threads``, default: the number of cores).  It also measures how many small generated
+the suite per dtype (the goal is <= 1.0).  PyTorch and NumPy's BLAS use the same number of
+threads (``--threads``, default: the number of cores; the script restarts itself with
+``OPENBLAS_NUM_THREADS`` set to it).  ``--order`` chooses blocked (default) or interleaved
+timing (see :func:`_median_times`).  It also measures how many small generated
 problems per second :func:`convproof.check_conv` runs (the goal is >= 50).
 
 The test suite does not run this script; ``tests/test_numeric.py`` imports it with tiny
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -194,10 +197,17 @@ def main() -> None:
         help="time each side in blocks of its own runs (default) or alternate run by run",
     )  # fmt: skip
     args = parser.parse_args()
+    threads = str(args.threads or os.cpu_count() or 1)
+    if os.environ.get("OPENBLAS_NUM_THREADS") != threads:
+        # NumPy's BLAS reads its thread count only at start-up: run again with it pinned to
+        # the same count as PyTorch's (otherwise --threads 1 would time 1 against 2 threads)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+               "MKL_NUM_THREADS": threads}  # fmt: skip
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(
         f"numpy {np.__version__}, clock={args.clock}, order={args.order}, "
-        f"threads={args.threads or os.cpu_count()}, "
+        f"threads={threads} (PyTorch and NumPy's BLAS), "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     run_conv_suite(
