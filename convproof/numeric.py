@@ -13,7 +13,8 @@ convolution            pad once (``np.pad`` modes ``constant`` / ``wrap`` / ``re
                        then one batched GEMM per group (im2col); a per-tap vectorized
                        multiply-add when each group has a single input channel (depthwise).
                        Stride 1 with short rows or depthwise: the "wide" route, where every
-                       tap is a contiguous shifted slice of the flattened padded batch
+                       tap is a contiguous shifted slice of the flattened padded batch, and
+                       im2col is built in cache-sized column blocks, one GEMM per block
 transposed conv        the adjoint: one GEMM ``W^T x`` then a strided scatter-add per tap,
                        cropped by the padding and extended by ``output_padding`` at the end
 max / avg pooling      windowed view reduced over the taps; ``-inf`` padding for max; the
@@ -23,7 +24,8 @@ max / avg pooling      windowed view reduced over the taps; ``-inf`` padding for
 
 Floating arrays keep their dtype (float32 stays float32); integer arrays stay integer for
 (transposed) convolution; object arrays (``int``, ``Fraction``, SymPy expressions) are
-computed exactly with Python arithmetic (slowly: small cases only).
+computed exactly with Python arithmetic (slowly: small cases only).  The validated plan
+(padding pairs and output sizes) is cached per ``(spec, input shape)``.
 
 Examples
 --------
