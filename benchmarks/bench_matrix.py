@@ -21,9 +21,10 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
-import time
+import sys
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,17 +33,8 @@ import scipy.sparse
 import convproof as cp
 from convproof import matrix as cpm
 
-
-def _median_time(fn: Callable[[], Any], repeat: int, warmup: bool = True) -> float:
-    if warmup:
-        fn()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time
 
 
 def _spec(c_in: int, c_out: int) -> cp.ConvSpec:
@@ -110,8 +102,8 @@ def bench_jacrev(
     rng = np.random.default_rng(0)
     spec = _spec(c_in, c_out)
     w = rng.standard_normal(spec.weight_shape)
-    t_ours = _median_time(lambda: cp.conv_matrix(spec, (c_in, n, n), w), repeat)
-    t_jac = _median_time(lambda: jacrev_matrix(w, n), jac_repeat, warmup=False)
+    t_ours = median_time(lambda: cp.conv_matrix(spec, (c_in, n, n), w), repeat)
+    t_jac = median_time(lambda: jacrev_matrix(w, n), jac_repeat, warmup=False)
     t = cp.conv_matrix(spec, (c_in, n, n), w).tocoo()
     jac = jacrev_matrix(w, n)  # dense; compare on the sparsity pattern to save memory
     same = np.count_nonzero(jac) == t.nnz and np.allclose(jac[t.row, t.col], t.data)
@@ -127,8 +119,8 @@ def bench_coo(n: int = 64, c_in: int = 16, c_out: int = 32, repeat: int = 5) -> 
     shape = (c_in, n, n)
     ours_s, coo_s = [], []
     for _ in range(repeat):  # interleave the two so machine load affects both alike
-        ours_s.append(_median_time(lambda: cp.conv_matrix(spec, shape, w), 1, warmup=False))
-        coo_s.append(_median_time(lambda: plain_coo_matrix(w, n), 1, warmup=False))
+        ours_s.append(median_time(lambda: cp.conv_matrix(spec, shape, w), 1, warmup=False))
+        coo_s.append(median_time(lambda: plain_coo_matrix(w, n), 1, warmup=False))
     ours, ours_peak = _peak(lambda: cp.conv_matrix(spec, shape, w))
     peer, peer_peak = _peak(lambda: plain_coo_matrix(w, n))
     final = _csr_bytes(ours)
@@ -150,7 +142,7 @@ def bench_symbolic(n: int = 25, c_in: int = 3, c_out: int = 5, repeat: int = 3) 
     """The symbolic matrix of the seed case (same padding)."""
     spec = cp.ConvSpec(in_channels=c_in, out_channels=c_out, kernel_size=3, padding="same")
     shape = (c_in, n, n)
-    t = _median_time(lambda: cp.conv_matrix(spec, shape), repeat, warmup=False)
+    t = median_time(lambda: cp.conv_matrix(spec, shape), repeat, warmup=False)
     m = cp.conv_matrix(spec, shape)
     return {"n": n, "seconds": t, "shape": m.shape, "nnz": len(m.todok()),
             "closed_form_nnz": cp.nnz(spec, shape)}  # fmt: skip

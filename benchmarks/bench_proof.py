@@ -19,33 +19,21 @@ loaded machine inflates every time.  The test suite does not run this script;
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sympy
 
 import convproof as cp
 
-
-def _median_time(fn: Callable[[], Any], repeat: int, warmup: bool = True) -> float:
-    if warmup:
-        fn()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time
 
 # --------------------------------------------------------------------------------------
 # the peer: a naive SymPy proof
@@ -88,11 +76,11 @@ def bench_seed(repeat: int, naive_repeat: int, skip_naive: bool, **sizes: int) -
     for name, spec, shape in seed_cases(**sizes):
         result = cp.prove(spec, shape, crosscheck=False)
         assert result, str(result)
-        ours = _median_time(lambda s=spec, sh=shape: cp.prove(s, sh, crosscheck=False), repeat)
+        ours = median_time(lambda s=spec, sh=shape: cp.prove(s, sh, crosscheck=False), repeat)
         row: dict[str, Any] = {"case": name, "monomials": result.monomials, "prove_s": ours}
         if not skip_naive:
             assert naive_prove(spec, shape)
-            naive = _median_time(
+            naive = median_time(
                 lambda s=spec, sh=shape: naive_prove(s, sh), naive_repeat, warmup=False
             )
             row.update(naive_s=naive, ratio=naive / ours)
@@ -128,8 +116,8 @@ def bench_vgg(size: int = 224, channels: int = 64) -> dict[str, Any]:
 def bench_general(repeat: int, cases: int = 60) -> dict[str, Any]:
     result = cp.prove_general(kind="conv", ndim=2, cases=cases)
     assert result, str(result)
-    seconds = _median_time(lambda: cp.prove_general(kind="conv", ndim=2, cases=cases), repeat)
-    every = _median_time(lambda: cp.prove_general(kind="all", ndim=2, cases=cases), 1, False)
+    seconds = median_time(lambda: cp.prove_general(kind="conv", ndim=2, cases=cases), repeat)
+    every = median_time(lambda: cp.prove_general(kind="all", ndim=2, cases=cases), 1, False)
     return {"conv_2d_s": seconds, "all_2d_s": every, "spot_check_cases": cases}
 
 
