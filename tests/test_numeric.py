@@ -283,6 +283,50 @@ def test_wide_route_blocks_agree_with_reference(dtype: str, data: st.DataObject)
     np.testing.assert_allclose(cp.conv(spec, x, w, b), got, rtol=tol, atol=tol * 10)
 
 
+def test_scratch_reuse_never_leaks_between_calls(rng: np.random.Generator) -> None:
+    """Work arrays are reused between calls: results stay independent, borders stay zero.
+
+    A call with ``circular`` padding leaves non-zero values where the next ``zeros`` call
+    expects its border; a kernel-1, unpadded call would hand back its scratch array if the
+    result were not copied out.
+    """
+    c = 3
+    modes = ["circular", "zeros", "reflect", "zeros"]
+    specs = [
+        cp.ConvSpec(in_channels=c, out_channels=2, kernel_size=3, padding=2, padding_mode=m)
+        for m in modes
+    ]
+    depthwise = cp.ConvSpec(in_channels=c, out_channels=c, kernel_size=3, padding=2,
+                            groups=c, bias=False)  # fmt: skip
+    x = rng.standard_normal((2, c, 6, 7)) * 100
+    for spec in [*specs, depthwise, specs[1]]:
+        w = rng.standard_normal(spec.weight_shape)
+        np.testing.assert_allclose(cp.conv(spec, x, w), reference(spec, x, w), atol=1e-9)
+    one = cp.ConvSpec(in_channels=c, out_channels=c, kernel_size=1, bias=False)
+    w1 = rng.standard_normal(one.weight_shape)
+    first = cp.conv(one, x[:1], w1)  # batch 1: the transposed work array is contiguous
+    kept = first.copy()
+    second = cp.conv(one, 2 * x[:1], w1)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_allclose(second, 2 * kept, rtol=1e-12)
+
+
+def test_threads_each_get_their_own_scratch(rng: np.random.Generator) -> None:
+    """Concurrent calls from several threads (NumPy releases the GIL) give correct results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1, bias=False)
+    xs = [rng.standard_normal((2, 4, 20 + i, 20)) for i in range(4)]
+    w = rng.standard_normal(spec.weight_shape)
+    expected = [reference(spec, x, w) for x in xs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            results = list(pool.map(lambda x: cp.conv(spec, x, w), xs * 4))
+            for i, got in enumerate(results):
+                np.testing.assert_allclose(got, expected[i % 4], atol=1e-9)
+
+
 def test_plan_cache_keeps_shapes_apart_and_still_rejects(rng: np.random.Generator) -> None:
     """The per-(spec, shape) plan cache: a bad shape after good ones still raises."""
     spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3, padding="same", bias=False)
