@@ -1,12 +1,16 @@
 """Benchmark ``convproof.conv`` against PyTorch CPU (``torch.nn.functional.conv2d``).
 
-Run ``python benchmarks/bench_numeric.py`` (options: ``--repeat``, ``--dtypes``).  For every
+Run ``python benchmarks/bench_numeric.py`` (options: ``--repeat``, ``--rounds``,
+``--floors``, ``--dtypes``).  For every
 case and dtype it reports the median time of ``--repeat`` runs (after one warm-up) for
 convproof and for PyTorch in the same process, and their ratio; then the median ratio over
 the suite per dtype (the goal is <= 1.0).  PyTorch and NumPy's BLAS use the same number of
 threads (``--threads``, default: the number of cores; the script restarts itself with
 ``OPENBLAS_NUM_THREADS`` set to it).  ``--order`` chooses blocked (default) or interleaved
-timing (see :func:`_median_times`).  It also measures how many small generated
+timing (see :func:`_median_times`).  ``--rounds R`` runs the suite R times and reports per
+case the median over rounds (PyTorch's own time varies by up to 2.5x between runs on this
+machine); ``--floors`` adds the time of the unavoidable part of a NumPy convolution (see
+:func:`_floor_fn`), the bound any im2col route meets.  It also measures how many small generated
 problems per second :func:`convproof.check_conv` runs (the goal is >= 50).
 
 The test suite does not run this script; ``tests/test_numeric.py`` imports it with tiny
@@ -83,6 +87,38 @@ def _median_times(
     return [statistics.median(bucket) for bucket in times]
 
 
+def _floor_fn(spec: Any, x_shape: tuple[int, ...], dtype: str) -> Callable[[], Any]:
+    """The part of ``cp.conv`` no NumPy route can avoid, on operands built beforehand.
+
+    With channel mixing it is the im2col GEMM alone, ``(G, C_out/G, C_in/G * taps)`` times
+    ``(G, C_in/G * taps, N * prod(out))``; with one input channel per group it is one
+    multiply and one add per tap over an output-sized array (NumPy has no fused
+    multiply-add).  The ratio of this time to PyTorch's whole convolution bounds what any
+    im2col / per-tap NumPy implementation can reach on this machine.
+    """
+    rng = np.random.default_rng(1)
+    out = spec.output_shape(x_shape)
+    g, cin_g = spec.groups, spec.in_channels // spec.groups
+    taps = int(np.prod(spec.kernel_size))
+    columns = out[0] * int(np.prod(out[2:]))
+    if cin_g == 1:
+        acc = np.zeros((spec.out_channels, columns), dtype=dtype)
+        src = rng.standard_normal(acc.shape).astype(dtype)
+        scale = rng.standard_normal((spec.out_channels, 1)).astype(dtype)
+        buf = np.empty_like(acc)
+
+        def passes() -> Any:
+            for _ in range(taps):
+                np.multiply(src, scale, out=buf)
+                np.add(acc, buf, out=acc)
+            return acc
+
+        return passes
+    a = rng.standard_normal((g, spec.out_channels // g, cin_g * taps)).astype(dtype)
+    b = rng.standard_normal((g, cin_g * taps, columns)).astype(dtype)
+    return lambda: np.matmul(a, b)
+
+
 def run_conv_suite(
     cases: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = CASES,
     dtypes: tuple[str, ...] = ("float32", "float64"),
@@ -91,8 +127,12 @@ def run_conv_suite(
     verbose: bool = True,
     clock: Callable[[], float] = time.perf_counter,
     order: str = "blocked",
+    floors: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Time every case in every dtype; return ``{dtype: [row, ...]}`` (rows hold the ratio)."""
+    """Time every case in every dtype; return ``{dtype: [row, ...]}`` (rows hold the ratio).
+
+    With ``floors`` each row also holds ``floor_ms`` and ``floor_ratio``: see :func:`_floor_fn`.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -128,24 +168,75 @@ def run_conv_suite(
             def run_ours(spec: Any = spec, x: Any = x, w: Any = w) -> Any:
                 return cp.conv(spec, x, w)
 
-            t_ours, t_torch = _median_times([run_ours, run_torch], repeat, clock, order)
+            fns = [run_ours, run_torch]
+            if floors:
+                fns.append(_floor_fn(spec, shape, dtype))
+            t_ours, t_torch, *t_floor = _median_times(fns, repeat, clock, order)
             row: dict[str, Any] = {
                 "case": name,
                 "ours_ms": 1e3 * t_ours,
                 "torch_ms": 1e3 * t_torch,
                 "ratio": t_ours / t_torch,
             }
+            if floors:
+                row["floor_ms"] = 1e3 * t_floor[0]
+                row["floor_ratio"] = t_floor[0] / t_torch
             rows.append(row)
             if verbose:
+                floor_text = (
+                    f"   floor {row['floor_ms']:9.3f} ms = {row['floor_ratio']:5.2f}"
+                    if floors
+                    else ""
+                )
                 print(
                     f"{dtype:8s} {name:28s} convproof {row['ours_ms']:9.3f} ms   "
-                    f"torch {row['torch_ms']:9.3f} ms   ratio {row['ratio']:6.2f}"
+                    f"torch {row['torch_ms']:9.3f} ms   ratio {row['ratio']:6.2f}{floor_text}"
                 )
         results[dtype] = rows
         if verbose:
             med = statistics.median(r["ratio"] for r in rows)
             print(f"{dtype:8s} median ratio convproof/torch over {len(rows)} cases: {med:.2f}")
     return results
+
+
+def summarize(rounds: list[dict[str, list[dict[str, Any]]]], verbose: bool = True) -> dict:
+    """Combine several rounds of :func:`run_conv_suite`: per case, the median over rounds.
+
+    Returns ``{dtype: {"median": m, "rounds": [m_1, ...], "floor": f or None}}``: the suite
+    median of the per-case median ratios, each round's own suite median, and the suite
+    median of the per-case floor ratios (when measured).
+    """
+    summary: dict[str, dict[str, Any]] = {}
+    for dtype in rounds[0]:
+        names = [row["case"] for row in rounds[0][dtype]]
+        per_case = [
+            statistics.median(r[dtype][i]["ratio"] for r in rounds) for i in range(len(names))
+        ]
+        per_round = [statistics.median(row["ratio"] for row in r[dtype]) for r in rounds]
+        has_floor = "floor_ratio" in rounds[0][dtype][0]
+        floor = (
+            statistics.median(
+                statistics.median(r[dtype][i]["floor_ratio"] for r in rounds)
+                for i in range(len(names))
+            )
+            if has_floor
+            else None
+        )
+        summary[dtype] = {
+            "median": statistics.median(per_case),
+            "rounds": per_round,
+            "floor": floor,
+        }
+        if verbose:
+            cases = ", ".join(f"{n} {v:.2f}" for n, v in zip(names, per_case))
+            print(f"{dtype}: per-case median ratio over {len(rounds)} round(s): {cases}")
+            text = ", ".join(f"{m:.2f}" for m in per_round)
+            print(
+                f"{dtype}: suite median ratio {summary[dtype]['median']:.2f} "
+                f"(rounds: {text})"
+                + (f"; suite median of the floors {floor:.2f}" if floor is not None else "")
+            )
+    return summary
 
 
 def run_check_rate(max_examples: int = 200, verbose: bool = True) -> float:
@@ -196,6 +287,14 @@ def main() -> None:
         "--order", choices=["blocked", "interleaved"], default="blocked",
         help="time each side in blocks of its own runs (default) or alternate run by run",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="run the whole suite this many times; report per-case medians over the rounds",
+    )  # fmt: skip
+    parser.add_argument(
+        "--floors", action="store_true",
+        help="also time the part no NumPy route avoids (the GEMM, or the depthwise passes)",
+    )  # fmt: skip
     args = parser.parse_args()
     threads = str(args.threads or os.cpu_count() or 1)
     if os.environ.get("OPENBLAS_NUM_THREADS") != threads:
@@ -210,10 +309,18 @@ def main() -> None:
         f"threads={threads} (PyTorch and NumPy's BLAS), "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
-    run_conv_suite(
-        dtypes=tuple(args.dtypes.split(",")), repeat=args.repeat, threads=args.threads,
-        clock=clock, order=args.order,
-    )  # fmt: skip
+    rounds = [
+        run_conv_suite(
+            dtypes=tuple(args.dtypes.split(",")),
+            repeat=args.repeat,
+            threads=args.threads,
+            clock=clock,
+            order=args.order,
+            floors=args.floors,
+        )
+        for _ in range(args.rounds)
+    ]
+    summarize(rounds)
     run_check_rate(args.check_examples)
 
 
