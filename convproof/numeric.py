@@ -60,7 +60,7 @@ _WIDE = True  # stride-1 fast path (switchable for benchmarks)
 _WIDE_MAX_ROW = 64  # longest output row for which the wide route is used
 _CHUNK_BYTES = 4 << 20  # size of one im2col block on the wide route
 _CHUNK_MIN = 256  # fewest columns in a block
-_SCRATCH_MAX = 32 << 20  # largest work array kept for reuse between calls (bytes)
+_SCRATCH_MAX = 16 << 20  # largest work array kept for reuse (bytes; at most 5 per thread)
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
