@@ -209,19 +209,14 @@ def summarize(rounds: list[dict[str, list[dict[str, Any]]]], verbose: bool = Tru
     summary: dict[str, dict[str, Any]] = {}
     for dtype in rounds[0]:
         names = [row["case"] for row in rounds[0][dtype]]
-        per_case = [
-            statistics.median(r[dtype][i]["ratio"] for r in rounds) for i in range(len(names))
-        ]
+
+        def case_medians(key: str, dtype: str = dtype, cases: int = len(names)) -> list[float]:
+            return [statistics.median(r[dtype][i][key] for r in rounds) for i in range(cases)]
+
+        per_case = case_medians("ratio")
         per_round = [statistics.median(row["ratio"] for row in r[dtype]) for r in rounds]
         has_floor = "floor_ratio" in rounds[0][dtype][0]
-        floor = (
-            statistics.median(
-                statistics.median(r[dtype][i]["floor_ratio"] for r in rounds)
-                for i in range(len(names))
-            )
-            if has_floor
-            else None
-        )
+        floor = statistics.median(case_medians("floor_ratio")) if has_floor else None
         summary[dtype] = {
             "median": statistics.median(per_case),
             "rounds": per_round,
