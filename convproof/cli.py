@@ -697,7 +697,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         _emit_json(result.to_dict())
     else:
         _print_certificate(result)
-    return 0 if result.proved else 1
+    return 0 if result else 1
 
 
 def _prove_general(args: argparse.Namespace) -> int:
@@ -740,7 +740,7 @@ def _prove_general(args: argparse.Namespace) -> int:
         _emit_json(result.to_dict())
     else:
         _print_certificate(result)
-    return 0 if result.proved else 1
+    return 0 if result else 1
 
 
 def _progress(total: int, quiet: bool) -> Callable[[], None]:

@@ -57,7 +57,7 @@ __all__ = [
     "prove_function",
 ]
 
-_STATUSES = ("proved", "refuted", "inconclusive")
+_STATUSES = ("proved", "verified", "refuted", "inconclusive")
 #: Above this many monomials the optional SymPy cross-check is skipped by default.
 _CROSSCHECK_LIMIT = 600
 #: Up to this many outputs the library's bias vector is read symbolically (else by probes).
@@ -157,7 +157,12 @@ class ProofResult:
 
     Attributes
     ----------
-    status : {"proved", "refuted", "inconclusive"}
+    status : {"proved", "verified", "refuted", "inconclusive"}
+        ``"proved"``: a symbolic identity, or an exact comparison that covers the whole
+        claim.  ``"verified"``: exact checks passed, but the claim rests on the stated
+        ``assumptions`` (a black-box function assumed bilinear, a theorem checked on a
+        finite grid).  ``"refuted"``: ``counterexample`` shows where the claim fails.
+        ``"inconclusive"``: neither could be established (``reason`` says why).
     method : str
         ``"coefficient-table"`` (canonical coefficient tables, NumPy), ``"sympy-expand"``
         (small cases, row by row), ``"window-sets"`` (max pooling: the windows),
@@ -182,6 +187,13 @@ class ProofResult:
         For general proofs: the numeric spot-check of the derived identity.
     steps : tuple of str
         For general proofs: the derivation, one step per line.
+    scope : dict
+        What the verdict covers: shapes (per sample and batch), which parts of the claim
+        (e.g. ``"bias": "not part of the claim"``), parameter ranges.
+    assumptions : tuple of str
+        What the verdict rests on beyond exact arithmetic; empty for a full proof.
+    conditions : tuple of str
+        For general (symbolic-size) results: the conditions under which the identity holds.
     """
 
     status: str
@@ -195,6 +207,9 @@ class ProofResult:
     checks: tuple[ProofResult, ...] = ()
     spot_check: dict[str, Any] | None = None
     steps: tuple[str, ...] = ()
+    scope: dict[str, Any] = field(default_factory=dict)
+    assumptions: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:  # pragma: no cover - internal misuse
@@ -204,11 +219,11 @@ class ProofResult:
             )
 
     def __bool__(self) -> bool:
-        return self.status == "proved"
+        return self.status in ("proved", "verified")
 
     @property
     def proved(self) -> bool:
-        """``True`` iff the status is ``"proved"``."""
+        """``True`` iff the status is ``"proved"`` (``bool(result)`` also accepts verified)."""
         return self.status == "proved"
 
     def _lines(self, indent: str = "") -> list[str]:
@@ -228,6 +243,12 @@ class ProofResult:
                 f"{pad}spot-check: {verdict} at {sc.get('cases', '?')} random concrete cases "
                 f"(seed {sc.get('seed', '?')}, exact integers)"
             )
+        for cond in self.conditions:
+            lines.append(f"{pad}condition: {cond}")
+        for key, value in self.scope.items():
+            lines.append(f"{pad}scope:    {key}: {value}")
+        for assumption in self.assumptions:
+            lines.append(f"{pad}assumed:  {assumption}")
         if self.counterexample is not None:
             lines.append(f"{pad}counterexample: {self.counterexample}")
         if self.reason:
@@ -269,6 +290,9 @@ class ProofResult:
             "checks": [c.to_dict() for c in self.checks],
             "spot_check": None if self.spot_check is None else _json(self.spot_check),
             "steps": list(self.steps),
+            "scope": _json(self.scope),
+            "assumptions": list(self.assumptions),
+            "conditions": list(self.conditions),
         }
 
 
@@ -1513,16 +1537,21 @@ def _rc(lay: _Layout, cx: ProofCounterexample) -> tuple[int, int]:
 def _combine(
     statement: str, checks: list[ProofResult], sizes: dict[str, Any], t0: float, *, method: str
 ) -> ProofResult:
-    """One result from the parts: refuted if any part is, else inconclusive if any is."""
+    """One result from the parts: refuted if any part is, else inconclusive if any is, else
+    verified if any part is (its assumptions carried up), else proved."""
     status = "proved"
     cx = None
     reason = None
+    assumptions: list[str] = []
     for c in checks:
+        assumptions.extend(a for a in c.assumptions if a not in assumptions)
         if c.status == "refuted":
-            status, cx = "refuted", c.counterexample
+            status, cx, reason = "refuted", c.counterexample, c.reason
             break
-        if c.status == "inconclusive" and status == "proved":
+        if c.status == "inconclusive" and status in ("proved", "verified"):
             status, reason = "inconclusive", c.reason
+        elif c.status == "verified" and status == "proved":
+            status = "verified"
     monomials = sum(c.monomials for c in checks if not c.method.startswith(("sympy", "random")))
     return ProofResult(
         status,
@@ -1534,6 +1563,7 @@ def _combine(
         cx,
         reason,
         tuple(checks),
+        assumptions=tuple(assumptions),
     )
 
 
