@@ -191,10 +191,7 @@ def _exact_integers(
         spec.kernel_size
     )
     bound = _max_abs(xb) * _max_abs(w) * terms + _max_abs(b)
-    if bound < 2**63:
-        cast = np.dtype(np.int64)
-    else:
-        cast = np.dtype(object)
+    cast: np.dtype[Any] = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
     return (
         xb.astype(cast),
         w.astype(cast),

@@ -1174,7 +1174,8 @@ def _prove_numeric(
     if rounded:
         exact = np.ones(defn.rows.size, dtype=object) * vals  # per entry; folds sum below
         vals = _round_sums(defn.rows, defn.cols, exact, lay.ncols)
-        defn = _Entries(*_unique_pairs(defn.rows, defn.cols, lay.ncols), None)
+        urows, ucols, utaps = _unique_pairs(defn.rows, defn.cols, lay.ncols)
+        defn = _Entries(urows, ucols, utaps, None)
     rows, cols, mvals = _coo(matrix, lay)
     mexact, mfloat = _exact_values(mvals, "matrix")
     no_tap = np.full(rows.size, -1, dtype=np.int64)
