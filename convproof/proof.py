@@ -233,7 +233,8 @@ class ProofResult:
         for key, value in self.sizes.items():
             lines.append(f"{pad}{key + ':':<9} {value}")
         if self.monomials:
-            lines.append(f"{pad}compared: {self.monomials} monomials")
+            unit = "(output, input) pairs" if self.method == "window-sets" else "monomials"
+            lines.append(f"{pad}compared: {self.monomials} {unit}")
         for step in self.steps:
             lines.append(f"{pad}step:     {step}")
         if self.spot_check is not None:
@@ -869,8 +870,11 @@ def _sizes(spec: Any, lay: _Layout) -> dict[str, Any]:
         "input": lay.in_shape,
         "output": lay.out_shape,
         "padding": lay.pads,
-        "matrix": f"{lay.nrows} x {lay.ncols}",
     }
+    if isinstance(spec, PoolSpec) and spec.kind == "max":  # not linear: windows, no matrix
+        sizes["windows"] = f"{lay.nrows} outputs over {lay.ncols} inputs"
+    else:
+        sizes["matrix"] = f"{lay.nrows} x {lay.ncols}"
     if lay.weight_shape is not None:
         sizes["kernel"] = f"{lay.ntaps} symbols W{list(lay.weight_shape)}"
     return sizes

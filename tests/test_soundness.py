@@ -537,3 +537,12 @@ def test_fraction_outputs_are_read_exactly() -> None:
         return (x[..., 0:1] + x[..., 1:2] + x[..., 2:3]) * Fraction(1, 3)
 
     assert cp.prove_function(thirds, pool, (1, 3)).status == "proved"
+
+
+def test_max_pool_certificate_names_no_matrix() -> None:
+    """A max-pool proof used to print "matrix: 4 x 16" right after saying it has none."""
+    r = cp.prove(cp.PoolSpec(kind="max", kernel_size=2), (1, 4, 4))
+    assert r.status == "proved" and "matrix" not in r.sizes
+    text = str(r)
+    assert "windows:  4 outputs over 16 inputs" in text
+    assert "compared: 16 (output, input) pairs" in text
