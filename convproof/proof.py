@@ -263,6 +263,24 @@ class ProofResult:
     def __str__(self) -> str:
         return "\n".join(self._lines())
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython shows the certificate, not the dataclass fields."""
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the certificate as preformatted text.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> r = cp.prove(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1), (1, 1, 2))
+        >>> r._repr_html_().splitlines()[0]
+        '<pre>PROVED: vec(Z) = T vec(X) + bias'
+        """
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (nested checks included).
 
