@@ -546,3 +546,39 @@ def test_max_pool_certificate_names_no_matrix() -> None:
     text = str(r)
     assert "windows:  4 outputs over 16 inputs" in text
     assert "compared: 16 (output, input) pairs" in text
+
+
+def test_unreadable_function_term_is_named() -> None:
+    """A term that is not c*x*w (here x*x) refutes, and the certificate names it."""
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, bias=False, ndim=1)
+
+    def squares(x: Any, w: Any, b: Any) -> Any:
+        x = np.asarray(x, dtype=object)
+        return x * x * np.asarray(w, dtype=object)[0, 0, 0] * 3
+
+    r = cp.prove_function(squares, spec, (1, 2))
+    assert r.status == "refuted"
+    (other,) = [c for c in r.checks if c.statement == "no other terms"]
+    assert other.status == "refuted" and other.counterexample is not None
+    assert other.counterexample.monomial == "3*w_{0,0,0}*x_{0,0}**2"
+    assert str(other.counterexample.found) == "3*w_{0,0,0}*x_{0,0}**2"
+
+
+def test_trial_inputs_cover_the_promised_value_classes() -> None:
+    """The random calls of prove_function: mixed signs, all negative, all positive, wide."""
+    from convproof.proof import _trial_inputs
+
+    rng = np.random.default_rng(0)
+    shape = (2, 6, 6)
+    classes = []
+    for kind in range(8):
+        x = _trial_inputs(rng, kind, shape, False)
+        classes.append("negative" if (x < 0).all() else "positive" if (x > 0).all() else "mixed")
+        if kind % 4 == 3:
+            assert np.abs(x).max() >= 2**10  # wide magnitudes
+    assert classes == ["mixed", "negative", "positive", "mixed"] * 2
+    # max pooling: distinct values, shifted so that trials see every sign pattern
+    size = 72
+    for kind, low, high in [(0, -36, 35), (1, -72, -1), (2, 36, 107), (3, -36, 35)]:
+        x = _trial_inputs(rng, kind, shape, True)
+        assert sorted(x.ravel().tolist()) == list(range(low, high + 1)), kind
