@@ -578,7 +578,6 @@ def test_trial_inputs_cover_the_promised_value_classes() -> None:
             assert np.abs(x).max() >= 2**10  # wide magnitudes
     assert classes == ["mixed", "negative", "positive", "mixed"] * 2
     # max pooling: distinct values, shifted so that trials see every sign pattern
-    size = 72
     for kind, low, high in [(0, -36, 35), (1, -72, -1), (2, 36, 107), (3, -36, 35)]:
         x = _trial_inputs(rng, kind, shape, True)
         assert sorted(x.ravel().tolist()) == list(range(low, high + 1)), kind
