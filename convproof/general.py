@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import time
@@ -278,6 +279,11 @@ def _combine(
     t0: float,
 ) -> ProofResult:
     """The verdict: proved iff every symbolic step is; the spot-check alone only verifies."""
+    # the sub-results keep their verdict line; the derivation is this result's steps
+    # (conditions and scope: on this result)
+    symbolic = [
+        dataclasses.replace(p, steps=p.steps[-1:], conditions=(), scope={}) for p in symbolic
+    ]
     parts = (*symbolic, *(() if spot is None else (spot,)))
     refuted = [p for p in parts if p.status == "refuted"]
     assumptions: tuple[str, ...] = ()
@@ -486,7 +492,7 @@ def _conv_identity(ndim: int, cases: int, seed: int, spot_check: bool) -> ProofR
     channels = _channel_step(seed)
     steps = [
         *spatial.steps,
-        *channels.steps[1:4],
+        *channels.steps,
         "so (T x)[c_out, a] = sum_{c, u} W[c_out, c, u] * x(group's channel c, tap u's "
         "position) = Z[c_out, a] (Kronecker structure: channel and axis deltas multiply; "
         "bias: b[c_out] on both sides)",

@@ -320,8 +320,24 @@ def test_framework_formulas_are_proved() -> None:
         assert proof, (name, proof.status, proof.counterexample)
     assert proofs["pytorch_conv"].method == "sympy"
     assert proofs["tf_valid"].method == "sympy with lemmas"
-    assert proofs["tf_same"].method == "argument + exhaustive grid"
-    assert proofs["tf_same"].argument
+    # issue 11 item 7: tf_same was "proved" by a written argument plus a grid; now it is
+    # proved by an exhaustive case split, and pytorch_pool_ceil (still argument + grid) is
+    # only verified, with the grid it was checked on
+    assert proofs["tf_same"].status == "proved" and proofs["tf_same"].proved
+    assert proofs["tf_same"].method == "sympy, case split" and proofs["tf_same"].cases >= 2
+    ceil = proofs["pytorch_pool_ceil"]
+    assert ceil.status == "verified" and not ceil.proved
+    assert ceil.method == "argument + exhaustive grid" and ceil.argument
+    assert ceil.assumptions == (
+        "the written argument (not machine-checked)",
+        f"checked exactly at the {ceil.grid_points} grid points of the domain only",
+    )
+    assert ceil.scope["grid"] == {"d": "1..2", "i": "1..9", "k": "1..4", "p": "0..3", "s": "1..4"}
+    assert ceil.scope["points"] == ceil.grid_points > 100
+    for name, proof in proofs.items():
+        if name != "pytorch_pool_ceil":
+            assert proof.status == "proved", name
+            assert proof.assumptions == () and "domain" in proof.scope, name
 
 
 def test_wrong_formulas_are_refuted() -> None:
@@ -339,10 +355,51 @@ def test_wrong_formulas_are_refuted() -> None:
 
 
 def test_inconclusive_without_argument() -> None:
+    """A true claim neither SymPy nor the case split proves: only the grid agreed."""
+    ceil = cp.output_size_formula("pool", padding="symmetric", ceil_mode=True)
+    r = cp.prove_formula_equal(
+        ceil.expr,
+        cp.framework_formula("pytorch_pool_ceil").expr,
+        domain=(*ceil.domain, sympy.Le(2 * p, k)),
+    )
+    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points > 100
+    assert not r and r.assumptions == () and r.scope["points"] == r.grid_points
+
+
+def test_case_split_proves_tf_same_without_the_argument() -> None:
     same = cp.output_size_formula("conv", padding="SAME_UPPER")
     r = cp.prove_formula_equal(same.expr, sympy.ceiling(i / s), domain=same.domain)
-    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points > 100
-    assert not r
+    assert r.status == "proved" and r.method == "sympy, case split" and r.cases >= 2
+    assert r.argument is None and r.lemmas[0].startswith("division with remainder")
+
+
+def test_relationship_status_takes_the_weakest_claim() -> None:
+    def claim(status: str) -> tuple[str, cp.FormulaProof]:
+        return (status, cp.FormulaProof(status, "x", 0, 0))
+
+    def rel(*statuses: str) -> cp.Relationship:
+        return cp.Relationship(1, "t", "c", 0, tuple(claim(st) for st in statuses))
+
+    assert rel("proved", "proved").status == "proved"
+    assert rel("proved", "verified").status == "verified" and rel("proved", "verified")
+    assert rel("verified", "inconclusive").status == "inconclusive"
+    assert rel("inconclusive", "refuted", "proved").status == "refuted"
+    assert not rel("proved", "refuted") and not rel("inconclusive")
+    assert rel().status == "inconclusive"
+
+
+def test_a_fact_not_provable_from_the_domain_is_only_assumed() -> None:
+    """floor(op/s) = 0 used as a fact with a domain too weak to prove it by cases, but
+    with a grid where it holds: the symbolic step rests on it, so only verified."""
+    r = cp.prove_formula_equal(
+        sympy.floor(op / s) + i,
+        i,
+        facts={sympy.floor(op / s): 0},
+        grid={"op": range(0, 1)},
+    )
+    assert r.status == "verified" and r.method == "sympy with lemmas"
+    points = r.grid_points
+    assert r.assumptions == (f"lemma floor(op/s) = 0: checked at the {points} grid points only",)
 
 
 def test_facts_are_checked_on_the_grid() -> None:

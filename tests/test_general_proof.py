@@ -54,7 +54,7 @@ def test_channel_step_is_symbolic_in_groups() -> None:
     result = cp.prove_general(kind="conv", ndim=1, spot_check=False)
     channels = result.checks[1]
     assert channels.status == "proved"
-    text = "\n".join(channels.steps)
+    text = "\n".join(result.steps)
     assert "C_ig*floor((C_og*g + r)/C_og)" in text  # the rule, evaluated on symbols
     assert "definition (group g owns input channels" in text and "x(C_ig*g + c)" in text
     assert channels.steps[-1] == "matrix side = definition: identical"
@@ -99,7 +99,8 @@ def test_transposed_proof_compares_scatter_rule_with_two_definitions() -> None:
     scatter, adjoint = result.checks
     assert "scatter definition" in scatter.statement
     assert "forward conv's matrix transposed" in adjoint.statement
-    assert "convproof.index.scatter_target" in scatter.steps[0]
+    assert "convproof.index.scatter_target" in result.steps[0]
+    assert scatter.steps == adjoint.steps == ("matrix side = definition: identical",)
     assert any("op < max(s, d)" in c for c in result.conditions)
 
 
