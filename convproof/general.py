@@ -57,6 +57,7 @@ from sympy.concrete.delta import deltasummation
 
 from . import _axis
 from . import index as _index
+from ._decide import decide
 from .errors import ConvProofError
 from .proof import ProofResult, _definition_table, _layout, prove
 from .spec import ConvSpec, ConvTransposeSpec
@@ -145,59 +146,6 @@ def _same(lhs: sympy.Expr, rhs: sympy.Expr) -> bool:
     if a == b:
         return True
     return bool(sympy.simplify(sympy.piecewise_fold(a - b)) == 0)
-
-
-def _floor_value(arg: sympy.Expr) -> sympy.Expr:
-    """``floor(N/D)`` as ``q`` when ``0 <= N - q*D <= D - 1`` follows from the symbols' signs.
-
-    Candidates ``q`` are the polynomial quotients of ``N`` by ``D`` in each symbol of ``D``.
-    """
-    num, den = sympy.fraction(sympy.together(arg))
-    num, den = sympy.expand(num), sympy.expand(den)
-    if not den.free_symbols or not den.is_positive:
-        return sympy.floor(arg)
-    for sym in sorted(den.free_symbols, key=lambda x: x.name):
-        try:
-            q, _ = sympy.div(num, den, sym)
-        except (sympy.PolynomialError, sympy.GeneratorsNeeded):  # pragma: no cover
-            continue
-        if sympy.fraction(sympy.together(q))[1] != 1:
-            continue
-        rem = sympy.expand(num - q * den)
-        if rem.is_nonnegative and sympy.expand(den - 1 - rem).is_nonnegative:
-            return sympy.expand(q)
-    return sympy.floor(arg)
-
-
-def _relation_value(rel: Any) -> Any:
-    """A comparison decided by the sign of ``lhs - rhs`` (expanded), else unchanged."""
-    diff = sympy.expand(rel.lhs - rel.rhs)
-    table = {
-        ">=": (diff.is_nonnegative, diff.is_negative),
-        ">": (diff.is_positive, diff.is_nonpositive),
-        "<=": (diff.is_nonpositive, diff.is_positive),
-        "<": (diff.is_negative, diff.is_nonnegative),
-    }
-    if rel.rel_op not in table:
-        return rel
-    yes, no = table[rel.rel_op]
-    if yes:
-        return sympy.true
-    if no:
-        return sympy.false
-    return rel
-
-
-def _decide(expr: sympy.Expr) -> sympy.Expr:
-    """Evaluate the floors and comparisons whose values follow from the symbols' signs."""
-    for _ in range(6):
-        new = expr.replace(lambda e: isinstance(e, sympy.floor), lambda e: _floor_value(e.args[0]))
-        new = new.replace(lambda e: e.is_Relational, _relation_value)
-        new = sympy.piecewise_fold(new)
-        if new == expr:
-            break
-        expr = new
-    return expr
 
 
 Sampler = Callable[[random.Random], "dict[Any, int] | None"]
@@ -446,7 +394,7 @@ def _channel_step(seed: int) -> ProofResult:
     # division with remainder and the ranges, written so that signs decide everything:
     # 0 <= r <= C_og - 1, 0 <= c <= C_ig - 1, 0 <= g <= G - 1
     ranges = {c_og: r + 1 + e, c_ig: c + 1 + f, G: g + 1 + h}
-    decided = _decide(derived.xreplace(ranges))
+    decided = decide(derived.xreplace(ranges))
     steps = [
         "output channel c_out = g*C_og + r (0 <= g <= G-1, 0 <= r <= C_og-1: division with "
         "remainder, so every row block is one (g, r)); its channel block reads input "
