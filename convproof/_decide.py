@@ -45,7 +45,9 @@ def nonnegative(x: Any, facts: Sequence[Any] = ()) -> bool:
     x = sympy.expand(x)
     if x.is_nonnegative:
         return True
-    return any(sympy.expand(x - f).is_nonnegative for f in facts)
+    if any(sympy.expand(x - f).is_nonnegative for f in facts):
+        return True
+    return any(sympy.expand(x - f - g).is_nonnegative for f, g in itertools.combinations(facts, 2))
 
 
 def floor_value(arg: Any, facts: Sequence[Any] = ()) -> Any:

@@ -688,6 +688,17 @@ def prove_formula_equal(
     >>> cases = cp.prove_formula_equal(sympy.ceiling(i / s), -sympy.floor(-i / s))
     >>> cases.status, cases.method, cases.cases
     ('proved', 'sympy, case split', 1)
+
+    A true claim beyond both (``i(i+1)`` is even) rests on its argument: only verified.
+
+    >>> even = cp.prove_formula_equal(2 * sympy.floor(i * (i + 1) / 2), i * (i + 1),
+    ...                               argument="one of i, i + 1 is even")
+    >>> even.status, bool(even), even.proved, even.scope
+    ('verified', True, False, {'grid': {'i': '1..9'}, 'points': 9})
+    >>> for assumption in even.assumptions:
+    ...     print(assumption)
+    the written argument (not machine-checked)
+    checked exactly at the 9 grid points of the domain only
     """
     subs = dict(substitutions or {})
     facts_d = dict(facts or {})
@@ -862,8 +873,8 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     pytorch_conv_transpose  derived transposed size, ``p_l = p_r = p``
     pytorch_conv_transpose  the derived transposed size inverts the forward size when
     _inverts_conv           ``op = (i + p_l + p_r - k_eff) mod s``
-    pytorch_pool_ceil       derived ceil-mode count (PyTorch's ``p <= k/2``);
-                            ``"verified"``: a written argument plus the grid
+    pytorch_pool_ceil       derived ceil-mode count (PyTorch's ``p <= k/2``;
+                            proved by a case split)
     pool_floor_is_conv      pooling without ceil mode = the conv formula
     tf_same                 conv with ``SAME_UPPER`` / ``SAME_LOWER`` padding
                             (proved by a case split; both splits must be proved)
@@ -883,10 +894,8 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     >>> proofs["tf_same"].status, proofs["tf_same"].method
     ('proved', 'sympy, case split')
     >>> ceil = proofs["pytorch_pool_ceil"]
-    >>> ceil.status, ceil.method, bool(ceil), ceil.proved
-    ('verified', 'argument + exhaustive grid', True, False)
-    >>> ceil.assumptions[0]
-    'the written argument (not machine-checked)'
+    >>> ceil.status, ceil.method, ceil.cases
+    ('proved', 'sympy, case split', 6)
     """
     conv = output_size_formula("conv", padding="symmetric")
     out: dict[str, FormulaProof] = {}

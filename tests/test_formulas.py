@@ -320,24 +320,37 @@ def test_framework_formulas_are_proved() -> None:
         assert proof, (name, proof.status, proof.counterexample)
     assert proofs["pytorch_conv"].method == "sympy"
     assert proofs["tf_valid"].method == "sympy with lemmas"
-    # issue 11 item 7: tf_same was "proved" by a written argument plus a grid; now it is
-    # proved by an exhaustive case split, and pytorch_pool_ceil (still argument + grid) is
-    # only verified, with the grid it was checked on
-    assert proofs["tf_same"].status == "proved" and proofs["tf_same"].proved
-    assert proofs["tf_same"].method == "sympy, case split" and proofs["tf_same"].cases >= 2
-    ceil = proofs["pytorch_pool_ceil"]
-    assert ceil.status == "verified" and not ceil.proved
-    assert ceil.method == "argument + exhaustive grid" and ceil.argument
-    assert ceil.assumptions == (
-        "the written argument (not machine-checked)",
-        f"checked exactly at the {ceil.grid_points} grid points of the domain only",
-    )
-    assert ceil.scope["grid"] == {"d": "1..2", "i": "1..9", "k": "1..4", "p": "0..3", "s": "1..4"}
-    assert ceil.scope["points"] == ceil.grid_points > 100
+    # issue 11 item 7: tf_same and pytorch_pool_ceil were "proved" by a written argument
+    # plus a grid; now both are proved by an exhaustive case split
+    for name in ("tf_same", "pytorch_pool_ceil"):
+        proof = proofs[name]
+        assert proof.status == "proved" and proof.proved, name
+        assert proof.method == "sympy, case split" and proof.cases >= 2, name
+        assert proof.lemmas[0].startswith("division with remainder"), name
     for name, proof in proofs.items():
-        if name != "pytorch_pool_ceil":
-            assert proof.status == "proved", name
-            assert proof.assumptions == () and "domain" in proof.scope, name
+        assert proof.status == "proved", name
+        assert proof.assumptions == () and "domain" in proof.scope, name
+
+
+def test_argument_and_grid_is_only_verified() -> None:
+    """A true claim neither SymPy nor the case split proves, with a written argument."""
+    even = cp.prove_formula_equal(
+        2 * sympy.floor(i * (i + 1) / 2), i * (i + 1), argument="one of i, i + 1 is even"
+    )
+    assert even.status == "verified" and bool(even) and not even.proved
+    assert even.method == "argument + exhaustive grid"
+    assert even.assumptions == (
+        "the written argument (not machine-checked)",
+        "checked exactly at the 9 grid points of the domain only",
+    )
+    assert even.scope == {"grid": {"i": "1..9"}, "points": 9}
+    wide = cp.prove_formula_equal(
+        2 * sympy.floor(i * (i + 1) / 2),
+        i * (i + 1),
+        argument="one of i, i + 1 is even",
+        grid={"i": range(1, 51)},
+    )
+    assert wide.status == "verified" and wide.scope == {"grid": {"i": "1..50"}, "points": 50}
 
 
 def test_wrong_formulas_are_refuted() -> None:
@@ -356,13 +369,8 @@ def test_wrong_formulas_are_refuted() -> None:
 
 def test_inconclusive_without_argument() -> None:
     """A true claim neither SymPy nor the case split proves: only the grid agreed."""
-    ceil = cp.output_size_formula("pool", padding="symmetric", ceil_mode=True)
-    r = cp.prove_formula_equal(
-        ceil.expr,
-        cp.framework_formula("pytorch_pool_ceil").expr,
-        domain=(*ceil.domain, sympy.Le(2 * p, k)),
-    )
-    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points > 100
+    r = cp.prove_formula_equal(2 * sympy.floor(i * (i + 1) / 2), i * (i + 1))
+    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points == 9
     assert not r and r.assumptions == () and r.scope["points"] == r.grid_points
 
 
