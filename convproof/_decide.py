@@ -143,10 +143,15 @@ def _lower_bound(sym: Any) -> int | None:
     return None
 
 
-def _unit_symbol(x: Any, avoid: set[Any]) -> tuple[Any, int] | None:
-    """A symbol with coefficient +-1 in the linear part of ``x`` (fresh symbols last)."""
+def _unit_symbol(
+    x: Any, avoid: set[Any], last: frozenset[Any] = frozenset()
+) -> tuple[Any, int] | None:
+    """A symbol with coefficient +-1 in the linear part of ``x`` (symbols in ``last``, the
+    divisors, then fresh symbols, are tried last)."""
     x = sympy.expand(x)
-    ranked = sorted(x.free_symbols - avoid, key=lambda v: (v.name.startswith("_"), v.name))
+    ranked = sorted(
+        x.free_symbols - avoid, key=lambda v: (v in last, v.name.startswith("_"), v.name)
+    )
     for v in ranked:
         c = x.coeff(v, 1)
         if c in (1, -1) and v not in sympy.expand(x - c * v).free_symbols:
@@ -154,8 +159,22 @@ def _unit_symbol(x: Any, avoid: set[Any]) -> tuple[Any, int] | None:
     return None
 
 
-def _undecided(expr: Any) -> Iterator[tuple[str, Any]]:
-    """Quantities whose sign (or quotient) would let :func:`decide` go further."""
+def _undecided(expr: Any, divisions_first: bool = False) -> Iterator[tuple[str, Any]]:
+    """Quantities whose sign (or quotient) would let :func:`decide` go further.
+
+    In the order met (each floor's remainder signs, then its division), or with the
+    remainder signs after every division (``divisions_first``).
+    """
+    later: list[tuple[str, Any]] = []
+    for kind, quantity in _candidates(expr):
+        if divisions_first and kind == "remainder":
+            later.append((kind, quantity))
+        else:
+            yield kind, quantity
+    yield from later
+
+
+def _candidates(expr: Any) -> Iterator[tuple[str, Any]]:
     for e in sympy.preorder_traversal(expr):
         if isinstance(e, sympy.Max | sympy.Min) and len(e.args) == 2:
             yield "sign", e.args[0] - e.args[1]
@@ -173,8 +192,8 @@ def _undecided(expr: Any) -> Iterator[tuple[str, Any]]:
                     continue
                 if sympy.fraction(sympy.together(q))[1] == 1:
                     rem = sympy.expand(num - q * den)
-                    yield "sign", rem
-                    yield "sign", den - 1 - rem
+                    yield "remainder", rem
+                    yield "remainder", den - 1 - rem
             yield "divide", e.args[0]
 
 
@@ -191,9 +210,10 @@ def _integer_polynomial(x: Any) -> bool:
 
 
 class _Counter:
-    def __init__(self) -> None:
+    def __init__(self, divisions_first: bool = False) -> None:
         self.names = (f"_t{j}" for j in itertools.count())
         self.branches = 0
+        self.divisions_first = divisions_first
 
     def fresh(self, **assumptions: bool) -> Any:
         return sympy.Symbol(next(self.names), integer=True, **assumptions)
@@ -219,7 +239,13 @@ def _branches(
             quantity = sympy.expand(num)
         if not _integer_polynomial(quantity):
             return None  # "X >= 0 or X <= -1" needs an integer X
-        found = _unit_symbol(quantity, set())
+        divisors = frozenset().union(
+            *(
+                sympy.fraction(sympy.together(f.args[0]))[1].free_symbols
+                for f in expr.atoms(sympy.floor)
+            )
+        )
+        found = _unit_symbol(quantity, set(), divisors)
         if found is None:
             return None
         v, c = found
@@ -295,7 +321,8 @@ def _prove(
         return True, 1
     if depth == 0:
         return False, 0
-    for kind, quantity in (*hints, *_undecided(value)):
+    for kind, quantity in (*hints, *_undecided(value, counter.divisions_first)):
+        kind = "sign" if kind == "remainder" else kind
         if kind == "sign" and (nonnegative(quantity, facts) or nonnegative(-quantity - 1, facts)):
             continue  # already decided: splitting would only rename a symbol
         cases = _branches(value, facts, kind, quantity, counter)
@@ -335,14 +362,18 @@ def prove_by_cases(
     >>> prove_by_cases(sympy.ceiling(i / s) - sympy.floor(i / s)) is None
     True
     """
-    counter = _Counter()
-    expr = sympy.sympify(expr)
-    facts = [sympy.sympify(f) for f in facts]
-    # v >= 1 as v = v' + 1 with v' >= 0, so that every sign is structural
-    syms = set(expr.free_symbols).union(*(f.free_symbols for f in facts))
-    shift = {v: counter.fresh(nonnegative=True) + 1 for v in syms if v.is_positive}
-    expr = expr.xreplace(shift)
-    facts = [sympy.expand(f.xreplace(shift)) for f in facts]
-    hints = () if first is None else ((first[0], sympy.sympify(first[1]).xreplace(shift)),)
-    ok, closed = _prove(expr, facts, depth, counter, limit, hints)
-    return closed if ok else None
+    # two strategies (which splits to try first); either one closing every case proves it
+    for divisions_first in (False, True):
+        counter = _Counter(divisions_first)
+        start = sympy.sympify(expr)
+        known = [sympy.sympify(f) for f in facts]
+        # v >= 1 as v = v' + 1 with v' >= 0, so that every sign is structural
+        syms = set(start.free_symbols).union(*(f.free_symbols for f in known))
+        shift = {v: counter.fresh(nonnegative=True) + 1 for v in syms if v.is_positive}
+        start = start.xreplace(shift)
+        known = [sympy.expand(f.xreplace(shift)) for f in known]
+        hints = () if first is None else ((first[0], sympy.sympify(first[1]).xreplace(shift)),)
+        ok, closed = _prove(start, known, depth, counter, limit, hints)
+        if ok:
+            return closed
+    return None

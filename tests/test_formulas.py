@@ -459,3 +459,13 @@ def test_facts_are_checked_on_the_grid() -> None:
 def test_formula_bad_inputs(call: Any, pattern: str) -> None:
     with pytest.raises(cp.ConvProofError, match=pattern):
         call()
+
+
+def test_the_stated_ceiling_lemma_is_proved_by_cases() -> None:
+    """The lemma "sympy with lemmas" results rely on is itself machine-checked here."""
+    from convproof._decide import prove_by_cases
+
+    a = sympy.Symbol("a", integer=True)
+    b = sympy.Symbol("b", integer=True, positive=True)
+    assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b - 1) / b)) is not None
+    assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b) / b)) is None  # false

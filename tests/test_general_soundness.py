@@ -18,9 +18,11 @@ row of the first table came back "proved" by the symbolic step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import sympy
 
@@ -133,12 +135,19 @@ def test_planted_rule_is_refuted_symbolically_and_concretely(
     spec, shape = layer
     concrete = cp.prove(spec, shape, crosscheck=False)
     assert concrete.status == "refuted", f"{name}: matrix_entries not refuted"
-    try:
-        symbolic_matrix = cp.conv_matrix(spec, shape)
-    except Exception:  # the planted group rule reads channels past the last column
-        assert attr == "group_input_start", name
-        return
-    assert cp.prove(spec, shape, matrix=symbolic_matrix).status == "refuted", name
+    weight = np.arange(1, math.prod(spec.weight_shape) + 1, dtype=np.int64).reshape(
+        spec.weight_shape
+    )
+    for build in (
+        lambda: {"matrix": cp.conv_matrix(spec, shape)},  # SymPy matrix
+        lambda: {"matrix": cp.conv_matrix(spec, shape, weight), "weight": weight},  # CSR
+    ):
+        try:
+            verdict = cp.prove(spec, shape, **build()).status
+        except Exception:  # the planted group rule reads channels past the last column
+            assert attr == "group_input_start", name
+            continue
+        assert verdict == "refuted", name
 
 
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose", "stride"])
@@ -149,6 +158,11 @@ def test_correct_rules_are_proved_symbolically_and_concretely(kind: str) -> None
     for spec, shape in (_CONV, _GROUPED, _TRANSPOSED):
         assert cp.prove(spec, shape, crosscheck=False).status == "proved"
         assert cp.prove(spec, shape, matrix=cp.conv_matrix(spec, shape)).status == "proved"
+        weight = np.arange(1, math.prod(spec.weight_shape) + 1, dtype=np.int64).reshape(
+            spec.weight_shape
+        )
+        numeric = cp.conv_matrix(spec, shape, weight)
+        assert cp.prove(spec, shape, matrix=numeric, weight=weight).status == "proved"
 
 
 # --------------------------------------------------------------------------------------
@@ -233,3 +247,29 @@ def test_correct_formula_theorems_are_proved() -> None:
     proofs = cp.framework_formula_proofs()
     assert {name: proof.status for name, proof in proofs.items()} == dict.fromkeys(proofs, "proved")
     assert all(r.status == "proved" for r in cp.relationships())
+
+
+@pytest.mark.parametrize(
+    ("claim", "facts"),
+    [
+        ("floor((i + s)/s) - floor(i/s) - 1", []),
+        ("Max(i, s) + Min(i, s) - i - s", []),
+        ("floor(op/s)", ["s - op - 1"]),
+        ("ceiling(i/s) - floor((i + s - 1)/s)", []),
+        ("Min(i, s) - i + Max(0, i - s)", []),
+    ],
+)
+def test_case_split_proves_true_claims(claim: str, facts: list[str]) -> None:
+    """The correct counterparts of the false claims above (each checked on a grid too)."""
+    from convproof._decide import prove_by_cases
+
+    names = {n: cp.SYMBOLS[n] for n in ("i", "s", "op")}
+    expr = sympy.sympify(claim, locals=names)
+    fact_exprs = [sympy.sympify(f, locals=names) for f in facts]
+    assert prove_by_cases(expr, fact_exprs) is not None
+    for iv in range(1, 8):
+        for sv in range(1, 5):
+            for ov in range(0, 5):
+                env = {names["i"]: iv, names["s"]: sv, names["op"]: ov}
+                if all(f.xreplace(env) >= 0 for f in fact_exprs):
+                    assert expr.xreplace(env) == 0
