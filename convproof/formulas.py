@@ -897,52 +897,72 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     >>> ceil.status, ceil.method, ceil.cases
     ('proved', 'sympy, case split', 6)
     """
+    return {name: _framework_proof(name) for name in _FRAMEWORK_PROOFS}
+
+
+_FRAMEWORK_PROOFS = (
+    "pytorch_conv",
+    "pytorch_conv_transpose",
+    "pytorch_conv_transpose_inverts_conv",
+    "pytorch_pool_ceil",
+    "pool_floor_is_conv",
+    "tf_same",
+    "tf_valid",
+)
+
+
+def _framework_proof(name: str) -> FormulaProof:
+    """One entry of :func:`framework_formula_proofs` (uncached)."""
     conv = output_size_formula("conv", padding="symmetric")
-    out: dict[str, FormulaProof] = {}
-    out["pytorch_conv"] = prove_formula_equal(
-        conv.expr, framework_formula("pytorch_conv").expr, domain=conv.domain
-    )
-    tr = output_size_formula("conv_transpose", padding="symmetric")
-    out["pytorch_conv_transpose"] = prove_formula_equal(
-        tr.expr, framework_formula("pytorch_conv_transpose").expr, domain=tr.domain
-    )
-    # the transposed conv maps the forward output size back: forward(i) = q + 1 with
-    # i + p_l + p_r - k_eff = q s + op, 0 <= op < s
-    fwd = output_size_formula("conv")
-    i_of = _q * s + op + k_eff - p_l - p_r
-    back = output_size_formula("conv_transpose").expr.subs(i, fwd.expr.subs(i, i_of))
-    out["pytorch_conv_transpose_inverts_conv"] = prove_formula_equal(
-        back,
-        i_of,
-        domain=[sympy.Lt(op, s), sympy.Ge(i_of, 1)],
-        facts={floor(op / s): 0},
-        argument=_ARG_TRANSPOSED_INVERSE,
-        conditions=("i + p_l + p_r - k_eff = q*s + op, 0 <= op < s",),
-    )
-    ceil_f = output_size_formula("pool", padding="symmetric", ceil_mode=True)
-    out["pytorch_pool_ceil"] = prove_formula_equal(
-        ceil_f.expr,
-        framework_formula("pytorch_pool_ceil").expr,
-        domain=(*ceil_f.domain, sympy.Le(2 * p, k)),
-        argument=_ARG_POOL_CEIL,
-        conditions=("p <= k/2 (PyTorch)",),
-    )
-    pool = output_size_formula("pool", padding="symmetric")
-    out["pool_floor_is_conv"] = prove_formula_equal(pool.expr, conv.expr, domain=conv.domain)
-    # both ways of splitting the total padding; the weaker result is reported
-    weakness = ("proved", "verified", "inconclusive", "refuted")
-    same_proofs = [
-        prove_formula_equal(
-            same.expr, framework_formula("tf_same").expr, domain=same.domain, argument=_ARG_SAME
+    if name == "pytorch_conv":
+        return prove_formula_equal(
+            conv.expr, framework_formula("pytorch_conv").expr, domain=conv.domain
         )
-        for same in (output_size_formula("conv", padding=n) for n in ("SAME_UPPER", "SAME_LOWER"))
-    ]
-    out["tf_same"] = max(same_proofs, key=lambda pr: weakness.index(pr.status))
+    if name == "pytorch_conv_transpose":
+        tr = output_size_formula("conv_transpose", padding="symmetric")
+        return prove_formula_equal(
+            tr.expr, framework_formula("pytorch_conv_transpose").expr, domain=tr.domain
+        )
+    if name == "pytorch_conv_transpose_inverts_conv":
+        # the transposed conv maps the forward output size back: forward(i) = q + 1 with
+        # i + p_l + p_r - k_eff = q s + op, 0 <= op < s
+        fwd = output_size_formula("conv")
+        i_of = _q * s + op + k_eff - p_l - p_r
+        back = output_size_formula("conv_transpose").expr.subs(i, fwd.expr.subs(i, i_of))
+        return prove_formula_equal(
+            back,
+            i_of,
+            domain=[sympy.Lt(op, s), sympy.Ge(i_of, 1)],
+            facts={floor(op / s): 0},
+            argument=_ARG_TRANSPOSED_INVERSE,
+            conditions=("i + p_l + p_r - k_eff = q*s + op, 0 <= op < s",),
+        )
+    if name == "pytorch_pool_ceil":
+        ceil_f = output_size_formula("pool", padding="symmetric", ceil_mode=True)
+        return prove_formula_equal(
+            ceil_f.expr,
+            framework_formula("pytorch_pool_ceil").expr,
+            domain=(*ceil_f.domain, sympy.Le(2 * p, k)),
+            argument=_ARG_POOL_CEIL,
+            conditions=("p <= k/2 (PyTorch)",),
+        )
+    if name == "pool_floor_is_conv":
+        pool = output_size_formula("pool", padding="symmetric")
+        return prove_formula_equal(pool.expr, conv.expr, domain=conv.domain)
+    if name == "tf_same":
+        # both ways of splitting the total padding; the weaker result is reported
+        weakness = ("proved", "verified", "inconclusive", "refuted")
+        same_proofs = [
+            prove_formula_equal(
+                same.expr, framework_formula("tf_same").expr, domain=same.domain, argument=_ARG_SAME
+            )
+            for same in (
+                output_size_formula("conv", padding=n) for n in ("SAME_UPPER", "SAME_LOWER")
+            )
+        ]
+        return max(same_proofs, key=lambda pr: weakness.index(pr.status))
     valid = output_size_formula("conv", padding="valid")
-    out["tf_valid"] = prove_formula_equal(
-        valid.expr, framework_formula("tf_valid").expr, domain=valid.domain
-    )
-    return out
+    return prove_formula_equal(valid.expr, framework_formula("tf_valid").expr, domain=valid.domain)
 
 
 # --------------------------------------------------------------------------------------

@@ -212,7 +212,7 @@ def test_planted_framework_formula_is_refuted(name: str, monkeypatch: Any) -> No
         "pytorch_pool_ceil": ("planted: no drop", sympy.ceiling((i + 2 * p - k_eff) / s) + 1),
     }[name]
     monkeypatch.setitem(formulas._FRAMEWORK, name, wrong)
-    proof = formulas.framework_formula_proofs.__wrapped__()[name]  # uncached
+    proof = formulas._framework_proof(name)  # uncached
     assert proof.status == "refuted" and proof.counterexample
 
 
