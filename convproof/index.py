@@ -13,6 +13,13 @@ mode           ``t < 0`` / ``t >= n``              NumPy ``np.pad`` name
 ``replicate``  ``0`` / ``n - 1``                   ``edge``
 =============  ==================================  ===============================
 
+The index rules live here, once: :func:`tap_source` (which padded coordinate a tap reads),
+:func:`scatter_target` (where a transposed conv's input lands) and
+:func:`group_input_start` (which input channels a grouped output channel reads).  They work
+on NumPy integer arrays and on SymPy symbols alike: the matrices of :mod:`convproof.matrix`
+are built from them, and :func:`convproof.prove_general` states them for symbolic sizes and
+proves them equal to the definition.
+
 An :class:`AxisPattern` holds the whole ``(out_size, kernel_size)`` table for one axis,
 computed with vectorized NumPy arithmetic.  Axes are independent, so the pattern of a
 multi-dimensional layer is the outer (Kronecker) combination of its axes' patterns; this is

@@ -273,3 +273,28 @@ def test_case_split_proves_true_claims(claim: str, facts: list[str]) -> None:
                 env = {names["i"]: iv, names["s"]: sv, names["op"]: ov}
                 if all(f.xreplace(env) >= 0 for f in fact_exprs):
                     assert expr.xreplace(env) == 0
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs", "domain"),
+    [
+        ("floor(i/10)", "0", []),  # holds on the default grid i = 1..9 only
+        ("Max(i, 10)", "10", []),
+        ("Min(i, 10)", "i", []),
+        ("floor((i + k)/(s + 13))", "0", []),
+        ("ceiling(i/(s + 9))", "1", []),
+        ("floor(op/(s + 3))", "0", ["op <= 2*s + 6"]),  # grid op <= 3; false for op = s + 3
+        ("Piecewise((1, i < 10), (0, True))", "1", []),
+    ],
+)
+def test_claims_true_on_the_grid_only_are_never_proved(lhs: str, rhs: str, domain: list) -> None:
+    """The grid cannot see these (they fail only beyond it): the symbolic route must not
+    prove them, so they end inconclusive (or verified when an argument is given)."""
+    names = {n: cp.SYMBOLS[n] for n in ("i", "k", "s", "op")}
+    left, right = (sympy.sympify(x, locals=names) for x in (lhs, rhs))
+    dom = [sympy.sympify(c, locals=names) for c in domain]
+    proof = cp.prove_formula_equal(left, right, domain=dom)
+    assert proof.status == "inconclusive" and proof.grid_points > 0, proof
+    argued = cp.prove_formula_equal(left, right, domain=dom, argument="(a wrong argument)")
+    assert argued.status == "verified" and not argued.proved
+    assert any("grid points" in a for a in argued.assumptions)
