@@ -483,6 +483,7 @@ class FormulaProof:
     lhs, rhs : sympy.Expr
         After substituting the conditions.
     conditions : tuple of str
+        The theorem's conditions: the caller's text, the domain, and the symbols' signs.
     lemmas : tuple of str
         The lemmas the symbolic proof used.
     argument : str or None
@@ -598,6 +599,19 @@ def _domain_facts(dom: Sequence[Any]) -> list[Any] | None:
         else:
             return None
     return facts
+
+
+def _sign_conditions(syms: Sequence[Symbol]) -> tuple[str, ...]:
+    """``"i, k, s integers >= 1"``-style statements of the symbols' assumptions."""
+    groups: dict[str, list[str]] = {}
+    for sym in syms:
+        kind = ">= 1" if sym.is_positive else ">= 0" if sym.is_nonnegative else "any"
+        groups.setdefault(kind, []).append(sym.name)
+    return tuple(
+        f"{', '.join(names)} integer{'s' if len(names) > 1 else ''}"
+        + ("" if kind == "any" else f" {kind}")
+        for kind, names in groups.items()
+    )
 
 
 _LEMMA_CASES = (
@@ -718,7 +732,10 @@ def prove_formula_equal(
     f_dom = [_compile(c) for c in dom]
     f_facts = [(_compile(sympy.sympify(a)), _compile(sympy.sympify(b))) for a, b in facts_d.items()]
     points = 0
-    common: dict[str, Any] = dict(lhs=lhs_s, rhs=rhs_s, conditions=tuple(conditions))
+    # the theorem's conditions: the caller's text, the domain, and the symbols' signs
+    stated = tuple(conditions) + tuple(sympy.sstr(c) for c in dom)
+    signs = _sign_conditions(ordered)
+    common: dict[str, Any] = dict(lhs=lhs_s, rhs=rhs_s, conditions=stated + signs)
     for env in _grid(ordered, grid):
         if not all(f(env) for f in f_dom):
             continue

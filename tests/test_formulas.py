@@ -330,6 +330,14 @@ def test_framework_formulas_are_proved() -> None:
     for name, proof in proofs.items():
         assert proof.status == "proved", name
         assert proof.assumptions == () and "domain" in proof.scope, name
+    # every theorem states its conditions: the domain and the symbols' signs
+    assert proofs["pytorch_conv"].conditions == (
+        "i + 2*p >= d*(k - 1) + 1",
+        "d, i, k, s integers >= 1",
+        "p integer >= 0",
+    )
+    assert proofs["pytorch_pool_ceil"].conditions[0] == "p <= k/2 (PyTorch)"
+    assert "2*p <= k" in proofs["pytorch_pool_ceil"].conditions
 
 
 def test_argument_and_grid_is_only_verified() -> None:
