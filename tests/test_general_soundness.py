@@ -298,3 +298,83 @@ def test_claims_true_on_the_grid_only_are_never_proved(lhs: str, rhs: str, domai
     argued = cp.prove_formula_equal(left, right, domain=dom, argument="(a wrong argument)")
     assert argued.status == "verified" and not argued.proved
     assert any("grid points" in a for a in argued.assumptions)
+
+
+# --------------------------------------------------------------------------------------
+# the decision procedure under the case split and the group proof
+# --------------------------------------------------------------------------------------
+
+_a, _b = sympy.symbols("a b", integer=True, nonnegative=True)
+_n = sympy.Symbol("n", integer=True)
+
+
+@pytest.mark.parametrize(
+    ("x", "facts", "expected"),
+    [
+        (_a, [], True),
+        (_a - 1, [], False),
+        (_a - _b, [], False),
+        (_a - _b, [_a - _b - 1], True),  # from one fact
+        (_a - _b, [_a, _b], False),  # a - b >= 0 does not follow from a, b >= 0
+        (2 * _a - _b - 1, [_a - 1, _a - _b], True),  # from the sum of two facts
+        (_a - 2 * _b, [_a - _b, _b], False),
+        (_n, [], False),  # no sign assumption
+        ((_a + 1) / (_b + 1), [], True),  # a quotient: numerator >= 0, denominator >= 1
+        ((_a - 1) / (_b + 1), [], False),
+        (_a / (_n + 1), [], False),  # denominator of unknown sign
+    ],
+)
+def test_nonnegative_is_sound(x: Any, facts: list[Any], expected: bool) -> None:
+    from convproof._decide import nonnegative
+
+    assert nonnegative(x, facts) is expected
+
+
+@pytest.mark.parametrize(
+    ("rel", "facts", "expected"),
+    [
+        (sympy.Ge(_a + 1, _a, evaluate=False), [], sympy.true),
+        (sympy.Ge(_a, _a + 1, evaluate=False), [], sympy.false),
+        (sympy.Le(_a + 1, _a, evaluate=False), [], sympy.false),
+        (sympy.Le(_a, _a + 1, evaluate=False), [], sympy.true),
+        (sympy.Gt(_a + 1, _a, evaluate=False), [], sympy.true),
+        (sympy.Gt(_a, _a, evaluate=False), [], sympy.false),
+        (sympy.Lt(_a, _a + 1, evaluate=False), [], sympy.true),
+        (sympy.Lt(_a, _a, evaluate=False), [], sympy.false),
+        (sympy.Ge(_a, _b, evaluate=False), [], None),  # undecided: left unchanged
+        (sympy.Le(_a, _b, evaluate=False), [], None),
+        (sympy.Ge(_a, _b, evaluate=False), [_a - _b], sympy.true),
+        (sympy.Lt(_a, _b, evaluate=False), [_a - _b], sympy.false),
+    ],
+)
+def test_relation_value_is_sound(rel: Any, facts: list[Any], expected: Any) -> None:
+    from convproof._decide import relation_value
+
+    got = relation_value(rel, facts)
+    assert got == (rel if expected is None else expected)
+
+
+def test_decide_evaluates_only_what_the_signs_fix() -> None:
+    from convproof._decide import decide
+
+    assert decide(sympy.Max(_a, _a + 1)) == _a + 1
+    assert decide(sympy.Min(_a, _a + 1)) == _a
+    assert decide(sympy.Max(_a, _b)) == sympy.Max(_a, _b)
+    assert decide(sympy.floor((_a * (_b + 1) + _b) / (_b + 1))) == _a
+    assert decide(sympy.floor(_a / (_b + 1))) == sympy.floor(_a / (_b + 1))
+    assert decide(sympy.ceiling((_a + 1) / (_a + 2))) == 1
+    assert decide(sympy.ceiling(_a / (_a + 1))) != 1  # 0 at a = 0: must stay undecided
+    piece = sympy.Piecewise((_a, _a >= _a + 1), (_b, True))
+    assert decide(piece) == _b
+
+
+def test_extrema_and_empty_cases_use_the_facts() -> None:
+    from convproof._decide import _empty, decide
+
+    assert decide(sympy.Max(_a, _b), [_a - _b]) == _a
+    assert decide(sympy.Min(_a, _b), [_a - _b]) == _b
+    assert decide(sympy.Max(_a, _b), [_b - _a - 1]) == _b
+    assert _empty([_b - _a, _a - _b - 1])  # the two facts add up to -1: no integer point
+    assert _empty([-_a - 1])
+    assert not _empty([_b - _a, _a - _b])  # a = b is a point
+    assert not _empty([_a - 1, _b])
