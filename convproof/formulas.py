@@ -14,8 +14,10 @@ weight entries and over the (output position, tap) pairs.
 The framework formulas (PyTorch's docs, TF's ``SAME`` / ``VALID``) and each of Dumoulin &
 Visin's relationships 1-15 (arXiv:1603.07285) are then *proved* equal to the derived ones
 by :func:`prove_formula_equal`: SymPy simplification first (with two small, stated lemmas
-about integer division), and where SymPy cannot finish, a written argument plus an exhaustive
-exact check on a grid.  Every result says which method proved it.
+about integer division), then an exhaustive case split on signs and residues (division with
+remainder, each case decided symbolically).  Where neither finishes, a written argument plus
+an exact check on a grid is only ``"verified"`` (with the grid in ``scope`` and what it rests
+on in ``assumptions``), never ``"proved"``.  Every result says which method it used.
 
 Examples
 --------
@@ -43,6 +45,7 @@ from typing import Any
 import sympy
 from sympy import Eq, Symbol, ceiling, floor, summation
 
+from ._decide import prove_by_cases
 from .errors import ConvProofError
 
 __all__ = [
@@ -462,19 +465,25 @@ _DEFAULT_RANGES: dict[str, range] = {
 
 @dataclass(frozen=True)
 class FormulaProof:
-    """The result of :func:`prove_formula_equal`: truthy iff proved.
+    """The result of :func:`prove_formula_equal`: truthy iff proved or verified.
 
     Attributes
     ----------
-    status : {"proved", "refuted", "inconclusive"}
+    status : {"proved", "verified", "refuted", "inconclusive"}
+        ``"proved"``: a symbolic proof for every integer point of the domain.
+        ``"verified"``: only a written argument (not machine-checked) plus the exact grid
+        (``assumptions`` and ``scope`` say which).  ``"refuted"``: ``counterexample``.
+        ``"inconclusive"``: only the grid agreed and there is no argument.
     method : str
         ``"sympy"`` (the difference simplifies to 0), ``"sympy with lemmas"`` (after the
-        listed lemmas), ``"argument + exhaustive grid"`` (a written argument, checked on
-        every grid point), ``"grid only"`` (no proof: only the grid agreed, status
+        listed lemmas), ``"sympy, case split"`` (an exhaustive case split on signs and
+        residues, each case decided symbolically; ``cases`` closed cases),
+        ``"argument + exhaustive grid"`` (status ``"verified"``), ``"grid only"`` (status
         ``"inconclusive"``), or ``"grid"`` for a refutation.
     lhs, rhs : sympy.Expr
         After substituting the conditions.
     conditions : tuple of str
+        The theorem's conditions: the caller's text, the domain, and the symbols' signs.
     lemmas : tuple of str
         The lemmas the symbolic proof used.
     argument : str or None
@@ -482,6 +491,12 @@ class FormulaProof:
         Points checked exactly (all agreed unless refuted).
     counterexample : dict or None
         Symbol values where the two sides differ (refuted only).
+    cases : int
+        Cases closed by the case split (``"sympy, case split"`` only).
+    scope : dict
+        What was covered: ``"domain"`` (symbolic) or the ``"grid"`` ranges checked.
+    assumptions : tuple of str
+        What a ``"verified"`` result rests on.
 
     Examples
     --------
@@ -501,8 +516,16 @@ class FormulaProof:
     argument: str | None = None
     grid_points: int = 0
     counterexample: dict[str, int] | None = None
+    cases: int = 0
+    scope: dict[str, Any] = field(default_factory=dict)
+    assumptions: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
+        return self.status in ("proved", "verified")
+
+    @property
+    def proved(self) -> bool:
+        """``True`` iff the status is ``"proved"`` (``bool`` also accepts verified)."""
         return self.status == "proved"
 
 
@@ -542,6 +565,61 @@ def _normalize(expr: Any, facts: Mapping[Any, Any], used: list[str]) -> Any:
     return expr
 
 
+def _grid_ranges(
+    syms: Sequence[Symbol], grid: Mapping[str, Iterable[int]] | None
+) -> dict[str, str]:
+    """The grid's range per symbol, as text (for ``scope``)."""
+    out = {}
+    for sym in syms:
+        given = (grid or {}).get(sym.name)
+        if given is None:
+            given = _DEFAULT_RANGES.get(sym.name, range(0, 4) if sym.is_nonnegative else None)
+        values = list(given or ())
+        out[sym.name] = f"{min(values)}..{max(values)}" if values else "none"
+    return out
+
+
+def _domain_facts(dom: Sequence[Any]) -> list[Any] | None:
+    """Domain relationals as expressions that must be ``>= 0`` (None if one is not one)."""
+    facts: list[Any] = []
+    for c in dom:
+        if not getattr(c, "is_Relational", False):
+            return None
+        lhs, rhs = c.lhs, c.rhs
+        if c.rel_op == ">=":
+            facts.append(lhs - rhs)
+        elif c.rel_op == ">":
+            facts.append(lhs - rhs - 1)
+        elif c.rel_op == "<=":
+            facts.append(rhs - lhs)
+        elif c.rel_op == "<":
+            facts.append(rhs - lhs - 1)
+        elif c.rel_op == "==":
+            facts.extend((lhs - rhs, rhs - lhs))
+        else:
+            return None
+    return facts
+
+
+def _sign_conditions(syms: Sequence[Symbol]) -> tuple[str, ...]:
+    """``"i, k, s integers >= 1"``-style statements of the symbols' assumptions."""
+    groups: dict[str, list[str]] = {}
+    for sym in syms:
+        kind = ">= 1" if sym.is_positive else ">= 0" if sym.is_nonnegative else "any"
+        groups.setdefault(kind, []).append(sym.name)
+    return tuple(
+        f"{', '.join(names)} integer{'s' if len(names) > 1 else ''}"
+        + ("" if kind == "any" else f" {kind}")
+        for kind, names in groups.items()
+    )
+
+
+_LEMMA_CASES = (
+    "division with remainder (N = q*D + r, 0 <= r <= D - 1, for D >= 1) and the sign "
+    "trichotomy of integers, each case decided from the signs of expanded polynomials"
+)
+
+
 def _grid(
     syms: Sequence[Symbol], grid: Mapping[str, Iterable[int]] | None
 ) -> Iterable[dict[Symbol, int]]:
@@ -574,9 +652,12 @@ def prove_formula_equal(
     (2) check every point of an exact grid where ``domain`` holds — any difference refutes;
     (3) simplify ``lhs - rhs`` with SymPy after rewriting ``ceiling(a/b)`` of integers as
     ``floor((a + b - 1)/b)`` and substituting ``facts`` (known values such as
-    ``floor(op/s) = 0`` when ``0 <= op < s``, each justified in the docs of the caller): 0
-    proves it; (4) otherwise a written ``argument`` checked on the grid proves it, and
-    without one the result is ``"inconclusive"``.
+    ``floor(op/s) = 0`` when ``0 <= op < s``; each fact is itself proved from the domain
+    by a case split, else it is only assumed): 0 proves it; (4) otherwise an exhaustive case
+    split on signs and residues (``N = q*D + r`` with ``0 <= r < D``; ``X >= 0`` or
+    ``X <= -1``), each case decided from the signs of expanded polynomials, proves it
+    (method ``"sympy, case split"``); (5) otherwise a written ``argument`` plus the grid
+    gives ``"verified"`` (its ``assumptions`` say so), and without one ``"inconclusive"``.
 
     Parameters
     ----------
@@ -589,7 +670,8 @@ def prove_formula_equal(
     facts : dict, optional
         Sub-expression -> value, used by the symbolic step; also checked on the grid.
     argument : str, optional
-        A human proof used when SymPy cannot finish.
+        A human proof, reported when SymPy cannot finish (the result is then only
+        ``"verified"``: the argument is not machine-checked).
     grid : dict, optional
         Symbol name -> iterable of ints, overriding the small default ranges.
     conditions : sequence of str
@@ -614,6 +696,23 @@ def prove_formula_equal(
     >>> bad = cp.prove_formula_equal(sympy.floor(i / s), sympy.ceiling(i / s))
     >>> bad.status, bad.counterexample
     ('refuted', {'i': 1, 's': 2})
+
+    A case split proves what simplification cannot (``i = q*s + r``, ``0 <= r < s``):
+
+    >>> cases = cp.prove_formula_equal(sympy.ceiling(i / s), -sympy.floor(-i / s))
+    >>> cases.status, cases.method, cases.cases
+    ('proved', 'sympy, case split', 1)
+
+    A true claim beyond both (``i(i+1)`` is even) rests on its argument: only verified.
+
+    >>> even = cp.prove_formula_equal(2 * sympy.floor(i * (i + 1) / 2), i * (i + 1),
+    ...                               argument="one of i, i + 1 is even")
+    >>> even.status, bool(even), even.proved, even.scope
+    ('verified', True, False, {'grid': {'i': '1..9'}, 'points': 9})
+    >>> for assumption in even.assumptions:
+    ...     print(assumption)
+    the written argument (not machine-checked)
+    checked exactly at the 9 grid points of the domain only
     """
     subs = dict(substitutions or {})
     facts_d = dict(facts or {})
@@ -633,7 +732,10 @@ def prove_formula_equal(
     f_dom = [_compile(c) for c in dom]
     f_facts = [(_compile(sympy.sympify(a)), _compile(sympy.sympify(b))) for a, b in facts_d.items()]
     points = 0
-    common: dict[str, Any] = dict(lhs=lhs_s, rhs=rhs_s, conditions=tuple(conditions))
+    # the theorem's conditions: the caller's text, the domain, and the symbols' signs
+    stated = tuple(conditions) + tuple(sympy.sstr(c) for c in dom)
+    signs = _sign_conditions(ordered)
+    common: dict[str, Any] = dict(lhs=lhs_s, rhs=rhs_s, conditions=stated + signs)
     for env in _grid(ordered, grid):
         if not all(f(env) for f in f_dom):
             continue
@@ -649,19 +751,62 @@ def prove_formula_equal(
             )
     used: list[str] = []
     difference = _normalize(lhs_s - rhs_s, facts_d, used)
-    lemmas = tuple(used) + tuple(f"{a} = {b}" for a, b in facts_d.items())
-    if difference == 0:
+    facts_dom = _domain_facts(dom)
+    # every fact used is itself proved from the domain (a case split), else only assumed
+    unproved = [
+        f"{a} = {b}"
+        for a, b in facts_d.items()
+        if facts_dom is None or prove_by_cases(sympy.sympify(a) - b, facts_dom) is None
+    ]
+    lemmas = tuple(used) + tuple(
+        f"{a} = {b}" + ("" if f"{a} = {b}" in unproved else " (proved from the domain by cases)")
+        for a, b in facts_d.items()
+    )
+    symbolic_scope = {"domain": "every integer point (symbols' signs and the domain)"}
+    if difference == 0 and not unproved:
         method = "sympy with lemmas" if lemmas else "sympy"
-        return FormulaProof("proved", method, lemmas=lemmas, grid_points=points, **common)
+        return FormulaProof(
+            "proved", method, lemmas=lemmas, grid_points=points, scope=symbolic_scope, **common
+        )
+    if facts_dom is not None:
+        cases = prove_by_cases(lhs_s - rhs_s, facts_dom)
+        if cases is not None:
+            return FormulaProof(
+                "proved",
+                "sympy, case split",
+                lemmas=(_LEMMA_CASES,),
+                grid_points=points,
+                cases=cases,
+                scope=symbolic_scope,
+                **common,
+            )
+    grid_scope = {"grid": _grid_ranges(ordered, grid), "points": points}
+    if difference == 0:  # symbolic, but resting on facts that were only checked on the grid
+        return FormulaProof(
+            "verified",
+            "sympy with lemmas",
+            lemmas=lemmas,
+            grid_points=points,
+            scope=grid_scope,
+            assumptions=tuple(
+                f"lemma {text}: checked at the {points} grid points only" for text in unproved
+            ),
+            **common,
+        )
     if argument:
         return FormulaProof(
-            "proved",
+            "verified",
             "argument + exhaustive grid",
             argument=argument,
             grid_points=points,
+            scope=grid_scope,
+            assumptions=(
+                "the written argument (not machine-checked)",
+                f"checked exactly at the {points} grid points of the domain only",
+            ),
             **common,
         )
-    return FormulaProof("inconclusive", "grid only", grid_points=points, **common)
+    return FormulaProof("inconclusive", "grid only", grid_points=points, scope=grid_scope, **common)
 
 
 # --------------------------------------------------------------------------------------
@@ -745,9 +890,11 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     pytorch_conv_transpose  derived transposed size, ``p_l = p_r = p``
     pytorch_conv_transpose  the derived transposed size inverts the forward size when
     _inverts_conv           ``op = (i + p_l + p_r - k_eff) mod s``
-    pytorch_pool_ceil       derived ceil-mode count (PyTorch's ``p <= k/2``)
+    pytorch_pool_ceil       derived ceil-mode count (PyTorch's ``p <= k/2``;
+                            proved by a case split)
     pool_floor_is_conv      pooling without ceil mode = the conv formula
     tf_same                 conv with ``SAME_UPPER`` / ``SAME_LOWER`` padding
+                            (proved by a case split; both splits must be proved)
     tf_valid                conv with no padding
     ======================  ========================================================
 
@@ -762,54 +909,77 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     >>> proofs["tf_valid"].status, proofs["tf_valid"].method
     ('proved', 'sympy with lemmas')
     >>> proofs["tf_same"].status, proofs["tf_same"].method
-    ('proved', 'argument + exhaustive grid')
+    ('proved', 'sympy, case split')
+    >>> ceil = proofs["pytorch_pool_ceil"]
+    >>> ceil.status, ceil.method, ceil.cases
+    ('proved', 'sympy, case split', 6)
     """
+    return {name: _framework_proof(name) for name in _FRAMEWORK_PROOFS}
+
+
+_FRAMEWORK_PROOFS = (
+    "pytorch_conv",
+    "pytorch_conv_transpose",
+    "pytorch_conv_transpose_inverts_conv",
+    "pytorch_pool_ceil",
+    "pool_floor_is_conv",
+    "tf_same",
+    "tf_valid",
+)
+
+
+def _framework_proof(name: str) -> FormulaProof:
+    """One entry of :func:`framework_formula_proofs` (uncached)."""
     conv = output_size_formula("conv", padding="symmetric")
-    out: dict[str, FormulaProof] = {}
-    out["pytorch_conv"] = prove_formula_equal(
-        conv.expr, framework_formula("pytorch_conv").expr, domain=conv.domain
-    )
-    tr = output_size_formula("conv_transpose", padding="symmetric")
-    out["pytorch_conv_transpose"] = prove_formula_equal(
-        tr.expr, framework_formula("pytorch_conv_transpose").expr, domain=tr.domain
-    )
-    # the transposed conv maps the forward output size back: forward(i) = q + 1 with
-    # i + p_l + p_r - k_eff = q s + op, 0 <= op < s
-    fwd = output_size_formula("conv")
-    i_of = _q * s + op + k_eff - p_l - p_r
-    back = output_size_formula("conv_transpose").expr.subs(i, fwd.expr.subs(i, i_of))
-    out["pytorch_conv_transpose_inverts_conv"] = prove_formula_equal(
-        back,
-        i_of,
-        domain=[sympy.Lt(op, s), sympy.Ge(i_of, 1)],
-        facts={floor(op / s): 0},
-        argument=_ARG_TRANSPOSED_INVERSE,
-        conditions=("i + p_l + p_r - k_eff = q*s + op, 0 <= op < s",),
-    )
-    ceil_f = output_size_formula("pool", padding="symmetric", ceil_mode=True)
-    out["pytorch_pool_ceil"] = prove_formula_equal(
-        ceil_f.expr,
-        framework_formula("pytorch_pool_ceil").expr,
-        domain=(*ceil_f.domain, sympy.Le(2 * p, k)),
-        argument=_ARG_POOL_CEIL,
-        conditions=("p <= k/2 (PyTorch)",),
-    )
-    pool = output_size_formula("pool", padding="symmetric")
-    out["pool_floor_is_conv"] = prove_formula_equal(pool.expr, conv.expr, domain=conv.domain)
-    for name in ("SAME_UPPER", "SAME_LOWER"):
-        same = output_size_formula("conv", padding=name)
-        proof = prove_formula_equal(
-            same.expr, framework_formula("tf_same").expr, domain=same.domain, argument=_ARG_SAME
+    if name == "pytorch_conv":
+        return prove_formula_equal(
+            conv.expr, framework_formula("pytorch_conv").expr, domain=conv.domain
         )
-        if name == "SAME_UPPER":
-            out["tf_same"] = proof
-        elif not proof:  # pragma: no cover - both splits have the same total
-            out["tf_same"] = proof
+    if name == "pytorch_conv_transpose":
+        tr = output_size_formula("conv_transpose", padding="symmetric")
+        return prove_formula_equal(
+            tr.expr, framework_formula("pytorch_conv_transpose").expr, domain=tr.domain
+        )
+    if name == "pytorch_conv_transpose_inverts_conv":
+        # the transposed conv maps the forward output size back: forward(i) = q + 1 with
+        # i + p_l + p_r - k_eff = q s + op, 0 <= op < s
+        fwd = output_size_formula("conv")
+        i_of = _q * s + op + k_eff - p_l - p_r
+        back = output_size_formula("conv_transpose").expr.subs(i, fwd.expr.subs(i, i_of))
+        return prove_formula_equal(
+            back,
+            i_of,
+            domain=[sympy.Lt(op, s), sympy.Ge(i_of, 1)],
+            facts={floor(op / s): 0},
+            argument=_ARG_TRANSPOSED_INVERSE,
+            conditions=("i + p_l + p_r - k_eff = q*s + op, 0 <= op < s",),
+        )
+    if name == "pytorch_pool_ceil":
+        ceil_f = output_size_formula("pool", padding="symmetric", ceil_mode=True)
+        return prove_formula_equal(
+            ceil_f.expr,
+            framework_formula("pytorch_pool_ceil").expr,
+            domain=(*ceil_f.domain, sympy.Le(2 * p, k)),
+            argument=_ARG_POOL_CEIL,
+            conditions=("p <= k/2 (PyTorch)",),
+        )
+    if name == "pool_floor_is_conv":
+        pool = output_size_formula("pool", padding="symmetric")
+        return prove_formula_equal(pool.expr, conv.expr, domain=conv.domain)
+    if name == "tf_same":
+        # both ways of splitting the total padding; the weaker result is reported
+        weakness = ("proved", "verified", "inconclusive", "refuted")
+        same_proofs = [
+            prove_formula_equal(
+                same.expr, framework_formula("tf_same").expr, domain=same.domain, argument=_ARG_SAME
+            )
+            for same in (
+                output_size_formula("conv", padding=n) for n in ("SAME_UPPER", "SAME_LOWER")
+            )
+        ]
+        return max(same_proofs, key=lambda pr: weakness.index(pr.status))
     valid = output_size_formula("conv", padding="valid")
-    out["tf_valid"] = prove_formula_equal(
-        valid.expr, framework_formula("tf_valid").expr, domain=valid.domain
-    )
-    return out
+    return prove_formula_equal(valid.expr, framework_formula("tf_valid").expr, domain=valid.domain)
 
 
 # --------------------------------------------------------------------------------------
@@ -819,7 +989,9 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
 
 @dataclass(frozen=True)
 class Relationship:
-    """One of Dumoulin & Visin's relationships 1-15, with its proof(s); truthy iff proved.
+    """One of Dumoulin & Visin's relationships 1-15, with its proof(s).
+
+    Truthy iff every claim is proved or verified (``status`` says which).
 
     Attributes
     ----------
@@ -852,7 +1024,8 @@ class Relationship:
 
     @property
     def status(self) -> str:
-        """``"proved"`` if every claim is, ``"refuted"`` if one is, else ``"inconclusive"``.
+        """The weakest claim's status: ``"refuted"`` if one is, else ``"inconclusive"`` if
+        one is, else ``"verified"`` if one is, else ``"proved"``.
 
         Examples
         --------
@@ -861,9 +1034,10 @@ class Relationship:
         'proved'
         """
         statuses = {proof.status for _, proof in self.claims}
-        if "refuted" in statuses:
-            return "refuted"
-        return "proved" if statuses == {"proved"} else "inconclusive"
+        for status in ("refuted", "inconclusive", "verified"):
+            if status in statuses:
+                return status
+        return "proved" if statuses else "inconclusive"
 
     @property
     def method(self) -> str:
@@ -875,11 +1049,18 @@ class Relationship:
         >>> cp.relationship(1).method, cp.relationship(14).method
         ('sympy', 'sympy with lemmas')
         """
-        order = ["sympy", "sympy with lemmas", "argument + exhaustive grid", "grid only", "grid"]
+        order = [
+            "sympy",
+            "sympy with lemmas",
+            "sympy, case split",
+            "argument + exhaustive grid",
+            "grid only",
+            "grid",
+        ]
         return max((proof.method for _, proof in self.claims), key=order.index)
 
     def __bool__(self) -> bool:
-        return self.status == "proved"
+        return self.status in ("proved", "verified")
 
 
 def _conv(i_: Any, k_: Any, s_: Any, p_: Any, d_: Any = 1, extra_end: Any = 0) -> Any:

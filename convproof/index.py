@@ -13,6 +13,13 @@ mode           ``t < 0`` / ``t >= n``              NumPy ``np.pad`` name
 ``replicate``  ``0`` / ``n - 1``                   ``edge``
 =============  ==================================  ===============================
 
+The index rules live here, once: :func:`tap_source` (which padded coordinate a tap reads),
+:func:`scatter_target` (where a transposed conv's input lands) and
+:func:`group_input_start` (which input channels a grouped output channel reads).  They work
+on NumPy integer arrays and on SymPy symbols alike: the matrices of :mod:`convproof.matrix`
+are built from them, and :func:`convproof.prove_general` states them for symbolic sizes and
+proves them equal to the definition.
+
 An :class:`AxisPattern` holds the whole ``(out_size, kernel_size)`` table for one axis,
 computed with vectorized NumPy arithmetic.  Axes are independent, so the pattern of a
 multi-dimensional layer is the outer (Kronecker) combination of its axes' patterns; this is
@@ -41,15 +48,128 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import ConvProofError
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
-__all__ = ["AxisPattern", "axis_pattern", "axis_patterns", "map_positions"]
+__all__ = [
+    "AxisPattern",
+    "axis_pattern",
+    "axis_patterns",
+    "group_input_start",
+    "map_positions",
+    "scatter_target",
+    "tap_source",
+]
 
 _MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+# --------------------------------------------------------------------------------------
+# the index rules: written once, for NumPy integer arrays and SymPy symbols alike
+# --------------------------------------------------------------------------------------
+#
+# These three functions are the only place the matrix construction learns which input a
+# tap reads.  :func:`axis_pattern` and :mod:`convproof.matrix` call them (looked up at
+# call time, so a test that plants a wrong rule here breaks the matrices), and
+# :func:`convproof.prove_general` calls them with SymPy symbols to state what the matrix
+# is, then proves that equal to the definition it writes down itself.
+
+
+def tap_source(a: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -> Any:
+    """Padded coordinate read by output position ``a`` through kernel tap ``u``.
+
+    ``a*stride + u*dilation - pad_before``: window ``a`` starts at ``a*stride`` in the
+    padded input and tap ``u`` is ``u*dilation`` further; subtracting the padding before
+    gives the input coordinate (negative, or ``>= n``, inside the padding).
+
+    Parameters
+    ----------
+    a, u : int, numpy.ndarray of int, or sympy.Expr
+        Output position(s) and kernel tap(s) (broadcast together).
+    stride, dilation, pad_before : int or sympy.Expr
+
+    Returns
+    -------
+    Same kind as the arguments.
+
+    Examples
+    --------
+    >>> import numpy as np, sympy
+    >>> from convproof.index import tap_source
+    >>> tap_source(np.arange(3)[:, None], np.arange(2)[None, :], stride=2, dilation=3,
+    ...            pad_before=1)
+    array([[-1,  2],
+           [ 1,  4],
+           [ 3,  6]])
+    >>> a, u, s, d, p = sympy.symbols("a u s d p", integer=True)
+    >>> tap_source(a, u, stride=s, dilation=d, pad_before=p)
+    a*s + d*u - p
+    """
+    return a * stride + u * dilation - pad_before
+
+
+def scatter_target(j: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -> Any:
+    """Transposed conv: the output position that input ``j`` writes through tap ``u``.
+
+    ``j*stride + u*dilation - pad_before`` (positions outside ``[0, n_out)`` are cropped).
+    A transposed conv's matrix is built from this scatter rule: its column ``j`` has tap
+    ``u`` in row ``scatter_target(j, u)``; it is the transpose of the forward conv's matrix
+    exactly when this rule agrees with :func:`tap_source` (proved by
+    :func:`convproof.prove_general` with ``kind="conv_transpose"``).
+
+    Parameters
+    ----------
+    j, u : int, numpy.ndarray of int, or sympy.Expr
+        Input position(s) of the transposed layer and kernel tap(s).
+    stride, dilation, pad_before : int or sympy.Expr
+
+    Returns
+    -------
+    Same kind as the arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convproof.index import scatter_target
+    >>> scatter_target(np.arange(3)[:, None], np.arange(3)[None, :], stride=2, dilation=1,
+    ...                pad_before=1)
+    array([[-1,  0,  1],
+           [ 1,  2,  3],
+           [ 3,  4,  5]])
+    """
+    return j * stride + u * dilation - pad_before
+
+
+def group_input_start(c_out: Any, *, out_per_group: Any, in_per_group: Any) -> Any:
+    """First input channel read by output channel ``c_out`` of a grouped convolution.
+
+    Output channel ``c_out`` is in group ``c_out // out_per_group`` and reads that group's
+    ``in_per_group`` input channels, starting at ``(c_out // out_per_group) * in_per_group``
+    (``//`` is ``floor`` of the quotient for SymPy expressions).  For a transposed conv the
+    same rule holds in the forward orientation (its input channels play ``c_out``).
+
+    Parameters
+    ----------
+    c_out : int, numpy.ndarray of int, or sympy.Expr
+    out_per_group, in_per_group : int or sympy.Expr
+        ``C_out / groups`` and ``C_in / groups``.
+
+    Returns
+    -------
+    Same kind as ``c_out``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convproof.index import group_input_start
+    >>> group_input_start(np.arange(6), out_per_group=2, in_per_group=3)
+    array([0, 0, 3, 3, 6, 6])
+    """
+    return (c_out // out_per_group) * in_per_group
 
 
 def map_positions(positions: np.ndarray, size: int, mode: str = "zeros") -> np.ndarray:
@@ -196,6 +316,8 @@ def axis_pattern(
     dilation: int = 1,
     padding: tuple[int, int] = (0, 0),
     mode: str = "zeros",
+    *,
+    transposed: bool = False,
 ) -> AxisPattern:
     """The index table of one axis: tap ``u`` of output ``a`` reads ``a*s + u*d - p_before``.
 
@@ -208,6 +330,11 @@ def axis_pattern(
         ``(before, after)``; coordinates outside ``[-before, n + after)`` never read
         (a ceil-mode pooling overhang).
     mode : {"zeros", "circular", "reflect", "replicate"}
+    transposed : bool, default False
+        The axis of a transposed conv in forward orientation: ``out_size`` is the
+        transposed layer's input size, ``in_size`` its output size, and ``position[j, u]``
+        comes from the scatter rule :func:`scatter_target` (where input ``j`` writes)
+        instead of the gather rule :func:`tap_source` (where output ``a`` reads).
 
     Returns
     -------
@@ -232,7 +359,8 @@ def axis_pattern(
     pl, pr = padding
     a = np.arange(out_size, dtype=np.int64)[:, None]
     u = np.arange(kernel_size, dtype=np.int64)[None, :]
-    position = a * stride + u * dilation - pl
+    rule = scatter_target if transposed else tap_source
+    position = np.asarray(rule(a, u, stride=stride, dilation=dilation, pad_before=pl))
     index = map_positions(position, in_size, mode)
     index = np.where((position >= -pl) & (position < in_size + pr), index, -1)
     return AxisPattern(
@@ -312,6 +440,7 @@ def axis_patterns(
             spec.dilation[ax],
             pads[ax],
             mode,
+            transposed=isinstance(spec, ConvTransposeSpec),
         )
         if isinstance(spec, PoolSpec) and spec.kind == "avg":
             pl, pr = pads[ax]

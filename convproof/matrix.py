@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse
 import sympy
 
+from . import index as _index
 from .errors import ConvProofError, MemoryLimitError, human_bytes
 from .index import AxisPattern, axis_patterns
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
@@ -364,8 +365,13 @@ def _divisors(plan: _Plan) -> np.ndarray:
 
 
 def _group_offsets(plan: _Plan) -> np.ndarray:
-    per_group = plan.c_out // plan.groups
-    return (np.arange(plan.c_out) // per_group) * (plan.c_group * plan.n_in)
+    """Per output channel, the first column of its group's input channels (the group rule)."""
+    start = _index.group_input_start(
+        np.arange(plan.c_out, dtype=np.int64),
+        out_per_group=plan.c_out // plan.groups,
+        in_per_group=plan.c_group,
+    )
+    return np.asarray(start, dtype=np.int64) * plan.n_in
 
 
 def matrix_entries(
@@ -447,10 +453,11 @@ def _numeric(plan: _Plan, weight: Any, dtype: Any) -> scipy.sparse.csr_array:
         w2 = weight.reshape(reps, plan.c_group * plan.n_taps)
         data = np.take(w2, t.taps, axis=1).ravel()
     t_cols = t.cols.astype(idx)
-    if plan.groups == 1:
+    offsets = _group_offsets(plan)
+    if not offsets.any():  # one group: every output channel reads every input channel
         indices = np.tile(t_cols, reps)
     else:
-        indices = np.add(t_cols[None, :], _group_offsets(plan).astype(idx)[:, None]).ravel()
+        indices = np.add(t_cols[None, :], offsets.astype(idx)[:, None]).ravel()
     indptr = np.zeros(reps * plan.n_out + 1, dtype=idx)
     np.cumsum(np.tile(t.row_counts.astype(idx), reps), out=indptr[1:])
     del t

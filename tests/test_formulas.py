@@ -320,8 +320,45 @@ def test_framework_formulas_are_proved() -> None:
         assert proof, (name, proof.status, proof.counterexample)
     assert proofs["pytorch_conv"].method == "sympy"
     assert proofs["tf_valid"].method == "sympy with lemmas"
-    assert proofs["tf_same"].method == "argument + exhaustive grid"
-    assert proofs["tf_same"].argument
+    # issue 11 item 7: tf_same and pytorch_pool_ceil were "proved" by a written argument
+    # plus a grid; now both are proved by an exhaustive case split
+    for name in ("tf_same", "pytorch_pool_ceil"):
+        proof = proofs[name]
+        assert proof.status == "proved" and proof.proved, name
+        assert proof.method == "sympy, case split" and proof.cases >= 2, name
+        assert proof.lemmas[0].startswith("division with remainder"), name
+    for name, proof in proofs.items():
+        assert proof.status == "proved", name
+        assert proof.assumptions == () and "domain" in proof.scope, name
+    # every theorem states its conditions: the domain and the symbols' signs
+    assert proofs["pytorch_conv"].conditions == (
+        "i + 2*p >= d*(k - 1) + 1",
+        "d, i, k, s integers >= 1",
+        "p integer >= 0",
+    )
+    assert proofs["pytorch_pool_ceil"].conditions[0] == "p <= k/2 (PyTorch)"
+    assert "2*p <= k" in proofs["pytorch_pool_ceil"].conditions
+
+
+def test_argument_and_grid_is_only_verified() -> None:
+    """A true claim neither SymPy nor the case split proves, with a written argument."""
+    even = cp.prove_formula_equal(
+        2 * sympy.floor(i * (i + 1) / 2), i * (i + 1), argument="one of i, i + 1 is even"
+    )
+    assert even.status == "verified" and bool(even) and not even.proved
+    assert even.method == "argument + exhaustive grid"
+    assert even.assumptions == (
+        "the written argument (not machine-checked)",
+        "checked exactly at the 9 grid points of the domain only",
+    )
+    assert even.scope == {"grid": {"i": "1..9"}, "points": 9}
+    wide = cp.prove_formula_equal(
+        2 * sympy.floor(i * (i + 1) / 2),
+        i * (i + 1),
+        argument="one of i, i + 1 is even",
+        grid={"i": range(1, 51)},
+    )
+    assert wide.status == "verified" and wide.scope == {"grid": {"i": "1..50"}, "points": 50}
 
 
 def test_wrong_formulas_are_refuted() -> None:
@@ -339,10 +376,46 @@ def test_wrong_formulas_are_refuted() -> None:
 
 
 def test_inconclusive_without_argument() -> None:
+    """A true claim neither SymPy nor the case split proves: only the grid agreed."""
+    r = cp.prove_formula_equal(2 * sympy.floor(i * (i + 1) / 2), i * (i + 1))
+    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points == 9
+    assert not r and r.assumptions == () and r.scope["points"] == r.grid_points
+
+
+def test_case_split_proves_tf_same_without_the_argument() -> None:
     same = cp.output_size_formula("conv", padding="SAME_UPPER")
     r = cp.prove_formula_equal(same.expr, sympy.ceiling(i / s), domain=same.domain)
-    assert r.status == "inconclusive" and r.method == "grid only" and r.grid_points > 100
-    assert not r
+    assert r.status == "proved" and r.method == "sympy, case split" and r.cases >= 2
+    assert r.argument is None and r.lemmas[0].startswith("division with remainder")
+
+
+def test_relationship_status_takes_the_weakest_claim() -> None:
+    def claim(status: str) -> tuple[str, cp.FormulaProof]:
+        return (status, cp.FormulaProof(status, "x", 0, 0))
+
+    def rel(*statuses: str) -> cp.Relationship:
+        return cp.Relationship(1, "t", "c", 0, tuple(claim(st) for st in statuses))
+
+    assert rel("proved", "proved").status == "proved"
+    assert rel("proved", "verified").status == "verified" and rel("proved", "verified")
+    assert rel("verified", "inconclusive").status == "inconclusive"
+    assert rel("inconclusive", "refuted", "proved").status == "refuted"
+    assert not rel("proved", "refuted") and not rel("inconclusive")
+    assert rel().status == "inconclusive"
+
+
+def test_a_fact_not_provable_from_the_domain_is_only_assumed() -> None:
+    """floor(op/s) = 0 used as a fact with a domain too weak to prove it by cases, but
+    with a grid where it holds: the symbolic step rests on it, so only verified."""
+    r = cp.prove_formula_equal(
+        sympy.floor(op / s) + i,
+        i,
+        facts={sympy.floor(op / s): 0},
+        grid={"op": range(0, 1)},
+    )
+    assert r.status == "verified" and r.method == "sympy with lemmas"
+    points = r.grid_points
+    assert r.assumptions == (f"lemma floor(op/s) = 0: checked at the {points} grid points only",)
 
 
 def test_facts_are_checked_on_the_grid() -> None:
@@ -394,3 +467,13 @@ def test_facts_are_checked_on_the_grid() -> None:
 def test_formula_bad_inputs(call: Any, pattern: str) -> None:
     with pytest.raises(cp.ConvProofError, match=pattern):
         call()
+
+
+def test_the_stated_ceiling_lemma_is_proved_by_cases() -> None:
+    """The lemma "sympy with lemmas" results rely on is itself machine-checked here."""
+    from convproof._decide import prove_by_cases
+
+    a = sympy.Symbol("a", integer=True)
+    b = sympy.Symbol("b", integer=True, positive=True)
+    assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b - 1) / b)) is not None
+    assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b) / b)) is None  # false

@@ -161,3 +161,43 @@ def test_max_pool_pattern_has_no_divisor() -> None:
 def test_bad_input(call: Any, match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=match):
         call()
+
+
+def test_index_rules_on_arrays_and_symbols() -> None:
+    """The one index rule, checked against hand-worked values and used by the patterns."""
+    import sympy
+
+    from convproof.index import group_input_start, scatter_target, tap_source
+
+    a, u = np.arange(4)[:, None], np.arange(3)[None, :]
+    # stride 2, dilation 3, padding 1: window a starts at 2a - 1, taps 3 apart
+    expected = np.array([[-1, 2, 5], [1, 4, 7], [3, 6, 9], [5, 8, 11]])
+    np.testing.assert_array_equal(tap_source(a, u, stride=2, dilation=3, pad_before=1), expected)
+    np.testing.assert_array_equal(
+        scatter_target(a, u, stride=2, dilation=3, pad_before=1), expected
+    )
+    p = axis_pattern(4, 12, 3, stride=2, dilation=3, padding=(1, 0))
+    np.testing.assert_array_equal(p.position, expected)
+    # groups: 6 output channels in 3 groups of 2, each reading 4 input channels
+    np.testing.assert_array_equal(
+        group_input_start(np.arange(6), out_per_group=2, in_per_group=4), [0, 0, 4, 4, 8, 8]
+    )
+    s, d, q = sympy.symbols("s d q", integer=True, positive=True)
+    x = sympy.Symbol("x", integer=True, nonnegative=True)
+    assert tap_source(x, 2, stride=s, dilation=d, pad_before=q) == x * s + 2 * d - q
+    assert group_input_start(x, out_per_group=s, in_per_group=d) == d * sympy.floor(x / s)
+
+
+def test_patterns_read_the_rule_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """axis_pattern looks the rules up when called: a planted rule changes the patterns
+    (and so the matrices; tests/test_general_soundness.py plants each wrong rule)."""
+    from convproof import index
+
+    monkeypatch.setattr(
+        index, "tap_source", lambda a, u, *, stride, dilation, pad_before: a * stride + u
+    )
+    p = axis_pattern(2, 9, 3, stride=2, dilation=3)
+    assert p.position.tolist() == [[0, 1, 2], [2, 3, 4]]
+    spec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=3, ndim=1)
+    (t,) = axis_patterns(spec, (1, 2))  # the transposed pattern uses scatter_target
+    assert t.position.tolist() == [[0, 3, 6], [1, 4, 7]]
