@@ -815,21 +815,38 @@ def _outside(
     )
 
 
-def _same(arr: np.ndarray, base: np.ndarray, off: np.ndarray, scratch: np.ndarray) -> bool:
+class _Scratch:
+    """Work arrays of the element-wise comparison, reused from block to block."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.ints = np.empty(0, dtype=dtype)
+        self.flags = np.empty(0, dtype=bool)
+
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.ints.size < n:
+            self.ints = np.empty(n, dtype=self.ints.dtype)
+            self.flags = np.empty(n, dtype=bool)
+        return self.ints[:n], self.flags[:n]
+
+
+def _same(arr: np.ndarray, base: np.ndarray, off: np.ndarray, scratch: _Scratch) -> bool:
     """``arr`` (reps x n, flat) equals ``base + off[:, None]`` element by element.
 
-    ``base``, ``off`` and ``scratch`` share one integer type; an ``arr`` of another type is
+    ``base``, ``off`` and the scratch share one integer type; an ``arr`` of another type is
     compared in int64 (never cast down).
     """
-    if not arr.dtype == base.dtype == off.dtype == scratch.dtype:
+    if arr.size != off.size * base.size:
+        return False
+    if not arr.dtype == base.dtype == off.dtype == scratch.ints.dtype:
         arr, base, off = (np.asarray(a, dtype=np.int64) for a in (arr, base, off))
-        scratch = np.empty(arr.size, dtype=np.int64)
-    v = arr.reshape(off.size, base.size)
-    if not off.any():
-        return bool(np.array_equal(v, np.broadcast_to(base, v.shape)))
-    out = scratch[: arr.size].reshape(v.shape)
-    np.subtract(v, off[:, None], out=out)
-    return bool(np.array_equal(out, np.broadcast_to(base, v.shape)))
+        scratch = _Scratch(np.int64)
+    ints, flags = scratch.take(arr.size)
+    shape = (off.size, base.size)
+    v = arr.reshape(shape)
+    if off.any():
+        v = np.subtract(v, off[:, None], out=ints.reshape(shape))
+    np.equal(v, base, out=flags.reshape(shape))
+    return bool(flags.all())
 
 
 def _block_table(
@@ -899,7 +916,7 @@ def _stream_compare(
     # int32 halves the memory traffic when every index fits (both sides, checked apart)
     small = max(lay.nrows, lay.ncols, lay.ntaps) < 2**31 - 1 and _matrix._fits_int32(plan)
     dtype = np.int32 if small else np.int64
-    scratch = np.empty(0, dtype=dtype)
+    scratch = _Scratch(dtype)
     best: tuple[tuple[int, int, int], Fraction, Fraction] | None = None
     compared = 0
     for lo, hi in slabs:
@@ -916,8 +933,6 @@ def _stream_compare(
             off = _Offsets(*(a.astype(dtype) for a in _offsets(spec, lay, c0, c1)))
             lib = _matrix._block_entries(plan, t, lo, c0, c1, dtype)
             n = d.rows.size * (c1 - c0)
-            if scratch.size < n:
-                scratch = np.empty(n, dtype=dtype)
             rows, cols, taps, divs = lib
             same = (
                 rows.size == n
