@@ -47,8 +47,11 @@ from __future__ import annotations
 import contextvars
 import itertools
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -652,6 +655,8 @@ _BLOCK_ENTRIES = 1 << 17
 _BYTES_PER_BLOCK_ENTRY = 96
 #: Bytes per output row of the bias comparison (both sides' tables and their sort).
 _BYTES_PER_BIAS_ROW = 80
+#: Worker threads of the block comparison (NumPy releases the GIL in its loops).
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 #: Progress bars appear (on a terminal) above this many monomials.
 _PROGRESS_MIN = 20_000_000
 
@@ -870,6 +875,14 @@ def _block_difference(
     :class:`_Outside`."""
     rows, cols, taps = (np.asarray(a, dtype=np.int64).reshape(-1) for a in lib[:3])
     divs = None if lib[3] is None else np.asarray(lib[3], dtype=np.int64).reshape(-1)
+    sizes = {a.size for a in (rows, cols, taps, divs) if a is not None}
+    if len(sizes) > 1:
+        lengths = ", ".join(
+            f"{k} {a.size}"
+            for k, a in zip(("rows", "cols", "taps", "divisors"), lib)
+            if a is not None
+        )
+        raise _Outside(ProofCounterexample((), f"entries of different lengths ({lengths})", 0, 1))
     stray = _outside(rows, cols, taps, lay.nrows, lay.ncols, lay.ntaps)
     if stray is not None:
         raise _Outside(stray)
@@ -916,54 +929,72 @@ def _stream_compare(
     # int32 halves the memory traffic when every index fits (both sides, checked apart)
     small = max(lay.nrows, lay.ncols, lay.ntaps) < 2**31 - 1 and _matrix._fits_int32(plan)
     dtype = np.int32 if small else np.int64
-    scratch = _Scratch(dtype)
+    local = threading.local()
+
+    def check(lo: int, hi: int, d: _DefSlab, t: Any, c0: int) -> tuple[int, int, Any]:
+        """One block: (definition entries, library entries, outcome), where the outcome is
+        None (equal), a difference, or a :class:`_Misfit` / :class:`_Outside` exception."""
+        scratch = getattr(local, "scratch", None)
+        if scratch is None or scratch.ints.dtype != dtype:
+            scratch = local.scratch = _Scratch(dtype)
+        c1 = min(c0 + step, channels)
+        off = _Offsets(*(a.astype(dtype) for a in _offsets(spec, lay, c0, c1)))
+        lib = _matrix._block_entries(plan, t, lo, c0, c1, dtype)
+        n = d.rows.size * (c1 - c0)
+        rows, cols, taps, divs = lib
+        same = (
+            _same(rows, d.rows, off.rows, scratch)
+            and _same(cols, d.cols, off.cols, scratch)
+            and _same(taps, d.taps, off.taps, scratch)
+            and (
+                (divs is None or (divs.size == rows.size and bool(np.all(divs == 1))))
+                if d.divs is None
+                else divs is not None
+                and _same(divs, d.divs, np.zeros(c1 - c0, dtype=np.int64), scratch)
+            )
+        )
+        if same:
+            return n, rows.size, None
+        try:
+            return n, rows.size, _block_difference(spec, lay, lib, d, off, c0, lo, hi)
+        except (_Misfit, _Outside) as exc:
+            return n, rows.size, exc
+
     best: tuple[tuple[int, int, int], Fraction, Fraction] | None = None
     compared = 0
-    for lo, hi in slabs:
-        d0 = _slab_definition(spec, lay, lo, hi)
-        d = _DefSlab(
-            d0.rows.astype(dtype),
-            d0.cols.astype(dtype),
-            d0.taps.astype(dtype),
-            d0.divs,  # int64, as the library's divisors
-        )
-        t = _matrix._template(plan, lo, hi, dtype)
-        for c0 in range(0, channels, step):
-            c1 = min(c0 + step, channels)
-            off = _Offsets(*(a.astype(dtype) for a in _offsets(spec, lay, c0, c1)))
-            lib = _matrix._block_entries(plan, t, lo, c0, c1, dtype)
-            n = d.rows.size * (c1 - c0)
-            rows, cols, taps, divs = lib
-            same = (
-                rows.size == n
-                and cols.size == n
-                and taps.size == n
-                and _same(rows, d.rows, off.rows, scratch)
-                and _same(cols, d.cols, off.cols, scratch)
-                and _same(taps, d.taps, off.taps, scratch)
-                and (
-                    (divs is None or bool(np.all(divs == 1)))
-                    if d.divs is None
-                    else divs is not None
-                    and divs.size == n
-                    and _same(divs, d.divs, np.zeros(c1 - c0, dtype=np.int64), scratch)
-                )
+    workers = min(_THREADS, max(1, -(-channels // step)))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for lo, hi in slabs:
+            d0 = _slab_definition(spec, lay, lo, hi)
+            d = _DefSlab(
+                d0.rows.astype(dtype),
+                d0.cols.astype(dtype),
+                d0.taps.astype(dtype),
+                d0.divs,  # int64, as the library's divisors
             )
-            if not same:
-                try:
-                    diff = _block_difference(spec, lay, lib, d, off, c0, lo, hi)
-                except _Misfit:
+            t = _matrix._template(plan, lo, hi, dtype)
+            starts = range(0, channels, step)
+            if pool is None:
+                outcomes: Any = (check(lo, hi, d, t, c0) for c0 in starts)
+            else:
+                outcomes = pool.map(lambda c0: check(lo, hi, d, t, c0), starts)  # noqa: B023
+            for n, found, outcome in outcomes:  # in block order, whatever the threads did
+                if isinstance(outcome, _Misfit):
                     return _whole_layer(spec, lay, name, method, start, limit)
-                except _Outside as exc:
+                if isinstance(outcome, _Outside):
                     seconds = time.perf_counter() - start
                     total = max(compared, _monomials(spec, lay))  # the claim's size
                     return ProofResult(
-                        "refuted", method, name, seconds, total, counterexample=exc.args[0]
+                        "refuted", method, name, seconds, total, counterexample=outcome.args[0]
                     )
-                if diff is not None and (best is None or diff[0] < best[0]):
-                    best = diff
-            compared += max(n, rows.size)
-            progress(n)
+                if outcome is not None and (best is None or outcome[0] < best[0]):
+                    best = outcome
+                compared += max(n, found)
+                progress(n)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     seconds = time.perf_counter() - start
     if best is None:
         return ProofResult("proved", method, name, seconds, compared)

@@ -190,12 +190,14 @@ EXPECTED = {  # kind -> (row, col, tap) of the smallest difference, expected, fo
 }
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 @pytest.mark.parametrize("kind", ["wrong", "missing", "duplicate", "extra"])
 def test_planted_defect_refuted_with_smallest_counterexample(
-    monkeypatch: pytest.MonkeyPatch, kind: str, where: str
+    monkeypatch: pytest.MonkeyPatch, kind: str, where: str, threads: int
 ) -> None:
     target = {"first": FIRST, "middle": MIDDLE, "last": LAST}[where]
+    monkeypatch.setattr(P, "_THREADS", threads)
     monkeypatch.setattr(P, "_BLOCK_ENTRIES", 4096)  # 144 blocks
     monkeypatch.setattr(cpm, "_block_entries", _planted(kind, target))
     result = cp.prove(SPEC, SHAPE)
@@ -240,6 +242,51 @@ def test_entry_outside_the_matrix_refuted(monkeypatch: pytest.MonkeyPatch, field
     result = cp.prove(SPEC, SHAPE)
     assert result.status == "refuted"
     assert "outside the 16384 x 4096 matrix (taps 0..575)" in result.counterexample.monomial
+
+
+def test_defects_in_many_blocks_give_the_smallest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block's last entry dropped: the smallest difference over all blocks wins, with
+    one thread or two."""
+    real = cpm._block_entries
+
+    def last_dropped(*args: Any) -> Any:
+        rows, cols, taps, _ = real(*args)
+        return rows[:-1], cols[:-1], taps[:-1], None
+
+    monkeypatch.setattr(cpm, "_block_entries", last_dropped)
+    monkeypatch.setattr(P, "_BLOCK_ENTRIES", 4096)
+    found = set()
+    for threads in (1, 2):
+        monkeypatch.setattr(P, "_THREADS", threads)
+        cx = cp.prove(SPEC, SHAPE).counterexample
+        found.add((cx.output, cx.input, cx.weight, cx.expected, cx.found))
+    # one output channel has 1024 * 4 * 9 = 36864 (position, tap) pairs > 4096, so a block is
+    # one channel times a slab of 4096 * 32 // 36864 = 3 output rows.  The first block is
+    # channel 0, rows 0..2; its last entry belongs to output (0, 2, 31): the last (input
+    # channel, tap) inside the input is channel 3, tap (2, 1) reading (3, 31) (tap (2, 2)
+    # reads column 32, padding).  Every other hole is in a later row.
+    assert len(found) == 1
+    ((output, inp, weight, expected, got),) = found
+    assert (expected, got) == (1, 0) and output == (0, 2, 31)
+    assert weight == (0, 3, 2, 1) and inp == (3, 3, 31)
+
+
+@pytest.mark.parametrize("lengths", [(-1, None), (None, 5)])
+def test_entry_arrays_of_different_lengths_refuted(
+    monkeypatch: pytest.MonkeyPatch, lengths: tuple[int | None, int | None]
+) -> None:
+    real = cpm._block_entries
+    cut, div = lengths
+
+    def ragged(*args: Any) -> Any:
+        rows, cols, taps, _ = real(*args)
+        return rows, cols[:cut], taps, None if div is None else np.ones(div, dtype=np.int64)
+
+    monkeypatch.setattr(cpm, "_block_entries", ragged)
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1, bias=False)
+    result = cp.prove(spec, (1, 5))
+    assert result.status == "refuted"
+    assert "entries of different lengths" in result.counterexample.monomial
 
 
 def test_transposed_and_pool_defects_refuted(monkeypatch: pytest.MonkeyPatch) -> None:
