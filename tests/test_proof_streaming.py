@@ -125,6 +125,28 @@ def test_average_pool_proved_with_divisors(monkeypatch: pytest.MonkeyPatch, bloc
     assert cp.prove(no_pad, (1, 3, 4), crosscheck=False)
 
 
+@pytest.mark.parametrize(("spec", "shape"), CONV_CASES)
+def test_blocks_read_by_the_proof_make_up_matrix_entries(spec: Any, shape: tuple[int, ...]) -> None:
+    """The proof reads the library's construction block by block; matrix_entries is its
+    one-block case: the blocks' entries together are exactly matrix_entries' (as a multiset)."""
+    plan = cpm._plan(spec, shape)
+    n0 = plan.patterns[0].out_size
+    parts = []
+    for lo, hi in [(0, 1), (1, max(2, n0 // 2)), (max(2, n0 // 2), n0)]:
+        if lo >= hi:
+            continue
+        t = cpm._template(plan, lo, hi, np.int32)
+        for c0 in range(plan.c_out):
+            parts.append(cpm._block_entries(plan, t, lo, c0, c0 + 1, np.int32)[:3])
+    blocks = np.stack([np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3)])
+    whole = cp.matrix_entries(spec, shape)
+    full = np.stack([whole.rows, whole.cols, whole.taps])
+    assert blocks.shape == full.shape
+    order_b = np.lexsort(blocks[::-1])
+    order_f = np.lexsort(full[::-1])
+    assert np.array_equal(blocks[:, order_b], full[:, order_f])
+
+
 # --------------------------------------------------------------------------------------
 # planted defects in the library's block construction
 # --------------------------------------------------------------------------------------
