@@ -674,7 +674,9 @@ def conv_matrix(
         )
     if dtype is not None:
         w = w.astype(dtype, copy=False)
-    elif w.dtype == bool:
+    elif w.dtype.kind in "biu":
+        # exact integers: folded taps (reflect, replicate, circular) add weights, which
+        # would wrap around in int8/int16/int32; int64 holds any sum of them
         w = w.astype(np.int64)
     _check_memory(plan, "numeric", max_bytes, w.dtype.itemsize)
     return _numeric(plan, np.ascontiguousarray(w), w.dtype)

@@ -169,9 +169,35 @@ def _check_weight_bias(spec: Any, weight: Any, bias: Any) -> tuple[np.ndarray, A
 
 def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
     dt = np.result_type(*[a for a in arrays if a is not None])
-    if dt.kind == "b":
+    if dt.kind in "biu":
         return np.dtype(np.int64)
     return dt
+
+
+def _max_abs(a: np.ndarray | None) -> int:
+    return 0 if a is None or a.size == 0 else int(np.max(np.abs(a.astype(object))))
+
+
+def _exact_integers(
+    spec: Any, xb: np.ndarray, w: np.ndarray, b: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.dtype]:
+    """Integer inputs computed exactly: int64 when no output can overflow it, else Python ints.
+
+    Every output is a sum of at most ``C_in/groups * prod(kernel_size)`` products ``x*w``
+    (for the transposed convolution too), plus the bias, so
+    ``max|x| * max|w| * terms + max|b| < 2**63`` rules out overflow of the accumulation.
+    """
+    terms = (w.shape[1] if isinstance(spec, ConvSpec) else w.shape[0] // spec.groups) * math.prod(
+        spec.kernel_size
+    )
+    bound = _max_abs(xb) * _max_abs(w) * terms + _max_abs(b)
+    cast: np.dtype[Any] = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
+    return (
+        xb.astype(cast),
+        w.astype(cast),
+        None if b is None else b.astype(cast),
+        cast,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -488,7 +514,8 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
         inputs                            result dtype
         ================================  =========================================
         float32 / float64                 kept (NumPy promotion rules across arrays)
-        integer (conv, transposed conv)   integer (exact)
+        integer (conv, transposed conv)   int64, exact; object (Python ints) when
+                                          int64 could overflow
         integer (pooling)                 float64
         object (int, Fraction, SymPy)     object, exact (``Fraction`` averages)
         ================================  =========================================
@@ -540,6 +567,8 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
     else:
         w, b = _check_weight_bias(spec, weight, bias)
         dtype = _result_dtype(xb, w, b)
+        if dtype.kind == "i" and xb.dtype.kind != "O":
+            xb, w, b, dtype = _exact_integers(spec, xb, w, b)
         if isinstance(spec, ConvSpec):
             out = _conv_forward(spec, xb, w, dtype)
         else:

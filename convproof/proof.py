@@ -245,7 +245,8 @@ class ProofResult:
         for key, value in self.sizes.items():
             lines.append(f"{pad}{key + ':':<9} {value}")
         if self.monomials:
-            lines.append(f"{pad}compared: {self.monomials} monomials")
+            unit = "(output, input) pairs" if self.method == "window-sets" else "monomials"
+            lines.append(f"{pad}compared: {self.monomials} {unit}")
         for step in self.steps:
             lines.append(f"{pad}step:     {step}")
         if self.spot_check is not None:
@@ -258,9 +259,9 @@ class ProofResult:
         for cond in self.conditions:
             lines.append(f"{pad}condition: {cond}")
         for key, value in self.scope.items():
-            lines.append(f"{pad}scope:    {key}: {value}")
+            lines.append(f"{pad}covers:   {key}: {value}")
         for assumption in self.assumptions:
-            lines.append(f"{pad}assumed:  {assumption}")
+            lines.append(f"{pad}assumes:  {assumption}")
         if self.counterexample is not None:
             lines.append(f"{pad}counterexample: {self.counterexample}")
         if self.reason:
@@ -273,6 +274,24 @@ class ProofResult:
 
     def __str__(self) -> str:
         return "\n".join(self._lines())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython shows the certificate, not the dataclass fields."""
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the certificate as preformatted text.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> r = cp.prove(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1), (1, 1, 2))
+        >>> r._repr_html_().splitlines()[0]
+        '<pre>PROVED: vec(Z) = T vec(X) + bias'
+        """
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (nested checks included).
@@ -1268,8 +1287,11 @@ def _sizes(spec: Any, lay: _Layout) -> dict[str, Any]:
         "input": lay.in_shape,
         "output": lay.out_shape,
         "padding": lay.pads,
-        "matrix": f"{lay.nrows} x {lay.ncols}",
     }
+    if isinstance(spec, PoolSpec) and spec.kind == "max":  # not linear: windows, no matrix
+        sizes["windows"] = f"{lay.nrows} outputs over {lay.ncols} inputs"
+    else:
+        sizes["matrix"] = f"{lay.nrows} x {lay.ncols}"
     if lay.weight_shape is not None:
         sizes["kernel"] = f"{lay.ntaps} symbols W{list(lay.weight_shape)}"
     return sizes
@@ -1436,7 +1458,7 @@ def _bias_from_vector(vector: Any, lay: _Layout, bmap: dict[Any, int]) -> _Parse
     return _Parsed(ent, bad)
 
 
-def _library_bias(spec: Any, lay: _Layout) -> _Entries:
+def _library_bias(spec: Any, lay: _Layout) -> _Parsed:
     """The matrix stage's bias vector, read exactly (symbolic bias, else basis probes)."""
     from . import matrix as _matrix
 
@@ -1444,9 +1466,7 @@ def _library_bias(spec: Any, lay: _Layout) -> _Entries:
     if lay.nrows <= _SYMBOLIC_BIAS_LIMIT:
         _, _, bmap = _symbol_maps(spec, lay)
         vec = _matrix.bias_vector(spec, lay.in_shape)  # symbolic: entries in the b symbols
-        parsed = _bias_from_vector(vec, lay, bmap)
-        if parsed.bad is None:
-            return parsed.entries
+        return _bias_from_vector(vec, lay, bmap)
     rows_l, cols_l = [], []
     for c in range(c_out):  # bias_vector is linear in b: probe with every basis vector
         e = np.zeros(c_out, dtype=np.int64)
@@ -1463,7 +1483,7 @@ def _library_bias(spec: Any, lay: _Layout) -> _Entries:
         if bool(np.any(vec[hit] != 1)):
             raise ConvProofError("bias_vector returned a coefficient other than 1")
     rows = _cat(rows_l)
-    return _Entries(rows, _cat(cols_l), np.full(rows.size, -1, dtype=np.int64), None)
+    return _Parsed(_Entries(rows, _cat(cols_l), np.full(rows.size, -1, dtype=np.int64), None), None)
 
 
 def _compare(
@@ -1555,9 +1575,13 @@ _RTOL = 1e-12
 
 
 def _prove_numeric(
-    spec: Any, lay: _Layout, matrix: Any, weight: Any, t0: float
+    spec: Any, lay: _Layout, matrix: Any, weight: Any, t0: float, *, rounded: bool = False
 ) -> tuple[ProofResult, bool]:
-    """Compare a numeric matrix with the definition evaluated at the given weight."""
+    """Compare a numeric matrix with the definition evaluated at the given weight.
+
+    ``rounded``: the expected values are the exact ones rounded to the nearest float64 (for
+    a float matrix of a constant operator, such as average pooling's ``1/divisor``).
+    """
     defn = definition_entries(spec, lay.in_shape)
     if lay.weight_shape is not None:
         if weight is None:
@@ -1578,6 +1602,11 @@ def _prove_numeric(
     else:
         wfloat = False
         vals = defn.coef if defn.coef is not None else np.ones(defn.rows.size, dtype=np.int64)
+    if rounded:
+        exact = np.ones(defn.rows.size, dtype=object) * vals  # per entry; folds sum below
+        vals = _round_sums(defn.rows, defn.cols, exact, lay.ncols)
+        urows, ucols, utaps = _unique_pairs(defn.rows, defn.cols, lay.ncols)
+        defn = _Entries(urows, ucols, utaps, None)
     rows, cols, mvals = _coo(matrix, lay)
     mexact, mfloat = _exact_values(mvals, "matrix")
     no_tap = np.full(rows.size, -1, dtype=np.int64)
@@ -1593,7 +1622,7 @@ def _prove_numeric(
         method="numeric-exact",
         t0=t0,
     )
-    if res.status == "proved" or not (wfloat or mfloat):
+    if res.status == "proved" or rounded or not (wfloat or mfloat):
         return res, False
     # floats: exact equality failed; accept rounding within a stated tolerance
     a = _canonical(expected, lay.nrows, lay.ncols, 0)
@@ -1616,6 +1645,20 @@ def _prove_numeric(
     return replace(
         res, status="inconclusive", method="numeric-tolerance", reason=reason, counterexample=None
     ), True
+
+
+def _unique_pairs(rows: np.ndarray, cols: np.ndarray, ncols: int) -> tuple[np.ndarray, ...]:
+    keys = np.unique(rows.astype(np.int64) * ncols + cols)
+    return keys // ncols, keys % ncols, np.full(keys.size, -1, dtype=np.int64)
+
+
+def _round_sums(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, ncols: int) -> np.ndarray:
+    """Exact sums per ``(row, col)`` (in ``_unique_pairs`` order), rounded to float64."""
+    keys = rows.astype(np.int64) * ncols + cols
+    order = np.argsort(keys, kind="stable")
+    _, starts = np.unique(keys[order], return_index=True)
+    sums = np.add.reduceat(vals[order], starts) if keys.size else vals[:0]
+    return np.array([*(Fraction(float(Fraction(v))) for v in sums), None], dtype=object)[:-1]
 
 
 def _numeric_bias(spec: Any, lay: _Layout, bias_vector: Any, bias: Any) -> _Entries:
@@ -1905,8 +1948,14 @@ def prove(
       matrix:   4 x 9
       kernel:   4 symbols W[1, 1, 2, 2]
       compared: 16 monomials
+      covers:   per sample: input (1, 3, 3) -> output (1, 2, 2)
+      covers:   conv_matrix (scipy.sparse): assembled at random distinct integer weights, exact
+      covers:   SymPy objects: sliding_sum and the symbolic conv_matrix, compared exactly
       PROVED: T = the definition's coefficient table (x*w monomials)
         method:   coefficient-table
+        compared: 16 monomials
+      PROVED: conv_matrix(weight) (CSR) = the definition at that weight
+        method:   object-exact
         compared: 16 monomials
       PROVED: sliding_sum (SymPy) = the definition's table
         method:   sympy-coefficients
@@ -1940,10 +1989,18 @@ def prove(
     checks: list[ProofResult] = []
     ntaps = lay.ntaps
 
+    has_bias = bool(getattr(spec, "bias", False))
+    scope: dict[str, Any] = {"per sample": f"input {lay.in_shape} -> output {lay.out_shape}"}
+    bias_claimed = has_bias and (matrix is None or bias_vector is not None)
+    if has_bias and not bias_claimed:
+        statement = "vec(Z) - bias = T vec(X) (the linear part)"
+        scope["bias"] = "not part of the claim (no bias_vector given): T alone was checked"
+
     if matrix is not None and not _is_sympy_matrix(matrix) and not _is_entries(matrix):
         res, _ = _prove_numeric(spec, lay, matrix, weight, t0)
         checks.append(res)
-        if getattr(spec, "bias", False) or bias_vector is not None:
+        scope["weights"] = "the given numeric weight only"
+        if bias_vector is not None:
             bexp = _numeric_bias_definition(spec, lay, bias)
             bfound = (
                 _Entries(*(np.zeros(0, np.int64),) * 3, None)
@@ -1962,7 +2019,7 @@ def prove(
                     bias=True,
                 )
             )
-        return _combine(statement, checks, sizes, t0, method=res.method)
+        return replace(_combine(statement, checks, sizes, t0, method=res.method), scope=scope)
 
     bad = None
     method = "coefficient-table"
@@ -2002,34 +2059,105 @@ def prove(
         main = replace(main, status="refuted", counterexample=cx)
     checks.append(main)
 
-    if getattr(spec, "bias", False) or bias_vector is not None:
+    if bias_claimed or bias_vector is not None:
         bexp = _bias_definition(spec, lay)
         if matrix is None:
-            bfound = _library_bias(spec, lay)
-        elif bias_vector is None:
-            bfound = _Entries(*(np.zeros(0, np.int64),) * 3, None)
+            parsed_b = _library_bias(spec, lay)
         else:
             bmap = _symbol_maps(spec, lay)[2]
             parsed_b = _bias_from_vector(bias_vector, lay, bmap)
-            bfound = parsed_b.entries
         checks.append(
-            _compare(
-                "bias = b[c_out] once per output",
-                bexp,
-                bfound,
+            _with_unreadable(
+                _compare(
+                    "bias = b[c_out] once per output",
+                    bexp,
+                    parsed_b.entries,
+                    lay,
+                    ncols=lay.out_shape[0],
+                    ntaps=0,
+                    method=method,
+                    bias=True,
+                ),
+                parsed_b.bad,
                 lay,
-                ncols=lay.out_shape[0],
-                ntaps=0,
-                method=method,
-                bias=True,
             )
         )
+    if matrix is None:
+        checks.append(_library_object_check(spec, lay, main.monomials, scope))
+    else:
+        scope["weights"] = "all (an identity of polynomials in the kernel symbols)"
 
     if crosscheck is None:
         crosscheck = matrix is None and main.monomials <= _CROSSCHECK_LIMIT
     if crosscheck:
         checks.extend(_sympy_crosschecks(spec, lay, _definition_table(spec, lay)))
-    return _combine(statement, checks, sizes, t0, method=method)
+        scope["SymPy objects"] = "sliding_sum and the symbolic conv_matrix, compared exactly"
+    return replace(_combine(statement, checks, sizes, t0, method=method), scope=scope)
+
+
+def _with_unreadable(
+    result: ProofResult, bad: tuple[int, int, str, Any] | None, lay: _Layout
+) -> ProofResult:
+    """Refute ``result`` with a term its parser could not read (none may disappear)."""
+    if bad is None:
+        return result
+    row, _, term, value = bad
+    if result.counterexample is not None and result.counterexample.output <= _unravel(
+        row, lay.out_shape
+    ):
+        return result
+    cx = ProofCounterexample(_unravel(row, lay.out_shape), str(term), Fraction(0), value)
+    return replace(
+        result,
+        status="refuted",
+        counterexample=cx,
+        reason=f"term {term} (coefficient {value}) is not of the form c*b[c_out]",
+    )
+
+
+#: Up to this many monomials :func:`prove` also checks the CSR that ``conv_matrix`` returns.
+_OBJECT_CHECK_LIMIT = 2_000_000
+
+
+def _library_object_check(
+    spec: Any, lay: _Layout, monomials: int, scope: dict[str, Any]
+) -> ProofResult:
+    """The object users receive: ``conv_matrix``'s CSR, assembled for a generic weight.
+
+    The coefficient table proves ``matrix_entries`` for every weight; this checks the
+    assembly of the returned ``scipy.sparse`` matrix exactly, at distinct random 31-bit
+    integer weights (average pooling: entries equal to the exact ``1/divisor`` rounded to
+    the nearest float64).
+    """
+    from . import matrix as _matrix
+
+    t0 = time.perf_counter()
+    key = "conv_matrix (scipy.sparse)"
+    if monomials > _OBJECT_CHECK_LIMIT:
+        scope[key] = (
+            f"not checked (over {_OBJECT_CHECK_LIMIT:,} monomials); the claim covers "
+            f"matrix_entries, from which conv_matrix assembles it"
+        )
+        return ProofResult("proved", "object-skipped", "conv_matrix CSR: not part of the claim")
+    if lay.weight_shape is None:
+        m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
+        res, _ = _prove_numeric(spec, lay, m, None, t0, rounded=True)
+        scope[key] = "float64 entries = the exact coefficients rounded to nearest, compared exactly"
+        return replace(
+            res,
+            method="object-exact",
+            statement="conv_matrix (float64 CSR) = the definition, rounded",
+        )
+    rng = np.random.default_rng(0)
+    w = rng.integers(1, 2**31, size=lay.weight_shape, dtype=np.int64)
+    m = _matrix.conv_matrix(spec, lay.in_shape, w)
+    res, _ = _prove_numeric(spec, lay, m, w, t0)
+    scope[key] = "assembled at random distinct integer weights, exact"
+    return replace(
+        res,
+        method="object-exact",
+        statement="conv_matrix(weight) (CSR) = the definition at that weight",
+    )
 
 
 def _rc(lay: _Layout, cx: ProofCounterexample) -> tuple[int, int]:
@@ -2056,7 +2184,9 @@ def _combine(
             status, reason = "inconclusive", c.reason
         elif c.status == "verified" and status == "proved":
             status = "verified"
-    monomials = sum(c.monomials for c in checks if not c.method.startswith(("sympy", "random")))
+    monomials = sum(
+        c.monomials for c in checks if not c.method.startswith(("sympy", "random", "object"))
+    )
     return ProofResult(
         status,
         method,
@@ -2218,119 +2348,327 @@ def _sympy_crosschecks(spec: Any, lay: _Layout, defn: _Table) -> list[ProofResul
 # user functions
 # --------------------------------------------------------------------------------------
 
+#: Random calls with which :func:`prove_function` tests the assumptions of a numeric probe.
+_TRIALS = 12
+_MAP_NAMES = {"max": "max-pooling", "linear": "bilinear"}
 
-def _call(fn: Callable[..., Any], spec: Any, x: Any, w: Any, b: Any) -> np.ndarray:
-    if isinstance(spec, PoolSpec):
-        return np.asarray(fn(x))
-    return np.asarray(fn(x, w, b))
+
+def _call(
+    fn: Callable[..., Any], spec: Any, x: Any, w: Any, b: Any, expected: tuple[int, ...]
+) -> np.ndarray:
+    """``fn``'s result as an array of the expected shape (else :class:`ConvProofError`)."""
+    out = fn(x) if isinstance(spec, PoolSpec) else fn(x, w, b)
+    if hasattr(out, "detach") and hasattr(out, "numpy"):  # a torch tensor
+        out = out.detach().cpu().numpy()
+    arr = np.asarray(out)
+    if tuple(arr.shape) != tuple(expected):
+        raise ConvProofError(
+            f"fn must return an array of shape {tuple(expected)} for an input of shape "
+            f"{tuple(np.shape(x))}, got shape {tuple(arr.shape)}"
+        )
+    return arr
 
 
 def _objects(values: list[Any], shape: Sequence[int]) -> np.ndarray:
     return np.array([*values, None], dtype=object)[:-1].reshape(tuple(shape))
 
 
+def _sample_symbols(xsyms: list[Any], n: int) -> list[Any]:
+    """Input symbols of sample ``n`` of a batch (sample 0 keeps ``layer_symbols``' names)."""
+    import sympy
+
+    if n == 0:
+        return xsyms
+    return [sympy.Symbol(f"{s.name}^({n})", **s.assumptions0) for s in xsyms]
+
+
 def _symbolic_probe(
-    fn: Callable[..., Any], spec: Any, lay: _Layout, batched: bool
-) -> tuple[_Entries, _Entries, tuple[int, Any] | None] | None:
-    """Call ``fn`` on the layer's SymPy symbols; ``None`` if it cannot compute with them."""
+    fn: Callable[..., Any], spec: Any, lay: _Layout, batch: int | None
+) -> list[tuple[_Entries, _Entries, tuple[int, Any] | None]] | None:
+    """Call ``fn`` once on the layer's SymPy symbols, every sample of the batch its own.
+
+    Returns one parsed table per sample, or ``None`` if ``fn`` cannot compute with symbols.
+    """
     from .symbolic import layer_symbols
 
     syms = layer_symbols(spec, lay.in_shape)
-    x = _objects(_flat_symbols(syms.X), lay.in_shape)
+    xflat = _flat_symbols(syms.X)
+    samples = [_sample_symbols(xflat, n) for n in range(batch or 1)]
+    xs = [_objects(v, lay.in_shape) for v in samples]
+    x = np.stack(xs) if batch is not None else xs[0]
     w = None if syms.W is None else _objects(_flat_symbols(syms.W), syms.W.shape)
     has_bias = getattr(spec, "bias", False)
     b = _objects(_flat_symbols(syms.b), syms.b.shape) if has_bias and syms.b is not None else None
+    expected_shape = ((batch,) if batch is not None else ()) + lay.out_shape
     try:
-        out = _call(fn, spec, x[None] if batched else x, w, b)
+        out = fn(x) if isinstance(spec, PoolSpec) else fn(x, w, b)
     except Exception:
         return None
+    out = np.asarray(out)
     if out.dtype != object:
         return None
-    expected_shape = ((1,) if batched else ()) + lay.out_shape
     if tuple(out.shape) != expected_shape:
         raise ConvProofError(
             f"fn must return an array of shape {expected_shape}, got shape {tuple(out.shape)}"
         )
-    xmap, wmap, bmap = _symbol_maps(spec, lay)
-    return _parse_outputs(list(out.reshape(-1)), xmap, wmap, bmap)
+    _, wmap, bmap = _symbol_maps(spec, lay)
+    per_sample = out.reshape(len(samples), -1)
+    return [
+        _parse_outputs(list(per_sample[n]), {s: i for i, s in enumerate(v)}, wmap, bmap)
+        for n, v in enumerate(samples)
+    ]
 
 
-def _read_number(v: Any) -> Fraction:
+def _read_number(v: Any, *, snap: bool = False) -> Fraction:
+    """An exact number; ``snap``: a float that rounds from a fraction with a small
+    denominator (``1/6`` from ``0.16666666666666666``) is read as that fraction."""
     if isinstance(v, float | np.floating):
+        if not math.isfinite(float(v)):
+            raise ConvProofError(f"fn must return finite numbers here, got {v!r}")
         f = Fraction(float(v))
-        small = f.limit_denominator(2**20)
-        return small if float(small) == float(v) else f
+        if snap:
+            small = f.limit_denominator(2**20)
+            return small if float(small) == float(v) else f
+        return f
     frac = _to_fraction(v)
     if frac is None:
         raise ConvProofError(f"fn must return numbers, got {v!r}")
     return frac
 
 
+def _read_all(values: np.ndarray) -> np.ndarray:
+    snapped = (_read_number(v, snap=True) for v in values.ravel())
+    return np.array([*snapped, None], dtype=object)[:-1]
+
+
 def _basis_probe(
-    fn: Callable[..., Any], spec: Any, lay: _Layout, batched: bool, max_calls: int
-) -> tuple[_Entries, _Entries, int]:
-    """Unit impulses in x and w (and b): the coefficient table of a bilinear/affine fn."""
+    fn: Callable[..., Any], spec: Any, lay: _Layout, batch: int | None, max_calls: int
+) -> tuple[_Entries, list[_Entries], int]:
+    """Unit impulses in x and w (and b): the coefficient table of a bilinear/affine fn.
+
+    Returns the ``x*w`` table (read from impulses batched along the batch axis when ``fn``
+    is batched), the bias table of every sample of a batch of the user's size, and the
+    number of calls.
+    """
     n_in = lay.ncols
     ntaps = max(lay.ntaps, 1)
-    calls = ntaps * (1 if batched else n_in) + (
-        lay.out_shape[0] if getattr(spec, "bias", False) else 0
-    )
+    has_bias = bool(getattr(spec, "bias", False))
+    calls = ntaps * (1 if batch is not None else n_in) + (lay.out_shape[0] if has_bias else 0)
     if calls > max_calls:
         raise ConvProofError(
             f"max_calls must be at least the {calls} calls this basis probe needs (one per "
-            f"kernel tap{'' if batched else ' and input element'}), got max_calls={max_calls}; "
-            f"use a smaller input_shape"
+            f"kernel tap{'' if batch is not None else ' and input element'}), got "
+            f"max_calls={max_calls}; use a smaller input_shape"
         )
     rows_l: list[np.ndarray] = []
     cols_l: list[np.ndarray] = []
     taps_l: list[np.ndarray] = []
-    vals_l: list[Fraction] = []
-    zero_b = np.zeros(lay.out_shape[0], dtype=np.int64) if getattr(spec, "bias", False) else None
+    vals_l: list[np.ndarray] = []
+    zero_b = np.zeros(lay.out_shape[0], dtype=np.int64) if has_bias else None
     for t in range(ntaps):
         w = None
         if lay.weight_shape is not None:
             w = np.zeros(lay.ntaps, dtype=np.int64)
             w[t] = 1
             w = w.reshape(lay.weight_shape)
-        if batched:
+        if batch is not None:
             x = np.eye(n_in, dtype=np.int64).reshape((n_in, *lay.in_shape))
-            out = _call(fn, spec, x, w, zero_b).reshape(n_in, lay.nrows)
+            out = _call(fn, spec, x, w, zero_b, (n_in, *lay.out_shape)).reshape(n_in, lay.nrows)
         else:
             outs = []
             for j in range(n_in):
                 x = np.zeros(n_in, dtype=np.int64)
                 x[j] = 1
-                outs.append(_call(fn, spec, x.reshape(lay.in_shape), w, zero_b).reshape(-1))
+                outs.append(
+                    _call(fn, spec, x.reshape(lay.in_shape), w, zero_b, lay.out_shape).reshape(-1)
+                )
             out = np.stack(outs)
         js, rs = np.nonzero(out)
         rows_l.append(rs)
         cols_l.append(js)
         taps_l.append(np.full(rs.size, t if lay.weight_shape is not None else -1))
-        vals_l.extend(_read_number(v) for v in out[js, rs])
+        vals_l.append(_read_all(out[js, rs]))
     weights = _Entries(
-        _cat(rows_l), _cat(cols_l), _cat(taps_l), np.array([*vals_l, None], dtype=object)[:-1]
+        _cat(rows_l), _cat(cols_l), _cat(taps_l), np.concatenate([*vals_l, np.zeros(0, object)])
     )
-    brow: list[int] = []
-    bcol: list[int] = []
-    bval: list[Fraction] = []
+    samples = batch or 1
+    brow: list[list[int]] = [[] for _ in range(samples)]
+    bcol: list[list[int]] = [[] for _ in range(samples)]
+    bval: list[list[Fraction]] = [[] for _ in range(samples)]
     if zero_b is not None:
-        x0 = np.zeros(((1,) if batched else ()) + lay.in_shape, dtype=np.int64)
+        x0 = np.zeros(((batch,) if batch is not None else ()) + lay.in_shape, dtype=np.int64)
         w0 = np.zeros(lay.weight_shape or (), dtype=np.int64)
+        shape = ((batch,) if batch is not None else ()) + lay.out_shape
         for c in range(lay.out_shape[0]):
             e = np.zeros(lay.out_shape[0], dtype=np.int64)
             e[c] = 1
-            bout = _call(fn, spec, x0, w0, e).reshape(-1)
-            for r in np.flatnonzero(bout):
-                brow.append(int(r))
-                bcol.append(c)
-                bval.append(_read_number(bout[r]))
-    biases = _Entries(
-        np.asarray(brow, np.int64),
-        np.asarray(bcol, np.int64),
-        np.full(len(brow), -1, dtype=np.int64),
-        np.array([*bval, None], dtype=object)[:-1],
-    )
+            bout = _call(fn, spec, x0, w0, e, shape).reshape(samples, -1)
+            for n in range(samples):
+                for r in np.flatnonzero(bout[n]):
+                    brow[n].append(int(r))
+                    bcol[n].append(c)
+                    bval[n].append(_read_number(bout[n, r], snap=True))
+    biases = [
+        _Entries(
+            np.asarray(brow[n], np.int64),
+            np.asarray(bcol[n], np.int64),
+            np.full(len(brow[n]), -1, dtype=np.int64),
+            np.array([*bval[n], None], dtype=object)[:-1],
+        )
+        for n in range(samples)
+    ]
     return weights, biases, calls
+
+
+def _window_probe(
+    fn: Callable[..., Any], spec: Any, lay: _Layout, batch: int | None, max_calls: int
+) -> tuple[_Entries, int, tuple[int, int, Any] | None]:
+    """Max pooling: ``x = e_j`` (zeros elsewhere) gives 1 exactly at the windows holding j.
+
+    Returns the window entries, the number of calls and the first output that is neither
+    0, 1 nor ``-inf`` (``(row, col, value)``), which no max over inputs can give.
+    """
+    n_in = lay.ncols
+    calls = 1 if batch is not None else n_in
+    if calls > max_calls:
+        raise ConvProofError(
+            f"max_calls must be at least the {calls} calls this window probe needs (one per "
+            f"input element), got max_calls={max_calls}; use a smaller input_shape"
+        )
+    if batch is not None:
+        x = np.eye(n_in).reshape((n_in, *lay.in_shape))
+        out = _call(fn, spec, x, None, None, (n_in, *lay.out_shape)).reshape(n_in, lay.nrows)
+    else:
+        rows = []
+        for j in range(n_in):
+            x = np.zeros(n_in)
+            x[j] = 1
+            rows.append(_call(fn, spec, x.reshape(lay.in_shape), None, None, lay.out_shape))
+        out = np.stack([r.reshape(-1) for r in rows])
+    out = np.asarray(out, dtype=np.float64)
+    odd = ~((out == 0) | (out == 1) | (out == -np.inf))
+    bad = None
+    if bool(odd.any()):
+        js, rs = np.nonzero(odd)
+        k = int(np.lexsort((js, rs))[0])
+        bad = (int(rs[k]), int(js[k]), float(out[js[k], rs[k]]))
+    js, rs = np.nonzero(out == 1)
+    entries = _Entries(rs.astype(np.int64), js.astype(np.int64), np.full(rs.size, -1), None)
+    return entries, calls, bad
+
+
+def _definition_values(
+    defn: _Entries,
+    lay: _Layout,
+    x: np.ndarray,
+    w: np.ndarray | None,
+    b: np.ndarray | None,
+    kind: str,
+) -> np.ndarray:
+    """The definition evaluated exactly at one sample (object array of Fractions)."""
+    xs = np.asarray(x, dtype=object).reshape(-1)
+    if kind == "max":
+        out = np.full(lay.nrows, -math.inf, dtype=object)
+        for r, c in zip(defn.rows.tolist(), defn.cols.tolist()):
+            if out[r] == -math.inf or xs[c] > out[r]:
+                out[r] = xs[c]
+        return out
+    terms = xs[defn.cols]
+    if defn.coef is not None:
+        terms = terms * defn.coef
+    if w is not None:
+        terms = terms * np.asarray(w, dtype=object).reshape(-1)[defn.taps]
+    out = np.zeros(lay.nrows, dtype=object)
+    np.add.at(out, defn.rows, terms)
+    if b is not None:
+        out += np.repeat(np.asarray(b, dtype=object), math.prod(lay.out_shape[1:]))
+    return np.array([*(Fraction(v) if v != -math.inf else v for v in out), None], object)[:-1]
+
+
+def _abs(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else np.abs(a)
+
+
+def _trial_inputs(
+    rng: np.random.Generator, kind: int, shape: tuple[int, ...], distinct: bool
+) -> np.ndarray:
+    """Trial data: mixed signs, all negative, all positive, wide magnitudes, float64."""
+    size = math.prod(shape)
+    if distinct:  # max pooling: distinct values, so the maximum is unique
+        vals = rng.permutation(size).astype(np.int64) - (size if kind % 3 == 1 else size // 2)
+        if kind % 3 == 2:
+            vals = vals + size
+        return vals.reshape(shape)
+    if kind % 4 == 0:
+        return rng.integers(-9, 10, shape)
+    if kind % 4 == 1:
+        return -rng.integers(1, 10, shape)
+    if kind % 4 == 2:
+        return rng.integers(1, 10, shape)
+    return rng.integers(-9, 10, shape) * (2 ** rng.integers(0, 20, shape))
+
+
+def _random_checks(
+    fn: Callable[..., Any],
+    spec: Any,
+    lay: _Layout,
+    batch: int | None,
+    defn: _Entries,
+    trials: int,
+    seed: int,
+) -> ProofResult:
+    """``trials`` calls on random data (the user's batch size), compared exactly."""
+    rng = np.random.default_rng(seed)
+    kind = "max" if isinstance(spec, PoolSpec) and spec.kind == "max" else "linear"
+    has_bias = bool(getattr(spec, "bias", False))
+    samples = batch or 1
+    shape = ((batch,) if batch is not None else ()) + lay.out_shape
+    stmt = (
+        f"{trials} calls on random inputs (seed {seed}) match the definition exactly (float "
+        f"results: within (terms + 2) * 2**-52 * sum |terms|)"
+    )
+    for trial in range(trials):
+        x = np.stack(
+            [_trial_inputs(rng, trial, lay.in_shape, kind == "max") for _ in range(samples)]
+        )
+        if kind != "max" and trial % 5 == 4:
+            x = x / 2  # float64, exactly representable halves
+        w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape)
+        b = rng.integers(-9, 10, lay.out_shape[0]) if has_bias else None
+        got = _call(fn, spec, x if batch is not None else x[0], w, b, shape).reshape(samples, -1)
+        for n in range(samples):
+            want = _definition_values(defn, lay, x[n], w, b, kind)
+            size = None
+            for row in range(lay.nrows):
+                g = got[n, row]
+                is_float = isinstance(g, float | np.floating)
+                g = -math.inf if float(g) == -math.inf else _read_number(g)
+                if g != want[row] and is_float and kind != "max" and want[row] != -math.inf:
+                    if size is None:  # sum of |terms| per output, and the number of terms
+                        size = _definition_values(defn, lay, np.abs(x[n]), _abs(w), _abs(b), kind)
+                        counts = np.bincount(defn.rows, minlength=lay.nrows) + 2
+                    # float arithmetic: within the forward error bound of a sum of n terms
+                    if abs(g - want[row]) <= Fraction(int(counts[row]), 2**52) * size[row]:
+                        continue
+                if g != want[row]:
+                    where = f"sample {n}, " if batch is not None else ""
+                    cx = ProofCounterexample(
+                        _unravel(row, lay.out_shape),
+                        f"(random input, trial {trial}, {where}seed {seed})",
+                        want[row],
+                        g,
+                    )
+                    return ProofResult(
+                        "refuted",
+                        "random-exact",
+                        stmt,
+                        counterexample=cx,
+                        reason=(
+                            f"fn differs from the definition on random data ({where}trial "
+                            f"{trial}): it is not the {_MAP_NAMES[kind]} map its probes read"
+                        ),
+                    )
+    return ProofResult("proved", "random-exact", stmt, monomials=0)
 
 
 def prove_function(
@@ -2339,27 +2677,37 @@ def prove_function(
     input_shape: Sequence[int],
     *,
     max_calls: int = 10_000,
+    trials: int = _TRIALS,
+    seed: int = 0,
 ) -> ProofResult:
     """Check a user's conv function against the definition, exactly; minimal counterexample.
 
     ``fn`` is called as ``fn(x, weight, bias)`` for convolutions (``bias`` is ``None`` when
     the spec has none) and ``fn(x)`` for pooling, with NumPy arrays in PyTorch layouts; bind
     stride, padding and the rest with a ``lambda`` or :func:`functools.partial`.  ``x`` has
-    the rank of ``input_shape``: batched ``(N, C, *spatial)`` or not.
+    the rank of ``input_shape``: batched ``(N, C, *spatial)`` or not.  A batched
+    ``input_shape`` is checked for every one of its ``N`` samples.
 
-    Two ways to read ``fn``'s coefficient table, tried in order:
+    Ways to read ``fn``, tried in order:
 
-    ``"symbolic-probe"``
-        ``fn`` is called once on object arrays of the layer's SymPy symbols (works for
-        pure-NumPy code that does not force a float dtype).  Its outputs *are* polynomials,
-        so equal tables prove ``fn`` equals the definition for all inputs.
-    ``"basis-probe"``
-        Unit impulses: ``x = e_j``, ``weight = e_t`` (``bias = 0``), then ``bias = e_c``,
-        as integer arrays.  For a batched ``input_shape`` all ``e_j`` go in one batch, so the
-        number of calls is the number of kernel taps (plus ``C_out``); unbatched it is
-        ``taps * inputs``.  This determines ``fn`` completely *if* ``fn`` is bilinear in
-        ``(x, weight)`` and affine in ``bias`` (every convolution is); a call with random
-        integers then checks that assumption.
+    ``"symbolic-probe"``  (status ``"proved"``)
+        ``fn`` is called once on object arrays of SymPy symbols, each sample of the batch
+        with its own input symbols (works for pure-NumPy code that does not force a float
+        dtype).  Its outputs *are* polynomials, so equal coefficient tables prove ``fn``
+        equals the definition for all inputs on that code path; ``trials`` random numeric
+        calls (integers, then exact halves in float64) check that ``fn``'s numeric path
+        computes the same.
+    ``"basis-probe"``  (status ``"verified"``)
+        Unit impulses ``x = e_j``, ``weight = e_t`` (``bias = 0``), then ``bias = e_c``.
+        This reads ``fn`` completely *if* ``fn`` is bilinear in ``(x, weight)`` and affine
+        in ``bias`` (every convolution is) and treats the samples of a batch alike.  Those
+        are assumptions: they are tested by ``trials`` random calls with the user's batch
+        size (mixed signs, all negative, all positive, wide magnitudes, halves) compared
+        exactly, and stated in ``.assumptions``.
+    ``"window-probe"``  (max pooling; status ``"verified"``)
+        ``x = e_j`` (zeros elsewhere) gives 1 exactly at the outputs whose window holds
+        input ``j``: the window sets are compared with the definition's, then ``trials``
+        random inputs with distinct values check that each output is its window's maximum.
 
     Parameters
     ----------
@@ -2368,12 +2716,18 @@ def prove_function(
     input_shape : tuple of int
         Keep it small: the table has ``inputs * taps`` entries.
     max_calls : int
-        Refuse basis probes that would need more calls than this.
+        Refuse probes that would need more calls than this.
+    trials : int
+        Random calls that test the probe's assumptions (and the numeric path).
+    seed : int
+        Seed of the random calls (reported).
 
     Returns
     -------
     ProofResult
         ``counterexample`` is the smallest output (then monomial) where ``fn`` differs.
+        ``scope`` says which samples and inputs were covered, ``assumptions`` what a
+        ``"verified"`` result rests on.
 
     Raises
     ------
@@ -2393,98 +2747,165 @@ def prove_function(
     output [0, 0]: coefficient of x_{0,0}*w_{0,0,0} is 0, the definition says 1
     >>> def fixed(x, w, b):
     ...     return np.correlate(x[0], w[0, 0], mode="valid")[None]
-    >>> bool(cp.prove_function(fixed, spec, (1, 5)))
-    True
+    >>> cp.prove_function(fixed, spec, (1, 5)).status
+    'proved'
+
+    A function that only works on floats is read by impulses, and the verdict says what
+    it rests on:
+
+    >>> def floats(x, w, b):
+    ...     return np.correlate(np.asarray(x, float)[0], np.asarray(w, float)[0, 0])[None]
+    >>> r = cp.prove_function(floats, spec, (1, 5))
+    >>> r.status, r.method
+    ('verified', 'basis-probe')
+    >>> print(r.assumptions[0])
+    fn is bilinear in (x, weight) and affine in bias (read from 15 unit-impulse calls)
     """
     t0 = time.perf_counter()
     if not callable(fn):
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")
+    for name, value, low in (("max_calls", max_calls, 1), ("trials", trials, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConvProofError(f"{name} must be an int >= {low}, got {name}={value!r}")
     lay = _layout(spec, input_shape)
-    batch, _, _ = spec.split_input_shape(input_shape)
-    batched = len(batch) == 1
+    batch_dims, _, _ = spec.split_input_shape(input_shape)
+    batch = int(batch_dims[0]) if len(batch_dims) == 1 else None
     sizes = _sizes(spec, lay)
-    defn = _definition_table(spec, lay)
-    probe = _symbolic_probe(fn, spec, lay, batched)
-    notes = None
-    if probe is not None:
-        weights, biases, unknown = probe
-        method = "symbolic-probe"
-        calls = 1
-    else:
-        weights, biases, calls = _basis_probe(fn, spec, lay, batched, max_calls)
-        unknown = None
-        method = "basis-probe"
-        notes = (
-            f"{calls} calls with unit impulses; valid for fn bilinear in (x, weight) and affine "
-            f"in bias"
-        )
-    sizes["calls"] = calls
+    if batch is not None:
+        sizes["batch"] = batch
+    is_max = isinstance(spec, PoolSpec) and spec.kind == "max"
+    entries = definition_entries(spec, lay.in_shape)
+    scope: dict[str, Any] = {
+        "samples": "every sample of the batch" if batch is not None else "one unbatched input",
+        "per sample": f"input {lay.in_shape} -> output {lay.out_shape}",
+    }
+    assumptions: list[str] = []
     statement = (
-        "fn(x, weight, bias) = the definition"
-        if not isinstance(spec, PoolSpec)
-        else ("fn(x) = the definition")
+        "fn(x) = the definition"
+        if isinstance(spec, PoolSpec)
+        else ("fn(x, weight, bias) = the definition")
     )
-    checks = [
-        _compare(
-            "x*w coefficients", defn, weights, lay, ncols=lay.ncols, ntaps=lay.ntaps, method=method
+    checks: list[ProofResult] = []
+    has_bias = bool(getattr(spec, "bias", False))
+
+    probe = None if is_max else _symbolic_probe(fn, spec, lay, batch)
+    if probe is not None:
+        method, calls = "symbolic-probe", 1
+        defn = _definition_table(spec, lay)
+        for n, (weights, biases, unknown) in enumerate(probe):
+            prefix = f"sample {n}: " if batch is not None else ""
+            checks.append(
+                _compare(
+                    prefix + "x*w coefficients",
+                    defn,
+                    weights,
+                    lay,
+                    ncols=lay.ncols,
+                    ntaps=lay.ntaps,
+                    method=method,
+                )
+            )
+            if has_bias or biases.rows.size:
+                checks.append(
+                    _compare(
+                        prefix + "bias coefficients",
+                        _bias_definition(spec, lay),
+                        biases,
+                        lay,
+                        ncols=lay.out_shape[0],
+                        ntaps=0,
+                        method=method,
+                        bias=True,
+                    )
+                )
+            if unknown is not None:
+                r, term = unknown
+                cx = ProofCounterexample(_unravel(r, lay.out_shape), str(term), Fraction(0), term)
+                checks.append(
+                    ProofResult("refuted", method, prefix + "no other terms", counterexample=cx)
+                )
+        scope["inputs"] = "all (a polynomial identity on SymPy object arrays)"
+        scope["numeric path"] = f"{trials} random calls compared exactly"
+    elif is_max:
+        windows, calls, odd = _window_probe(fn, spec, lay, batch, max_calls)
+        method = "window-probe"
+        ref = _Entries(entries.rows, entries.cols, np.full(entries.rows.size, -1), None)
+        res = _compare(
+            "window sets (x = e_j gives 1 where j is in the window)",
+            ref,
+            windows,
+            lay,
+            ncols=lay.ncols,
+            ntaps=0,
+            method=method,
         )
-    ]
-    if getattr(spec, "bias", False) or biases.rows.size:
+        if odd is not None:
+            r, c, v = odd
+            cx = ProofCounterexample(
+                _unravel(r, lay.out_shape), f"x = e_{{{_idx(_unravel(c, lay.in_shape))}}}", 1, v
+            )
+            res = replace(
+                res,
+                status="refuted",
+                counterexample=cx,
+                reason=f"a max over inputs of a unit impulse is 0, 1 or -inf, got {v!r}",
+            )
+        checks.append(res)
+        assumptions.append(
+            f"fn(x)[o] is the maximum of x over a fixed set of inputs (sets read from "
+            f"{lay.ncols} unit impulses)"
+        )
+        scope["inputs"] = f"{lay.ncols} unit impulses and {trials} random inputs"
+    else:
+        weights, bias_tables, calls = _basis_probe(fn, spec, lay, batch, max_calls)
+        method = "basis-probe"
         checks.append(
             _compare(
-                "bias coefficients",
-                _bias_definition(spec, lay),
-                biases,
+                "x*w coefficients",
+                _definition_table(spec, lay),
+                weights,
                 lay,
-                ncols=lay.out_shape[0],
-                ntaps=0,
+                ncols=lay.ncols,
+                ntaps=lay.ntaps,
                 method=method,
-                bias=True,
             )
         )
-    if unknown is not None:
-        r, term = unknown
-        cx = ProofCounterexample(_unravel(r, lay.out_shape), str(term), Fraction(0), term)
-        checks.append(ProofResult("refuted", method, "no other terms", 0.0, counterexample=cx))
-    if method == "basis-probe" and all(checks):
-        checks.append(_random_check(fn, spec, lay, batched, defn))
+        for n, biases in enumerate(bias_tables):
+            if has_bias or biases.rows.size:
+                prefix = f"sample {n}: " if batch is not None else ""
+                checks.append(
+                    _compare(
+                        prefix + "bias coefficients",
+                        _bias_definition(spec, lay),
+                        biases,
+                        lay,
+                        ncols=lay.out_shape[0],
+                        ntaps=0,
+                        method=method,
+                        bias=True,
+                    )
+                )
+        assumptions.append(
+            f"fn is bilinear in (x, weight) and affine in bias (read from {calls} "
+            f"unit-impulse calls)"
+        )
+        assumptions.append(
+            "a float coefficient is the nearest float to a fraction with denominator "
+            "<= 2**20 when it rounds from one (1/6 read from 0.16666666666666666)"
+        )
+        if batch is not None:
+            assumptions.append(
+                f"fn treats every sample alike (impulses went in a batch of {lay.ncols})"
+            )
+        scope["inputs"] = f"unit impulses and {trials} random inputs"
+    sizes["calls"] = calls
+    if all(checks):
+        sizes["random calls"] = trials
+        checks.append(_random_checks(fn, spec, lay, batch, entries, trials, seed))
+        if assumptions:
+            assumptions.append(f"tested by {trials} random calls (seed {seed}), all exact")
     result = _combine(statement, checks, sizes, t0, method=method)
-    return replace(result, reason=result.reason or notes)
-
-
-def _random_check(
-    fn: Callable[..., Any], spec: Any, lay: _Layout, batched: bool, defn: _Table
-) -> ProofResult:
-    """One call with random integers, compared with the definition evaluated exactly."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(-9, 10, lay.in_shape)
-    w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape)
-    has_bias = getattr(spec, "bias", False)
-    b = rng.integers(-9, 10, lay.out_shape[0]) if has_bias else None
-    expected = [Fraction(0)] * lay.nrows
-    xs = x.reshape(-1)
-    ws = None if w is None else w.reshape(-1)
-    for i in range(defn.size):
-        row, col, tap = defn.decode(i)
-        term = defn.coefficient(i) * int(xs[col])
-        expected[row] += term if tap < 0 or ws is None else term * int(ws[tap])
-    if b is not None:
-        per = math.prod(lay.out_shape[1:])
-        for row in range(lay.nrows):
-            expected[row] += int(b[row // per])
-    out = _call(fn, spec, x[None] if batched else x, w, b).reshape(-1)
-    got = [_read_number(v) for v in out]
-    stmt = "bilinearity assumption: one call with random integers matches"
-    for row in range(lay.nrows):
-        if got[row] != expected[row]:
-            cx = ProofCounterexample(
-                _unravel(row, lay.out_shape), "(random integer input)", expected[row], got[row]
-            )
-            return ProofResult(
-                "refuted",
-                "random-integers",
-                stmt,
-                counterexample=cx,
-                reason="fn is not bilinear/affine as assumed",
-            )
-    return ProofResult("proved", "random-integers", stmt, monomials=0)
+    status = result.status
+    if status == "proved" and assumptions:
+        status = "verified"
+    return replace(result, status=status, scope=scope, assumptions=tuple(assumptions))

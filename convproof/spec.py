@@ -821,6 +821,8 @@ class PoolSpec(_Windowed):
         raw kernel even with dilation).  ``"valid"``, ``"SAME_UPPER"`` and ``"SAME_LOWER"``
         (TF's pooling ``SAME``; pair it with ``count_include_pad=False`` for TF's averages).
     dilation : int or tuple of int
+        Max pooling only: PyTorch's average pooling has no dilation, so ``kind="avg"``
+        needs ``dilation=1``.
     ceil_mode : bool
         Round the output size up; a window that would start in the right padding is dropped.
     count_include_pad : bool
@@ -885,6 +887,11 @@ class PoolSpec(_Windowed):
         self.__post_init__()
 
     def __post_init__(self) -> None:
+        if self.kind == "avg" and any(d != 1 for d in self.dilation):
+            raise ConvProofError(
+                f"dilation must be 1 for average pooling (PyTorch's AvgPool has no dilation), "
+                f"got dilation={_fmt(self.dilation)}"
+            )
         if isinstance(self.padding, tuple):
             for k, (pl, pr) in zip(self.kernel_size, self.padding):
                 if max(pl, pr) > k // 2:

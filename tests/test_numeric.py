@@ -155,11 +155,11 @@ def test_max_pool_window_of_padding_only_is_minus_inf(torch: Any) -> None:
     assert ours.tolist() == theirs.tolist() == [[-np.inf]]
 
 
-def test_avg_pool_window_without_input_is_nan() -> None:
-    # only reachable with dilation, which PyTorch's AvgPool lacks: 0 / 0 -> nan, no warning
-    spec = cp.PoolSpec(kind="avg", kernel_size=2, stride=1, padding=1, dilation=3,
-                       count_include_pad=False, ndim=1)  # fmt: skip
-    assert np.isnan(cp.conv(spec, np.array([[1.0, 2.0]]))).all()
+def test_avg_pool_with_dilation_is_refused() -> None:
+    # PyTorch's AvgPool has no dilation (a window of padding alone would be 0 / 0)
+    with pytest.raises(cp.ConvProofError, match=r"dilation must be 1 for average pooling"):
+        cp.PoolSpec(kind="avg", kernel_size=2, stride=1, padding=1, dilation=3,
+                    count_include_pad=False, ndim=1)  # fmt: skip
 
 
 def test_transposed_conv_by_hand() -> None:

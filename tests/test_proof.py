@@ -215,6 +215,7 @@ def test_seed_4x9_matrix_monomials() -> None:
     assert result and result.monomials == 16  # 4 rows x 4 taps (the seed's 16 non-zeros)
     assert [c.method for c in result.checks] == [
         "coefficient-table",
+        "object-exact",
         "sympy-coefficients",
         "sympy-expand",
     ]
@@ -405,8 +406,18 @@ def test_defect_bias_missing() -> None:
         1,
         0,
     )
-    # no bias at all: the very first output lacks b_0
-    assert _cx(cp.prove(spec, shape, matrix=T)) == ((0, 0), "b_{0}", 1, 0)
+    # a zero bias vector claims "no bias": the very first output lacks b_0
+    assert _cx(cp.prove(spec, shape, matrix=T, bias_vector=[0, 0, 0, 0])) == (
+        (0, 0),
+        "b_{0}",
+        1,
+        0,
+    )
+    # no bias_vector at all: the claim is T alone, and the certificate says so
+    linear = cp.prove(spec, shape, matrix=T)
+    assert linear.status == "proved"
+    assert "not part of the claim" in linear.scope["bias"]
+    assert "bias: not part of the claim" in str(linear)
 
 
 def test_non_linear_entry_is_refuted() -> None:
@@ -511,7 +522,7 @@ def test_function_symbolic_probe_proves() -> None:
     assert result and result.method == "symbolic-probe"
 
 
-def test_function_basis_probe_proves_float_code() -> None:
+def test_function_basis_probe_verifies_float_code() -> None:
     spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, ndim=1)
 
     def floats(x: np.ndarray, w: np.ndarray, b: Any) -> np.ndarray:
@@ -519,8 +530,12 @@ def test_function_basis_probe_proves_float_code() -> None:
 
     result = cp.prove_function(floats, spec, (1, 6))
     assert result and result.method == "basis-probe"
+    # impulses read a black box completely only if it is bilinear: verified, not proved
+    assert result.status == "verified"
+    assert "bilinear" in result.assumptions[0]
     assert result.sizes["calls"] == 6 * 6 + 2  # taps x inputs (unbatched) + one per bias
-    assert result.checks[-1].method == "random-integers"
+    assert result.checks[-1].method == "random-exact"
+    assert result.sizes["random calls"] == 12
 
 
 def test_function_flipped_kernel_minimal_counterexample() -> None:
