@@ -232,6 +232,32 @@ def test_planted_defect_refuted_with_smallest_counterexample(
     assert (cx.expected, cx.found) == (expected, found)
 
 
+def test_one_wrong_entry_among_87_million_refuted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VGG-16's first layer without bias (64 x 224 x 224 outputs, 3 x 9 taps: 86.7 M
+    monomials), its very last entry pointing one column off."""
+    spec = cp.ConvSpec(in_channels=3, out_channels=64, kernel_size=3, padding=1, bias=False)
+    # the last entry: output (63, 223, 223), input channel 2, tap (1, 1) reading (223, 223)
+    row = (63 * 224 + 223) * 224 + 223
+    tap = ((63 * 3 + 2) * 3 + 1) * 3 + 1
+    col = (2 * 224 + 223) * 224 + 223
+    real = cpm._block_entries
+
+    def broken(*args: Any) -> Any:
+        rows, cols, taps, divisors = real(*args)
+        if rows[-1] == row:
+            assert (taps[-1], cols[-1]) == (tap, col)
+            cols = cols.copy()
+            cols[-1] -= 1
+        return rows, cols, taps, divisors
+
+    monkeypatch.setattr(cpm, "_block_entries", broken)
+    result = cp.prove(spec, (3, 224, 224))
+    assert result.status == "refuted" and result.monomials == 64 * 3 * (3 * 224 - 2) ** 2
+    cx = result.counterexample  # (row, col - 1, tap) comes first: found 1, expected 0
+    assert (cx.output, cx.input, cx.weight) == ((63, 223, 223), (2, 223, 222), (63, 2, 1, 1))
+    assert (cx.expected, cx.found) == (0, 1)
+
+
 def test_entry_moved_to_another_block_falls_back_to_the_whole_layer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
