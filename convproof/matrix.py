@@ -344,7 +344,8 @@ def _template(plan: _Plan, lo: int = 0, hi: int | None = None, dtype: Any = np.i
     """The template of forward output positions ``lo <= a_0 < hi`` along axis 0 (a slab).
 
     ``spatial_rows`` stay local to the slab (add ``lo * prod(out[1:])`` for the flat row).
-    ``dtype``: the type of ``cols`` and ``taps`` (int32 when :func:`_fits_int32`).
+    ``dtype``: the type of ``cols``, ``taps`` and ``spatial_rows`` (int32 when
+    :func:`_fits_int32`).
     """
     if dtype != np.int64:
         t = _template(plan, lo, hi)
