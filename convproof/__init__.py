@@ -94,6 +94,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "numeric": ("conv",),
     "proof": ("ProofCounterexample", "ProofResult", "coefficient_table", "prove", "prove_function"),
     "network_summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
+    "network_proof": ("LayerProof", "NetworkProof", "prove_network"),
     "symbolic": (
         "LayerSymbols",
         "UnevaluatedSum",
@@ -195,6 +196,11 @@ if TYPE_CHECKING:
         network_from_dict,
         network_from_json,
     )
+    from .network_proof import (
+        LayerProof,
+        NetworkProof,
+        prove_network,
+    )
     from .network_summary import (
         ReceptiveRegion,
         Row,
@@ -261,12 +267,14 @@ __all__ = [
     "Formula",
     "FormulaProof",
     "Identity",
+    "LayerProof",
     "LayerSymbols",
     "Linear",
     "MatrixEntries",
     "MatrixStructure",
     "MemoryLimitError",
     "Network",
+    "NetworkProof",
     "Node",
     "Pad",
     "Parallel",
@@ -315,6 +323,7 @@ __all__ = [
     "prove_formula_equal",
     "prove_function",
     "prove_general",
+    "prove_network",
     "receptive_region",
     "relationship",
     "relationships",

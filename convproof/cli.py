@@ -97,6 +97,8 @@ _EXAMPLES = {
     "prove": (
         "convproof prove --in 3x25x25 --out-channels 5 --kernel 3 --padding same",
         "convproof prove --general --ndim 2 --claim all",
+        "convproof prove --net resnet18 --in 3x64x64",
+        "convproof prove --net my_network.json --quiet",
     ),
     "check": (
         "convproof check mypackage.ops:conv2d --max-examples 200",
@@ -225,6 +227,20 @@ def _parser() -> argparse.ArgumentParser:
         help="with --general: which identity (default conv; conv_transpose with --transposed)",
     )
     p.add_argument("--seed", type=int, default=0, help="with --general: spot-check seed")
+    p.add_argument(
+        "--net",
+        metavar="FILE.json|NAME",
+        help="prove every conv, transposed conv and pool layer of a network description "
+        "(JSON file or e.g. resnet50) at --in (default: the file's input shape)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="MODULE:CALLABLE",
+        help="the same for a PyTorch module: MODULE:CALLABLE names an nn.Module or a "
+        "function returning one (traced with torch.fx), e.g. torchvision.models:resnet50; "
+        "needs --in",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_cmd_prove)
 
     p = sub.add_parser(
@@ -685,6 +701,8 @@ def _export(fmt: str, matrix: Any, output: str | None, spec: AnySpec, shape: Any
 
 
 def _cmd_prove(args: argparse.Namespace) -> int:
+    if args.net is not None or args.model is not None:
+        return _prove_network(args)
     if args.general:
         return _prove_general(args)
     if args.claim is not None:
@@ -692,11 +710,81 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     from .proof import prove
 
     spec, shape = _layer(args)
-    result = prove(spec, shape)
+    result = prove(spec, shape, progress=False if (args.quiet or args.json) else None)
     if args.json:
         _emit_json(result.to_dict())
     else:
         _print_certificate(result)
+    return 0 if result else 1
+
+
+def _prove_network(args: argparse.Namespace) -> int:
+    """``prove --net`` / ``--model``: one certificate line per layer, exit 0 iff all proved."""
+    from ._torch_import import is_torch_module
+    from .network import Network
+    from .network_proof import prove_network
+
+    if args.net is not None and args.model is not None:
+        raise ConvProofError("give one of --net and --model, not both")
+    flag = "--net" if args.net is not None else "--model"
+    layer_flags = [
+        name
+        for name, value in (
+            ("--general", args.general or None),
+            ("--claim", args.claim),
+            ("--kernel", args.kernel),
+            ("--out-channels", args.out_channels),
+            ("--stride", args.stride),
+            ("--padding", args.padding),
+            ("--dilation", args.dilation),
+            ("--groups", args.groups),
+            ("--padding-mode", args.padding_mode),
+            ("--pool", args.pool),
+            ("--transposed", args.transposed or None),
+            ("--output-padding", args.output_padding),
+        )
+        if value is not None
+    ]
+    if layer_flags:
+        raise ConvProofError(
+            f"{flag} proves the layers the network describes: drop {layer_flags[0]}"
+        )
+    model: Any
+    recorded = None
+    if args.net is not None:
+        model, recorded = _load_net(args.net)
+        source = args.net
+    else:
+        from ._parse import resolve_callable
+
+        source = args.model
+        model = resolve_callable(args.model, "--model")
+        if not is_torch_module(model):
+            try:
+                model = model()
+            except Exception as exc:  # the user's constructor: report, never a traceback
+                raise ConvProofError(
+                    f"--model {args.model!r} could not be called without arguments: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+        if not (is_torch_module(model) or isinstance(model, Network)):
+            raise ConvProofError(
+                f"--model must name a torch.nn.Module or a function returning one, "
+                f"got {type(model).__name__} from --model={args.model!r}"
+            )
+    if args.input is not None:
+        shape: Any = parse_shape(args.input)
+    elif recorded is not None:
+        shape = tuple(recorded)
+    else:
+        raise ConvProofError(
+            f"--in is required: {source} records no input_shape (give e.g. --in 3x224x224)"
+        )
+    result = prove_network(model, shape, progress=False if (args.quiet or args.json) else None)
+    if args.json:
+        _emit_json(result.to_dict())
+    else:
+        print("\n".join(result.lines()))
     return 0 if result else 1
 
 
@@ -849,13 +937,12 @@ def _net_input(source: str) -> Any:
     return data.get("input_shape") if isinstance(data, dict) else None
 
 
-def _cmd_net(args: argparse.Namespace) -> int:
+def _load_net(source: str) -> tuple[Any, Any]:
+    """A network name or JSON file: the network and its recorded input shape (or None)."""
     import json
 
     from .network import NETWORKS, load_network
-    from .network_summary import summary
 
-    source = args.network
     if source not in NETWORKS and not Path(source).is_file():
         looks_like_file = source.endswith(".json") or "/" in source
         raise ConvProofError(
@@ -875,6 +962,14 @@ def _cmd_net(args: argparse.Namespace) -> int:
         ) from None
     except UnicodeDecodeError:
         raise ConvProofError(f"{source} is not a text (JSON) file") from None
+    return net, recorded
+
+
+def _cmd_net(args: argparse.Namespace) -> int:
+    from .network_summary import summary
+
+    source = args.network
+    net, recorded = _load_net(source)
     if args.input is not None:
         shape: Any = parse_shape(args.input)
     elif recorded is not None:

@@ -43,6 +43,7 @@ Matrix([
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -334,13 +335,45 @@ def _spatial(patterns: tuple[AxisPattern, ...]) -> tuple[np.ndarray, np.ndarray,
     return counts, flat[rows, taps], taps
 
 
-def _template(plan: _Plan) -> _Template:
-    counts, cols, taps = _spatial(plan.patterns)
+def _fits_int32(plan: _Plan) -> bool:
+    """Every row, column and tap index of the matrix fits in int32."""
+    rows, cols = plan.shape
+    return max(rows, cols, plan.c_out * plan.c_group * plan.n_taps) < 2**31 - 1
+
+
+def _template(plan: _Plan, lo: int = 0, hi: int | None = None, dtype: Any = np.int64) -> _Template:
+    """The template of forward output positions ``lo <= a_0 < hi`` along axis 0 (a slab).
+
+    ``spatial_rows`` stay local to the slab (add ``lo * prod(out[1:])`` for the flat row).
+    ``dtype``: the type of ``cols``, ``taps`` and ``spatial_rows`` (int32 when
+    :func:`_fits_int32`).
+    """
+    if dtype != np.int64:
+        t = _template(plan, lo, hi)
+        return t._replace(
+            cols=t.cols.astype(dtype),
+            taps=t.taps.astype(dtype),
+            spatial_rows=t.spatial_rows.astype(dtype),
+        )
+    patterns = plan.patterns
+    if lo != 0 or (hi is not None and hi != patterns[0].out_size):
+        p0 = patterns[0]
+        top = p0.out_size if hi is None else hi
+        sliced = dataclasses.replace(
+            p0,
+            out_size=top - lo,
+            position=p0.position[lo:top],
+            index=p0.index[lo:top],
+            divisor=None if p0.divisor is None else p0.divisor[lo:top],
+        )
+        patterns = (sliced, *patterns[1:])
+    counts, cols, taps = _spatial(patterns)
+    n_out = math.prod(p.out_size for p in patterns)
     cg = plan.c_group
-    srows = np.repeat(np.arange(plan.n_out), counts)
+    srows = np.repeat(np.arange(n_out), counts)
     if cg == 1:
         return _Template(counts, cols, taps, srows)
-    ptr = np.zeros(plan.n_out + 1, dtype=np.int64)
+    ptr = np.zeros(n_out + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     local = np.arange(len(cols)) - ptr[srows]
     chan = np.arange(cg)[:, None]
@@ -423,22 +456,44 @@ def matrix_entries(
 
 
 def _entries(plan: _Plan) -> MatrixEntries:
-    t = _template(plan)
-    reps = plan.c_out
-    rows = np.repeat(np.arange(reps * plan.n_out), np.tile(t.row_counts, reps))
-    cols = (t.cols[None, :] + _group_offsets(plan)[:, None]).ravel()
-    if plan.pool:
-        taps = np.full(len(cols), -1, dtype=np.int64)
-        divisors = np.tile(_divisors(plan)[t.spatial_rows], reps)
-    else:
-        base = np.arange(reps, dtype=np.int64) * (plan.c_group * plan.n_taps)
-        taps = (t.taps[None, :] + base[:, None]).ravel()
+    rows, cols, taps, divisors = _block_entries(plan, _template(plan), 0, 0, plan.c_out)
+    if divisors is None:
         divisors = np.ones(len(cols), dtype=np.int64)
-    if plan.transposed:
-        order = np.argsort(cols, kind="stable")
-        rows, cols = cols[order], rows[order]
+    if plan.transposed:  # the block is in the transposed orientation: sort by its rows
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
         taps, divisors = taps[order], divisors[order]
     return MatrixEntries(rows, cols, taps, divisors, plan.shape)
+
+
+def _block_entries(
+    plan: _Plan, t: _Template, lo: int, c0: int, c1: int, dtype: Any = np.int64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Entries ``(rows, cols, taps, divisors)`` of forward output channels ``c0 <= c < c1``
+    at the slab of template ``t`` (forward output positions from ``lo`` along axis 0).
+
+    :func:`matrix_entries` is the one block of all channels and positions; proofs
+    (:func:`convproof.prove`) read the same construction block by block, so that memory
+    stays bounded.  Rows and columns are swapped for a transposed convolution (the block
+    is then not sorted by row).  ``divisors`` is ``None`` when every divisor is 1.  ``dtype``:
+    the index type of the arrays (int32 when :func:`_fits_int32`; the template ``t`` must
+    have been built with the same).
+    """
+    reps = c1 - c0
+    inner = plan.n_out // plan.patterns[0].out_size
+    first = np.arange(c0, c1, dtype=np.int64)[:, None] * plan.n_out + lo * inner
+    rows = np.add(t.spatial_rows[None, :], first.astype(dtype)).ravel()
+    cols = np.add(t.cols[None, :], _group_offsets(plan)[c0:c1, None].astype(dtype)).ravel()
+    divisors = None
+    if plan.pool:
+        taps = np.full(len(cols), -1, dtype=dtype)
+        divisors = np.tile(_divisors(plan)[lo * inner + t.spatial_rows], reps)
+    else:
+        base = np.arange(c0, c1, dtype=np.int64) * (plan.c_group * plan.n_taps)
+        taps = np.add(t.taps[None, :], base[:, None].astype(dtype)).ravel()
+    if plan.transposed:
+        rows, cols = cols, rows
+    return rows, cols, taps, divisors
 
 
 def _numeric(plan: _Plan, weight: Any, dtype: Any) -> scipy.sparse.csr_array:

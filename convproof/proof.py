@@ -6,8 +6,16 @@ kernel symbols ``W`` and the bias symbols ``b``: every output is a sum of monomi
 Two such polynomials are equal iff their coefficient tables are equal, so :func:`prove`
 builds both tables as NumPy arrays, brings them to a canonical form (duplicate monomials
 summed, zeros dropped, sorted by one composite integer key) and compares them with array
-equality.  No floating point is involved and no SymPy expression is built for large cases,
-which is what makes VGG's first layer (about 87 million monomials) provable in seconds.
+equality.  No floating point is involved and no SymPy expression is built for large cases.
+
+Convproof's own matrix is compared *block by block* (a range of channels times a slab of
+the first spatial axis, about 131 k entries): both sides list a block's monomials in the
+same order (output, input channel, tap), so equal lists prove the block with one pass and
+no sort; a block that differs is compared exactly (canonical tables) and the smallest
+difference over all blocks is the counterexample.  Memory stays at one block, so whole
+networks are provable (ResNet-50's 53 conv layers at 224x224, about 4 G monomials, in
+seconds: see ``benchmarks/bench_prove_networks.py``); :func:`convproof.prove_network` proves
+every layer of a network.
 
 =========================  ===========================================================
 side                       built from
@@ -36,10 +44,14 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -641,6 +653,393 @@ def _chunk_slots(chunks: list[_Chunk], spec: ConvSpec) -> list[_Chunk]:
 
 
 # --------------------------------------------------------------------------------------
+# streaming comparison with the library, block by block (bounded memory)
+# --------------------------------------------------------------------------------------
+#
+# Every monomial of a conv, transposed conv or average pool has one "block channel" (the
+# output channel of a convolution, the input channel of a transposed one, the channel of a
+# pool) and one position along the first spatial axis of that channel's windows (output
+# position for gather forms, input position for the scatter form).  Blocks are (channel
+# range) x (slab of that axis); they partition both sides' monomials.  Per block both sides
+# list their entries; when the two lists are equal element by element (the definition lists
+# them in the order the library emits them: row, input channel, tap), the block's monomials
+# are equal as multisets.  Otherwise the block is compared exactly (canonical tables) and the
+# smallest difference over all blocks is the counterexample.  Entries of the library block
+# that do not belong to the block send the proof to the whole-layer path.
+
+#: Target number of entries per block: a block's arrays stay in the CPU caches.
+_BLOCK_ENTRIES = 1 << 17
+#: Peak bytes per block entry: the library's rows, cols and taps, the definition's three
+#: columns per channel and the comparison's scratch.
+_BYTES_PER_BLOCK_ENTRY = 96
+#: Bytes per output row of the bias comparison (both sides' tables and their sort).
+_BYTES_PER_BIAS_ROW = 80
+#: Worker threads of the block comparison (NumPy releases the GIL in its loops).
+_THREADS = max(1, min(2, os.cpu_count() or 1))
+#: Progress bars appear (on a terminal) above this many monomials.
+_PROGRESS_MIN = 20_000_000
+
+
+class _DefSlab(NamedTuple):
+    """The definition's entries of block channel 0 at one slab (add the channel offsets)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    taps: np.ndarray
+    divs: np.ndarray | None
+
+
+class _Offsets(NamedTuple):
+    """Per block channel, what its entries add to block channel 0's rows, cols and taps."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    taps: np.ndarray
+
+
+def _axis_tables(
+    spec: Any, lay: _Layout, lo: int, hi: int, transposed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat index and validity per (window position, tap) of the slab ``lo <= a_0 < hi``.
+
+    Gather form: window position = output position ``a``, index = the input element read at
+    ``a*s + u*d - p`` (padding mode applied).  Scatter form (transposed): window position =
+    input position ``i``, index = the output position ``i*s + u*d - p`` it lands on.
+    """
+    nd = spec.ndim
+    here = lay.in_shape[1:] if transposed else lay.out_shape[1:]
+    there = lay.out_shape[1:] if transposed else lay.in_shape[1:]
+    mode = getattr(spec, "padding_mode", "zeros")
+    flat = np.zeros((1,) * (2 * nd), dtype=np.int64)
+    ok = np.ones((1,) * (2 * nd), dtype=bool)
+    for ax in range(nd):
+        a = np.arange(lo, hi) if ax == 0 else np.arange(here[ax])
+        u = np.arange(spec.kernel_size[ax])
+        q = a[:, None] * spec.stride[ax] + u[None, :] * spec.dilation[ax] - lay.pads[ax][0]
+        if transposed:
+            v = (q >= 0) & (q < there[ax])
+            i = np.where(v, q, 0)
+        else:
+            i, v = _source(q, there[ax], mode)
+        shape = [1] * (2 * nd)
+        shape[ax], shape[nd + ax] = a.size, u.size
+        flat = flat * there[ax] + i.reshape(shape)  # C order over the target axes
+        ok = ok & v.reshape(shape)
+    npos = (hi - lo) * math.prod(here[1:])
+    ktaps = math.prod(spec.kernel_size)
+    full = (hi - lo, *here[1:], *spec.kernel_size)
+    flat = np.broadcast_to(flat, full).reshape(npos, ktaps)
+    ok = np.broadcast_to(ok, full).reshape(npos, ktaps)
+    return flat, ok
+
+
+def _slab_definition(spec: Any, lay: _Layout, lo: int, hi: int) -> _DefSlab:
+    """The definition's entries of block channel 0 at the slab, in (row, channel, tap) order."""
+    transposed = isinstance(spec, ConvTransposeSpec)
+    flat, ok = _axis_tables(spec, lay, lo, hi, transposed)
+    npos, ktaps = ok.shape
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    if isinstance(spec, PoolSpec):
+        pos, u = np.nonzero(ok)
+        inner = math.prod(lay.out_shape[2:])
+        rows = pos + lo * inner
+        divs = _pool_divisors(spec, lay)[rows] if spec.kind == "avg" else None
+        return _DefSlab(rows, flat[pos, u], np.full(pos.size, -1, dtype=np.int64), divs)
+    per = (spec.out_channels if transposed else spec.in_channels) // spec.groups
+    pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
+    taps = k * ktaps + u
+    if transposed:  # input (k0, i) lands on output (channel k, position flat[i, u])
+        inner = math.prod(lay.in_shape[2:])
+        return _DefSlab(k * p_out + flat[pos, u], pos + lo * inner, taps, None)
+    inner = math.prod(lay.out_shape[2:])
+    return _DefSlab(pos + lo * inner, k * p_in + flat[pos, u], taps, None)
+
+
+def _block_channels(spec: Any, lay: _Layout) -> int:
+    if isinstance(spec, ConvTransposeSpec):
+        return spec.in_channels
+    if isinstance(spec, ConvSpec):
+        return spec.out_channels
+    return lay.in_shape[0]
+
+
+def _offsets(spec: Any, lay: _Layout, c0: int, c1: int) -> _Offsets:
+    """Row, column and tap offsets of block channels ``c0..c1-1`` (the definition's channel
+    arithmetic: groups map output channel ``c`` to input channels ``g(c) * C_in/g ...``)."""
+    c = np.arange(c0, c1, dtype=np.int64)
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    if isinstance(spec, PoolSpec):
+        return _Offsets(c * p_out, c * p_in, np.zeros_like(c))
+    ktaps = math.prod(spec.kernel_size)
+    if isinstance(spec, ConvTransposeSpec):
+        cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+        return _Offsets((c // cg_in) * cg_out * p_out, c * p_in, c * cg_out * ktaps)
+    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    return _Offsets(c * p_out, (c // cg_out) * cg_in * p_in, c * cg_in * ktaps)
+
+
+def _slabs(spec: Any, lay: _Layout, per_channel: int) -> tuple[list[tuple[int, int]], int]:
+    """Slabs along the first spatial axis and channels per block, for blocks of about
+    :data:`_BLOCK_ENTRIES` entries (``per_channel``: one channel's entries, all slabs)."""
+    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    if per_channel <= _BLOCK_ENTRIES:
+        return [(0, n0)], max(1, _BLOCK_ENTRIES // max(per_channel, 1))
+    step = max(1, (_BLOCK_ENTRIES * n0) // per_channel)
+    return [(lo, min(lo + step, n0)) for lo in range(0, n0, step)], 1
+
+
+def _per_channel(spec: Any, lay: _Layout) -> int:
+    """Upper bound of one block channel's entries (every window position x every tap)."""
+    ktaps = math.prod(spec.kernel_size)
+    if isinstance(spec, PoolSpec):
+        return math.prod(lay.out_shape[1:]) * ktaps
+    if isinstance(spec, ConvTransposeSpec):
+        return math.prod(lay.in_shape[1:]) * (spec.out_channels // spec.groups) * ktaps
+    return math.prod(lay.out_shape[1:]) * (spec.in_channels // spec.groups) * ktaps
+
+
+def _stream_bytes(spec: Any, lay: _Layout) -> int:
+    """Peak bytes of a streaming proof: the largest block, the slab tables, the bias part."""
+    per_channel = _per_channel(spec, lay)
+    (lo, hi), *_ = _slabs(spec, lay, per_channel)[0]
+    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    slab = per_channel * (hi - lo) // max(n0, 1)
+    channels = _slabs(spec, lay, per_channel)[1]
+    block = min(slab * channels, slab * _block_channels(spec, lay))
+    bias = lay.nrows * _BYTES_PER_BIAS_ROW if getattr(spec, "bias", False) else 0
+    return block * _BYTES_PER_BLOCK_ENTRY + slab * 64 + bias
+
+
+class _Misfit(Exception):
+    """A library block held an entry outside the block (use the whole-layer comparison)."""
+
+
+class _Outside(Exception):
+    """A library block held an entry outside the matrix (the counterexample is its arg)."""
+
+
+def _outside(
+    rows: np.ndarray, cols: np.ndarray, taps: np.ndarray, nrows: int, ncols: int, ntaps: int
+) -> ProofCounterexample | None:
+    """The first entry outside the matrix (row, column or tap out of range), if any."""
+    bad = (rows < 0) | (rows >= nrows) | (cols < 0) | (cols >= ncols)
+    bad |= (taps != -1) if ntaps == 0 else ((taps < 0) | (taps >= ntaps))
+    hits = np.flatnonzero(bad)
+    if hits.size == 0:
+        return None
+    i = int(hits[0])
+    r, c, t = int(rows[i]), int(cols[i]), int(taps[i])
+    taps_text = "no taps" if ntaps == 0 else f"taps 0..{ntaps - 1}"
+    return ProofCounterexample(
+        (r,),
+        f"an entry at (row {r}, column {c}, tap {t}), outside the {nrows} x {ncols} "
+        f"matrix ({taps_text})",
+        0,
+        1,
+    )
+
+
+class _Scratch:
+    """Work arrays of the element-wise comparison, reused from block to block."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.ints = np.empty(0, dtype=dtype)
+        self.flags = np.empty(0, dtype=bool)
+
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.ints.size < n:
+            self.ints = np.empty(n, dtype=self.ints.dtype)
+            self.flags = np.empty(n, dtype=bool)
+        return self.ints[:n], self.flags[:n]
+
+
+def _same(arr: np.ndarray, base: np.ndarray, off: np.ndarray, scratch: _Scratch) -> bool:
+    """``arr`` (reps x n, flat) equals ``base + off[:, None]`` element by element.
+
+    ``base``, ``off`` and the scratch share one integer type; an ``arr`` of another type is
+    compared in int64 (never cast down).
+    """
+    if arr.size != off.size * base.size:
+        return False
+    if not arr.dtype == base.dtype == off.dtype == scratch.ints.dtype:
+        arr, base, off = (np.asarray(a, dtype=np.int64) for a in (arr, base, off))
+        scratch = _Scratch(np.int64)
+    ints, flags = scratch.take(arr.size)
+    shape = (off.size, base.size)
+    v = arr.reshape(shape)
+    if off.any():
+        v = np.subtract(v, off[:, None], out=ints.reshape(shape))
+    np.equal(v, base, out=flags.reshape(shape))
+    return bool(flags.all())
+
+
+def _block_table(
+    lay: _Layout, rows: np.ndarray, cols: np.ndarray, taps: np.ndarray, divs: np.ndarray | None
+) -> _Table:
+    coef = None if divs is None else _reciprocals(divs)
+    return _canonical(_Entries(rows, cols, taps, coef), lay.nrows, lay.ncols, lay.ntaps)
+
+
+def _block_difference(
+    spec: Any,
+    lay: _Layout,
+    lib: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    d: _DefSlab,
+    off: _Offsets,
+    c0: int,
+    lo: int,
+    hi: int,
+) -> tuple[tuple[int, int, int], Fraction, Fraction] | None:
+    """Exact comparison of one block (canonical tables); raises :class:`_Misfit` or
+    :class:`_Outside`."""
+    rows, cols, taps = (np.asarray(a, dtype=np.int64).reshape(-1) for a in lib[:3])
+    divs = None if lib[3] is None else np.asarray(lib[3], dtype=np.int64).reshape(-1)
+    sizes = {a.size for a in (rows, cols, taps, divs) if a is not None}
+    if len(sizes) > 1:
+        lengths = ", ".join(
+            f"{k} {a.size}"
+            for k, a in zip(("rows", "cols", "taps", "divisors"), lib)
+            if a is not None
+        )
+        raise _Outside(ProofCounterexample((), f"entries of different lengths ({lengths})", 0, 1))
+    stray = _outside(rows, cols, taps, lay.nrows, lay.ncols, lay.ntaps)
+    if stray is not None:
+        raise _Outside(stray)
+    # the library block's entries must lie in the block: its channels, its slab
+    transposed = isinstance(spec, ConvTransposeSpec)
+    key, size = (cols, lay.in_shape) if transposed else (rows, lay.out_shape)
+    per, inner = math.prod(size[1:]), math.prod(size[2:])
+    chan, at = np.divmod(key, per)
+    inside = (chan >= c0) & (chan < c0 + off.rows.size) & (at >= lo * inner) & (at < hi * inner)
+    if not bool(np.all(inside)):
+        raise _Misfit
+    reps = off.rows.size
+    expected = _block_table(
+        lay,
+        (d.rows[None, :] + off.rows[:, None]).ravel(),
+        (d.cols[None, :] + off.cols[:, None]).ravel(),
+        (d.taps[None, :] + off.taps[:, None]).ravel(),
+        None if d.divs is None else np.tile(d.divs, reps),
+    )
+    found = _block_table(lay, rows, cols, taps, divs)
+    return _smallest_difference(expected, found)
+
+
+def _stream_compare(
+    spec: Any, lay: _Layout, progress: Callable[[int], None], limit: int
+) -> ProofResult:
+    """Compare the definition with the library's entries block by block (see above)."""
+    from . import matrix as _matrix
+
+    start = time.perf_counter()
+    name = "T = the definition's coefficient table (x*w monomials)"
+    method = "coefficient-table"
+    plan = _matrix._plan(spec, lay.in_shape)
+    channels = _block_channels(spec, lay)
+    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    if (
+        plan.shape != (lay.nrows, lay.ncols)
+        or plan.c_out != channels
+        or plan.patterns[0].out_size != n0
+    ):  # the library's layout differs: the whole-layer comparison names the difference
+        return _whole_layer(spec, lay, name, method, start, limit)
+    per_channel = _per_channel(spec, lay)
+    slabs, step = _slabs(spec, lay, per_channel)
+    # int32 halves the memory traffic when every index fits (both sides, checked apart)
+    small = max(lay.nrows, lay.ncols, lay.ntaps) < 2**31 - 1 and _matrix._fits_int32(plan)
+    dtype = np.int32 if small else np.int64
+    local = threading.local()
+
+    def check(lo: int, hi: int, d: _DefSlab, t: Any, c0: int) -> tuple[int, int, Any]:
+        """One block: (definition entries, library entries, outcome), where the outcome is
+        None (equal), a difference, or a :class:`_Misfit` / :class:`_Outside` exception."""
+        scratch = getattr(local, "scratch", None)
+        if scratch is None or scratch.ints.dtype != dtype:
+            scratch = local.scratch = _Scratch(dtype)
+        c1 = min(c0 + step, channels)
+        off = _Offsets(*(a.astype(dtype) for a in _offsets(spec, lay, c0, c1)))
+        lib = _matrix._block_entries(plan, t, lo, c0, c1, dtype)
+        n = d.rows.size * (c1 - c0)
+        rows, cols, taps, divs = lib
+        same = (
+            _same(rows, d.rows, off.rows, scratch)
+            and _same(cols, d.cols, off.cols, scratch)
+            and _same(taps, d.taps, off.taps, scratch)
+            and (
+                (divs is None or (divs.size == rows.size and bool(np.all(divs == 1))))
+                if d.divs is None
+                else divs is not None
+                and _same(divs, d.divs, np.zeros(c1 - c0, dtype=np.int64), scratch)
+            )
+        )
+        if same:
+            return n, rows.size, None
+        try:
+            return n, rows.size, _block_difference(spec, lay, lib, d, off, c0, lo, hi)
+        except (_Misfit, _Outside) as exc:
+            return n, rows.size, exc
+
+    best: tuple[tuple[int, int, int], Fraction, Fraction] | None = None
+    compared = 0
+    workers = min(_THREADS, max(1, -(-channels // step)))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for lo, hi in slabs:
+            d0 = _slab_definition(spec, lay, lo, hi)
+            d = _DefSlab(
+                d0.rows.astype(dtype),
+                d0.cols.astype(dtype),
+                d0.taps.astype(dtype),
+                d0.divs,  # int64, as the library's divisors
+            )
+            t = _matrix._template(plan, lo, hi, dtype)
+            starts = range(0, channels, step)
+            if pool is None:
+                outcomes: Any = (check(lo, hi, d, t, c0) for c0 in starts)
+            else:
+                outcomes = pool.map(lambda c0: check(lo, hi, d, t, c0), starts)  # noqa: B023
+            for n, found, outcome in outcomes:  # in block order, whatever the threads did
+                if isinstance(outcome, _Misfit):
+                    return _whole_layer(spec, lay, name, method, start, limit)
+                if isinstance(outcome, _Outside):
+                    seconds = time.perf_counter() - start
+                    total = max(compared, _monomials(spec, lay))  # the claim's size
+                    return ProofResult(
+                        "refuted", method, name, seconds, total, counterexample=outcome.args[0]
+                    )
+                if outcome is not None and (best is None or outcome[0] < best[0]):
+                    best = outcome
+                compared += max(n, found)
+                progress(n)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    seconds = time.perf_counter() - start
+    if best is None:
+        return ProofResult("proved", method, name, seconds, compared)
+    (row, col, tap), e, f = best
+    cx = _counterexample(lay, row, col, tap, e, f)
+    return ProofResult("refuted", method, name, seconds, compared, counterexample=cx)
+
+
+def _whole_layer(
+    spec: Any, lay: _Layout, name: str, method: str, start: float, limit: int
+) -> ProofResult:
+    """The whole-layer comparison (every monomial in memory at once)."""
+    _check_memory(spec, (lay.in_shape), limit, streaming=False)
+    return _compare(
+        name,
+        _definition_table(spec, lay),
+        _library_entries(spec, lay),
+        lay,
+        ncols=lay.ncols,
+        ntaps=lay.ntaps,
+        method=method,
+        t0=start,
+    )
+
+
+# --------------------------------------------------------------------------------------
 # canonical coefficient tables
 # --------------------------------------------------------------------------------------
 
@@ -1073,7 +1472,12 @@ def _library_bias(spec: Any, lay: _Layout) -> _Parsed:
         e = np.zeros(c_out, dtype=np.int64)
         e[c] = 1
         vec = np.asarray(_matrix.bias_vector(spec, lay.in_shape, e)).reshape(-1)
-        hit = np.flatnonzero(vec)
+        per = lay.nrows // c_out  # fast path: are the non-zeros exactly channel c's rows?
+        whole = np.count_nonzero(vec)
+        if whole == per and np.count_nonzero(vec[c * per : (c + 1) * per]) == per:
+            hit = np.arange(c * per, (c + 1) * per)  # = np.flatnonzero(vec), known
+        else:
+            hit = np.flatnonzero(vec)
         rows_l.append(hit)
         cols_l.append(np.full(hit.size, c))
         if bool(np.any(vec[hit] != 1)):
@@ -1095,6 +1499,11 @@ def _compare(
     t0: float | None = None,
 ) -> ProofResult:
     start = time.perf_counter() if t0 is None else t0
+    if isinstance(found, _Entries):
+        stray = _outside(found.rows, found.cols, found.taps, lay.nrows, ncols, ntaps)
+        if stray is not None:
+            seconds = time.perf_counter() - start
+            return ProofResult("refuted", method, name, seconds, 0, counterexample=stray)
     a = expected if isinstance(expected, _Table) else _canonical(expected, lay.nrows, ncols, ntaps)
     b = found if isinstance(found, _Table) else _canonical(found, lay.nrows, ncols, ntaps)
     diff = _smallest_difference(a, b)
@@ -1337,8 +1746,83 @@ def _max_pool_proof(spec: PoolSpec, lay: _Layout, matrix: Any, t0: float) -> Pro
     return ProofResult("refuted", "window-sets", statement, seconds, a.size, sizes, cx, reason=note)
 
 
-def _check_memory(spec: Any, input_shape: Sequence[int], max_bytes: int | None) -> None:
-    """Raise :class:`MemoryLimitError` before a proof that would not fit in ``max_bytes``."""
+def _monomials(spec: Any, lay: _Layout) -> int:
+    """Monomials of the definition's ``x*w`` (or ``x``) part: one per (output, tap) pair."""
+    per_sample = lay.in_shape
+    return int(
+        spec.window_reads(per_sample) if isinstance(spec, PoolSpec) else spec.macs(per_sample)
+    )
+
+
+#: Set by a network proof: the tick of its one progress bar (layers then add no bar).
+_SHARED_TICK: contextvars.ContextVar[Callable[[int], None] | None] = contextvars.ContextVar(
+    "convproof_progress_tick", default=None
+)
+
+
+class _progress_bar:
+    """A ``tqdm`` bar over monomials on stderr (``progress``: True, False, or None = only on
+    a terminal and for large proofs); the context value is a callable ``tick(n)``.  Inside a
+    network proof the network's bar is ticked instead."""
+
+    def __init__(self, progress: bool | None, total: int, desc: str = "proving") -> None:
+        if progress is not None and not isinstance(progress, bool):
+            raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
+        self.bar: Any = None
+        self.shared = _SHARED_TICK.get()
+        if self.shared is not None or not (
+            progress or (progress is None and total >= _PROGRESS_MIN and _stderr_is_terminal())
+        ):
+            return
+        import sys
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            desc=desc,
+            unit="mono",
+            unit_scale=True,
+            file=sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.shared is not None:
+            return self.shared
+        if self.bar is None:
+            return _no_tick
+        update: Callable[[int], None] = self.bar.update
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _no_tick(n: int) -> None:
+    return None
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # closed or replaced stderr
+        return False
+
+
+def _check_memory(
+    spec: Any, input_shape: Sequence[int], max_bytes: int | None, *, streaming: bool = False
+) -> int:
+    """Raise :class:`MemoryLimitError` before a proof that would not fit in ``max_bytes``.
+
+    ``streaming``: the library comparison runs block by block (its peak is one block, the
+    slab tables and the bias part); otherwise every monomial is held at once.  Returns the
+    limit.
+    """
     limit = MAX_BYTES if max_bytes is None else max_bytes
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ConvProofError(f"max_bytes must be a positive integer, got max_bytes={limit!r}")
@@ -1348,14 +1832,20 @@ def _check_memory(spec: Any, input_shape: Sequence[int], max_bytes: int | None) 
     per_sample = (sample[1], *sample[2])
     pairs = spec.window_reads(per_sample) if isinstance(spec, PoolSpec) else spec.macs(per_sample)
     monomials = pairs + (math.prod(spec.output_shape(per_sample)) if spec.bias else 0)
-    need = monomials * _BYTES_PER_MONOMIAL
+    if streaming:
+        need = _stream_bytes(spec, _layout(spec, input_shape))
+        how = "block by block, the largest block and the bias part need"
+    else:
+        need = monomials * _BYTES_PER_MONOMIAL
+        how = "would need"
     if need > limit:
         raise MemoryLimitError(
-            f"proving this layer compares about {monomials:,} monomials and would need about "
+            f"proving this layer compares about {monomials:,} monomials and {how} about "
             f"{human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
             f"prove a smaller input (the identity is per position and per channel block) or "
             f"raise max_bytes"
         )
+    return limit
 
 
 def prove(
@@ -1368,6 +1858,7 @@ def prove(
     bias_vector: Any = None,
     crosscheck: bool | None = None,
     max_bytes: int | None = None,
+    progress: bool | None = None,
 ) -> ProofResult:
     """Prove that a conv matrix computes the layer's sliding-window sum, exactly.
 
@@ -1402,7 +1893,14 @@ def prove(
         Default: only for small layers (at most 600 monomials).
     max_bytes : int, optional
         Refuse (before allocating) a proof whose estimated peak memory is larger; default
-        :data:`MAX_BYTES` (16 GiB).  The estimate is about 40 bytes per monomial.
+        :data:`MAX_BYTES` (16 GiB).  Convproof's own matrix (``matrix=None``) is compared
+        block by block: the estimate is one block (about 12 MiB) plus about 80 bytes per
+        output for the bias part, so whole VGG layers fit.  A given matrix is compared at
+        once: about 40 bytes per monomial.
+    progress : bool, optional
+        Show a progress bar (``tqdm``, on stderr) while comparing the blocks.  Default
+        (``None``): only when stderr is a terminal and the layer has more than 20 million
+        monomials.
 
     Returns
     -------
@@ -1424,10 +1922,16 @@ def prove(
     The definition side is built by this module's own index arithmetic (gather form for
     convolution and pooling, scatter form for the transposed convolution, padding modes
     mapped per axis), never from :mod:`convproof.index` or :mod:`convproof.matrix`.
-    The keys ``(row * n_cols + col) * (n_taps + 1) + tap + 1`` are sorted as one int64 array
+    With ``matrix=None`` both sides are built block by block (channels x a slab of the first
+    spatial axis): the library's entries (the construction of
+    :func:`~convproof.matrix.matrix_entries`, one block at a time) and the definition's, in
+    the same order, compared element by element (int32 when every index fits).  Equal
+    blocks are proved in one pass; a differing block is compared exactly as below, and an
+    entry outside its block sends the proof to the whole-layer comparison.  Cost ``O(m)``
+    for ``m`` monomials, memory one block.  A given matrix is compared at once: the keys
+    ``(row * n_cols + col) * (n_taps + 1) + tap + 1`` are sorted as one int64 array
     (three-column lexicographic sort when they would overflow), duplicate monomials are
-    summed, zeros dropped.  Cost: ``O(m log m)`` for ``m`` monomials (87 M for VGG's first
-    layer), about 8 bytes per monomial per side plus the matrix entries.
+    summed, zeros dropped: ``O(m log m)``, about 40 bytes per monomial.
 
     Examples
     --------
@@ -1476,7 +1980,8 @@ def prove(
     """
     t0 = time.perf_counter()
     lay = _layout(spec, input_shape)
-    _check_memory(spec, input_shape, max_bytes)
+    streaming = matrix is None and not (isinstance(spec, PoolSpec) and spec.kind == "max")
+    limit = _check_memory(spec, input_shape, max_bytes, streaming=streaming)
     sizes = _sizes(spec, lay)
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         return _max_pool_proof(spec, lay, matrix, t0)
@@ -1516,14 +2021,13 @@ def prove(
             )
         return replace(_combine(statement, checks, sizes, t0, method=res.method), scope=scope)
 
-    defn = _definition_table(spec, lay)
     bad = None
+    method = "coefficient-table"
     if matrix is None:
-        found = _library_entries(spec, lay)
-        method = "coefficient-table"
+        with _progress_bar(progress, _monomials(spec, lay)) as tick:
+            main = _stream_compare(spec, lay, tick, limit)
     elif _is_entries(matrix):
         found = _entries_from_matrix_entries(matrix)
-        method = "coefficient-table"
     else:
         wmap = _symbol_maps(spec, lay)[1] if lay.weight_shape is not None else {}
         if tuple(matrix.shape) != (lay.nrows, lay.ncols):
@@ -1535,16 +2039,16 @@ def prove(
             matrix, lay, wmap, lambda c: f"x_{{{_idx(_unravel(c, lay.in_shape))}}}"
         )
         found, bad = parsed
-        method = "coefficient-table"
-    main = _compare(
-        "T = the definition's coefficient table (x*w monomials)",
-        defn,
-        found,
-        lay,
-        ncols=lay.ncols,
-        ntaps=ntaps,
-        method=method,
-    )
+    if matrix is not None:
+        main = _compare(
+            "T = the definition's coefficient table (x*w monomials)",
+            _definition_table(spec, lay),
+            found,
+            lay,
+            ncols=lay.ncols,
+            ntaps=ntaps,
+            method=method,
+        )
     if bad is not None and (
         main.counterexample is None or (bad[0], bad[1]) <= _rc(lay, main.counterexample)
     ):
@@ -1586,7 +2090,7 @@ def prove(
     if crosscheck is None:
         crosscheck = matrix is None and main.monomials <= _CROSSCHECK_LIMIT
     if crosscheck:
-        checks.extend(_sympy_crosschecks(spec, lay, defn))
+        checks.extend(_sympy_crosschecks(spec, lay, _definition_table(spec, lay)))
         scope["SymPy objects"] = "sliding_sum and the symbolic conv_matrix, compared exactly"
     return replace(_combine(statement, checks, sizes, t0, method=method), scope=scope)
 

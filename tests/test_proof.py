@@ -671,29 +671,41 @@ def test_transposed_with_output_padding_at_least_stride() -> None:
 
 
 def test_default_path_refutes_a_broken_matrix_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default proof really reads matrix_entries: a broken one is refuted."""
+    """The default proof really reads the matrix stage's entries (the block construction
+    behind matrix_entries): a broken one is refuted."""
     import convproof.matrix as cpm
 
-    real = cpm.matrix_entries
+    real = cpm._block_entries
 
-    def broken(spec: Any, shape: Any) -> Any:
-        e = real(spec, shape)
-        taps = e.taps.copy()
-        taps[e.rows == 1] = taps[e.rows == 1][::-1]  # row 1: kernel flipped
-        return e._replace(taps=taps)
+    def broken(*args: Any) -> Any:
+        rows, cols, taps, divisors = real(*args)
+        taps = taps.copy()
+        taps[rows == 1] = taps[rows == 1][::-1]  # row 1: kernel flipped
+        return rows, cols, taps, divisors
 
-    monkeypatch.setattr(cpm, "matrix_entries", broken)
+    monkeypatch.setattr(cpm, "_block_entries", broken)
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    e = cpm.matrix_entries(spec, (1, 4))
+    assert e.taps[e.rows == 1].tolist() == [1, 0]  # what the proof reads is matrix_entries
     # row 1 = output (0, 1) reads x1*w0 + x2*w1; flipped: x1*w1 + x2*w0
     assert _cx(cp.prove(spec, (1, 4))) == ((0, 1), "x_{0,1}*w_{0,0,0}", 1, 0)
 
 
 def test_memory_limit_refuses_before_allocating() -> None:
     spec = cp.ConvSpec(in_channels=64, out_channels=64, kernel_size=3, padding=1)
-    # 64 * 512 * 512 outputs x (64 * 9 taps + 1 bias): refused at once, not a MemoryError
+    # 64 * 512 * 512 outputs x (64 * 9 taps + 1 bias): streamed block by block, but the bias
+    # part (80 bytes per output, 1.25 GiB) does not fit in 1 GiB: refused at once
     monomials = 64 * 512 * 512 * (64 * 9 + 1)
-    with pytest.raises(cp.MemoryLimitError, match=rf"{monomials:,} monomials .* GiB"):
-        cp.prove(spec, (64, 512, 512))
+    with pytest.raises(
+        cp.MemoryLimitError, match=rf"{monomials:,} monomials and block by block.* GiB"
+    ):
+        cp.prove(spec, (64, 512, 512), max_bytes=2**30)
+    # a given matrix is compared at once: 40 bytes per monomial, 4096 x 577 monomials
+    small_entries = cp.matrix_entries(spec, (64, 8, 8))
+    with pytest.raises(
+        cp.MemoryLimitError, match=r"2,363,392 monomials and would need about 90\.2 MiB"
+    ):
+        cp.prove(spec, (64, 8, 8), matrix=small_entries, max_bytes=2**20)
     small = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)
     # 6 * 6 outputs x (9 taps + 1 bias) = 360 monomials, about 14 KiB
     with pytest.raises(
