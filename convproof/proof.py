@@ -2082,8 +2082,10 @@ def prove(
                 lay,
             )
         )
-    if matrix is None:
+    if matrix is None and main.status == "proved":  # (a refuted T needs no second witness)
         checks.append(_library_object_check(spec, lay, main.monomials, scope))
+    elif matrix is None:
+        scope["conv_matrix (scipy.sparse)"] = "not checked: its entries are already refuted"
     else:
         scope["weights"] = "all (an identity of polynomials in the kernel symbols)"
 
@@ -2140,7 +2142,10 @@ def _library_object_check(
         )
         return ProofResult("proved", "object-skipped", "conv_matrix CSR: not part of the claim")
     if lay.weight_shape is None:
-        m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
+        try:
+            m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
+        except (ValueError, IndexError) as exc:
+            return _object_failed(exc, t0)
         res, _ = _prove_numeric(spec, lay, m, None, t0, rounded=True)
         scope[key] = "float64 entries = the exact coefficients rounded to nearest, compared exactly"
         return replace(
@@ -2150,13 +2155,27 @@ def _library_object_check(
         )
     rng = np.random.default_rng(0)
     w = rng.integers(1, 2**31, size=lay.weight_shape, dtype=np.int64)
-    m = _matrix.conv_matrix(spec, lay.in_shape, w)
+    try:
+        m = _matrix.conv_matrix(spec, lay.in_shape, w)
+    except (ValueError, IndexError) as exc:
+        return _object_failed(exc, t0)
     res, _ = _prove_numeric(spec, lay, m, w, t0)
     scope[key] = "assembled at random distinct integer weights, exact"
     return replace(
         res,
         method="object-exact",
         statement="conv_matrix(weight) (CSR) = the definition at that weight",
+    )
+
+
+def _object_failed(exc: Exception, t0: float) -> ProofResult:
+    """conv_matrix could not even build the object: the claim about it is refuted."""
+    return ProofResult(
+        "refuted",
+        "object-exact",
+        "conv_matrix builds the matrix",
+        time.perf_counter() - t0,
+        reason=f"conv_matrix raised {type(exc).__name__}: {exc}",
     )
 
 

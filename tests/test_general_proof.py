@@ -165,7 +165,7 @@ def test_symbolic_not_confirmed_but_spot_check_passes_is_verified(
     assert result.assumptions[0].startswith("not shown symbolically: symbolic: T x")
     assert "checked only at the 20 random concrete cases drawn" in result.assumptions
     assert result.scope["spot-check"].startswith("n <= 12")
-    assert "VERIFIED" in str(result) and "assumed:" in str(result)
+    assert "VERIFIED" in str(result) and "assumes:" in str(result)
 
 
 def test_symbolic_not_confirmed_without_spot_check_is_inconclusive(
