@@ -1467,7 +1467,8 @@ def _library_bias(spec: Any, lay: _Layout) -> _Parsed:
         _, _, bmap = _symbol_maps(spec, lay)
         vec = _matrix.bias_vector(spec, lay.in_shape)  # symbolic: entries in the b symbols
         return _bias_from_vector(vec, lay, bmap)
-    rows_l, cols_l = [], []
+    rows_l, cols_l, vals_l = [], [], []
+    all_ones = True
     for c in range(c_out):  # bias_vector is linear in b: probe with every basis vector
         e = np.zeros(c_out, dtype=np.int64)
         e[c] = 1
@@ -1480,10 +1481,12 @@ def _library_bias(spec: Any, lay: _Layout) -> _Parsed:
             hit = np.flatnonzero(vec)
         rows_l.append(hit)
         cols_l.append(np.full(hit.size, c))
-        if bool(np.any(vec[hit] != 1)):
-            raise ConvProofError("bias_vector returned a coefficient other than 1")
+        vals_l.append(vec[hit])
+        all_ones = all_ones and not bool(np.any(vec[hit] != 1))
     rows = _cat(rows_l)
-    return _Parsed(_Entries(rows, _cat(cols_l), np.full(rows.size, -1, dtype=np.int64), None), None)
+    # a coefficient other than 1 is read exactly and refuted by the comparison
+    coef = None if all_ones else _exact_values(np.concatenate(vals_l), "bias_vector")[0]
+    return _Parsed(_Entries(rows, _cat(cols_l), np.full(rows.size, -1, dtype=np.int64), coef), None)
 
 
 def _compare(

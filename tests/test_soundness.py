@@ -581,3 +581,27 @@ def test_trial_inputs_cover_the_promised_value_classes() -> None:
     for kind, low, high in [(0, -36, 35), (1, -72, -1), (2, 36, 107), (3, -36, 35)]:
         x = _trial_inputs(rng, kind, shape, True)
         assert sorted(x.ravel().tolist()) == list(range(low, high + 1)), kind
+
+
+def test_library_bias_with_a_wrong_coefficient_is_refuted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probed (large-layer) bias path refutes a coefficient other than 1, never raises."""
+    from convproof import matrix as _matrix
+    from convproof import proof as _proof
+
+    real = _matrix.bias_vector
+
+    def doubled_last(spec: Any, input_shape: Any, bias: Any = None) -> Any:
+        vec = real(spec, input_shape, bias)
+        if bias is None:
+            return vec
+        out = np.array(vec, dtype=np.int64).reshape(-1)
+        out[-1] *= 2
+        return out
+
+    monkeypatch.setattr(_matrix, "bias_vector", doubled_last)
+    monkeypatch.setattr(_proof, "_SYMBOLIC_BIAS_LIMIT", 0)  # force the probe path
+    spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=2, ndim=1)
+    r = cp.prove(spec, (1, 4), crosscheck=False)
+    assert r.status == "refuted"
+    assert r.counterexample is not None
+    assert r.counterexample.output == (1, 2) and r.counterexample.found == 2
