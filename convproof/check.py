@@ -28,7 +28,7 @@ What the data exposes
 ---------------------
 * **Values**: per problem, small integers, dyadic fractions (multiples of ``2**-f``, so a
   function that rounds to integers is caught) or wide magnitudes (integers times ``2**e``,
-  ``|e| <= 12``, so float32 accumulation of float64 data loses bits and is caught); see
+  ``|e| <= 20``, so float32 accumulation of float64 data loses bits and is caught); see
   :data:`convproof.strategies.VALUE_KINDS`.  Every value is exact in float32 and float64.
 * **Comparison** (exact where the arithmetic is exact, a stated bound otherwise): every
   product and partial sum of an output is a multiple of ``2**q``, ``q`` the finest binary
@@ -564,6 +564,8 @@ def _enabled(kind: str, merged: dict[str, Any], specs: Any) -> set[str]:
     if explicit and merged.get("max_padding", 2) >= 1:
         if kind != "pool" or merged.get("max_kernel_size", 3) >= 2:
             out.add("padding > 0")
+    if set(forms) - explicit - {"valid"} and merged.get("max_kernel_size", 3) >= 2:
+        out.add("padding > 0")  # "same", "full", "SAME_UPPER", "SAME_LOWER"
     if kind != "pool":
         if merged.get("groups", True) and merged.get("max_channels", 4) >= 2:
             out.add("groups > 1")

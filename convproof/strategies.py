@@ -81,11 +81,11 @@ _DTYPES = ("float64", "float32", "int64", "object")
 #: Value kinds :func:`conv_problems` can draw: ``"integers"`` in ``[-max_value, max_value]``;
 #: ``"dyadic"``, multiples of ``2**-f`` (``f`` from 1 to 4, drawn per problem) in the same
 #: range; ``"wide"``, integers in that range times ``2**e`` with ``e`` drawn per entry from
-#: ``[-12, 12]`` (magnitudes spanning 2**24, so float32 accumulation loses bits).  Every
+#: ``[-20, 20]`` (magnitudes spanning 2**40, so float32 accumulation loses bits).  Every
 #: value is exact in float32 and float64.
 VALUE_KINDS = ("integers", "dyadic", "wide")
 _MAX_FRACTION_BITS = 4
-_WIDE_EXPONENT = 12
+_WIDE_EXPONENT = 20
 
 #: Sizes :func:`input_shapes` draws now and then with ``large_sizes=True``: around and
 #: beyond powers of two, where tiled and vectorised kernels change code path.

@@ -96,13 +96,13 @@ def user_im2col_conv2d(
 ) -> np.ndarray:
     """The widely copied ``as_strided`` im2col conv, with strides computed from the shape.
 
-    The recipe assumes a C-contiguous buffer; ``np.pad`` makes one, but with no padding
-    the buggy variant skips the copy, so a Fortran-ordered or strided input is read wrong.
+    The recipe assumes a C-contiguous buffer.  The buggy variant trusts its input (and
+    ``np.pad``, which keeps a Fortran-ordered input Fortran-ordered) to be one, so a
+    Fortran-ordered or strided input is read wrong; the correct one copies to C order.
     """
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    elif bug != "fortran_order":
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    if bug != "fortran_order":
         x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     c_out, c_g, kh, kw = weight.shape
@@ -277,7 +277,7 @@ ZOO: list[tuple[str, dict[str, Any], Callable[..., Any], Callable[[Any, Any], bo
     ("groups_ignored", {}, _conv_bug("groups_ignored"),
      lambda s, cx: s.groups == 2 and s.kernel_size == (1, 1)),
     ("channel_order", {}, _conv_bug("channel_order"),
-     lambda s, cx: s.in_channels == 2 and s.out_channels == 1 and s.kernel_size == (1, 1)),
+     lambda s, cx: s.in_channels == 2 and s.kernel_size == (1, 1)),
     ("bias_missing", {}, _conv_bug("bias_missing"),
      lambda s, cx: s.bias and s.kernel_size == (1, 1) and cx.input_shape == (1, 1, 1, 1)),
     ("bias_doubled", {}, _conv_bug("bias_doubled"),
@@ -295,7 +295,7 @@ ZOO: list[tuple[str, dict[str, Any], Callable[..., Any], Callable[[Any, Any], bo
      lambda s, cx: max(max(p) for p in s.padding) == 1),
     ("max_pool_ceil_without_drop_rule", {"layer": "max_pool"},
      functools.partial(user_max_pool2d, bug="ceil_without_drop_rule"),
-     lambda s, cx: s.ceil_mode and cx.reason == "wrong shape"),
+     lambda s, cx: s.ceil_mode),
     ("avg_pool_divisor_always_kernel", {"layer": "avg_pool"},
      functools.partial(user_avg_pool2d, bug="divisor_always_kernel"),
      lambda s, cx: max(s.kernel_size) == 2),
@@ -310,9 +310,9 @@ ZOO: list[tuple[str, dict[str, Any], Callable[..., Any], Callable[[Any, Any], bo
      lambda s, cx: abs(cx.got_value - cx.expected_value) > cx.bound_value
      and max(abs(cx.x).max(), abs(cx.weight).max()) >= 2**6),
     ("im2col_fortran_order", {}, functools.partial(user_im2col_conv2d, bug="fortran_order"),
-     lambda s, cx: cx.layout in ("F", "strided") and s.kernel_size == (1, 1)),
+     lambda s, cx: cx.layout in ("F", "strided") and max(s.kernel_size) <= 2),
     ("tail_beyond_width_8", {}, _conv_bug("tail_beyond_8"),
-     lambda s, cx: cx.index[-1] == 8 and cx.got.shape[-1] == 9),
+     lambda s, cx: cx.index[-1] == 8 and cx.got.shape[-1] <= 10 and s.kernel_size == (1, 1)),
     ("groups_over_2", {}, _conv_bug("groups_over_2"),
      lambda s, cx: s.groups == 3 and s.kernel_size == (1, 1)),
     ("reflect_as_symmetric", {"padding_modes": ["zeros", "reflect"]},
@@ -326,7 +326,7 @@ ZOO: list[tuple[str, dict[str, Any], Callable[..., Any], Callable[[Any, Any], bo
      lambda s, cx: cx.got.dtype == np.float32),
     ("max_pool_ceil_mode_ignored", {"layer": "max_pool"},
      functools.partial(user_max_pool2d, bug="ceil_mode_ignored"),
-     lambda s, cx: s.ceil_mode and cx.reason == "wrong shape"),
+     lambda s, cx: s.ceil_mode),
     ("max_pool_ravel_k_order", {"layer": "max_pool"},
      functools.partial(user_max_pool2d, bug="ravel_k_order"),
      lambda s, cx: cx.layout == "F"),
@@ -353,24 +353,10 @@ def _check(layer: str, fn: Callable[..., Any], **kwargs: Any) -> cp.CheckResult:
     return _CHECKERS[layer](fn, max_examples=300, derandomize=True, **kwargs)
 
 
-@pytest.mark.parametrize(("name", "options", "fn", "minimal"), ZOO, ids=[z[0] for z in ZOO])
-def test_zoo_member_is_caught_with_a_small_example(
-    name: str, options: dict[str, Any], fn: Callable[..., Any], minimal: Any
-) -> None:
-    result = _check(options.get("layer", "conv"), fn)
-    assert not result, f"{name} was not caught: {result}"
-    cx = result.counterexample
-    assert cx is not None
-    _small(cx.spec, cx.input_shape)
-    assert minimal(cx.spec, cx), f"{name}: counterexample not minimal:\n{cx}"
-    if cx.reason == "values differ":
-        assert cx.index is not None and cx.expected_value != cx.got_value
-    text = str(result)
-    assert "FAILED" in text and repr(cx.spec) in text
-
-
-def test_zoo_has_at_least_ten_members() -> None:
-    assert len(ZOO) >= 10
+def test_zoo_has_at_least_twenty_members() -> None:
+    # each member is run by tests/test_check_soundness.py (one test id per defect)
+    assert len(ZOO) >= 20
+    assert len({z[0] for z in ZOO}) == len(ZOO)
 
 
 @pytest.mark.parametrize(
