@@ -213,7 +213,9 @@ class Counterexample:
                 "  allowed     = "
                 + ("exact (every partial sum is exact)" if bound == 0 else f"|diff| <= {bound!r}")
             )
-        lines.append(f"  layout      = {self.layout!r} ({_LAYOUT_TEXT.get(self.layout, self.layout)})")
+        lines.append(
+            f"  layout      = {self.layout!r} ({_LAYOUT_TEXT.get(self.layout, self.layout)})"
+        )
         lines.append("  x = " + np.array2string(self.x, prefix="  x = "))
         if self.weight is not None:
             lines.append("  weight = " + np.array2string(self.weight, prefix="  weight = "))
@@ -611,7 +613,9 @@ class _Plan:
         layouts: Any,
     ) -> None:
         if not isinstance(scalar_args, bool):
-            raise ConvProofError(f"scalar_args must be True or False, got scalar_args={scalar_args!r}")
+            raise ConvProofError(
+                f"scalar_args must be True or False, got scalar_args={scalar_args!r}"
+            )
         items = (layouts,) if isinstance(layouts, str) else tuple(layouts)
         if not items or any(v not in LAYOUTS for v in items):
             raise ConvProofError(
@@ -844,9 +848,7 @@ def check_conv(
     """
     defaults = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
     plan = _plan("conv", ndim, defaults, bounds, specs, scalar_args, layouts)
-    return _warn_unexercised(
-        _run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol)
-    )
+    return _warn_unexercised(_run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol))
 
 
 def check_conv_transpose(
@@ -939,9 +941,7 @@ def check_pool(
         raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
-    return _warn_unexercised(
-        _run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol)
-    )
+    return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol))
 
 
 for _checker in (check_conv, check_conv_transpose, check_pool):

@@ -620,10 +620,8 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
     pads = [p for pair in spec.padding for p in pair] if isinstance(spec.padding, tuple) else []
     checks: dict[str, Callable[[], bool]] = {
         "ndim": lambda: spec.ndim == value,
-        "min_channels": lambda: not conv_like
-        or min(spec.in_channels, spec.out_channels) >= value,  # type: ignore[union-attr]
-        "max_channels": lambda: not conv_like
-        or max(spec.in_channels, spec.out_channels) <= value,  # type: ignore[union-attr]
+        "min_channels": lambda: not conv_like or min(spec.in_channels, spec.out_channels) >= value,  # type: ignore[union-attr]
+        "max_channels": lambda: not conv_like or max(spec.in_channels, spec.out_channels) <= value,  # type: ignore[union-attr]
         "max_kernel_size": lambda: max(spec.kernel_size) <= value,
         "max_stride": lambda: max(spec.stride) <= value,  # type: ignore[arg-type]
         "max_dilation": lambda: max(spec.dilation) <= value,
@@ -633,11 +631,14 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
         "padding_modes": lambda: getattr(spec, "padding_mode", "zeros") in tuple(value),
         "kinds": lambda: not isinstance(spec, PoolSpec) or spec.kind in tuple(value),
         "ceil_mode": lambda: value is None or getattr(spec, "ceil_mode", value) == value,
-        "count_include_pad": lambda: value is None
-        or getattr(spec, "count_include_pad", value) == value,
+        "count_include_pad": lambda: (
+            value is None or getattr(spec, "count_include_pad", value) == value
+        ),
         "output_padding": lambda: value or not any(getattr(spec, "output_padding", ())),
-        "same_per_axis": lambda: not value
-        or all(len(set(getattr(spec, f))) == 1 for f in ("kernel_size", "stride", "dilation")),
+        "same_per_axis": lambda: (
+            not value
+            or all(len(set(getattr(spec, f))) == 1 for f in ("kernel_size", "stride", "dilation"))
+        ),
     }
     if name not in checks:
         raise InvalidArgument(

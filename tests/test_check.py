@@ -11,6 +11,7 @@ import pytest
 from hypothesis.errors import InvalidArgument
 
 import convproof as cp
+from convproof import check as cpc
 
 
 def good_conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -86,7 +87,7 @@ def test_counterexample_contents(flipped_result: cp.CheckResult) -> None:
     differs = np.argwhere(np.abs(cx.expected - cx.got) > cx.bound)
     assert tuple(differs[0]) == cx.index
     assert cx.x.shape == cx.input_shape
-    assert cx.layout in cp.check.LAYOUTS and cx.bound.shape == cx.expected.shape
+    assert cx.layout in cpc.LAYOUTS and cx.bound.shape == cx.expected.shape
 
 
 def test_str_and_to_dict(flipped_result: cp.CheckResult) -> None:
@@ -217,7 +218,7 @@ def test_rounding_to_integers_is_caught_exactly() -> None:
      ([1.0, 2.0**-30], -30), ([2.0**52 + 1], 0)],
 )  # fmt: skip
 def test_quantum_is_the_finest_binary_exponent(values: list[float], quantum: Any) -> None:
-    assert cp.check._quantum(np.array(values)) == quantum
+    assert cpc._quantum(np.array(values)) == quantum
 
 
 def _problem_1d(x: list[float], w: list[float], bias: Any = None, dtype: Any = np.float64) -> Any:
@@ -244,7 +245,7 @@ def _problem_1d(x: list[float], w: list[float], bias: Any = None, dtype: Any = n
     ],
 )  # fmt: skip
 def test_allowed_deviation_table(x: Any, w: Any, bias: Any, dtype: str, bound: float) -> None:
-    expected, allowed = cp.check._reference(_problem_1d(x, w, bias, dtype), dtype)
+    expected, allowed = cpc._reference(_problem_1d(x, w, bias, dtype), dtype)
     exact = sum(a * b for a, b in zip(x, w)) + (bias or 0)
     assert expected[0, 0, 0] == exact
     assert allowed[0, 0, 0] == pytest.approx(bound, rel=1e-8, abs=0)
@@ -255,7 +256,7 @@ def test_pool_bounds() -> None:
     for kind, bound in (("max", 0.0), ("avg", 2 * (5 * 2.0**-53 / (1 - 5 * 2.0**-53)))):
         spec = cp.PoolSpec(kind=kind, kernel_size=3, ndim=1)
         problem = cp.strategies.ConvProblem(spec, x.shape, x, None, None)
-        expected, allowed = cp.check._reference(problem, "float64")
+        expected, allowed = cpc._reference(problem, "float64")
         mean = (1.0 + 2.0**60 + 3.0) / 3
         assert expected[0, 0, 0] == pytest.approx(2.0**60 if kind == "max" else mean, rel=1e-15)
         assert allowed[0, 0, 0] == pytest.approx(bound * mean, rel=1e-8, abs=0)
@@ -408,7 +409,7 @@ def test_enabled_features(layer: str, bounds: dict[str, Any], features: set[str]
                 "max_pool": {"paddings": ("int", "per_dim"), "kinds": ("max",)},
                 "avg_pool": {"paddings": ("int", "per_dim"), "kinds": ("avg",)}}[layer]  # fmt: skip
     kind = layer if layer.startswith("conv") else "pool"
-    plan = cp.check._Plan(kind, None, defaults, bounds, None, False, cp.check.LAYOUTS)
+    plan = cpc._Plan(kind, None, defaults, bounds, None, False, cpc.LAYOUTS)
     assert plan.enabled == features
 
 
@@ -417,12 +418,17 @@ def test_features_of_a_problem() -> None:
                        dilation=(1, 2), padding_mode="reflect")  # fmt: skip
     x = np.zeros((3, 2, 5, 5))
     problem = cp.strategies.ConvProblem(spec, x.shape, x, np.zeros((2, 1, 3, 3)), None)
-    assert cp.check._features(problem) == {
-        "groups > 1", "dilation > 1", "padding > 0", "padding_mode='reflect'", "batch > 1",
-        "bias"}
+    assert cpc._features(problem) == {
+        "groups > 1",
+        "dilation > 1",
+        "padding > 0",
+        "padding_mode='reflect'",
+        "batch > 1",
+        "bias",
+    }
     tspec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2,
                                  output_padding=(0, 1), bias=True)  # fmt: skip
-    assert cp.check._spec_features(tspec) == {"stride > 1", "output_padding > 0", "bias"}
+    assert cpc._spec_features(tspec) == {"stride > 1", "output_padding > 0", "bias"}
     pspec = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, count_include_pad=False)
-    assert cp.check._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
+    assert cpc._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
                                                "count_include_pad=False"}  # fmt: skip

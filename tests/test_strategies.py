@@ -235,16 +235,22 @@ BAD = [
     (cs.conv_problems, dict(max_batch=0), "max_batch must be >= 1"),
     (cs.conv_problems, dict(max_kernal_size=3), "unknown bounds"),
     (cs.conv_problems, dict(specs=cs.conv_specs(), max_extra=1), "cannot be combined"),
-    (cs.conv_problems, dict(specs=[cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)],
-                            max_kernel_size=2), "outside the bound max_kernel_size=2"),
+    (
+        cs.conv_problems,
+        dict(specs=[cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)], max_kernel_size=2),
+        "outside the bound max_kernel_size=2",
+    ),
     (cs.conv_problems, dict(specs=[]), "specs must not be empty"),
     (cs.conv_problems, dict(specs=1), "specs must be a SearchStrategy, a spec or a sequence"),
     (cs.conv_problems, dict(specs=[1]), "spec must be a ConvSpec"),
     (cs.conv_problems, dict(values=["halves"]), "values must be a non-empty sequence"),
     (cs.conv_problems, dict(dtype="int64", values=["wide"]), "values must be"),
     (cs.conv_problems, dict(large_sizes=1), "large_sizes must be True or False"),
-    (cs.input_shapes, dict(spec=cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1),
-                           large_sizes="yes"), "large_sizes must be True or False"),
+    (
+        cs.input_shapes,
+        dict(spec=cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1), large_sizes="yes"),
+        "large_sizes must be True or False",
+    ),
     (cs.conv_specs, dict(same_per_axis=None), "same_per_axis must be True or False"),
 ]
 
