@@ -275,6 +275,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--check-examples", type=int, default=300)
     parser.add_argument(
+        "--check-only", action="store_true",
+        help="only measure the check_conv rate (problems/s), not the convolution suite",
+    )  # fmt: skip
+    parser.add_argument(
         "--clock", choices=["wall", "cpu"], default="wall",
         help="wall time (default) or this process's CPU time (steadier on a shared machine)",
     )  # fmt: skip
@@ -299,6 +303,9 @@ def main() -> None:
                "MKL_NUM_THREADS": threads}  # fmt: skip
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    if args.check_only:
+        run_check_rate(args.check_examples)
+        return
     print(
         f"numpy {np.__version__}, clock={args.clock}, order={args.order}, "
         f"threads={threads} (PyTorch and NumPy's BLAS), "

@@ -78,8 +78,8 @@ from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import strategies as st
 from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
 
 from .errors import ConvProofError
 from .numeric import conv
@@ -313,16 +313,8 @@ class CheckResult:
 
 
 # --------------------------------------------------------------------------------------
-# running
+# calling and comparing
 # --------------------------------------------------------------------------------------
-
-
-class _Failed(Exception):
-    """Raised inside the property to mark a failure; carries the counterexample."""
-
-    def __init__(self, counterexample: Counterexample) -> None:
-        super().__init__(counterexample.reason)
-        self.counterexample = counterexample
 
 
 _COMPARISON = (

@@ -618,16 +618,17 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
     """Why ``spec`` is outside the bound ``name=value`` (``None`` when it is within)."""
     conv_like = isinstance(spec, ConvSpec | ConvTransposeSpec)
     pads = [p for pair in spec.padding for p in pair] if isinstance(spec.padding, tuple) else []
+    channels = (getattr(spec, "in_channels", 1), getattr(spec, "out_channels", 1))
     checks: dict[str, Callable[[], bool]] = {
         "ndim": lambda: spec.ndim == value,
-        "min_channels": lambda: not conv_like or min(spec.in_channels, spec.out_channels) >= value,  # type: ignore[union-attr]
-        "max_channels": lambda: not conv_like or max(spec.in_channels, spec.out_channels) <= value,  # type: ignore[union-attr]
+        "min_channels": lambda: not conv_like or min(channels) >= value,
+        "max_channels": lambda: not conv_like or max(channels) <= value,
         "max_kernel_size": lambda: max(spec.kernel_size) <= value,
-        "max_stride": lambda: max(spec.stride) <= value,  # type: ignore[arg-type]
+        "max_stride": lambda: max(getattr(spec, "stride", None) or (1,)) <= value,
         "max_dilation": lambda: max(spec.dilation) <= value,
         "max_padding": lambda: max(pads, default=0) <= value,
-        "groups": lambda: value or not conv_like or spec.groups == 1,  # type: ignore[union-attr]
-        "bias": lambda: value is None or not conv_like or spec.bias == value,  # type: ignore[union-attr]
+        "groups": lambda: value or getattr(spec, "groups", 1) == 1,
+        "bias": lambda: value is None or not conv_like or getattr(spec, "bias", None) == value,
         "padding_modes": lambda: getattr(spec, "padding_mode", "zeros") in tuple(value),
         "kinds": lambda: not isinstance(spec, PoolSpec) or spec.kind in tuple(value),
         "ceil_mode": lambda: value is None or getattr(spec, "ceil_mode", value) == value,

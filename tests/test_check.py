@@ -12,6 +12,7 @@ from hypothesis.errors import InvalidArgument
 
 import convproof as cp
 from convproof import check as cpc
+from convproof import examples
 
 
 def good_conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -432,3 +433,9 @@ def test_features_of_a_problem() -> None:
     pspec = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, count_include_pad=False)
     assert cpc._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
                                                "count_include_pad=False"}  # fmt: skip
+
+
+def test_shipped_im2col_example_fails_only_on_other_layouts() -> None:
+    result = cp.check_conv(examples.im2col_conv, seed=0)
+    assert not result and result.counterexample.layout == "F"
+    assert cp.check_conv(examples.im2col_conv, seed=0, layouts=["C", "strided"])
