@@ -1,8 +1,10 @@
 """A zoo of deliberately wrong convolutions: check_conv must catch each with a small example.
 
-The "user" implementations below are written from scratch in plain NumPy (tap loops), not
-on convproof, the way a user's own kernel would be.  Each takes a ``bug`` switch; with
-``bug=None`` they are correct and must pass.
+The "user" implementations below are written from scratch in plain NumPy (tap loops, and the
+widely copied ``as_strided`` im2col), not on convproof, the way a user's own kernel would be.
+Each takes a ``bug`` switch; with ``bug=None`` they are correct and must pass.  ``ZOO`` lists
+the planted defects; ``tests/test_check_soundness.py`` runs each with the checkers' default
+settings (one test id per defect) and checks the counterexample is minimal.
 """
 
 from __future__ import annotations
