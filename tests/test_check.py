@@ -33,7 +33,7 @@ def test_correct_implementation_passes() -> None:
     assert result and result.passed
     assert result.counterexample is None
     assert 0 < result.examples_run <= 40
-    assert result.seconds > 0
+    assert 0 < result.seconds < 600
     assert str(result).startswith("conv check passed: ")
 
 
@@ -439,3 +439,8 @@ def test_shipped_im2col_example_fails_only_on_other_layouts() -> None:
     result = cp.check_conv(examples.im2col_conv, seed=0)
     assert not result and result.counterexample.layout == "F"
     assert cp.check_conv(examples.im2col_conv, seed=0, layouts=["C", "strided"])
+
+
+def test_gamma() -> None:
+    # gamma_n = n u / (1 - n u): with u = 1/4, gamma_1 = 1/3 and gamma_2 = 1
+    assert cpc._gamma(np.array([1.0, 2.0]), 0.25).tolist() == [1 / 3, 1.0]
