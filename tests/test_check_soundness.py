@@ -40,7 +40,7 @@ _SEEDS = {"max_pool_ceil_without_drop_rule": 1}
 #: second channel), the tile bug a width past 8, groups > 2 three channels.
 _LIMITS: dict[str, dict[str, int]] = {
     "im2col_fortran_order": {"batch": 2, "size": 8},
-    "max_pool_ravel_k_order": {"batch": 2},
+    "max_pool_ravel_k_order": {"batch": 2, "size": 7},
     "tail_beyond_width_8": {"size": 9},
     "groups_over_2": {"channels": 3},
     "float32_accumulation": {"batch": 2, "channels": 3, "size": 5},
