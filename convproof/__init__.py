@@ -105,6 +105,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "check": (
         "CheckResult",
         "Counterexample",
+        "UnexercisedWarning",
         "assert_conv_matches",
         "check_conv",
         "check_conv_transpose",
@@ -128,6 +129,7 @@ if TYPE_CHECKING:
     from .check import (
         CheckResult,
         Counterexample,
+        UnexercisedWarning,
         assert_conv_matches,
         check_conv,
         check_conv_transpose,
@@ -289,6 +291,7 @@ __all__ = [
     "Spec",
     "Summary",
     "UnevaluatedSum",
+    "UnexercisedWarning",
     "__version__",
     "analyze",
     "assert_conv_matches",

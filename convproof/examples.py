@@ -1,6 +1,6 @@
-"""Example convolution functions to try ``convproof check`` on: one correct, two buggy.
+"""Example convolution functions to try ``convproof check`` on: one correct, three buggy.
 
-All three have PyTorch's functional signature, with NumPy arrays in and out
+All four have PyTorch's functional signature, with NumPy arrays in and out
 (``fn(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)``, batched
 ``x`` of shape ``(N, C_in, *spatial)``, any number of spatial dims, symmetric integer
 padding), and are written with plain loops, independently of the rest of convproof:
@@ -11,6 +11,8 @@ function              what it computes
 loop_conv             the correct cross-correlation (what every framework calls "conv")
 flipped_conv          a textbook *convolution* (kernel flipped): wrong for asymmetric kernels
 no_dilation_conv      ignores ``dilation`` when reading windows: wrong for dilated kernels
+im2col_conv           the widely copied ``as_strided`` im2col, strides computed for C order:
+                      right on C-contiguous input, wrong on Fortran-ordered or strided input
 ====================  ==================================================================
 
 Examples
@@ -27,7 +29,8 @@ array([[4., 5.],
        [7., 8.]])
 
 From the shell: ``convproof check convproof.examples:flipped_conv`` finds the bug and shrinks
-it to a two-tap kernel.
+it to a two-tap kernel; ``convproof check convproof.examples:im2col_conv`` reports the
+Fortran-ordered layout that breaks it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flipped_conv", "loop_conv", "no_dilation_conv"]
+__all__ = ["flipped_conv", "im2col_conv", "loop_conv", "no_dilation_conv"]
 
 
 def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
@@ -169,3 +172,66 @@ def no_dilation_conv(
     (array([[[2.]]]), array([[[1.]]]))
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, use_dilation=False)
+
+
+def im2col_conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """A buggy convolution: ``as_strided`` im2col with strides computed for a C-ordered buffer.
+
+    The recipe (widely copied) pads with ``np.pad`` -- which keeps a Fortran-ordered input
+    Fortran-ordered -- and then views the buffer with strides derived from the *shape*, as if
+    it were C-contiguous.  On C-contiguous input it is right; on a Fortran-ordered or strided
+    input it reads the wrong elements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(6.0).reshape(1, 1, 2, 3)
+    >>> w = np.ones((1, 1, 1, 2))
+    >>> im2col_conv(x, w)[0, 0], loop_conv(x, w)[0, 0]
+    (array([[1., 3.],
+           [7., 9.]]), array([[1., 3.],
+           [7., 9.]]))
+    >>> im2col_conv(np.asfortranarray(x), w)[0, 0]  # the same values, Fortran-ordered: wrong
+    array([[3., 4.],
+           [6., 7.]])
+    """
+    x = np.asarray(x)  # keeps the memory layout, as the recipe does
+    weight = np.asarray(weight)
+    ndim = x.ndim - 2
+    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
+    n, c, *spatial = xp.shape
+    c_out, c_group, *k = weight.shape
+    out_sizes = [(spatial[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in range(ndim)]
+    # C-order strides from the shape (the bug: xp's real strides are ignored)
+    c_strides = [xp.itemsize * int(np.prod(xp.shape[i + 1 :])) for i in range(xp.ndim)]
+    cols = np.lib.stride_tricks.as_strided(
+        xp,
+        shape=(n, c, *k, *out_sizes),
+        strides=(
+            c_strides[0],
+            c_strides[1],
+            *[c_strides[2 + a] * d[a] for a in range(ndim)],
+            *[c_strides[2 + a] * s[a] for a in range(ndim)],
+        ),
+        writeable=False,
+    )
+    per_group = c_out // groups
+    out = np.empty((n, c_out, *out_sizes), dtype=np.result_type(x, weight, np.float64))
+    taps = int(np.prod(k))
+    for g in range(groups):
+        patch = cols[:, g * c_group : (g + 1) * c_group].reshape(n, c_group * taps, -1)
+        kernel = weight[g * per_group : (g + 1) * per_group].reshape(per_group, -1)
+        res = np.einsum("ok,nkp->nop", kernel, patch)
+        out[:, g * per_group : (g + 1) * per_group] = res.reshape(n, per_group, *out_sizes)
+    if bias is not None:
+        out += np.asarray(bias).reshape(1, c_out, *[1] * ndim)
+    return out

@@ -48,8 +48,10 @@ from .spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec, Spec
 
 __all__ = [
     "CONV_PADDING_FORMS",
+    "LARGE_SIZES",
     "POOL_PADDING_FORMS",
     "TRANSPOSE_PADDING_FORMS",
+    "VALUE_KINDS",
     "ConvProblem",
     "conv_problems",
     "conv_specs",
@@ -75,6 +77,21 @@ TRANSPOSE_PADDING_FORMS = ("int", "per_dim", "pairs", "valid", "SAME_UPPER", "SA
 POOL_PADDING_FORMS = ("int", "per_dim", "pairs", "valid", "SAME_UPPER", "SAME_LOWER")
 
 _DTYPES = ("float64", "float32", "int64", "object")
+
+#: Value kinds :func:`conv_problems` can draw: ``"integers"`` in ``[-max_value, max_value]``;
+#: ``"dyadic"``, multiples of ``2**-f`` (``f`` from 1 to 4, drawn per problem) in the same
+#: range; ``"wide"``, integers in that range times ``2**e`` with ``e`` drawn per entry from
+#: ``[-20, 20]`` (magnitudes spanning 2**40, so float32 accumulation loses bits).  Every
+#: value is exact in float32 and float64.
+VALUE_KINDS = ("integers", "dyadic", "wide")
+_MAX_FRACTION_BITS = 4
+_WIDE_EXPONENT = 20
+
+#: Sizes :func:`input_shapes` draws now and then with ``large_sizes=True``: around and
+#: beyond powers of two, where tiled and vectorised kernels change code path.
+LARGE_SIZES = (7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129)
+#: At most this many spatial elements per sample once an axis is large (about 130 x 130).
+_LARGE_ELEMENTS = 130 * 130
 
 
 # --------------------------------------------------------------------------------------
@@ -147,7 +164,9 @@ def _check_channels(min_channels: Any, max_channels: Any) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------
 
 
-def _per_axis(draw: Any, ndim: int, lo: int, hi: int) -> tuple[int, ...]:
+def _per_axis(draw: Any, ndim: int, lo: int, hi: int, same: bool = False) -> tuple[int, ...]:
+    if same:
+        return (draw(st.integers(lo, hi)),) * ndim
     return tuple(draw(st.integers(lo, hi)) for _ in range(ndim))
 
 
@@ -164,22 +183,33 @@ def _draw_channels(draw: Any, lo: int, hi: int, allow_groups: bool) -> tuple[int
 
 
 def _draw_padding(
-    draw: Any, forms: tuple[str, ...], ndim: int, max_padding: int, limits: tuple[int, ...]
+    draw: Any,
+    forms: tuple[str, ...],
+    ndim: int,
+    max_padding: int,
+    limits: tuple[int, ...],
+    same: bool = False,
 ) -> Any:
-    """A padding argument of one of ``forms``; explicit amounts at most ``limits`` per axis."""
+    """A padding argument of one of ``forms``; explicit amounts at most ``limits`` per axis.
+
+    ``same``: one value (or one pair) for every axis (``limits`` are then equal).
+    """
     form = draw(st.sampled_from(forms))
     if form == "int":
         return draw(st.integers(0, min(max_padding, *limits)))
     if form == "per_dim":
+        if same:
+            return (draw(st.integers(0, min(max_padding, *limits))),) * ndim
         return tuple(draw(st.integers(0, min(max_padding, lim))) for lim in limits)
     if form == "pairs":
-        return tuple(
+        pairs = tuple(
             (
                 draw(st.integers(0, min(max_padding, lim))),
                 draw(st.integers(0, min(max_padding, lim))),
             )
-            for lim in limits
+            for lim in (limits[:1] if same else limits)
         )
+        return pairs * ndim if same else pairs
     return form
 
 
@@ -201,6 +231,7 @@ def conv_specs(
     padding_modes: Sequence[str] = PADDING_MODES,
     groups: bool = True,
     bias: bool | None = None,
+    same_per_axis: bool = False,
 ) -> st.SearchStrategy[ConvSpec]:
     """Strategy for valid :class:`~convproof.ConvSpec` objects.
 
@@ -224,6 +255,9 @@ def conv_specs(
         Whether ``groups > 1`` may be drawn.
     bias : bool or None
         Fix ``bias``, or ``None`` to draw it.
+    same_per_axis : bool
+        One value for every axis: kernel size, stride, dilation and padding are drawn once
+        and repeated (what code taking one scalar of each handles).
 
     Returns
     -------
@@ -251,16 +285,17 @@ def conv_specs(
     modes = _check_subset("padding_modes", padding_modes, PADDING_MODES)
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
+    same = _check_bool("same_per_axis", same_per_axis)
 
     @st.composite
     def build(draw: Any) -> ConvSpec:
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
-        kernel = _per_axis(draw, nd, 1, k_max)
-        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd)
-        stride = _per_axis(draw, nd, 1, s_max)  # drawn always: every form shrinks evenly
+        kernel = _per_axis(draw, nd, 1, k_max, same)
+        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same)
+        stride = _per_axis(draw, nd, 1, s_max, same)  # drawn always: every form shrinks evenly
         if padding == "same":
             stride = (1,) * nd  # PyTorch's "same" needs stride 1
-        dilation = _per_axis(draw, nd, 1, d_max)
+        dilation = _per_axis(draw, nd, 1, d_max, same)
         mode = draw(st.sampled_from(modes))
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
         return ConvSpec(
@@ -285,6 +320,7 @@ def conv_transpose_specs(
     output_padding: bool = True,
     groups: bool = True,
     bias: bool | None = None,
+    same_per_axis: bool = False,
 ) -> st.SearchStrategy[ConvTransposeSpec]:
     """Strategy for valid :class:`~convproof.ConvTransposeSpec` objects.
 
@@ -299,6 +335,8 @@ def conv_transpose_specs(
         Whether a non-zero ``output_padding`` (below ``max(stride, dilation)``) may be drawn.
     groups : bool
     bias : bool or None
+    same_per_axis : bool
+        One value for every axis (kernel size, stride, dilation, padding, output padding).
 
     Returns
     -------
@@ -324,15 +362,18 @@ def conv_transpose_specs(
     allow_op = _check_bool("output_padding", output_padding)
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
+    same = _check_bool("same_per_axis", same_per_axis)
 
     @st.composite
     def build(draw: Any) -> ConvTransposeSpec:
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
-        kernel = _per_axis(draw, nd, 1, k_max)
-        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd)
-        stride = _per_axis(draw, nd, 1, s_max)
-        dilation = _per_axis(draw, nd, 1, d_max)
-        if allow_op:
+        kernel = _per_axis(draw, nd, 1, k_max, same)
+        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same)
+        stride = _per_axis(draw, nd, 1, s_max, same)
+        dilation = _per_axis(draw, nd, 1, d_max, same)
+        if allow_op and same:
+            op = (draw(st.integers(0, max(stride[0], dilation[0]) - 1)),) * nd
+        elif allow_op:
             op = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
         else:
             op = (0,) * nd
@@ -358,6 +399,7 @@ def pool_specs(
     ceil_mode: bool | None = None,
     count_include_pad: bool | None = None,
     stride_none: bool = True,
+    same_per_axis: bool = False,
 ) -> st.SearchStrategy[PoolSpec]:
     """Strategy for valid :class:`~convproof.PoolSpec` objects.
 
@@ -376,6 +418,8 @@ def pool_specs(
         Fix the flag, or ``None`` to draw it.
     stride_none : bool
         Whether ``stride=None`` (stride = kernel size) may be drawn.
+    same_per_axis : bool
+        One value for every axis (kernel size, stride, dilation, padding).
 
     Returns
     -------
@@ -401,15 +445,16 @@ def pool_specs(
     fixed_ceil = _check_optional_bool("ceil_mode", ceil_mode)
     fixed_cip = _check_optional_bool("count_include_pad", count_include_pad)
     allow_none = _check_bool("stride_none", stride_none)
+    same = _check_bool("same_per_axis", same_per_axis)
 
     @st.composite
     def build(draw: Any) -> PoolSpec:
         kind = draw(st.sampled_from(kind_set))
-        kernel = _per_axis(draw, nd, 1, k_max)
+        kernel = _per_axis(draw, nd, 1, k_max, same)
         use_none = allow_none and draw(st.booleans())
-        stride = None if use_none else _per_axis(draw, nd, 1, s_max)
-        padding = _draw_padding(draw, forms, nd, p_max, tuple(k // 2 for k in kernel))
-        dilation = _per_axis(draw, nd, 1, d_max)  # drawn for both kinds: shrinks evenly
+        stride = None if use_none else _per_axis(draw, nd, 1, s_max, same)
+        padding = _draw_padding(draw, forms, nd, p_max, tuple(k // 2 for k in kernel), same)
+        dilation = _per_axis(draw, nd, 1, d_max, same)  # drawn for both kinds: shrinks evenly
         if kind == "avg":
             dilation = (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
@@ -452,7 +497,12 @@ def _check_spec(spec: Any) -> Spec:
 
 
 def input_shapes(
-    spec: Spec, *, batch: bool | None = None, max_batch: int = 2, max_extra_size: int = 4
+    spec: Spec,
+    *,
+    batch: bool | None = None,
+    max_batch: int = 2,
+    max_extra_size: int = 4,
+    large_sizes: bool = False,
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """Strategy for input shapes valid for ``spec`` (non-empty output, padding-mode limits).
 
@@ -468,6 +518,12 @@ def input_shapes(
         Upper bound for ``N`` (from 1).
     max_extra_size : int
         How far above the smallest valid size a spatial size may go.
+    large_sizes : bool
+        Now and then (about one axis in eight) draw a size from :data:`LARGE_SIZES` (7 to
+        129, around powers of two) instead, as long as a sample keeps at most about
+        130 x 130 spatial elements.  The small size is drawn first and the large one
+        replaces it only when a flag is set, so shrinking prefers the small size and, when
+        only a large one fails, ends at the smallest failing entry of :data:`LARGE_SIZES`.
 
     Returns
     -------
@@ -480,16 +536,20 @@ def input_shapes(
     >>> spec = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=(3, 5), padding=1)
     >>> find(cp.strategies.input_shapes(spec, batch=False), lambda s: s[1] > s[2])
     (3, 4, 3)
+    >>> find(cp.strategies.input_shapes(spec, batch=False, large_sizes=True),
+    ...      lambda s: s[2] > 10)
+    (3, 1, 15)
     """
     spec = _check_spec(spec)
     fixed_batch = _check_optional_bool("batch", batch)
     n_max = _check_int("max_batch", max_batch, 1)
     extra = _check_int("max_extra_size", max_extra_size, 0)
+    large = _check_bool("large_sizes", large_sizes)
     mins = tuple(_min_size(spec, a) for a in range(spec.ndim))
 
     @st.composite
     def build(draw: Any) -> tuple[int, ...]:
-        return _draw_shape(draw, spec, mins, fixed_batch, n_max, extra)
+        return _draw_shape(draw, spec, mins, fixed_batch, n_max, extra, large)
 
     return build()
 
@@ -501,11 +561,19 @@ def _draw_shape(
     fixed_batch: bool | None,
     n_max: int,
     extra: int,
+    large: bool = False,
 ) -> tuple[int, ...]:
     c = spec.in_channels if isinstance(spec, ConvSpec | ConvTransposeSpec) else None
     if c is None:
         c = draw(st.integers(1, 3))
-    spatial = tuple(m + draw(st.integers(0, extra)) for m in mins)
+    spatial = [m + draw(st.integers(0, extra)) for m in mins]
+    if large:
+        for axis, m in enumerate(mins):
+            if draw(st.integers(0, 3)) == 3:  # about one axis in four; shrinks to "small"
+                size = max(m, draw(st.sampled_from(LARGE_SIZES)))
+                others = int(np.prod(spatial)) // spatial[axis]
+                if others * size <= _LARGE_ELEMENTS:
+                    spatial[axis] = size
     batched = draw(st.booleans()) if fixed_batch is None else fixed_batch
     lead = (draw(st.integers(1, n_max)),) if batched else ()
     return (*lead, c, *spatial)
@@ -522,12 +590,23 @@ class ConvProblem(NamedTuple):
 
 
 @functools.lru_cache(maxsize=512)
-def _int_arrays(shape: tuple[int, ...], max_value: int) -> st.SearchStrategy[np.ndarray]:
-    return hnp.arrays(np.int64, shape, elements=st.integers(-max_value, max_value))
+def _int_arrays(shape: tuple[int, ...], lo: int, hi: int) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.int64, shape, elements=st.integers(lo, hi))
 
 
-def _array(draw: Any, shape: tuple[int, ...], dtype: str, max_value: int) -> np.ndarray:
-    arr = draw(_int_arrays(tuple(shape), max_value))
+def _array(
+    draw: Any, shape: tuple[int, ...], dtype: str, max_value: int, values: str, bits: int
+) -> np.ndarray:
+    """An array of ``values`` kind (see :data:`VALUE_KINDS`), exact in ``dtype``."""
+    shape = tuple(shape)
+    if values == "dyadic":
+        scale = 2**bits
+        mantissa = draw(_int_arrays(shape, -max_value * scale, max_value * scale))
+        return (mantissa / scale).astype(dtype)
+    arr = draw(_int_arrays(shape, -max_value, max_value))
+    if values == "wide":
+        exponent = draw(_int_arrays(shape, -_WIDE_EXPONENT, _WIDE_EXPONENT))
+        return np.ldexp(arr.astype(np.float64), exponent).astype(dtype)
     if dtype == "object":
         out = np.empty(arr.shape, dtype=object)
         out.flat[:] = [int(v) for v in arr.flat]
@@ -535,34 +614,109 @@ def _array(draw: Any, shape: tuple[int, ...], dtype: str, max_value: int) -> np.
     return arr.astype(dtype)
 
 
+def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
+    """Why ``spec`` is outside the bound ``name=value`` (``None`` when it is within)."""
+    conv_like = isinstance(spec, ConvSpec | ConvTransposeSpec)
+    pads = [p for pair in spec.padding for p in pair] if isinstance(spec.padding, tuple) else []
+    channels = (getattr(spec, "in_channels", 1), getattr(spec, "out_channels", 1))
+    checks: dict[str, Callable[[], bool]] = {
+        "ndim": lambda: spec.ndim == value,
+        "min_channels": lambda: not conv_like or min(channels) >= value,
+        "max_channels": lambda: not conv_like or max(channels) <= value,
+        "max_kernel_size": lambda: max(spec.kernel_size) <= value,
+        "max_stride": lambda: max(getattr(spec, "stride", None) or (1,)) <= value,
+        "max_dilation": lambda: max(spec.dilation) <= value,
+        "max_padding": lambda: max(pads, default=0) <= value,
+        "groups": lambda: value or getattr(spec, "groups", 1) == 1,
+        "bias": lambda: value is None or not conv_like or getattr(spec, "bias", None) == value,
+        "padding_modes": lambda: getattr(spec, "padding_mode", "zeros") in tuple(value),
+        "kinds": lambda: not isinstance(spec, PoolSpec) or spec.kind in tuple(value),
+        "ceil_mode": lambda: value is None or getattr(spec, "ceil_mode", value) == value,
+        "count_include_pad": lambda: (
+            value is None or getattr(spec, "count_include_pad", value) == value
+        ),
+        "output_padding": lambda: value or not any(getattr(spec, "output_padding", ())),
+        "same_per_axis": lambda: (
+            not value
+            or all(len(set(getattr(spec, f))) == 1 for f in ("kernel_size", "stride", "dilation"))
+        ),
+    }
+    if name not in checks:
+        raise InvalidArgument(
+            f"bound {name}={value!r} cannot be combined with specs=... (bounds that can: "
+            f"{', '.join(checks)})"
+        )
+    return None if checks[name]() else f"{name}={value!r}"
+
+
+def _spec_source(specs: Any, bounds: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """A strategy from ``specs=`` (a strategy, a spec or a sequence of specs) and bounds.
+
+    A concrete spec outside a bound is refused when the strategy is built; a strategy's
+    specs are filtered by the bounds.
+    """
+    if isinstance(specs, st.SearchStrategy):
+        for name, value in bounds.items():
+            _spec_violation(ConvSpec(in_channels=1, out_channels=1, kernel_size=1), name, value)
+        if not bounds:
+            return specs
+        return specs.filter(
+            lambda s: all(_spec_violation(s, k, v) is None for k, v in bounds.items())
+        )
+    items = [specs] if isinstance(specs, ConvSpec | ConvTransposeSpec | PoolSpec) else specs
+    try:
+        items = list(items)
+    except TypeError:
+        raise InvalidArgument(
+            f"specs must be a SearchStrategy, a spec or a sequence of specs, got specs={specs!r}"
+        ) from None
+    if not items:
+        raise InvalidArgument(f"specs must not be empty, got specs={specs!r}")
+    for item in items:
+        _check_spec(item)
+        for name, value in bounds.items():
+            why = _spec_violation(item, name, value)
+            if why is not None:
+                raise InvalidArgument(f"specs holds {item!r}, outside the bound {why}")
+    return st.sampled_from(items)
+
+
 def conv_problems(
     *,
-    specs: st.SearchStrategy[Any] | None = None,
+    specs: Any = None,
     kind: str = "conv",
     dtype: str = "float64",
     max_value: int = 3,
+    values: Sequence[str] = ("integers",),
     batch: bool | None = None,
     max_batch: int = 2,
     max_extra_size: int = 3,
+    large_sizes: bool = False,
     **bounds: Any,
 ) -> st.SearchStrategy[ConvProblem]:
     """Strategy for :class:`ConvProblem` tuples ``(spec, input_shape, x, weight, bias)``.
 
-    Array entries are small integers (exact in every dtype, so results compare exactly),
-    shrinking towards zero.
+    Array entries are exactly representable in ``dtype`` and shrink towards zero; by
+    default they are small integers (results then compare exactly in every dtype).
 
     Parameters
     ----------
-    specs : SearchStrategy, optional
+    specs : SearchStrategy, spec or sequence of specs, optional
         Where specs come from; default ``conv_specs(**bounds)`` (or the strategy for
-        ``kind``).
+        ``kind``).  With ``specs``, the spec bounds in ``**bounds`` (``ndim``,
+        ``max_channels``, ``max_kernel_size``, ``groups``, ``padding_modes``, ...) restrict
+        them: a listed spec outside a bound is refused, a strategy's specs are filtered.
     kind : {"conv", "conv_transpose", "pool"}
         Which spec strategy to use when ``specs`` is not given.
     dtype : {"float64", "float32", "int64", "object"}
         Array dtype; ``"object"`` holds Python ints (exact arithmetic).
     max_value : int
-        Entries are integers in ``[-max_value, max_value]``.
-    batch, max_batch, max_extra_size
+        Entries (or, for ``"wide"`` values, their integer mantissas) lie in
+        ``[-max_value, max_value]``.
+    values : sequence of {"integers", "dyadic", "wide"}
+        Value kinds, one drawn per problem (see :data:`VALUE_KINDS`); ``"dyadic"`` and
+        ``"wide"`` need a float dtype.
+    batch, max_batch, max_extra_size, large_sizes
         As for :func:`input_shapes`.
     **bounds
         Passed to the spec strategy (``ndim``, ``max_channels``, ...).
@@ -583,6 +737,11 @@ def conv_problems(
     >>> p = find(cp.strategies.conv_problems(ndim=1, batch=False), lambda p: p.spec.bias)
     >>> p.spec.kernel_size, p.input_shape, p.x, p.weight, p.bias
     ((1,), (1, 1), array([[0.]]), array([[[0.]]]), array([0.]))
+    >>> spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1)
+    >>> p = find(cp.strategies.conv_problems(specs=[spec], values=["dyadic"], batch=False),
+    ...          lambda p: p.x.min() < 0)
+    >>> float(p.x.min())  # the smallest negative dyadic value
+    -0.5
     """
     kinds: dict[str, Callable[..., st.SearchStrategy[Any]]] = {
         "conv": conv_specs,
@@ -598,9 +757,15 @@ def conv_problems(
             f"dtype must be one of {', '.join(map(repr, _DTYPES))}, got dtype={dtype!r}"
         )
     vmax = _check_int("max_value", max_value, 0)
+    value_kinds = _check_subset("values", values, VALUE_KINDS)
+    if dtype in ("int64", "object") and value_kinds != ("integers",):
+        raise InvalidArgument(
+            f"values must be ('integers',) for dtype={dtype!r}, got values={values!r}"
+        )
     fixed_batch = _check_optional_bool("batch", batch)
     n_max = _check_int("max_batch", max_batch, 1)
     extra = _check_int("max_extra_size", max_extra_size, 0)
+    large = _check_bool("large_sizes", large_sizes)
     if specs is None:
         params = inspect.signature(kinds[kind]).parameters
         unknown = sorted(set(bounds) - set(params))
@@ -611,24 +776,23 @@ def conv_problems(
             )
         spec_strategy = kinds[kind](**bounds)
     else:
-        if bounds:
-            raise InvalidArgument(
-                f"bounds cannot be combined with specs=..., got bounds {sorted(bounds)}"
-            )
-        if not isinstance(specs, st.SearchStrategy):
-            raise InvalidArgument(f"specs must be a SearchStrategy, got specs={specs!r}")
-        spec_strategy = specs
+        spec_strategy = _spec_source(specs, bounds)
+    min_sizes: dict[Spec, tuple[int, ...]] = {}
 
     @st.composite
     def build(draw: Any) -> ConvProblem:
         spec = _check_spec(draw(spec_strategy))
-        shape = draw(input_shapes(spec, batch=fixed_batch, max_batch=n_max, max_extra_size=extra))
-        x = _array(draw, shape, dtype, vmax)
+        if spec not in min_sizes:
+            min_sizes[spec] = tuple(_min_size(spec, a) for a in range(spec.ndim))
+        shape = _draw_shape(draw, spec, min_sizes[spec], fixed_batch, n_max, extra, large)
+        value_kind = draw(st.sampled_from(value_kinds))
+        bits = draw(st.integers(1, _MAX_FRACTION_BITS)) if value_kind == "dyadic" else 0
+        x = _array(draw, shape, dtype, vmax, value_kind, bits)
         weight = bias = None
         if not isinstance(spec, PoolSpec):
-            weight = _array(draw, spec.weight_shape, dtype, vmax)
+            weight = _array(draw, spec.weight_shape, dtype, vmax, value_kind, bits)
             if spec.bias:
-                bias = _array(draw, (spec.out_channels,), dtype, vmax)
+                bias = _array(draw, (spec.out_channels,), dtype, vmax, value_kind, bits)
         return ConvProblem(spec, shape, x, weight, bias)
 
     return build()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from hypothesis.errors import InvalidArgument
 
 import convproof as cp
+from convproof import check as cpc
+from convproof import examples
 
 
 def good_conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -30,7 +33,7 @@ def test_correct_implementation_passes() -> None:
     assert result and result.passed
     assert result.counterexample is None
     assert 0 < result.examples_run <= 40
-    assert result.seconds > 0
+    assert 0 < result.seconds < 600
     assert str(result).startswith("conv check passed: ")
 
 
@@ -80,11 +83,12 @@ def test_counterexample_contents(flipped_result: cp.CheckResult) -> None:
     # the counterexample is self-consistent: expected is convproof's result on its arrays
     np.testing.assert_array_equal(cx.expected, cp.conv(cx.spec, cx.x, cx.weight, cx.bias))
     np.testing.assert_array_equal(cx.got, _flipped(cx.x, cx.weight, cx.bias, **cx.call))
-    assert cx.expected[cx.index] != cx.got[cx.index]
-    # and the index is the first differing one in C order
-    differs = np.argwhere(cx.expected != cx.got)
+    assert abs(cx.expected[cx.index] - cx.got[cx.index]) > cx.bound[cx.index]
+    # and the index is the first one outside the allowed deviation in C order
+    differs = np.argwhere(np.abs(cx.expected - cx.got) > cx.bound)
     assert tuple(differs[0]) == cx.index
     assert cx.x.shape == cx.input_shape
+    assert cx.layout in cpc.LAYOUTS and cx.bound.shape == cx.expected.shape
 
 
 def test_str_and_to_dict(flipped_result: cp.CheckResult) -> None:
@@ -99,6 +103,10 @@ def test_str_and_to_dict(flipped_result: cp.CheckResult) -> None:
     assert d["counterexample"]["index"] == list(cx.index)
     assert cp.spec_from_dict(d["counterexample"]["spec"]) == cx.spec
     assert d["counterexample"]["x"] == cx.x.tolist()
+    assert d["counterexample"]["layout"] == cx.layout
+    assert d["counterexample"]["bound_value"] == cx.bound_value
+    assert isinstance(d["unexercised"], list) and "gamma_n" in d["comparison"]
+    assert f"layout      = {cx.layout!r}" in text and "allowed     = " in text
 
 
 def test_raising_function_is_a_counterexample() -> None:
@@ -153,6 +161,10 @@ def test_seed_makes_runs_reproducible() -> None:
         (dict(fn=good_conv, max_kernal_size=2), InvalidArgument, "unknown bounds"),
         (dict(fn=good_conv, ndim=0), InvalidArgument, "ndim must be >= 1"),
         (dict(fn=good_conv, dtype="float16"), InvalidArgument, "dtype must be one of"),
+        (dict(fn=good_conv, rtol=-1.0), cp.ConvProofError, "rtol must be a number >= 0"),
+        (dict(fn=good_conv, atol="1"), cp.ConvProofError, "atol must be a number >= 0"),
+        (dict(fn=good_conv, layouts=["Z"]), cp.ConvProofError, "layouts must be a non-empty"),
+        (dict(fn=good_conv, layouts=[]), cp.ConvProofError, "layouts must be a non-empty"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], error: type, message: str) -> None:
@@ -174,9 +186,261 @@ def test_assert_conv_matches() -> None:
         cp.assert_conv_matches(good_conv, layer="dense")
 
 
-def test_float32_implementation_passes_with_default_tolerance() -> None:
-    def conv32(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
-        b = None if bias is None else bias.astype(np.float32)
-        return good_conv(x.astype(np.float32), weight.astype(np.float32), b, **kw)
+def _conv32(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+    b = None if bias is None else bias.astype(np.float32)
+    return good_conv(x.astype(np.float32), weight.astype(np.float32), b, **kw)
 
-    assert cp.check_conv(conv32, max_examples=40, derandomize=True)
+
+def test_float32_implementation_passes_on_float32_data() -> None:
+    assert cp.check_conv(_conv32, dtype="float32", max_examples=60, seed=3)
+
+
+def test_float32_accumulation_of_float64_data_is_caught_by_default() -> None:
+    cx = cp.check_conv(_conv32, seed=3).counterexample
+    assert cx is not None and cx.reason == "values differ"
+    # float32 rounding exceeds the float64 bound (0 where every partial sum is exact)
+    assert abs(cx.got_value - cx.expected_value) > cx.bound_value
+    assert cx.got.dtype == np.float32
+
+
+def test_rounding_to_integers_is_caught_exactly() -> None:
+    def rounded(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        return np.round(good_conv(x, weight, bias, **kw))
+
+    cx = cp.check_conv(rounded, seed=1).counterexample
+    assert cx is not None and cx.bound_value == 0.0
+    assert cx.expected_value % 1 != 0 and cx.got_value == np.round(cx.expected_value)
+    assert "allowed     = exact" in str(cx)
+
+
+@pytest.mark.parametrize(
+    ("values", "quantum"),
+    [([0.75, 2.0], -2), ([3 * 2.0**10], 10), ([-0.5, 6.0], -1), ([0.0, 0.0], None),
+     ([1.0, 2.0**-30], -30), ([2.0**52 + 1], 0)],
+)  # fmt: skip
+def test_quantum_is_the_finest_binary_exponent(values: list[float], quantum: Any) -> None:
+    assert cpc._quantum(np.array(values)) == quantum
+
+
+def _problem_1d(x: list[float], w: list[float], bias: Any = None, dtype: Any = np.float64) -> Any:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=len(w), ndim=1,
+                       bias=bias is not None)  # fmt: skip
+    arrays = (np.array([[x]], dtype=dtype), np.array([[w]], dtype=dtype),
+              None if bias is None else np.array([bias], dtype=dtype))  # fmt: skip
+    return cp.strategies.ConvProblem(spec, (1, 1, len(x)), *arrays)
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "bias", "dtype", "bound"),
+    [
+        # exact: every partial sum is a multiple of 2**-2 below 2**(53-2)
+        ([0.5, 0.25], [1.0, 3.0], None, "float64", 0.0),
+        ([2.0**52, 1.0], [1.0, 1.0], None, "float64", 0.0),
+        # S = 2**53 + 1 >= 2**53: two terms, the user's and the reference's gamma_2 each
+        ([2.0**53, 1.0], [1.0, 1.0], None, "float64", 2 * (2 * 2.0**-53 / (1 - 2 * 2.0**-53))
+         * (2.0**53 + 1)),
+        # float32: S = 2**24 + 1 with a bias term: gamma_3 at u = 2**-24 (the float64 side exact)
+        ([2.0**23, 1.0], [2.0, 0.5], 0.5, "float32", 3 * 2.0**-24 / (1 - 3 * 2.0**-24)
+         * (2.0**24 + 1)),
+        ([2.0**21, 1.0], [2.0, 0.5], 0.5, "float32", 0.0),
+    ],
+)  # fmt: skip
+def test_allowed_deviation_table(x: Any, w: Any, bias: Any, dtype: str, bound: float) -> None:
+    expected, allowed = cpc._reference(_problem_1d(x, w, bias, dtype), dtype)
+    exact = sum(a * b for a, b in zip(x, w)) + (bias or 0)
+    assert expected[0, 0, 0] == exact
+    assert allowed[0, 0, 0] == pytest.approx(bound, rel=1e-8, abs=0)
+
+
+def test_pool_bounds() -> None:
+    x = np.array([[[1.0, 2.0**60, 3.0]]])
+    for kind, bound in (("max", 0.0), ("avg", 2 * (5 * 2.0**-53 / (1 - 5 * 2.0**-53)))):
+        spec = cp.PoolSpec(kind=kind, kernel_size=3, ndim=1)
+        problem = cp.strategies.ConvProblem(spec, x.shape, x, None, None)
+        expected, allowed = cpc._reference(problem, "float64")
+        mean = (1.0 + 2.0**60 + 3.0) / 3
+        assert expected[0, 0, 0] == pytest.approx(2.0**60 if kind == "max" else mean, rel=1e-15)
+        assert allowed[0, 0, 0] == pytest.approx(bound * mean, rel=1e-8, abs=0)
+
+
+def test_layouts_are_probed_and_reported() -> None:
+    seen: set[str] = set()
+
+    def spy(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        if x.flags.c_contiguous:
+            seen.add("C")
+        elif x.flags.f_contiguous:
+            seen.add("F")
+            assert weight.flags.f_contiguous
+        else:
+            seen.add("strided")
+            assert x.base is not None and x.strides[-1] == 2 * x.itemsize
+        return good_conv(x, weight, bias, **kw)
+
+    assert cp.check_conv(spy, seed=0)
+    assert seen == {"C", "F", "strided"}
+
+    def c_only(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        if x.flags.f_contiguous and not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x.T).reshape(x.shape)  # reads the memory as if C order
+        return good_conv(x, weight, bias, **kw)
+
+    result = cp.check_conv(c_only, seed=0)
+    assert not result and result.counterexample.layout == "F"
+    assert "layout      = 'F' (Fortran-ordered x and weight)" in str(result)
+    assert cp.check_conv(c_only, layouts=["C", "strided"], seed=0)
+
+
+def test_large_sizes_are_drawn_and_can_be_turned_off() -> None:
+    widths: list[int] = []
+
+    def spy(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        widths.append(x.shape[-1])
+        return good_conv(x, weight, bias, **kw)
+
+    assert cp.check_conv(spy, seed=0)
+    assert max(widths) > 8 and max(widths) <= 130
+    widths.clear()
+    assert cp.check_conv(spy, seed=0, large_sizes=False, max_dilation=1, max_kernel_size=1,
+                         max_padding=0)  # fmt: skip
+    assert max(widths) <= 1 + 3
+
+
+def test_scalar_args() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def scalar_conv(x: Any, weight: Any, bias: Any = None, stride: int = 1, padding: int = 0,
+                    dilation: int = 1, groups: int = 1) -> Any:  # fmt: skip
+        seen.append(dict(stride=stride, padding=padding, dilation=dilation))
+        assert weight.shape[2] == weight.shape[3]  # one kernel size for every axis
+        return good_conv(x, weight, bias, (stride,) * 2, (padding,) * 2, (dilation,) * 2, groups)
+
+    assert cp.check_conv(scalar_conv, scalar_args=True, seed=0)
+    assert all(type(v) is int for kw in seen for v in kw.values())
+    assert {kw["stride"] for kw in seen} == {1, 2} and {kw["padding"] for kw in seen} >= {0, 1}
+
+    calls: list[dict[str, Any]] = []
+
+    def pool(x: Any, **kw: Any) -> Any:
+        calls.append(kw)
+        return cp.conv(cp.PoolSpec(kind="max", ndim=x.ndim - 2, **kw), x)
+
+    assert cp.check_pool(pool, scalar_args=True, ndim=3, max_examples=30, seed=0)
+    assert all(type(kw[k]) is int for kw in calls for k in ("kernel_size", "stride", "padding"))
+
+
+def test_scalar_args_arguments() -> None:
+    with pytest.raises(cp.ConvProofError, match="paddings must be a subset"):
+        cp.check_conv(good_conv, scalar_args=True, paddings=["pairs"])
+    with pytest.raises(cp.ConvProofError, match="scalar_args must be True or False"):
+        cp.check_conv(good_conv, scalar_args=1)
+    asym = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, padding=((0, 1), (0, 1)))
+    with pytest.raises(cp.ConvProofError, match="one symmetric padding"):
+        cp.check_conv(good_conv, scalar_args=True, specs=[asym])
+
+
+def test_specs_with_bounds() -> None:
+    a = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1, groups=2)
+    b = cp.ConvSpec(in_channels=1, out_channels=3, kernel_size=(1, 2), stride=2)
+    seen: set[Any] = set()
+
+    def spy(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        seen.add((x.shape[1], weight.shape, kw["stride"], kw["groups"]))
+        assert x.shape[0] == 1 and x.shape[-1] <= 3 + 2
+        return good_conv(x, weight, bias, **kw)
+
+    result = cp.check_conv(spy, specs=[a, b], max_batch=1, max_extra_size=2, large_sizes=False,
+                           max_kernel_size=3, seed=0)  # fmt: skip
+    assert result, str(result)
+    assert seen == {(2, (2, 1, 3, 3), (1, 1), 2), (1, (3, 1, 1, 2), (2, 2), 1)}
+    with pytest.raises(InvalidArgument, match="outside the bound max_kernel_size=2"):
+        cp.check_conv(good_conv, specs=[a, b], max_kernel_size=2)
+    with pytest.raises(InvalidArgument, match="outside the bound groups=False"):
+        cp.check_conv(good_conv, specs=a, groups=False)
+    # a strategy of specs is filtered by the bounds
+    strat = cp.strategies.conv_specs(max_channels=2)
+    seen.clear()
+    assert cp.check_conv(spy, specs=strat, groups=False, max_batch=1, large_sizes=False,
+                         max_extra_size=2, max_examples=30, seed=0)  # fmt: skip
+    assert {g for *_, g in seen} == {1}
+
+
+def test_unexercised_features_warn_at_the_caller() -> None:
+    # one problem cannot draw both specs: the other one's feature is never exercised
+    grouped = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=1, groups=2, bias=False)
+    strided = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, stride=2, bias=False)
+    kw = dict(specs=[grouped, strided], max_examples=1, max_batch=1, seed=0)
+    with pytest.warns(cp.UnexercisedWarning, match="without exercising") as record:
+        result = cp.check_conv(good_conv, **kw)
+    assert record[0].filename == __file__
+    assert result and result.unexercised in (("groups > 1",), ("stride > 1",))
+    assert "never exercised" in str(result)
+    with pytest.warns(cp.UnexercisedWarning) as record:
+        cp.assert_conv_matches(good_conv, **kw)
+    assert record[0].filename == __file__
+    kw["max_examples"] = 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cp.check_conv(good_conv, **kw).unexercised == ()
+
+
+@pytest.mark.parametrize(
+    ("layer", "bounds", "features"),
+    [
+        ("conv", dict(padding_modes=["reflect", "circular"]),
+         {"padding_mode='reflect'", "padding_mode='circular'", "groups > 1", "stride > 1",
+          "dilation > 1", "padding > 0", "bias", "batch > 1"}),
+        ("conv", dict(groups=False, max_stride=1, max_dilation=1, max_padding=0, bias=False,
+                      batch=False), {"padding_mode='zeros'"}),
+        ("conv", dict(max_channels=1, paddings=["same"], max_batch=1),
+         {"padding_mode='zeros'", "dilation > 1", "bias", "padding > 0"}),
+        ("conv_transpose", dict(), {"groups > 1", "stride > 1", "dilation > 1", "padding > 0",
+                                    "bias", "batch > 1", "output_padding > 0"}),
+        ("conv_transpose", dict(max_stride=1, max_dilation=1, paddings=["valid"]),
+         {"groups > 1", "bias", "batch > 1"}),
+        ("max_pool", dict(), {"stride > 1", "dilation > 1", "padding > 0", "batch > 1",
+                              "ceil_mode=True"}),
+        ("avg_pool", dict(ceil_mode=False, max_kernel_size=1),
+         {"stride > 1", "batch > 1", "count_include_pad=True", "count_include_pad=False"}),
+    ],
+)  # fmt: skip
+def test_enabled_features(layer: str, bounds: dict[str, Any], features: set[str]) -> None:
+    defaults = {"conv": {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)},
+                "conv_transpose": {"paddings": ("int", "per_dim")},
+                "max_pool": {"paddings": ("int", "per_dim"), "kinds": ("max",)},
+                "avg_pool": {"paddings": ("int", "per_dim"), "kinds": ("avg",)}}[layer]  # fmt: skip
+    kind = layer if layer.startswith("conv") else "pool"
+    plan = cpc._Plan(kind, None, defaults, bounds, None, False, cpc.LAYOUTS)
+    assert plan.enabled == features
+
+
+def test_features_of_a_problem() -> None:
+    spec = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding="same", groups=2,
+                       dilation=(1, 2), padding_mode="reflect")  # fmt: skip
+    x = np.zeros((3, 2, 5, 5))
+    problem = cp.strategies.ConvProblem(spec, x.shape, x, np.zeros((2, 1, 3, 3)), None)
+    assert cpc._features(problem) == {
+        "groups > 1",
+        "dilation > 1",
+        "padding > 0",
+        "padding_mode='reflect'",
+        "batch > 1",
+        "bias",
+    }
+    tspec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2,
+                                 output_padding=(0, 1), bias=True)  # fmt: skip
+    assert cpc._spec_features(tspec) == {"stride > 1", "output_padding > 0", "bias"}
+    pspec = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, count_include_pad=False)
+    assert cpc._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
+                                               "count_include_pad=False"}  # fmt: skip
+
+
+def test_shipped_im2col_example_fails_only_on_other_layouts() -> None:
+    result = cp.check_conv(examples.im2col_conv, seed=0)
+    assert not result and result.counterexample.layout == "F"
+    assert cp.check_conv(examples.im2col_conv, seed=0, layouts=["C", "strided"])
+
+
+def test_gamma() -> None:
+    # gamma_n = n u / (1 - n u): with u = 1/4, gamma_1 = 1/3 and gamma_2 = 1
+    assert cpc._gamma(np.array([1.0, 2.0]), 0.25).tolist() == [1 / 3, 1.0]

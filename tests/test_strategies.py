@@ -234,8 +234,24 @@ BAD = [
     (cs.conv_problems, dict(max_value=-1), "max_value must be >= 0"),
     (cs.conv_problems, dict(max_batch=0), "max_batch must be >= 1"),
     (cs.conv_problems, dict(max_kernal_size=3), "unknown bounds"),
-    (cs.conv_problems, dict(specs=cs.conv_specs(), ndim=1), "cannot be combined"),
-    (cs.conv_problems, dict(specs=[1]), "specs must be a SearchStrategy"),
+    (cs.conv_problems, dict(specs=cs.conv_specs(), max_extra=1), "cannot be combined"),
+    (
+        cs.conv_problems,
+        dict(specs=[cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)], max_kernel_size=2),
+        "outside the bound max_kernel_size=2",
+    ),
+    (cs.conv_problems, dict(specs=[]), "specs must not be empty"),
+    (cs.conv_problems, dict(specs=1), "specs must be a SearchStrategy, a spec or a sequence"),
+    (cs.conv_problems, dict(specs=[1]), "spec must be a ConvSpec"),
+    (cs.conv_problems, dict(values=["halves"]), "values must be a non-empty sequence"),
+    (cs.conv_problems, dict(dtype="int64", values=["wide"]), "values must be"),
+    (cs.conv_problems, dict(large_sizes=1), "large_sizes must be True or False"),
+    (
+        cs.input_shapes,
+        dict(spec=cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1), large_sizes="yes"),
+        "large_sizes must be True or False",
+    ),
+    (cs.conv_specs, dict(same_per_axis=None), "same_per_axis must be True or False"),
 ]
 
 
@@ -271,3 +287,97 @@ def test_from_type(cls: type) -> None:
 @given(st.builds(lambda s: s, st.from_type(cp.ConvSpec)))
 def test_from_type_draws_valid_specs(spec: cp.ConvSpec) -> None:
     assert spec.weight_shape[0] == spec.out_channels
+
+
+# --------------------------------------------------------------------------------------
+# issue 11: one value per axis, value kinds, sizes past the defaults, specs= with bounds
+# --------------------------------------------------------------------------------------
+
+
+@given(
+    cs.conv_specs(ndim=3, same_per_axis=True, paddings=["int", "per_dim", "pairs"]),
+    cs.conv_transpose_specs(ndim=2, same_per_axis=True, paddings=["per_dim", "pairs"]),
+    cs.pool_specs(ndim=3, same_per_axis=True, paddings=["per_dim", "pairs"]),
+)
+def test_same_per_axis(conv: Any, tconv: Any, pool: Any) -> None:
+    for spec in (conv, tconv, pool):
+        for name in ("kernel_size", "stride", "dilation", "padding"):
+            assert len(set(getattr(spec, name))) == 1, (name, spec)
+    assert len(set(tconv.output_padding)) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@given(data=st.data())
+def test_value_kinds_are_exact_and_bounded(dtype: str, data: st.DataObject) -> None:
+    kind = data.draw(st.sampled_from(cs.VALUE_KINDS))
+    problem = data.draw(cs.conv_problems(values=[kind], dtype=dtype, max_value=3))
+    for a in (problem.x, problem.weight):
+        assert a.dtype == dtype
+        assert np.array_equal(a.astype(np.float32), a)  # exact in float32 (and float64)
+        scaled = a.astype(np.float64) * {"integers": 1, "dyadic": 16, "wide": 2**20}[kind]
+        assert np.array_equal(scaled, np.round(scaled))
+        limit = 3 * (2**20 if kind == "wide" else 1)
+        assert np.abs(a).max(initial=0) <= limit
+
+
+def test_value_kinds_shrink_to_the_simplest_of_each() -> None:
+    half = minimal(cs.conv_problems(values=["dyadic"], batch=False), lambda p: p.x.min() < 0)
+    assert float(half.x.min()) == -0.5
+    tiny = minimal(cs.conv_problems(values=["wide"], batch=False),
+                   lambda p: 0 < abs(p.x).max() < 1)  # fmt: skip
+    assert float(abs(tiny.x).max()) == 0.5
+    big = minimal(cs.conv_problems(values=["integers", "wide"], batch=False),
+                  lambda p: abs(p.x).max() > 3)  # fmt: skip
+    assert float(abs(big.x).max()) == 4.0  # 1 * 2**2: wide is needed, with the smallest exponent
+
+
+def test_large_sizes_shrink_to_the_smallest_failing_entry() -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, ndim=2)
+    shapes = cs.input_shapes(spec, batch=False, large_sizes=True)
+    assert minimal(shapes) == (1, 1, 1)
+    assert minimal(shapes, lambda s: s[-1] > 20) == (1, 1, 31)
+    assert minimal(shapes, lambda s: s[1] > 8 and s[2] > 8) == (1, 9, 9)
+    assert minimal(shapes, lambda s: s[2] >= 8) == (1, 1, 8)
+
+
+@given(cs.conv_problems(ndim=3, large_sizes=True, max_channels=1, max_kernel_size=1,
+                        max_padding=0, max_dilation=1))  # fmt: skip
+def test_large_sizes_keep_the_cost_bounded(problem: Any) -> None:
+    spatial = problem.input_shape[-3:]
+    assert int(np.prod(spatial)) <= max(130 * 130, 4**3)
+    assert max(spatial) <= 129
+
+
+def test_specs_list_is_drawn_from() -> None:
+    a = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, ndim=1)
+    b = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=1, groups=2, ndim=1)
+    problems = cs.conv_problems(specs=[a, b], max_channels=2, ndim=1)
+    assert minimal(problems).spec == a
+    assert minimal(problems, lambda p: p.spec.groups == 2).spec == b
+    assert minimal(cs.conv_problems(specs=b, batch=False)).input_shape == (2, 1)
+    filtered = cs.conv_problems(specs=cs.conv_specs(ndim=1), max_kernel_size=1, groups=False)
+    found = minimal(filtered, lambda p: p.spec.in_channels > 1)
+    assert found.spec.kernel_size == (1,) and found.spec.groups == 1
+    pool = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1)
+    for bound, value in [("kinds", ["max"]), ("ceil_mode", False), ("max_stride", 1),
+                         ("same_per_axis", True), ("count_include_pad", False)]:  # fmt: skip
+        if bound == "same_per_axis":
+            bad = cp.PoolSpec(kind="max", kernel_size=(1, 2))
+            with pytest.raises(InvalidArgument, match="outside the bound same_per_axis"):
+                cs.conv_problems(specs=[bad], same_per_axis=True)
+            continue
+        with pytest.raises(InvalidArgument, match=f"outside the bound {bound}="):
+            cs.conv_problems(specs=[pool], **{bound: value})
+    t = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=1, stride=2,
+                             output_padding=1, ndim=1)  # fmt: skip
+    with pytest.raises(InvalidArgument, match="outside the bound output_padding=False"):
+        cs.conv_problems(specs=[t], output_padding=False)
+    with pytest.raises(InvalidArgument, match="outside the bound min_channels=2"):
+        cs.conv_problems(specs=[a], min_channels=2)
+    with pytest.raises(InvalidArgument, match="outside the bound padding_modes="):
+        cs.conv_problems(specs=[a], padding_modes=["reflect"])
+    with pytest.raises(InvalidArgument, match="outside the bound ndim=2"):
+        cs.conv_problems(specs=[a], ndim=2)
+    with pytest.raises(InvalidArgument, match="outside the bound max_padding=0"):
+        cs.conv_problems(specs=[cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1,
+                                            padding=1, ndim=1)], max_padding=0)  # fmt: skip
