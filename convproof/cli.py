@@ -35,6 +35,7 @@ dim 1         floor((32 + 0 + 0 - 5) / 2) + 1 = 14
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -190,8 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--picture",
         metavar="FILE",
-        help="also draw the kernel sliding over the padded input: FILE.gif (animated) or "
-        "FILE.png/.svg/.pdf (a strip of the first 16 frames); needs matplotlib",
+        help="also draw the kernel sliding over the padded input: FILE.gif (animated, at "
+        "most 100 frames) or FILE.png/.svg/.pdf (a strip of at most 16 frames); with more "
+        "output positions, frames are spaced evenly and always include --at; needs matplotlib",
     )
     p.set_defaults(run=_cmd_explain)
 
@@ -453,7 +455,13 @@ def _cmd_shape(args: argparse.Namespace) -> int:
         )
     rows.append(("params", f"{report['params']:,}"))
     if isinstance(spec, PoolSpec):
-        rows.append(("window reads", f"{spec.window_reads(shape):,} (per sample; MACs 0)"))
+        rows.append(
+            (
+                "window reads",
+                f"{spec.window_reads(shape):,} (input elements read per sample, padding "
+                f"not counted; MACs 0)",
+            )
+        )
     else:
         what = "input" if isinstance(spec, ConvTransposeSpec) else "output"
         note = "per sample, bias excluded"
@@ -483,20 +491,33 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if msg.startswith("at must"):
             msg = "--at" + msg[2:].replace("got at=", "got --at=")
         raise ConvProofError(msg) from None
-    picture = _draw_sliding(spec, shape, args.picture) if args.picture else None
+    picture, frames = (
+        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :])
+        if args.picture
+        else (None, None)
+    )
     if args.json:
-        _emit_json({**result.to_dict(), "picture": picture})
+        _emit_json({**result.to_dict(), "picture": picture, "picture_frames": frames})
     elif args.latex:
         print(result.latex())
     else:
         print(result.text())
-        if picture is not None:
-            print(f"picture: {picture}")
+        if picture is not None and frames is not None:
+            shown, total = frames["shown"], frames["total"]
+            note = (
+                f" ({shown} of {total} output positions, evenly spaced, including --at)"
+                if shown < total
+                else ""
+            )
+            print(f"picture: {picture}{note}")
     return 0
 
 
-def _draw_sliding(spec: AnySpec, shape: tuple[int, ...], target: str) -> str:
-    """Write the sliding-kernel picture; returns what was written (a path, or frame paths)."""
+def _draw_sliding(
+    spec: AnySpec, shape: tuple[int, ...], target: str, at: Sequence[int] | None = None
+) -> tuple[str, dict[str, int]]:
+    """Write the sliding-kernel picture (always drawing output ``at``); returns what was
+    written (a path, or frame paths) and how many output positions it shows."""
     path = Path(target)
     suffix = path.suffix.lower()
     if suffix not in (".gif", ".png", ".svg", ".pdf"):
@@ -513,11 +534,14 @@ def _draw_sliding(spec: AnySpec, shape: tuple[int, ...], target: str) -> str:
         )
     from .render import sliding_animation, sliding_figure
 
+    total = math.prod(spec.output_shape(shape)[-spec.ndim :])
+    limit = 100 if suffix == ".gif" else 16
+    frames = {"shown": min(limit, total), "total": total}
     if suffix == ".gif":
-        written = sliding_animation(spec, shape, path)
-        return ", ".join(str(p) for p in written)
-    sliding_figure(spec, shape, path=path)
-    return str(path)
+        written = sliding_animation(spec, shape, path, at=at, max_frames=limit)
+        return ", ".join(str(p) for p in written), frames
+    sliding_figure(spec, shape, at=at, path=path, max_frames=limit)
+    return str(path), frames
 
 
 def _load_weight(path: str, spec: AnySpec) -> Any:

@@ -952,7 +952,7 @@ class PoolSpec(_Windowed):
     def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates per sample: ``0`` (torchvision counts none for pooling).
 
-        The window reads are ``C prod(o) prod(k)``; see :meth:`window_reads`.
+        The input elements the windows read are counted by :meth:`window_reads`.
 
         Examples
         --------
@@ -964,16 +964,36 @@ class PoolSpec(_Windowed):
         return 0
 
     def window_reads(self, input_shape: Sequence[int]) -> int:
-        """Number of window elements read per sample, ``C prod(o) prod(k)`` (comparisons/adds).
+        """Input elements read by all windows per sample (the comparisons / additions).
+
+        Counts the ``(output, tap)`` pairs whose tap lands on a real input element: taps on
+        padding (``-inf`` for max pooling, zeros for average pooling) and on the ceil-mode
+        overhang read no input and are not counted.  Per axis the count is
+        ``sum over outputs a of #{u : 0 <= a*s + u*d - p_before < i}``; axes are
+        independent, so the total is ``C`` times the product over axes.  Without padding or
+        overhang this is ``C prod(o) prod(k)``.
 
         Examples
         --------
         >>> import convproof as cp
         >>> cp.PoolSpec(kind="max", kernel_size=2).window_reads((3, 4, 4))
         48
+
+        Ceil mode on 5 inputs, kernel 2: windows ``[0, 1]``, ``[2, 3]`` and ``[4]`` (its
+        second tap overhangs the input), so 5 reads, not 6:
+
+        >>> cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1).window_reads((1, 5))
+        5
         """
-        out = self.output_shape(input_shape)
-        return math.prod(out[-self.ndim - 1 :]) * math.prod(self.kernel_size)
+        _, c, spatial = self.split_input_shape(input_shape)
+        out = self.output_shape(input_shape)[-self.ndim :]
+        pads = self.resolve_padding(input_shape)
+        total = c
+        for i, o, k, s, d, (pl, _) in zip(
+            spatial, out, self.kernel_size, self.stride, self.dilation, pads
+        ):
+            total *= sum(1 for a in range(o) for u in range(k) if 0 <= a * s + u * d - pl < i)
+        return total
 
     def _out_channels(self, c_in: int) -> int:
         return c_in

@@ -407,8 +407,13 @@ def test_batch_norm_buffers_are_not_params():
         for n in cp.load_network("resnet18").nodes
         if isinstance(n.layer, cp.BatchNorm)
     )
-    assert s.total_buffers == 2 * bn_channels
-    assert s["bn1"].params == 128 and s["bn1"].buffers == 128
+    bn_layers = sum(isinstance(n.layer, cp.BatchNorm) for n in cp.load_network("resnet18").nodes)
+    # PyTorch's count: running mean + running variance + one num_batches_tracked per layer
+    assert bn_layers == 20 and bn_channels == 4800
+    assert s.total_buffers == 2 * bn_channels + bn_layers == 9620
+    assert s["bn1"].params == 128 and s["bn1"].buffers == 129
+    assert cp.BatchNorm(8, track_running_stats=False).num_buffers == 0
+    assert "as torch's module.buffers() counts them): 9,620" in s.to_text()
 
 
 # --------------------------------------------------------------------------------------
