@@ -123,7 +123,8 @@ def _layer_options() -> _Parser:
         "--in",
         dest="input",
         metavar="SHAPE",
-        help="input shape, channels first: 3x32x32 or 3,32,32 (with a batch, give --ndim)",
+        help="input shape, channels first: 3x32x32 or 3,32,32; C,L is 1-D, C,H,W 2-D, "
+        "N,C,D,H,W 3-D; four numbers (N,C,H,W or C,D,H,W) need --ndim",
     )
     g.add_argument("--out-channels", metavar="N", help="output channels (default 1)")
     g.add_argument("--kernel", metavar="K", help="kernel size: 3 or 3,5")
@@ -147,7 +148,11 @@ def _layer_options() -> _Parser:
         default=None,
         help="average pooling: count padding in the divisor (default: yes)",
     )
-    g.add_argument("--ndim", type=int, help="spatial dims (default: inferred from --in)")
+    g.add_argument(
+        "--ndim",
+        type=int,
+        help="spatial dims (default: from per-dimension options, else from --in)",
+    )
     return p
 
 
@@ -325,21 +330,17 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
         )
     if args.pool == "max" and args.count_include_pad is not None:
         raise ConvProofError("--count-include-pad needs --pool avg (max pooling has no divisor)")
-    # spatial dims: --ndim, else a tuple option's length, else from --in
-    if args.ndim is not None:
-        if not 1 <= args.ndim <= 3:
-            raise ConvProofError(f"--ndim must be 1, 2 or 3, got --ndim={args.ndim}")
-        ndim = args.ndim
-    else:
-        lengths = [
-            len(v) for v in (kernel, stride, dilation, out_pad, padding) if isinstance(v, tuple)
-        ]
-        ndim = lengths[0] if lengths else len(shape) - 1
-    if len(shape) not in (ndim + 1, ndim + 2):
-        raise ConvProofError(
-            f"--in must be C,{','.join(['size'] * ndim)} (or with a leading batch) for "
-            f"{ndim} spatial dims, got --in={args.input!r}"
-        )
+    ndim = _spatial_dims(
+        args,
+        shape,
+        {
+            "--kernel": kernel,
+            "--stride": stride,
+            "--dilation": dilation,
+            "--output-padding": out_pad,
+            "--padding": padding,
+        },
+    )
     c_in = shape[-ndim - 1]
     if args.pool is not None:
         spec: AnySpec = PoolSpec(
@@ -380,6 +381,61 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
         )
     spec.output_shape(shape)  # validates the shape against the layer
     return spec, shape
+
+
+def _spatial_dims(args: argparse.Namespace, shape: tuple[int, ...], options: dict[str, Any]) -> int:
+    """The number of spatial dims: ``--ndim``, else the per-dimension options, else ``--in``.
+
+    ``--in`` alone decides only when it is unambiguous: ``C,L`` (1-D), ``C,H,W`` (2-D) or
+    ``N,C,D,H,W`` (3-D with a batch).  Four numbers are either ``N,C,H,W`` (2-D with a
+    batch) or ``C,D,H,W`` (3-D), so they need ``--ndim`` (or a per-dimension option).
+    An option whose length disagrees with ``--in`` or with another option is named.
+    """
+    given = args.input
+    if args.ndim is not None:
+        if not 1 <= args.ndim <= 3:
+            raise ConvProofError(f"--ndim must be 1, 2 or 3, got --ndim={args.ndim}")
+        ndim, source = args.ndim, f"--ndim {args.ndim}"
+    else:
+        lengths = {name: len(v) for name, v in options.items() if isinstance(v, tuple)}
+        if len(set(lengths.values())) > 1:
+            listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+            raise ConvProofError(
+                f"per-dimension options must have one entry per spatial dim each, but "
+                f"{listed} entries"
+            )
+        if lengths:
+            name, ndim = next(iter(lengths.items()))
+            source = f"{name} {getattr(args, name[2:].replace('-', '_'))}"
+        elif len(shape) == 4:
+            raise ConvProofError(
+                f"--in={given!r} is ambiguous: N,C,H,W (a 2-D layer with a batch) or "
+                f"C,D,H,W (a 3-D layer); give --ndim 2 or --ndim 3"
+            )
+        elif len(shape) == 5:
+            ndim, source = 3, ""
+        else:
+            ndim, source = len(shape) - 1, ""
+        if not 1 <= ndim <= 3:
+            what = source.split()[0] if source else "--in"
+            raise ConvProofError(
+                f"{what} must describe 1, 2 or 3 spatial dims, got "
+                f"{source or f'--in={given!r}'} ({ndim} dims)"
+            )
+    if len(shape) not in (ndim + 1, ndim + 2):
+        sizes = ",".join(["size"] * ndim)
+        if source.startswith("--ndim") or not source:
+            raise ConvProofError(
+                f"--in must be C,{sizes} or N,C,{sizes} for {ndim} spatial dims"
+                f"{' (' + source + ')' if source else ''}, got --in={given!r}"
+            )
+        name, value = source.split(" ", 1)
+        raise ConvProofError(
+            f"{name} must have one entry per spatial dim of --in, got {name}={value!r} "
+            f"({ndim} dims) with --in={given!r} (C,{sizes} or N,C,{sizes} expected; "
+            f"or give --ndim)"
+        )
+    return int(ndim)
 
 
 def _describe(spec: AnySpec) -> str:
