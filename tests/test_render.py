@@ -202,6 +202,110 @@ def test_shape_report_formulas() -> None:
     ]
 
 
+def _evaluate_lhs(lhs: str) -> Fraction:
+    """Evaluate a printed left side exactly: integers, + - * /, parentheses, floor, ceil."""
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+    def ev(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return ev(node.left) / ev(node.right)
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+            rounding = {"floor": math.floor, "ceil": math.ceil}[node.func.id]
+            return Fraction(rounding(ev(node.args[0])))
+        raise AssertionError(f"unexpected syntax in {lhs!r}: {ast.dump(node)}")
+
+    return ev(ast.parse(lhs, mode="eval").body)
+
+
+def _torch_output_size(kind, i, k, s, d, pl, pr, op, ceil) -> int:
+    """PyTorch's output size per axis, written out here from SEMANTICS.md (not convproof's)."""
+    keff = d * (k - 1) + 1
+    if kind == "conv_transpose":
+        return (i - 1) * s - pl - pr + d * (k - 1) + op + 1
+    if not ceil:
+        return math.floor(Fraction(i + pl + pr - keff, s)) + 1
+    o = math.ceil(Fraction(i + pl + pr - keff, s)) + 1
+    if (o - 1) * s >= i + pl:  # the last window must start inside the input or left padding
+        o -= 1
+    return o
+
+
+@given(
+    kind=st.sampled_from(["conv", "conv_transpose", "max", "avg"]),
+    ceil=st.booleans(),
+    i=st.integers(1, 40),
+    k=st.integers(1, 7),
+    s=st.integers(1, 5),
+    d=st.integers(1, 3),
+    pl=st.integers(0, 4),
+    pr=st.integers(0, 4),
+    op=st.integers(0, 4),
+)
+def test_shape_report_equation_is_true(kind, ceil, i, k, s, d, pl, pr, op) -> None:
+    """`shape --in 1x5 --pool max --kernel 2 --padding 1 --ceil-mode` printed
+    `ceil((5 + 1 + 1 - 2) / 2) + 1 = 3`, whose left side is 4."""
+    try:
+        if kind == "conv":
+            spec = cp.ConvSpec(
+                in_channels=1, out_channels=1, kernel_size=k, stride=s, dilation=d,
+                padding=((pl, pr),), ndim=1,
+            )  # fmt: skip
+        elif kind == "conv_transpose":
+            spec = cp.ConvTransposeSpec(
+                in_channels=1, out_channels=1, kernel_size=k, stride=s, dilation=d,
+                padding=((pl, pr),), output_padding=op, ndim=1,
+            )  # fmt: skip
+        else:
+            spec = cp.PoolSpec(
+                kind=kind, kernel_size=k, stride=s, dilation=1 if kind == "avg" else d,
+                padding=((pl, pr),), ceil_mode=ceil, ndim=1,
+            )  # fmt: skip
+        (text,) = shape_report(spec, (1, i))["formulas"]
+    except cp.ConvProofError:
+        assume(False)
+        return
+    lhs, rest = text.split(" = ", 1)
+    rhs = int(rest.split()[0])
+    out = spec.output_shape((1, i))[-1]
+    assert _evaluate_lhs(lhs) == rhs == out, text
+    d_used = spec.dilation[0]
+    is_ceil = kind in ("max", "avg") and ceil
+    expected = _torch_output_size(spec.layer, i, k, s, d_used, pl, pr, op, is_ceil)
+    assert out == expected, text
+    assert ("ceil mode" in text) == is_ceil
+
+
+@pytest.mark.parametrize(
+    ("spec", "i", "formula"),
+    [
+        (
+            cp.PoolSpec(kind="max", kernel_size=2, padding=1, ceil_mode=True, ndim=1),
+            5,
+            "ceil((5 + 1 + 1 - 2) / 2) + 1 - 1 = 3 (ceil mode; the last window would start at "
+            "(4 - 1)*2 - 1 = 5, past the input's last index 4, so it is dropped)",
+        ),
+        # SEMANTICS: k=1, s=2, i=32, ceil -> 16, not 17
+        (
+            cp.PoolSpec(kind="avg", kernel_size=1, stride=2, ceil_mode=True, ndim=1),
+            32,
+            "ceil((32 + 0 + 0 - 1) / 2) + 1 - 1 = 16 (ceil mode; the last window would start "
+            "at (17 - 1)*2 - 0 = 32, past the input's last index 31, so it is dropped)",
+        ),
+    ],
+)
+def test_shape_report_ceil_mode_correction(spec, i, formula) -> None:
+    assert shape_report(spec, (1, i))["formulas"] == [formula]
+
+
 def test_format_table_and_json() -> None:
     text = format_table(["a", "shape"], [[1, (2, 3)], [1000, None]])
     assert text.splitlines() == ["    a  shape", "-----  ------", "    1  (2, 3)", "1,000"]
