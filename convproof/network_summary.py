@@ -259,6 +259,14 @@ class Summary:
             f"total_params={self.total_params}, total_macs={self.total_macs})"
         )
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a summary as its Markdown table (the last expression of a cell)."""
+        return self.to_markdown()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: the fixed-width table, not the one-line repr."""
+        printer.text(self.to_text())
+
     def __str__(self) -> str:
         return self.to_text()
 

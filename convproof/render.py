@@ -297,6 +297,16 @@ class ElementSum:
             parts.append(rf"\underbrace{{{body}}}_{{\text{{channel }} {c}}}")
         return lhs + " = " + (" + ".join(parts) if parts else "0")
 
+    def _repr_latex_(self) -> str | None:
+        """Jupyter shows the sum as LaTeX (up to 64 products; beyond, as text)."""
+        if len(self.terms) > 64:
+            return None
+        return "$$" + self.latex() + "$$"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: :meth:`text`."""
+        printer.text(self.text())
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (the command line's ``explain --json``).
 

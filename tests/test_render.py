@@ -840,3 +840,22 @@ def test_cli_explain_picture_draws_the_chosen_output(tmp_path, monkeypatch, caps
     assert (4, 4) in [_current_output(ax) for ax in fig.axes]
     out = capsys.readouterr().out
     assert "(16 of 25 output positions, evenly spaced, including --at)" in out
+
+
+def test_element_sum_and_summary_display_themselves() -> None:
+    formatters = pytest.importorskip(
+        "IPython.core.formatters", reason="IPython displays objects (the 'notebooks' extra)"
+    )
+    format_display_data = formatters.format_display_data
+    spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=1)
+    e = element_sum(spec, (2, 1, 1), (0, 0, 0))
+    data, _ = format_display_data(e)
+    assert data["text/latex"] == "$$" + e.latex() + "$$"
+    assert data["text/plain"] == e.text()
+    wide = cp.ConvSpec(in_channels=8, out_channels=1, kernel_size=3)
+    big = element_sum(wide, (8, 3, 3), (0, 0, 0))
+    assert "text/latex" not in format_display_data(big)[0]  # 72 products: text only
+    s = cp.summary(cp.load_network("vgg16"), (3, 224, 224))
+    data, _ = format_display_data(s)
+    assert data["text/markdown"] == s.to_markdown()
+    assert data["text/plain"] == s.to_text()
