@@ -96,9 +96,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "network_summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
     "symbolic": (
         "LayerSymbols",
+        "SlidingSumEstimate",
         "UnevaluatedSum",
         "layer_symbols",
         "sliding_sum",
+        "sliding_sum_estimate",
         "sliding_sum_unevaluated",
     ),
     "check": (
@@ -215,9 +217,11 @@ if TYPE_CHECKING:
     from .strategies import ConvProblem
     from .symbolic import (
         LayerSymbols,
+        SlidingSumEstimate,
         UnevaluatedSum,
         layer_symbols,
         sliding_sum,
+        sliding_sum_estimate,
         sliding_sum_unevaluated,
     )
 
@@ -278,6 +282,7 @@ __all__ = [
     "Residual",
     "Row",
     "Sequential",
+    "SlidingSumEstimate",
     "Spec",
     "Summary",
     "UnevaluatedSum",
@@ -319,6 +324,7 @@ __all__ = [
     "relationship",
     "relationships",
     "sliding_sum",
+    "sliding_sum_estimate",
     "sliding_sum_unevaluated",
     "spec_from_dict",
     "strategies",

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from ._parse import parse_index, parse_ints, parse_padding, parse_shape
-from .errors import ConvProofError
+from ._parse import parse_bytes, parse_index, parse_ints, parse_padding, parse_shape
+from .errors import ConvProofError, MemoryLimitError
 from .spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["main"]
@@ -214,6 +214,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", metavar="FILE.npy", help="numeric weights (default: symbolic)")
     p.add_argument("--format", choices=("mtx", "npz", "latex", "png"), help="export format")
     p.add_argument("--output", "-o", metavar="FILE", help="write the export here")
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help="refuse a matrix estimated above N bytes (default 4G); e.g. 16G, 512M",
+    )
     p.set_defaults(run=_cmd_matrix)
 
     p = sub.add_parser(
@@ -671,15 +676,19 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
             f"the symbolic matrix would have {count} non-zeros (more than "
             f"{_SYMBOLIC_NNZ_LIMIT}); pass --weight FILE.npy or use a smaller --in"
         )
+    max_bytes = None if args.max_bytes is None else parse_bytes(args.max_bytes)
     matrix = None
-    if needs_values or args.format in ("mtx", "npz"):
-        matrix = conv_matrix(spec, shape, weight)
-    if args.format == "png":
-        from .render import matrix_figure
+    try:
+        if needs_values or args.format in ("mtx", "npz"):
+            matrix = conv_matrix(spec, shape, weight, max_bytes=max_bytes)
+        if args.format == "png":
+            from .render import matrix_figure
 
-        matrix_figure(spec, shape, weight, path=args.output)
-    elif args.format in ("mtx", "npz", "latex"):
-        _export(args.format, matrix, args.output, spec, shape)
+            matrix_figure(spec, shape, weight, path=args.output, max_bytes=max_bytes)
+        elif args.format in ("mtx", "npz", "latex"):
+            _export(args.format, matrix, args.output, spec, shape)
+    except MemoryLimitError as exc:  # say how to raise the limit from the command line
+        raise MemoryLimitError(_cli_limit_message(str(exc))) from None
     levels = [
         {
             "name": lv.name,
@@ -728,6 +737,12 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         print()
         print(_matrix_text(matrix))
     return 0
+
+
+def _cli_limit_message(message: str) -> str:
+    """An API memory-limit message, reworded for the command line (--max-bytes)."""
+    head = message.split("; pass a larger max_bytes=")[0]
+    return f"{head}; pass a larger --max-bytes (like --max-bytes 16G) or use a smaller --in"
 
 
 def _matrix_text(matrix: Any) -> str:

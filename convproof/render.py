@@ -857,6 +857,7 @@ def matrix_figure(
     matrix: Any = None,
     path: str | Path | None = None,
     max_cells: int = 4_000_000,
+    max_bytes: int | None = None,
 ) -> Figure:
     """Draw a layer's conv matrix: its non-zeros, channel blocks and per-axis blocks.
 
@@ -879,6 +880,8 @@ def matrix_figure(
         Also save the figure there (PNG, SVG, PDF by suffix).
     max_cells : int
         Refuse matrices with more cells than this (the picture would be unreadable).
+    max_bytes : int, optional
+        Passed to :func:`convproof.conv_matrix` (its memory limit).
 
     Returns
     -------
@@ -927,9 +930,9 @@ def matrix_figure(
         if weight is None and spec.weight_shape is not None:
             weight = np.ones(spec.weight_shape)
         matrix = (
-            conv_matrix(spec, shape_in, weight)
+            conv_matrix(spec, shape_in, weight, max_bytes=max_bytes)
             if spec.weight_shape
-            else conv_matrix(spec, shape_in)
+            else conv_matrix(spec, shape_in, max_bytes=max_bytes)
         )
     (r_m, c_m), rows, cols = _matrix_pattern(matrix)
     if (r_m, c_m) != (n_rows, n_cols):

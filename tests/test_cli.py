@@ -959,3 +959,21 @@ def test_resolve_callable_forms(tmp_path) -> None:
     ]:
         with pytest.raises(ValueError, match=match):
             resolve_callable(bad)
+
+
+def test_matrix_max_bytes(capsys, tmp_path) -> None:
+    """The memory error said "raise max_bytes", which the command line could not do."""
+    w = tmp_path / "w.npy"
+    np.save(w, np.ones((8, 8, 3, 3)))
+    argv = ["matrix", "--in", "8x32x32", "--out-channels", "8", "--kernel", "3", "--padding", "1"]
+    argv += ["--weight", str(w), "--format", "npz", "--output", str(tmp_path / "t.npz")]
+    assert main([*argv, "--max-bytes", "64K"]) == 2
+    err = capsys.readouterr().err
+    assert "more than max_bytes=65536 (64.0 KiB)" in err
+    assert "pass a larger --max-bytes (like --max-bytes 16G)" in err
+    assert "max_bytes=" in err and "pass a larger max_bytes=" not in err
+    assert main([*argv, "--max-bytes", "1G"]) == 0
+    assert (tmp_path / "t.npz").exists()
+    capsys.readouterr()
+    assert main(["matrix", "--in", "1x4x4", "--kernel", "3", "--max-bytes", "-5"]) == 2
+    assert "--max-bytes must be a byte count" in capsys.readouterr().err
