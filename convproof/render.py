@@ -12,10 +12,11 @@ Pictures (matplotlib, an optional extra: ``pip install matplotlib``)
     and per-axis blocks; :func:`sliding_figure` and :func:`sliding_animation` draw the kernel
     sliding over the padded input like Dumoulin & Visin's figures (a strip of frames, or an
     animated GIF), including stride, dilation and the zero insertion of transposed
-    convolution; :func:`receptive_field_figure` draws which input cells one output sees.
-    Every figure is a plain :class:`matplotlib.figure.Figure` (no pyplot state, Agg
-    rendering); drawn cells carry a ``gid`` (``"tap-input"``, ``"rf-cell"``, ...) so tests
-    and notebooks can count them.
+    convolution, what every padding cell holds and which input cell a padded tap reads;
+    :func:`receptive_field_figure` draws which input cells one output sees, on numbered
+    axes.  Every figure is a :class:`matplotlib.figure.Figure` (no pyplot state; it shows
+    itself in Jupyter through ``_repr_png_``) with a legend; drawn cells carry a ``gid``
+    (``"tap-input"``, ``"rf-cell"``, ...) so tests and notebooks can count them.
 
 Examples
 --------

@@ -338,7 +338,7 @@ BAD = [
     (lambda: _conv(in_channels=0), r"in_channels must be >= 1, got in_channels=0"),
     (lambda: _conv(out_channels=-2), r"out_channels must be >= 1, got out_channels=-2"),
     (lambda: _conv(groups=0), r"groups must be >= 1, got groups=0"),
-    (lambda: _conv(ndim=0), r"ndim must be >= 1, got ndim=0"),
+    (lambda: _conv(ndim=0), r"ndim must be between 1 and 16, got ndim=0"),
     # tuple lengths
     (
         lambda: _conv(kernel_size=(3, 3, 3), ndim=2),
