@@ -184,7 +184,13 @@ def _read(t: int, n: int, mode: str) -> int | None:
     return -t if t < 0 else 2 * (n - 1) - t
 
 
-def _conv_sum(spec: ConvSpec, shape: tuple[int, ...]) -> sympy.ImmutableDenseNDimArray:
+def _no_tick() -> None:
+    return None
+
+
+def _conv_sum(
+    spec: ConvSpec, shape: tuple[int, ...], tick: Any = _no_tick
+) -> sympy.ImmutableDenseNDimArray:
     x, w, b = _grids(spec, shape)
     assert w is not None
     pads = spec.resolve_padding(shape)
@@ -208,11 +214,12 @@ def _conv_sum(spec: ConvSpec, shape: tuple[int, ...]) -> sympy.ImmutableDenseNDi
                         continue
                     terms.append(x[(c0 + cc, *idx)] * w[(o, cc, *u)])
             values.append(sympy.Add(*terms))
+        tick()  # one output channel done
     return sympy.ImmutableDenseNDimArray(values, out)
 
 
 def _conv_transpose_sum(
-    spec: ConvTransposeSpec, shape: tuple[int, ...]
+    spec: ConvTransposeSpec, shape: tuple[int, ...], tick: Any = _no_tick
 ) -> sympy.ImmutableDenseNDimArray:
     x, w, b = _grids(spec, shape)
     assert w is not None
@@ -240,10 +247,13 @@ def _conv_transpose_sum(
                         continue
                     terms.append(x[(c, *j)] * w[(c, oo, *u)])
             values.append(sympy.Add(*terms))
+        tick()  # one output channel done
     return sympy.ImmutableDenseNDimArray(values, out)
 
 
-def _pool_sum(spec: PoolSpec, shape: tuple[int, ...]) -> sympy.ImmutableDenseNDimArray:
+def _pool_sum(
+    spec: PoolSpec, shape: tuple[int, ...], tick: Any = _no_tick
+) -> sympy.ImmutableDenseNDimArray:
     x, _, _ = _grids(spec, shape)
     pads = spec.resolve_padding(shape)
     out = spec.output_shape(shape)
@@ -270,6 +280,7 @@ def _pool_sum(spec: PoolSpec, shape: tuple[int, ...]) -> sympy.ImmutableDenseNDi
                     values.append(sympy.S.NaN)
                 else:
                     values.append(sympy.Add(*real) * sympy.Rational(1, divisor))
+        tick()  # one channel done
     return sympy.ImmutableDenseNDimArray(values, out)
 
 
@@ -331,7 +342,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.0f} h"
 
 
-def _check_sliding_sum(spec: AnySpec, input_shape: Sequence[int], max_bytes: Any) -> None:
+def _check_sliding_sum(
+    spec: AnySpec, input_shape: Sequence[int], max_bytes: Any
+) -> SlidingSumEstimate:
     limit = MAX_BYTES if max_bytes is None else max_bytes
     if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 0:
         raise ConvProofError(f"max_bytes must be a non-negative int, got max_bytes={limit!r}")
@@ -344,10 +357,59 @@ def _check_sliding_sum(spec: AnySpec, input_shape: Sequence[int], max_bytes: Any
             f"(or set convproof.symbolic.MAX_BYTES), use a smaller input (every position "
             f"has the same form), or see one element with convproof.render.element_sum"
         )
+    return est
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # pragma: no cover - closed or replaced stream
+        return False
+
+
+class _Progress:
+    """A ``tqdm`` bar over the estimated terms, ticked once per output channel (or nothing:
+    when not shown, or when tqdm is not installed)."""
+
+    def __init__(self, show: bool, total: int, channels: int) -> None:
+        self.bar: Any = None
+        self.step = total / max(channels, 1)
+        if not show:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:  # pragma: no cover - tqdm is optional here
+            return
+        import sys
+
+        self.bar = tqdm(
+            total=total,
+            desc="sliding_sum",
+            unit="term",
+            unit_scale=True,
+            file=sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return lambda: None
+        return lambda: self.bar.update(self.step)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def sliding_sum(
-    spec: AnySpec, input_shape: Sequence[int], *, max_bytes: int | None = None
+    spec: AnySpec,
+    input_shape: Sequence[int],
+    *,
+    max_bytes: int | None = None,
+    progress: bool | None = None,
 ) -> sympy.ImmutableDenseNDimArray:
     """Every output element of a layer as a SymPy expression, from the definition.
 
@@ -360,6 +422,9 @@ def sliding_sum(
         Refuse (before building) when the estimated memory (:func:`sliding_sum_estimate`:
         about 640 bytes per product term) is larger; default :data:`MAX_BYTES` (2 GiB,
         about 3.3 million terms, a minute or two of SymPy work).
+    progress : bool, optional
+        Show a progress bar (``tqdm`` on stderr, ticked per output channel) while building.
+        Default: only when stderr is a terminal and the estimate is over 2 seconds.
 
     Returns
     -------
@@ -419,14 +484,17 @@ def sliding_sum(
     convproof.errors.MemoryLimitError: sliding_sum would build about 2,375,680 SymPy terms,
     needing about 1.4 GiB and roughly 59 s, more than max_bytes=1073741824 (1.0 GiB); ...
     """
-    _check_sliding_sum(spec, input_shape, max_bytes)
+    if progress is not None and not isinstance(progress, bool):
+        raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
+    est = _check_sliding_sum(spec, input_shape, max_bytes)
     shape = _per_sample(spec, input_shape)
-    if isinstance(spec, ConvSpec):
-        return _conv_sum(spec, shape)
-    if isinstance(spec, ConvTransposeSpec):
-        return _conv_transpose_sum(spec, shape)
-    if isinstance(spec, PoolSpec):
-        return _pool_sum(spec, shape)
+    show = progress if progress is not None else (est.seconds >= 2 and _stderr_is_terminal())
+    with _Progress(show, est.terms, spec.out_channels if spec.weight_shape else shape[0]) as tick:
+        if isinstance(spec, ConvSpec):
+            return _conv_sum(spec, shape, tick)
+        if isinstance(spec, ConvTransposeSpec):
+            return _conv_transpose_sum(spec, shape, tick)
+        return _pool_sum(spec, shape, tick)
     raise ConvProofError(
         f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
     )

@@ -421,3 +421,18 @@ def test_sliding_sum_bad_max_bytes(bad) -> None:
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2)
     with pytest.raises(cp.ConvProofError, match="max_bytes must be a non-negative int"):
         cp.sliding_sum(spec, (1, 3, 3), max_bytes=bad)
+
+
+def test_sliding_sum_progress_bar(capsys) -> None:
+    pytest.importorskip("tqdm", reason="the progress bar is drawn by tqdm")
+    spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=2, padding=1)
+    quiet = cp.sliding_sum(spec, (2, 4, 4), progress=False)
+    assert capsys.readouterr().err == ""
+    assert cp.sliding_sum(spec, (2, 4, 4)) == quiet  # default: stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    shown = cp.sliding_sum(spec, (2, 4, 4), progress=True)
+    err = capsys.readouterr().err
+    assert "sliding_sum" in err and "term" in err
+    assert shown == quiet  # the bar changes nothing
+    with pytest.raises(cp.ConvProofError, match="progress must be True, False or None"):
+        cp.sliding_sum(spec, (2, 4, 4), progress="yes")
