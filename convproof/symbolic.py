@@ -62,8 +62,8 @@ MAX_BYTES: int = 2 * 2**30
 _BYTES_PER_TERM = 640
 #: Per input / weight / bias symbol (the ``Symbol`` and its name).
 _BYTES_PER_SYMBOL = 400
-#: SymPy work per product term: 20-25 microseconds measured (one core).
-_SECONDS_PER_TERM = 25e-6
+#: SymPy work per product term: 20-55 microseconds measured (one core of a shared machine).
+_SECONDS_PER_TERM = 40e-6
 
 AnySpec = ConvSpec | ConvTransposeSpec | PoolSpec
 
@@ -297,7 +297,7 @@ class SlidingSumEstimate(NamedTuple):
     bytes : int
         Estimated peak memory.
     seconds : float
-        Rough single-core time (SymPy builds about 40,000 terms per second).
+        Rough single-core time (SymPy builds about 25,000 terms per second).
     """
 
     terms: int
@@ -421,7 +421,7 @@ def sliding_sum(
     max_bytes : int, optional
         Refuse (before building) when the estimated memory (:func:`sliding_sum_estimate`:
         about 640 bytes per product term) is larger; default :data:`MAX_BYTES` (2 GiB,
-        about 3.3 million terms, a minute or two of SymPy work).
+        about 3.3 million terms, roughly two minutes of SymPy work).
     progress : bool, optional
         Show a progress bar (``tqdm`` on stderr, ticked per output channel) while building.
         Default: only when stderr is a terminal and the estimate is over 2 seconds.
@@ -482,7 +482,7 @@ def sliding_sum(
     Traceback (most recent call last):
     ...
     convproof.errors.MemoryLimitError: sliding_sum would build about 2,375,680 SymPy terms,
-    needing about 1.4 GiB and roughly 59 s, more than max_bytes=1073741824 (1.0 GiB); ...
+    needing about 1.4 GiB and roughly 2 min, more than max_bytes=1073741824 (1.0 GiB); ...
     """
     if progress is not None and not isinstance(progress, bool):
         raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
