@@ -97,9 +97,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "network_proof": ("LayerProof", "NetworkProof", "prove_network"),
     "symbolic": (
         "LayerSymbols",
+        "SlidingSumEstimate",
         "UnevaluatedSum",
         "layer_symbols",
         "sliding_sum",
+        "sliding_sum_estimate",
         "sliding_sum_unevaluated",
     ),
     "check": (
@@ -223,9 +225,11 @@ if TYPE_CHECKING:
     from .strategies import ConvProblem
     from .symbolic import (
         LayerSymbols,
+        SlidingSumEstimate,
         UnevaluatedSum,
         layer_symbols,
         sliding_sum,
+        sliding_sum_estimate,
         sliding_sum_unevaluated,
     )
 
@@ -288,6 +292,7 @@ __all__ = [
     "Residual",
     "Row",
     "Sequential",
+    "SlidingSumEstimate",
     "Spec",
     "Summary",
     "UnevaluatedSum",
@@ -331,6 +336,7 @@ __all__ = [
     "relationship",
     "relationships",
     "sliding_sum",
+    "sliding_sum_estimate",
     "sliding_sum_unevaluated",
     "spec_from_dict",
     "strategies",

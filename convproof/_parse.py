@@ -40,6 +40,7 @@ from typing import Any
 from .errors import ConvProofError
 
 __all__ = [
+    "parse_bytes",
     "parse_index",
     "parse_ints",
     "parse_padding",
@@ -51,6 +52,29 @@ _INT = re.compile(r"[+-]?\d+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MAX_INT = 10**12  # far beyond any layer; keeps absurd inputs from reaching the arithmetic
+
+
+_BYTES = re.compile(r"(\d+)\s*([KMGT]?)(i?B)?", re.IGNORECASE)
+
+
+def parse_bytes(text: str, name: str = "--max-bytes") -> int:
+    """Parse a byte count: ``1000000``, ``512M``, ``16G``, ``2GiB`` (binary units: G = 2**30).
+
+    Examples
+    --------
+    >>> parse_bytes("1000"), parse_bytes("512M"), parse_bytes("16G"), parse_bytes("2GiB")
+    (1000, 536870912, 17179869184, 2147483648)
+    >>> parse_bytes("lots")
+    Traceback (most recent call last):
+    ...
+    convproof.errors.ConvProofError: --max-bytes must be a byte count like 1000000, 512M or
+    16G, got --max-bytes='lots'
+    """
+    match = _BYTES.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise _fail(name, "be a byte count like 1000000, 512M or 16G", text)
+    unit = match.group(2).upper()
+    return int(match.group(1)) * 1024 ** " KMGT".index(unit or " ")
 
 
 def _fail(name: str, constraint: str, text: Any) -> ConvProofError:

@@ -35,6 +35,7 @@ dim 1         floor((32 + 0 + 0 - 5) / 2) + 1 = 14
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -42,8 +43,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from ._parse import parse_index, parse_ints, parse_padding, parse_shape
-from .errors import ConvProofError
+from ._parse import parse_bytes, parse_index, parse_ints, parse_padding, parse_shape
+from .errors import ConvProofError, MemoryLimitError
 from .spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["main"]
@@ -124,7 +125,8 @@ def _layer_options() -> _Parser:
         "--in",
         dest="input",
         metavar="SHAPE",
-        help="input shape, channels first: 3x32x32 or 3,32,32 (with a batch, give --ndim)",
+        help="input shape, channels first: 3x32x32 or 3,32,32; C,L is 1-D, C,H,W 2-D, "
+        "N,C,D,H,W 3-D; four numbers (N,C,H,W or C,D,H,W) need --ndim",
     )
     g.add_argument("--out-channels", metavar="N", help="output channels (default 1)")
     g.add_argument("--kernel", metavar="K", help="kernel size: 3 or 3,5")
@@ -148,7 +150,11 @@ def _layer_options() -> _Parser:
         default=None,
         help="average pooling: count padding in the divisor (default: yes)",
     )
-    g.add_argument("--ndim", type=int, help="spatial dims (default: inferred from --in)")
+    g.add_argument(
+        "--ndim",
+        type=int,
+        help="spatial dims (default: from per-dimension options, else from --in)",
+    )
     return p
 
 
@@ -192,8 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--picture",
         metavar="FILE",
-        help="also draw the kernel sliding over the padded input: FILE.gif (animated) or "
-        "FILE.png/.svg/.pdf (a strip of the first 16 frames); needs matplotlib",
+        help="also draw the kernel sliding over the padded input: FILE.gif (animated, at "
+        "most 100 frames) or FILE.png/.svg/.pdf (a strip of at most 16 frames); with more "
+        "output positions, frames are spaced evenly and always include --at; needs matplotlib",
     )
     p.set_defaults(run=_cmd_explain)
 
@@ -209,6 +216,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", metavar="FILE.npy", help="numeric weights (default: symbolic)")
     p.add_argument("--format", choices=("mtx", "npz", "latex", "png"), help="export format")
     p.add_argument("--output", "-o", metavar="FILE", help="write the export here")
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help="refuse a matrix estimated above N bytes (default 4G); e.g. 16G, 512M",
+    )
     p.set_defaults(run=_cmd_matrix)
 
     p = sub.add_parser(
@@ -339,21 +351,17 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
         )
     if args.pool == "max" and args.count_include_pad is not None:
         raise ConvProofError("--count-include-pad needs --pool avg (max pooling has no divisor)")
-    # spatial dims: --ndim, else a tuple option's length, else from --in
-    if args.ndim is not None:
-        if not 1 <= args.ndim <= 3:
-            raise ConvProofError(f"--ndim must be 1, 2 or 3, got --ndim={args.ndim}")
-        ndim = args.ndim
-    else:
-        lengths = [
-            len(v) for v in (kernel, stride, dilation, out_pad, padding) if isinstance(v, tuple)
-        ]
-        ndim = lengths[0] if lengths else len(shape) - 1
-    if len(shape) not in (ndim + 1, ndim + 2):
-        raise ConvProofError(
-            f"--in must be C,{','.join(['size'] * ndim)} (or with a leading batch) for "
-            f"{ndim} spatial dims, got --in={args.input!r}"
-        )
+    ndim = _spatial_dims(
+        args,
+        shape,
+        {
+            "--kernel": kernel,
+            "--stride": stride,
+            "--dilation": dilation,
+            "--output-padding": out_pad,
+            "--padding": padding,
+        },
+    )
     c_in = shape[-ndim - 1]
     if args.pool is not None:
         spec: AnySpec = PoolSpec(
@@ -394,6 +402,61 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
         )
     spec.output_shape(shape)  # validates the shape against the layer
     return spec, shape
+
+
+def _spatial_dims(args: argparse.Namespace, shape: tuple[int, ...], options: dict[str, Any]) -> int:
+    """The number of spatial dims: ``--ndim``, else the per-dimension options, else ``--in``.
+
+    ``--in`` alone decides only when it is unambiguous: ``C,L`` (1-D), ``C,H,W`` (2-D) or
+    ``N,C,D,H,W`` (3-D with a batch).  Four numbers are either ``N,C,H,W`` (2-D with a
+    batch) or ``C,D,H,W`` (3-D), so they need ``--ndim`` (or a per-dimension option).
+    An option whose length disagrees with ``--in`` or with another option is named.
+    """
+    given = args.input
+    if args.ndim is not None:
+        if not 1 <= args.ndim <= 3:
+            raise ConvProofError(f"--ndim must be 1, 2 or 3, got --ndim={args.ndim}")
+        ndim, source = args.ndim, f"--ndim {args.ndim}"
+    else:
+        lengths = {name: len(v) for name, v in options.items() if isinstance(v, tuple)}
+        if len(set(lengths.values())) > 1:
+            listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+            raise ConvProofError(
+                f"per-dimension options must have one entry per spatial dim each, but "
+                f"{listed} entries"
+            )
+        if lengths:
+            name, ndim = next(iter(lengths.items()))
+            source = f"{name} {getattr(args, name[2:].replace('-', '_'))}"
+        elif len(shape) == 4:
+            raise ConvProofError(
+                f"--in={given!r} is ambiguous: N,C,H,W (a 2-D layer with a batch) or "
+                f"C,D,H,W (a 3-D layer); give --ndim 2 or --ndim 3"
+            )
+        elif len(shape) == 5:
+            ndim, source = 3, ""
+        else:
+            ndim, source = len(shape) - 1, ""
+        if not 1 <= ndim <= 3:
+            what = source.split()[0] if source else "--in"
+            raise ConvProofError(
+                f"{what} must describe 1, 2 or 3 spatial dims, got "
+                f"{source or f'--in={given!r}'} ({ndim} dims)"
+            )
+    if len(shape) not in (ndim + 1, ndim + 2):
+        sizes = ",".join(["size"] * ndim)
+        if source.startswith("--ndim") or not source:
+            raise ConvProofError(
+                f"--in must be C,{sizes} or N,C,{sizes} for {ndim} spatial dims"
+                f"{' (' + source + ')' if source else ''}, got --in={given!r}"
+            )
+        name, value = source.split(" ", 1)
+        raise ConvProofError(
+            f"{name} must have one entry per spatial dim of --in, got {name}={value!r} "
+            f"({ndim} dims) with --in={given!r} (C,{sizes} or N,C,{sizes} expected; "
+            f"or give --ndim)"
+        )
+    return int(ndim)
 
 
 def _describe(spec: AnySpec) -> str:
@@ -469,7 +532,13 @@ def _cmd_shape(args: argparse.Namespace) -> int:
         )
     rows.append(("params", f"{report['params']:,}"))
     if isinstance(spec, PoolSpec):
-        rows.append(("window reads", f"{spec.window_reads(shape):,} (per sample; MACs 0)"))
+        rows.append(
+            (
+                "window reads",
+                f"{spec.window_reads(shape):,} (input elements read per sample, padding "
+                f"not counted; MACs 0)",
+            )
+        )
     else:
         what = "input" if isinstance(spec, ConvTransposeSpec) else "output"
         note = "per sample, bias excluded"
@@ -499,20 +568,33 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if msg.startswith("at must"):
             msg = "--at" + msg[2:].replace("got at=", "got --at=")
         raise ConvProofError(msg) from None
-    picture = _draw_sliding(spec, shape, args.picture) if args.picture else None
+    picture, frames = (
+        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :])
+        if args.picture
+        else (None, None)
+    )
     if args.json:
-        _emit_json({**result.to_dict(), "picture": picture})
+        _emit_json({**result.to_dict(), "picture": picture, "picture_frames": frames})
     elif args.latex:
         print(result.latex())
     else:
         print(result.text())
-        if picture is not None:
-            print(f"picture: {picture}")
+        if picture is not None and frames is not None:
+            shown, total = frames["shown"], frames["total"]
+            note = (
+                f" ({shown} of {total} output positions, evenly spaced, including --at)"
+                if shown < total
+                else ""
+            )
+            print(f"picture: {picture}{note}")
     return 0
 
 
-def _draw_sliding(spec: AnySpec, shape: tuple[int, ...], target: str) -> str:
-    """Write the sliding-kernel picture; returns what was written (a path, or frame paths)."""
+def _draw_sliding(
+    spec: AnySpec, shape: tuple[int, ...], target: str, at: Sequence[int] | None = None
+) -> tuple[str, dict[str, int]]:
+    """Write the sliding-kernel picture (always drawing output ``at``); returns what was
+    written (a path, or frame paths) and how many output positions it shows."""
     path = Path(target)
     suffix = path.suffix.lower()
     if suffix not in (".gif", ".png", ".svg", ".pdf"):
@@ -529,11 +611,14 @@ def _draw_sliding(spec: AnySpec, shape: tuple[int, ...], target: str) -> str:
         )
     from .render import sliding_animation, sliding_figure
 
+    total = math.prod(spec.output_shape(shape)[-spec.ndim :])
+    limit = 100 if suffix == ".gif" else 16
+    frames = {"shown": min(limit, total), "total": total}
     if suffix == ".gif":
-        written = sliding_animation(spec, shape, path)
-        return ", ".join(str(p) for p in written)
-    sliding_figure(spec, shape, path=path)
-    return str(path)
+        written = sliding_animation(spec, shape, path, at=at, max_frames=limit)
+        return ", ".join(str(p) for p in written), frames
+    sliding_figure(spec, shape, at=at, path=path, max_frames=limit)
+    return str(path), frames
 
 
 def _load_weight(path: str, spec: AnySpec) -> Any:
@@ -607,15 +692,19 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
             f"the symbolic matrix would have {count} non-zeros (more than "
             f"{_SYMBOLIC_NNZ_LIMIT}); pass --weight FILE.npy or use a smaller --in"
         )
+    max_bytes = None if args.max_bytes is None else parse_bytes(args.max_bytes)
     matrix = None
-    if needs_values or args.format in ("mtx", "npz"):
-        matrix = conv_matrix(spec, shape, weight)
-    if args.format == "png":
-        from .render import matrix_figure
+    try:
+        if needs_values or args.format in ("mtx", "npz"):
+            matrix = conv_matrix(spec, shape, weight, max_bytes=max_bytes)
+        if args.format == "png":
+            from .render import matrix_figure
 
-        matrix_figure(spec, shape, weight, path=args.output)
-    elif args.format in ("mtx", "npz", "latex"):
-        _export(args.format, matrix, args.output, spec, shape)
+            matrix_figure(spec, shape, weight, path=args.output, max_bytes=max_bytes)
+        elif args.format in ("mtx", "npz", "latex"):
+            _export(args.format, matrix, args.output, spec, shape)
+    except MemoryLimitError as exc:  # say how to raise the limit from the command line
+        raise MemoryLimitError(_cli_limit_message(str(exc))) from None
     levels = [
         {
             "name": lv.name,
@@ -664,6 +753,12 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         print()
         print(_matrix_text(matrix))
     return 0
+
+
+def _cli_limit_message(message: str) -> str:
+    """An API memory-limit message, reworded for the command line (--max-bytes)."""
+    head = message.split("; pass a larger max_bytes=")[0]
+    return f"{head}; pass a larger --max-bytes (like --max-bytes 16G) or use a smaller --in"
 
 
 def _matrix_text(matrix: Any) -> str:

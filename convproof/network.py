@@ -153,14 +153,16 @@ class BatchNorm:
     """Batch normalization over ``num_features`` channels.
 
     Parameters: ``2 * num_features`` when ``affine`` (weight and bias, as
-    ``sum(p.numel())`` counts them); the running mean and variance are *buffers*,
-    reported separately.  MACs are 0 (torchvision counts conv and linear layers only).
+    ``sum(p.numel())`` counts them); the running mean, the running variance and the
+    ``num_batches_tracked`` counter are *buffers* (``2 * num_features + 1``, as PyTorch's
+    ``sum(b.numel() for b in module.buffers())`` counts them), reported separately.  MACs
+    are 0 (torchvision counts conv and linear layers only).
 
     Examples
     --------
     >>> import convproof as cp
     >>> cp.BatchNorm(64).num_params, cp.BatchNorm(64).num_buffers
-    (128, 128)
+    (128, 129)
     """
 
     num_features: int
@@ -180,8 +182,9 @@ class BatchNorm:
 
     @property
     def num_buffers(self) -> int:
-        """Running mean and variance, ``2 C`` (``num_batches_tracked`` is not counted)."""
-        return 2 * self.num_features if self.track_running_stats else 0
+        """Buffer elements as PyTorch counts them: running mean and variance (``2 C``) plus
+        the one-element ``num_batches_tracked`` counter; 0 without running statistics."""
+        return 2 * self.num_features + 1 if self.track_running_stats else 0
 
     @property
     def kind(self) -> str:
@@ -1185,7 +1188,8 @@ class NodeResult:
     shape : tuple
         Output shape per sample, ``(C, *spatial)`` or ``(features,)``.
     params, buffers, macs, bias_adds : int or sympy.Expr
-        Learnable parameters (0 for a shared node), buffers (batch-norm running stats),
+        Learnable parameters (0 for a shared node), buffers (batch-norm running stats and
+        ``num_batches_tracked``, as ``module.buffers()`` counts them),
         multiply-accumulates (conv, transposed conv on input positions, linear; bias
         excluded) and bias additions.
     rf : tuple of (r, S, P) per axis, or None

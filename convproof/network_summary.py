@@ -10,7 +10,8 @@ Conventions (stated in every rendering): MACs are multiply-accumulates per sampl
 transposed conv (counted on *input* positions) and linear layers, bias excluded —
 torchvision's "GFLOPS" column; bias additions and FLOPs (= 2 x MACs) are separate columns
 of the JSON form and separate total lines.  Parameters count learnable tensors only (batch
-norm: weight and bias); running statistics are *buffers*.
+norm: weight and bias); running statistics and batch norm's ``num_batches_tracked`` counter
+are *buffers*, counted as PyTorch's ``sum(b.numel() for b in module.buffers())``.
 
 Examples
 --------
@@ -56,7 +57,9 @@ class Row:
     params : int or sympy.Expr
         Learnable parameters (0 for a module called a second time).
     buffers : int
-        Non-learnable state (batch-norm running mean and variance).
+        Non-learnable state, counted as PyTorch's ``sum(b.numel() for b in
+        module.buffers())``: batch norm's running mean and variance and its one-element
+        ``num_batches_tracked`` counter (``2 C + 1``).
     macs, bias_adds, flops : int or sympy.Expr
         Multiply-accumulates (bias excluded), bias additions, FLOPs ``= 2 * macs``.
     receptive_field, effective_stride, effective_padding : tuple or None
@@ -113,6 +116,36 @@ class ReceptiveRegion:
     with ``start = -P + y S``, ``stop = start + r - 1`` and centre ``start + (r - 1)/2``.
     Positions outside ``[0, size)`` are padding.  After a transposed convolution the bounds
     may be fractions: the integer positions inside them form a bounding interval.
+
+    **``stop`` is inclusive** (the last position seen), unlike Python's ``range`` / slice
+    ``stop``; :attr:`end_exclusive` is ``stop + 1``, for ``range(start, end_exclusive)`` and
+    slices.  The repr says so.
+
+    Attributes
+    ----------
+    layer : str
+    index : tuple of int
+        The output position (spatial).
+    start : tuple
+        First input position seen, per axis (may be negative: padding).
+    stop : tuple
+        **Last** input position seen, per axis (inclusive).
+    centre : tuple
+        ``start + (r - 1)/2`` per axis.
+    size : tuple
+        The receptive field ``r`` per axis, ``stop - start + 1``.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> net = cp.Network([("conv", cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3,
+    ...                                        ndim=1))])
+    >>> region = cp.receptive_region(net, (1, 9), (2,))
+    >>> region
+    ReceptiveRegion(layer='conv', index=(2,), start=(2,), stop=(4,) (inclusive),
+                    end_exclusive=(5,), centre=(3,), size=(3,))
+    >>> list(range(region.start[0], region.end_exclusive[0]))
+    [2, 3, 4]
     """
 
     layer: str
@@ -121,6 +154,18 @@ class ReceptiveRegion:
     stop: tuple[Any, ...]
     centre: tuple[Any, ...]
     size: tuple[Any, ...]
+
+    @property
+    def end_exclusive(self) -> tuple[Any, ...]:
+        """``stop + 1`` per axis: the exclusive end, like Python's ``range`` / slice stop."""
+        return tuple(_n(v + 1) for v in self.stop)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReceptiveRegion(layer={self.layer!r}, index={self.index!r}, "
+            f"start={self.start!r}, stop={self.stop!r} (inclusive), "
+            f"end_exclusive={self.end_exclusive!r}, centre={self.centre!r}, size={self.size!r})"
+        )
 
     def clipped(self, input_spatial: Sequence[int]) -> tuple[tuple[Any, Any], ...]:
         """``(first, last)`` real input positions per axis (bounds rounded inward, clipped).
@@ -213,6 +258,14 @@ class Summary:
             f"Summary(name={self.name!r}, {len(self.rows)} rows, "
             f"total_params={self.total_params}, total_macs={self.total_macs})"
         )
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a summary as its Markdown table (the last expression of a cell)."""
+        return self.to_markdown()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: the fixed-width table, not the one-line repr."""
+        printer.text(self.to_text())
 
     def __str__(self) -> str:
         return self.to_text()
@@ -387,7 +440,10 @@ class Summary:
             f"FLOPs (2 x MACs): {_fmt(self.total_flops)}{_giga(self.total_flops)}",
         ]
         if self.total_buffers != 0:
-            lines.append(f"Buffers (not params): {_fmt(self.total_buffers)}")
+            lines.append(
+                f"Buffers (not params; as torch's module.buffers() counts them): "
+                f"{_fmt(self.total_buffers)}"
+            )
         return lines
 
     def to_text(self) -> str:

@@ -7,15 +7,16 @@ Text and LaTeX
     padding, remapped for circular / reflect / replicate).  :func:`shape_report` and
     :func:`format_table` produce the command line's tables.
 
-Pictures (matplotlib, an optional extra: ``pip install convproof[plots]``)
+Pictures (matplotlib, an optional extra: ``pip install matplotlib``)
     :func:`matrix_figure` draws the conv matrix's sparsity pattern with its channel blocks
     and per-axis blocks; :func:`sliding_figure` and :func:`sliding_animation` draw the kernel
     sliding over the padded input like Dumoulin & Visin's figures (a strip of frames, or an
     animated GIF), including stride, dilation and the zero insertion of transposed
-    convolution; :func:`receptive_field_figure` draws which input cells one output sees.
-    Every figure is a plain :class:`matplotlib.figure.Figure` (no pyplot state, Agg
-    rendering); drawn cells carry a ``gid`` (``"tap-input"``, ``"rf-cell"``, ...) so tests
-    and notebooks can count them.
+    convolution, what every padding cell holds and which input cell a padded tap reads;
+    :func:`receptive_field_figure` draws which input cells one output sees, on numbered
+    axes.  Every figure is a :class:`matplotlib.figure.Figure` (no pyplot state; it shows
+    itself in Jupyter through ``_repr_png_``) with a legend; drawn cells carry a ``gid``
+    (``"tap-input"``, ``"rf-cell"``, ...) so tests and notebooks can count them.
 
 Examples
 --------
@@ -296,6 +297,16 @@ class ElementSum:
             body = " + ".join(term(t) for t in terms)
             parts.append(rf"\underbrace{{{body}}}_{{\text{{channel }} {c}}}")
         return lhs + " = " + (" + ".join(parts) if parts else "0")
+
+    def _repr_latex_(self) -> str | None:
+        """Jupyter shows the sum as LaTeX (up to 64 products; beyond, as text)."""
+        if len(self.terms) > 64:
+            return None
+        return "$$" + self.latex() + "$$"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: :meth:`text`."""
+        printer.text(self.text())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (the command line's ``explain --json``).
@@ -629,13 +640,7 @@ def shape_report(spec: AnySpec, input_shape: Sequence[int]) -> dict[str, Any]:
         o = out[-spec.ndim + ax]
         keff = _axis.effective_kernel(k, d)
         ktxt = f"{keff}" if d == 1 else f"({d}*({k} - 1) + 1)"
-        if isinstance(spec, ConvTransposeSpec):
-            op = spec.output_padding[ax]
-            formulas.append(f"({i} - 1)*{s} - {pl} - {pr} + {d}*({k} - 1) + {op} + 1 = {o}")
-        elif isinstance(spec, PoolSpec) and spec.ceil_mode:
-            formulas.append(f"ceil(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1 = {o} (ceil mode)")
-        else:
-            formulas.append(f"floor(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1 = {o}")
+        formulas.append(_size_equation(spec, i, k, s, d, pl, pr, ktxt, ax, o))
     return {
         "layer": spec.to_dict(),
         "name": _layer_name(spec),
@@ -648,6 +653,43 @@ def shape_report(spec: AnySpec, input_shape: Sequence[int]) -> dict[str, Any]:
         "macs": spec.macs(input_shape),
         "formulas": formulas,
     }
+
+
+def _size_equation(
+    spec: AnySpec, i: int, k: int, s: int, d: int, pl: int, pr: int, ktxt: str, ax: int, o: int
+) -> str:
+    """One axis's output-size equation, computed by the same integer steps as the spec.
+
+    The printed left side evaluates (exactly, with ``floor`` / ``ceil`` of fractions) to the
+    printed right side, which is the spec's output size; a mismatch raises instead of
+    printing a false equation.
+    """
+    keff = _axis.effective_kernel(k, d)
+    span = i + pl + pr - keff
+    if isinstance(spec, ConvTransposeSpec):
+        op = spec.output_padding[ax]
+        value = (i - 1) * s - pl - pr + d * (k - 1) + op + 1
+        text = f"({i} - 1)*{s} - {pl} - {pr} + {d}*({k} - 1) + {op} + 1 = {value}"
+    elif isinstance(spec, PoolSpec) and spec.ceil_mode:
+        value = -(-span // s) + 1  # ceil(span / s) + 1 = floor((span + s - 1) / s) + 1
+        lhs = f"ceil(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1"
+        if value > 0 and (value - 1) * s >= i + pl:
+            # PyTorch: the last window must start inside the input or the left padding
+            start = (value - 1) * s - pl
+            text = (
+                f"{lhs} - 1 = {value - 1} (ceil mode; the last window would start at "
+                f"({value} - 1)*{s} - {pl} = {start}, past the input's last index {i - 1}, "
+                f"so it is dropped)"
+            )
+            value -= 1
+        else:
+            text = f"{lhs} = {value} (ceil mode)"
+    else:
+        value = span // s + 1
+        text = f"floor(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1 = {value}"
+    if value != o:  # pragma: no cover - the spec's arithmetic and this one are the same
+        raise AssertionError(f"output size equation {text!r} disagrees with the spec's {o}")
+    return text
 
 
 def format_table(
@@ -733,6 +775,7 @@ def to_json(data: Any) -> str:
 _COLORS = {
     "input": "#dbe9f6",
     "padding": "#ffffff",
+    "padding-copy": "#f3eddc",  # reflect / replicate / circular padding: a copy of an input
     "zero-insert": "#f2f2f2",
     "overhang": "#fafafa",
     "tap-input": "#2b7bba",
@@ -746,16 +789,17 @@ _COLORS = {
 
 
 def _figure_class() -> Any:
+    """The Figure class pictures use (it shows itself in Jupyter); needs matplotlib."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401  (first: a missing matplotlib is reported here)
 
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
+        from ._figure import InlineFigure
     except ImportError:
         raise ConvProofError(
-            "pictures need matplotlib, which is not installed: pip install 'convproof[plots]'"
+            "pictures need matplotlib, which is not installed: pip install matplotlib "
+            "(or, for an installed convproof, pip install 'convproof[plots]')"
         ) from None
-    return Figure
+    return InlineFigure
 
 
 def _rect(
@@ -767,7 +811,7 @@ def _rect(
         (x, y),
         width,
         height,
-        facecolor=_COLORS[kind],
+        facecolor=_COLORS[kw.pop("face", kind)],
         edgecolor=kw.pop("edgecolor", "#555555"),
         linewidth=kw.pop("linewidth", 0.6),
         linestyle=kw.pop("linestyle", "-"),
@@ -814,6 +858,7 @@ def matrix_figure(
     matrix: Any = None,
     path: str | Path | None = None,
     max_cells: int = 4_000_000,
+    max_bytes: int | None = None,
 ) -> Figure:
     """Draw a layer's conv matrix: its non-zeros, channel blocks and per-axis blocks.
 
@@ -836,6 +881,8 @@ def matrix_figure(
         Also save the figure there (PNG, SVG, PDF by suffix).
     max_cells : int
         Refuse matrices with more cells than this (the picture would be unreadable).
+    max_bytes : int, optional
+        Passed to :func:`convproof.conv_matrix` (its memory limit).
 
     Returns
     -------
@@ -884,9 +931,9 @@ def matrix_figure(
         if weight is None and spec.weight_shape is not None:
             weight = np.ones(spec.weight_shape)
         matrix = (
-            conv_matrix(spec, shape_in, weight)
+            conv_matrix(spec, shape_in, weight, max_bytes=max_bytes)
             if spec.weight_shape
-            else conv_matrix(spec, shape_in)
+            else conv_matrix(spec, shape_in, max_bytes=max_bytes)
         )
     (r_m, c_m), rows, cols = _matrix_pattern(matrix)
     if (r_m, c_m) != (n_rows, n_cols):
@@ -896,7 +943,8 @@ def matrix_figure(
         )
     size = min(10.0, max(4.0, 0.2 * max(n_rows, n_cols) ** 0.8))
     aspect = n_rows / n_cols
-    fig = Figure(figsize=(size, max(2.5, size * aspect + 0.9)), layout="constrained")
+    width = max(size, 6.0)  # room for the row label and the legend
+    fig = Figure(figsize=(width, max(3.0, (width - 1.5) * aspect + 1.8)), layout="constrained")
     ax = fig.add_subplot()
     mask = np.zeros((n_rows, n_cols), dtype=np.int8)
     mask[rows, cols] = 1
@@ -907,8 +955,16 @@ def matrix_figure(
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -0.5)
     ax.set_aspect("equal")
-    ax.set_xlabel(f"input (C_in, {', '.join(map(str, shape_in[1:]))}) unrolled: {n_cols}")
-    ax.set_ylabel(f"output (C_out, {', '.join(map(str, shape_out[1:]))}) unrolled: {n_rows}")
+    dims = {1: "L", 2: "H, W", 3: "D, H, W"}.get(spec.ndim, "...")
+    ax.set_xlabel(f"columns: input (C_in, {dims}) = {_shape_text(shape_in)} unrolled: {n_cols}")
+    # a horizontal, multi-line row label: a long rotated one is clipped on flat matrices
+    ax.set_ylabel(
+        f"rows:\noutput\n(C_out, {dims})\n= {_shape_text(shape_out)}\nunrolled: {n_rows}",
+        rotation=0,
+        ha="right",
+        va="center",
+        fontsize=9,
+    )
     ax.set_title(f"{_layer_name(spec)}\n{n_rows} x {n_cols}, nnz = {len(rows)}", fontsize=10)
     ax.xaxis.set_label_position("top")
     ax.xaxis.tick_top()
@@ -926,8 +982,33 @@ def matrix_figure(
                     _boundary(ax, b, horizontal, "axis-boundary", n_rows, n_cols)
         for b in range(chan, total, chan):
             _boundary(ax, b, horizontal, "channel-boundary", n_rows, n_cols)
+    _matrix_legend(fig, ax)
     _save(fig, path, dpi=120)
     return fig
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def _matrix_legend(fig: Figure, ax: Axes) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [Patch(facecolor="#1f4e79", label="non-zero (a kernel tap)")]
+    gids = {line.get_gid() for line in ax.lines}
+    if "channel-boundary" in gids:
+        handles.append(
+            Line2D([], [], color=_COLORS["channel-boundary"], lw=1.6, label="channel blocks")
+        )
+    if "axis-boundary" in gids:
+        handles.append(
+            Line2D([], [], color=_COLORS["axis-boundary"], lw=0.8, label="blocks of spatial axis 0")
+        )
+    legend = fig.legend(
+        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False
+    )
+    legend.set_gid("legend")
 
 
 def _binary_cmap() -> Any:
@@ -952,9 +1033,13 @@ class _Grid:
     kinds: tuple[str, ...]  # per drawn cell
     windows: tuple[tuple[int, ...], ...]  # per output position: drawn-cell index per tap
     out_size: int
+    sources: tuple[int | None, ...] = ()  # per drawn cell: the input index it reads, if any
+    labels: tuple[str, ...] = ()  # per drawn cell: its index along the axis ("" for none)
 
 
-def _axis_grid(spec: AnySpec, ax: int, n: int, pads: tuple[int, int], o_size: int) -> _Grid:
+def _axis_grid(
+    spec: AnySpec, ax: int, n: int, pads: tuple[int, int], o_size: int, mode: str
+) -> _Grid:
     k, s, d = spec.kernel_size[ax], spec.stride[ax], spec.dilation[ax]
     pl, pr = pads
     if isinstance(spec, ConvTransposeSpec):
@@ -963,42 +1048,65 @@ def _axis_grid(spec: AnySpec, ax: int, n: int, pads: tuple[int, int], o_size: in
         span = d * (k - 1)
         start = span - pl  # drawn coordinate of input 0 (may be < 0: cropped)
         length = o_size + span
-        kinds = []
+        kinds: list[str] = []
+        sources: list[int | None] = []
+        labels: list[str] = []
         for q in range(length):
             rel = q - start
             if 0 <= rel <= (n - 1) * s and rel % s == 0:
                 kinds.append("input")
-            elif 0 < rel < (n - 1) * s:
-                kinds.append("zero-insert")
+                sources.append(rel // s)
+                labels.append(str(rel // s))
             else:
-                kinds.append("padding")
+                kinds.append("zero-insert" if 0 < rel < (n - 1) * s else "padding")
+                sources.append(None)
+                labels.append("")
         windows = tuple(tuple(o + u * d for u in range(k)) for o in range(o_size))
-        return _Grid(tuple(kinds), windows, o_size)
+        return _Grid(tuple(kinds), windows, o_size, tuple(sources), tuple(labels))
     windows_pos = [[o * s + u * d for u in range(k)] for o in range(o_size)]
     length = max(n + pl + pr, max(max(w) for w in windows_pos) + 1)
-    kinds = []
+    kinds, sources, labels = [], [], []  # (typed as in the transposed branch)
     for q in range(length):
         t = q - pl
         if 0 <= t < n:
             kinds.append("input")
+            sources.append(t)
         elif t < n + pr:
             kinds.append("padding")
+            sources.append(_source(t, n, mode))
         else:
             kinds.append("overhang")
-    return _Grid(tuple(kinds), tuple(tuple(w) for w in windows_pos), o_size)
+            sources.append(None)
+        labels.append(str(t))
+    return _Grid(
+        tuple(kinds), tuple(tuple(w) for w in windows_pos), o_size, tuple(sources), tuple(labels)
+    )
 
 
-def _grids(spec: AnySpec, input_shape: Sequence[int]) -> tuple[list[_Grid], tuple[int, ...]]:
+@dataclass(frozen=True)
+class _Sliding:
+    """Everything a sliding picture needs: both axes' grids and what padding holds."""
+
+    grids: list[_Grid]
+    out: tuple[int, ...]  # spatial output shape
+    mode: str  # "zeros", "reflect", "replicate", "circular" (what padding cells hold)
+    pad_value: str  # the label of a padding cell that reads no input: "0" or "-inf"
+    one_d: bool
+
+
+def _grids(spec: AnySpec, input_shape: Sequence[int]) -> _Sliding:
     if spec.ndim not in (1, 2):
         raise ConvProofError(f"sliding pictures draw 1-D or 2-D layers, got ndim={spec.ndim}")
     out = spec.output_shape(input_shape)
     pads = spec.resolve_padding(input_shape)
     _, _, spatial = spec.split_input_shape(input_shape)
     o_sp = out[-spec.ndim :]
-    grids = [_axis_grid(spec, ax, spatial[ax], pads[ax], o_sp[ax]) for ax in range(spec.ndim)]
+    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    grids = [_axis_grid(spec, ax, spatial[ax], pads[ax], o_sp[ax], mode) for ax in range(spec.ndim)]
     if spec.ndim == 1:  # draw a 1-D layer as one row
-        grids = [_Grid(("input",), ((0,),), 1), grids[0]]
-    return grids, tuple(o_sp)
+        grids = [_Grid(("input",), ((0,),), 1, (0,), ("",)), grids[0]]
+    pad_value = "-inf" if isinstance(spec, PoolSpec) and spec.kind == "max" else "0"
+    return _Sliding(grids, tuple(o_sp), mode, pad_value, spec.ndim == 1)
 
 
 def _cell_kind(kinds: Sequence[str]) -> str:
@@ -1008,28 +1116,149 @@ def _cell_kind(kinds: Sequence[str]) -> str:
     return "input"
 
 
-def _draw_frame(ax: Axes, grids: list[_Grid], frame: tuple[int, int], title: str) -> None:
-    gy, gx = grids
+def _cell_source(sl: _Sliding, r: int, c: int) -> tuple[int, ...] | None:
+    """The input cell (spatial index) that drawn cell ``(r, c)`` reads, or ``None``."""
+    gy, gx = sl.grids
+    sr, sc = gy.sources[r], gx.sources[c]
+    if sr is None or sc is None:
+        return None
+    return (sc,) if sl.one_d else (sr, sc)
+
+
+def _legend_entries(sl: _Sliding, kinds: set[str]) -> list[tuple[str, str, str]]:
+    """``(kind, label, linestyle)`` for the legend, only for the kinds drawn."""
+    copy = sl.mode != "zeros"
+    padding = (
+        f"{sl.mode} padding: holds the input cell named in it"
+        if copy
+        else ("padding (-inf, never the max)" if sl.pad_value == "-inf" else "zero padding")
+    )
+    tap_pad = "kernel tap on padding" + (
+        " (arrow: the input cell it reads)" if copy else f" (reads {sl.pad_value})"
+    )
+    table = [
+        ("input", "input cell (index on the edges)", "-"),
+        ("padding", padding, "--"),
+        ("zero-insert", "zero inserted by the stride", "-"),
+        ("overhang", "ceil-mode overhang (not read)", "--"),
+        ("tap-input", "kernel tap on an input cell", "-"),
+        ("tap-padding", tap_pad, "-"),
+        ("output", "output cell", "-"),
+        ("output-current", "the output being computed", "-"),
+    ]
+    return [entry for entry in table if entry[0] in kinds]
+
+
+def _add_legend(fig: Figure, sl: _Sliding, kinds: set[str]) -> None:
+    from matplotlib.patches import Patch
+
+    entries = _legend_entries(sl, kinds)
+    face = {"padding": "padding-copy"} if sl.mode != "zeros" else {}
+    handles = [
+        Patch(
+            facecolor=_COLORS[face.get(k, k)],
+            edgecolor="#555555",
+            linestyle=ls,  # type: ignore[arg-type]
+            label=label,
+        )
+        for k, label, ls in entries
+    ]
+    # about 3 inches per column of labels, so the legend never runs off a narrow figure
+    per_row = max(1, min(3, int(fig.get_figwidth() / 3.0)))
+    legend = fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(per_row, len(handles)),
+        fontsize=7,
+        frameon=False,
+    )
+    legend.set_gid("legend")
+
+
+def _draw_frame(ax: Axes, sl: _Sliding, frame: tuple[int, int], title: str) -> set[str]:
+    """Draw one frame; returns the kinds of cells drawn (for the legend)."""
+    from matplotlib.patches import FancyArrowPatch
+
+    gy, gx = sl.grids
     rows, cols = len(gy.kinds), len(gx.kinds)
     oy, ox = frame
     window = {(r, c) for r in gy.windows[oy] for c in gx.windows[ox]}
+    drawn: set[str] = set()
+    # input cells are found by their source index (for arrows from padded taps)
+    where = {
+        _cell_source(sl, r, c): (r, c)
+        for r in range(rows)
+        for c in range(cols)
+        if _cell_kind((gy.kinds[r], gx.kinds[c])) == "input"
+    }
+    small = 6 if sl.one_d else 5
     for r in range(rows):
         for c in range(cols):
             kind = _cell_kind((gy.kinds[r], gx.kinds[c]))
             dashed = kind in ("padding", "overhang")
-            _rect(ax, c, rows - 1 - r, kind, linestyle="--" if dashed else "-")
+            y = rows - 1 - r
+            copy = kind == "padding" and sl.mode != "zeros"
+            _rect(
+                ax,
+                c,
+                y,
+                kind,
+                linestyle="--" if dashed else "-",
+                face="padding-copy" if copy else kind,
+            )
+            drawn.add(kind)
+            if kind in ("padding", "zero-insert"):
+                src = _cell_source(sl, r, c)
+                text = sl.pad_value if src is None else _ix(src)
+                label = ax.text(
+                    c + 0.5,
+                    y + 0.5,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=small,
+                    color="#333333",
+                    zorder=4,
+                )
+                label.set_gid("source-label" if src is not None else "pad-value")
             if (r, c) in window:
                 tap = "tap-input" if kind == "input" else "tap-padding"
                 _rect(
                     ax,
                     c + 0.15,
-                    rows - 1 - r + 0.15,
+                    y + 0.15,
                     tap,
                     width=0.7,
                     height=0.7,
                     edgecolor="none",
                     linewidth=0,
                 )
+                drawn.add(tap)
+                src = _cell_source(sl, r, c) if kind == "padding" else None
+                if src is not None and src in where:
+                    tr, tc = where[src]
+                    arrow = FancyArrowPatch(
+                        (c + 0.5, y + 0.5),
+                        (tc + 0.5, rows - 1 - tr + 0.5),
+                        arrowstyle="-|>",
+                        mutation_scale=6,
+                        color="#b03a2e",
+                        linewidth=0.8,
+                        connectionstyle="arc3,rad=0.25",
+                        zorder=5,
+                    )
+                    arrow.set_gid("source-arrow")
+                    ax.add_artist(arrow)
+    # the input's indices along the edges (negative / past the end: padding)
+    for c, text in enumerate(gx.labels):
+        if text:
+            t = ax.text(c + 0.5, rows + 0.1, text, ha="center", va="bottom", fontsize=small)
+            t.set_gid("index-label")
+    if not sl.one_d:
+        for r, text in enumerate(gy.labels):
+            if text:
+                t = ax.text(-0.1, rows - 1 - r + 0.5, text, ha="right", va="center", fontsize=small)
+                t.set_gid("index-label")
     x0 = cols + 1.5
     orows, ocols = gy.out_size, gx.out_size
     y0 = (rows - orows) / 2
@@ -1037,11 +1266,13 @@ def _draw_frame(ax: Axes, grids: list[_Grid], frame: tuple[int, int], title: str
         for c in range(ocols):
             kind = "output-current" if (r, c) == (oy, ox) else "output"
             _rect(ax, x0 + c, y0 + orows - 1 - r, kind)
-    ax.set_xlim(-0.2, x0 + ocols + 0.2)
-    ax.set_ylim(min(0, y0) - 0.2, max(rows, y0 + orows) + 0.2)
+            drawn.add(kind)
+    ax.set_xlim(-0.9, x0 + ocols + 0.2)
+    ax.set_ylim(min(0, y0) - 0.2, max(rows + 0.8, y0 + orows) + 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title, fontsize=8)
+    return drawn
 
 
 def _frames(out_sp: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -1050,22 +1281,65 @@ def _frames(out_sp: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(r, c) for r in range(out_sp[0]) for c in range(out_sp[1])]
 
 
+def _pick_frames(
+    out_sp: tuple[int, ...], max_frames: int, at: Sequence[int] | None
+) -> tuple[list[tuple[int, int]], int]:
+    """At most ``max_frames`` output positions, evenly spaced, always including ``at``.
+
+    Returns the frames (row-major order) and the number of output positions.
+    """
+    frames = _frames(out_sp)
+    total = len(frames)
+    chosen: tuple[int, int] | None = None
+    if at is not None:
+        at_t = tuple(int(a) for a in at)
+        if len(at_t) != len(out_sp) or any(not 0 <= a < n for a, n in zip(at_t, out_sp)):
+            raise ConvProofError(
+                f"at must be a spatial position inside the output {tuple(out_sp)}, "
+                f"got at={tuple(at)!r}"
+            )
+        chosen = (0, at_t[0]) if len(out_sp) == 1 else (at_t[0], at_t[1])
+    if total <= max_frames:
+        return frames, total
+    if max_frames == 1:
+        picks = [frames.index(chosen) if chosen is not None else 0]
+    else:
+        picks = sorted({round(j * (total - 1) / (max_frames - 1)) for j in range(max_frames)})
+    if chosen is not None:
+        index = frames.index(chosen)
+        if index not in picks:  # replace the nearest sampled frame by the chosen one
+            nearest = min(picks, key=lambda p: (abs(p - index), p))
+            picks = sorted({*(p for p in picks if p != nearest), index})
+    return [frames[p] for p in picks], total
+
+
+def _frames_note(shown: int, total: int) -> str:
+    if shown == total:
+        return ""
+    return f"{shown} of {total} output positions shown (evenly spaced)"
+
+
 def sliding_figure(
     spec: AnySpec,
     input_shape: Sequence[int],
     *,
+    at: Sequence[int] | None = None,
     max_frames: int = 16,
     ncols: int = 4,
     path: str | Path | None = None,
 ) -> Figure:
     """Draw the kernel sliding over the padded input, one frame per output position.
 
-    Like Dumoulin & Visin's figures: the (padded) input grid on the left — blue input cells,
-    dashed white padding, grey zeros inserted between inputs by a transposed conv's stride —
-    with the kernel's taps marked (dark: tap on an input cell, light: tap on padding or an
-    inserted zero) and the output grid on the right with the current output in green.
-    A transposed convolution is drawn as its equivalent direct convolution: stride-1 kernel
-    over the zero-inserted input padded by ``d(k-1) - p`` (plus ``output_padding`` at the end).
+    Like Dumoulin & Visin's figures: the (padded) input grid on the left — blue input cells
+    with their indices on the edges, dashed padding, grey zeros inserted between inputs by a
+    transposed conv's stride — with the kernel's taps marked (dark: tap on an input cell,
+    light: tap on padding or an inserted zero) and the output grid on the right with the
+    current output in green.  Each padding cell says what it holds: ``0`` (zero padding),
+    ``-inf`` (max pooling), or, for ``reflect`` / ``replicate`` / ``circular`` padding, the
+    index of the input cell it copies; a tap on such a cell has an arrow to that input cell.
+    A legend names every kind of cell drawn.  A transposed convolution is drawn as its
+    equivalent direct convolution: stride-1 kernel over the zero-inserted input padded by
+    ``d(k-1) - p`` (plus ``output_padding`` at the end).
 
     Parameters
     ----------
@@ -1073,8 +1347,11 @@ def sliding_figure(
         1-D or 2-D.
     input_shape : tuple of int
         ``(C, *spatial)``; one channel plane is drawn (all channels slide together).
+    at : tuple of int, optional
+        A spatial output position that is always drawn (e.g. the element being explained).
     max_frames : int
-        Draw at most this many frames (the first output positions, row-major).
+        Draw at most this many frames.  With more output positions, frames are spaced
+        evenly over them (first and last included, and ``at``), and the title says so.
     ncols : int
         Frames per row of the strip.
     path : str or Path, optional
@@ -1085,12 +1362,16 @@ def sliding_figure(
     matplotlib.figure.Figure
         One axes per frame; each cell is a ``Rectangle`` whose ``gid`` is its kind
         (``"input"``, ``"padding"``, ``"zero-insert"``, ``"overhang"``, ``"tap-input"``,
-        ``"tap-padding"``, ``"output"``, ``"output-current"``).
+        ``"tap-padding"``, ``"output"``, ``"output-current"``); padding labels are texts
+        with ``gid`` ``"source-label"`` (the input cell copied) or ``"pad-value"``; arrows
+        from padded taps to the cells they read have ``gid`` ``"source-arrow"``; the figure
+        legend has ``gid`` ``"legend"``.  In Jupyter the figure shows itself.
 
     Raises
     ------
     ConvProofError
-        Without matplotlib, for ``ndim`` 3, or if the shape does not fit the layer.
+        Without matplotlib, for ``ndim`` 3, if the shape does not fit the layer or ``at`` is
+        not an output position.
 
     Examples
     --------
@@ -1101,32 +1382,44 @@ def sliding_figure(
     4
     >>> sum(p.get_gid() == "tap-input" for p in fig.axes[0].patches)  # 2x2 taps on the input
     4
+
+    Reflect padding: the corner tap of output (0, 0) reads input (1, 1), drawn as an arrow.
+
+    >>> spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
+    ...                    padding_mode="reflect")
+    >>> fig = sliding_figure(spec, (1, 4, 4), max_frames=1)
+    >>> sum(p.get_gid() == "source-arrow" for p in fig.axes[0].patches)
+    5
     """
     Figure = _figure_class()
     if max_frames < 1:
         raise ConvProofError(f"max_frames must be >= 1, got max_frames={max_frames!r}")
     if ncols < 1:
         raise ConvProofError(f"ncols must be >= 1, got ncols={ncols!r}")
-    grids, out_sp = _grids(spec, input_shape)
-    frames = _frames(out_sp)[:max_frames]
+    sl = _grids(spec, input_shape)
+    grids = sl.grids
+    frames, total = _pick_frames(sl.out, max_frames, at)
     ncols = min(ncols, len(frames))
     nrows = math.ceil(len(frames) / ncols)
-    width_cells = len(grids[1].kinds) + 1.5 + grids[1].out_size
-    height_cells = max(len(grids[0].kinds), grids[0].out_size) + 1
+    width_cells = len(grids[1].kinds) + 2.5 + grids[1].out_size
+    height_cells = max(len(grids[0].kinds) + 1, grids[0].out_size) + 1
     scale = 0.28
     title = _sliding_title(spec, input_shape)
+    note = _frames_note(len(frames), total)
     fig = Figure(
         figsize=(
-            max(2.5, ncols * width_cells * scale, 0.08 * len(title)),
-            max(1.2, nrows * height_cells * scale + 0.3),
+            max(4.5, ncols * width_cells * scale, 0.08 * len(title)),
+            max(1.2, nrows * height_cells * scale + 0.3) + 0.6,
         ),
         layout="constrained",
     )
+    drawn: set[str] = set()
     for f, frame in enumerate(frames):
         ax = fig.add_subplot(nrows, ncols, f + 1)
         label = frame[1:] if spec.ndim == 1 else frame
-        _draw_frame(ax, grids, frame, f"output ({_ix(label)})")
-    fig.suptitle(title, fontsize=9)
+        drawn |= _draw_frame(ax, sl, frame, f"output ({_ix(label)})")
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=9)
+    _add_legend(fig, sl, drawn)
     _save(fig, path, dpi=110)
     return fig
 
@@ -1139,11 +1432,15 @@ def _sliding_title(spec: AnySpec, input_shape: Sequence[int]) -> str:
         parts.append(f"p={before}" if before == after else f"p=({before}, {after})")
     else:
         parts.append(f"p={pads}")
+    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+        parts[-1] += f" ({spec.padding_mode})"
     if any(d != 1 for d in spec.dilation):
         parts.append(f"d={_fmt_tuple(spec.dilation)}")
     if isinstance(spec, ConvTransposeSpec) and any(spec.output_padding):
         parts.append(f"op={_fmt_tuple(spec.output_padding)}")
     name = {"conv": "conv", "conv_transpose": "transposed conv", "pool": "pooling"}[spec.layer]
+    if isinstance(spec, PoolSpec):
+        name = f"{spec.kind} pooling"
     _, _, spatial = spec.split_input_shape(input_shape)
     return f"{name} on {'x'.join(map(str, spatial))}: " + ", ".join(parts)
 
@@ -1162,10 +1459,13 @@ def sliding_animation(
     input_shape: Sequence[int],
     path: str | Path,
     *,
+    at: Sequence[int] | None = None,
     fps: int = 2,
     max_frames: int = 100,
 ) -> list[Path]:
     """Save the sliding kernel as an animated GIF (or, without Pillow, as PNG frames).
+
+    Drawn as :func:`sliding_figure` draws one frame, with a legend.
 
     Parameters
     ----------
@@ -1174,10 +1474,14 @@ def sliding_animation(
     input_shape : tuple of int
     path : str or Path
         The GIF's path (frames are saved as ``<stem>_000.png``, ... when Pillow is missing).
+    at : tuple of int, optional
+        A spatial output position that is always animated.
     fps : int
         Frames per second.
     max_frames : int
-        At most this many output positions are animated.
+        At most this many frames.  With more output positions, frames are spaced evenly
+        over them (first and last included, and ``at``), and every frame's title says
+        ``frame j of m, N output positions (evenly spaced)``.
 
     Returns
     -------
@@ -1202,31 +1506,62 @@ def sliding_animation(
     target = Path(path)
     if not target.parent.exists():
         raise ConvProofError(f"path must be in an existing directory, got path={str(path)!r}")
-    grids, out_sp = _grids(spec, input_shape)
-    frames = _frames(out_sp)[:max_frames]
-    width_cells = len(grids[1].kinds) + 1.5 + grids[1].out_size
-    height_cells = max(len(grids[0].kinds), grids[0].out_size) + 1
+    sl = _grids(spec, input_shape)
+    grids = sl.grids
+    frames, total = _pick_frames(sl.out, max_frames, at)
+    width_cells = len(grids[1].kinds) + 2.5 + grids[1].out_size
+    height_cells = max(len(grids[0].kinds) + 1, grids[0].out_size) + 1
     scale = 0.35
-    fig = Figure(figsize=(max(3.0, width_cells * scale), max(1.5, height_cells * scale + 0.4)))
+    fig = Figure(
+        figsize=(max(4.5, width_cells * scale), max(1.5, height_cells * scale + 0.6) + 0.7),
+        layout="constrained",
+    )
     ax = fig.add_subplot()
     title = _sliding_title(spec, input_shape)
+    # the legend is the same for every frame: kinds of cells over all frames
+    drawn: set[str] = set()
+    for frame in (frames[0], frames[-1]):
+        drawn |= _draw_frame(ax, sl, frame, title)
+        ax.clear()
+    drawn |= {"tap-input", "tap-padding"} & _all_tap_kinds(sl, frames)
+    _add_legend(fig, sl, drawn)
+    sampled = len(frames) < total
+
+    def frame_title(f: int, frame: tuple[int, int]) -> str:
+        label = frame[1:] if spec.ndim == 1 else frame
+        text = f"{title}\noutput ({_ix(label)})"
+        if sampled:
+            text += f": frame {f + 1} of {len(frames)}, {total} output positions (evenly spaced)"
+        return text
+
     writer_class = _gif_writer()
     if writer_class is None:
         paths = []
         for f, frame in enumerate(frames):
             ax.clear()
-            _draw_frame(ax, grids, frame, title)
+            _draw_frame(ax, sl, frame, frame_title(f, frame))
             p = target.with_name(f"{target.stem}_{f:03d}.png")
             fig.savefig(p, dpi=90)
             paths.append(p)
         return paths
     writer = writer_class(fps=fps)
     with writer.saving(fig, str(target), dpi=90):
-        for frame in frames:
+        for f, frame in enumerate(frames):
             ax.clear()
-            _draw_frame(ax, grids, frame, title)
+            _draw_frame(ax, sl, frame, frame_title(f, frame))
             writer.grab_frame()
     return [target]
+
+
+def _all_tap_kinds(sl: _Sliding, frames: Sequence[tuple[int, int]]) -> set[str]:
+    gy, gx = sl.grids
+    kinds = set()
+    for oy, ox in frames:
+        for r in gy.windows[oy]:
+            for c in gx.windows[ox]:
+                cell = _cell_kind((gy.kinds[r], gx.kinds[c]))
+                kinds.add("tap-input" if cell == "input" else "tap-padding")
+    return kinds
 
 
 # -- receptive fields ----------------------------------------------------------------------
@@ -1236,13 +1571,13 @@ _ELEMENTWISE = ("Activation", "BatchNorm", "Identity", "Dropout")
 _SPATIAL_END = ("Flatten", "Linear", "AdaptivePool")
 
 
-def _network_specs(net: Any) -> list[AnySpec]:
-    """The window layers of a chain-shaped :class:`~convproof.Network`, in order.
+def _network_specs(net: Any) -> list[tuple[str, AnySpec]]:
+    """The window layers (name, spec) of a chain-shaped :class:`~convproof.Network`, in order.
 
     Element-wise layers (activations, batch norm, dropout, identity) do not move receptive
     fields and are skipped; the walk stops at the first flatten / linear / adaptive pool.
     """
-    out: list[AnySpec] = []
+    out: list[tuple[str, AnySpec]] = []
     previous = "input"
     for node in net.nodes:
         layer = node.layer
@@ -1254,7 +1589,7 @@ def _network_specs(net: Any) -> list[AnySpec]:
             )
         previous = node.name
         if isinstance(layer, ConvSpec | ConvTransposeSpec | PoolSpec):
-            out.append(layer)
+            out.append((node.name, layer))
         elif kind in _SPATIAL_END:
             break
         elif kind not in _ELEMENTWISE:
@@ -1265,9 +1600,10 @@ def _network_specs(net: Any) -> list[AnySpec]:
     return out
 
 
-def _layers(layers: Any) -> list[AnySpec]:
+def _named_layers(layers: Any) -> list[tuple[str, AnySpec]]:
+    """``(name, spec)`` per window layer: a network's node names, else ``layer <i>``."""
     if isinstance(layers, ConvSpec | ConvTransposeSpec | PoolSpec):
-        return [layers]
+        return [("layer 0", layers)]
     if hasattr(layers, "nodes"):
         out = _network_specs(layers)
     else:
@@ -1279,7 +1615,7 @@ def _layers(layers: Any) -> list[AnySpec]:
                         f"layers must be specs (ConvSpec, ConvTransposeSpec, PoolSpec) or a "
                         f"Network, got {item!r}"
                     )
-                out.append(item)
+                out.append((f"layer {len(out)}", item))
         except TypeError:
             raise ConvProofError(
                 f"layers must be a spec, a sequence of specs or a Network, got {layers!r}"
@@ -1287,6 +1623,10 @@ def _layers(layers: Any) -> list[AnySpec]:
     if not out:
         raise ConvProofError("layers must contain at least one layer, got an empty sequence")
     return out
+
+
+def _layers(layers: Any) -> list[AnySpec]:
+    return [spec for _, spec in _named_layers(layers)]
 
 
 def _axis_sources(
@@ -1402,7 +1742,10 @@ def receptive_field_figure(
     matplotlib.figure.Figure
         Input cells are ``Rectangle`` patches with ``gid`` ``"input"``; the cells the output
         depends on have ``gid`` ``"rf-cell"``; a dashed ``"rf-box"`` rectangle marks the
-        bounding box.
+        bounding box.  The axes are numbered with input indices (rows and columns), the
+        title names the last layer (a network's node name, else ``layer <i>`` counted from
+        0) and its kind, and a legend (``gid="legend"``) names the cells.  In Jupyter the
+        figure shows itself.
 
     Examples
     --------
@@ -1413,9 +1756,10 @@ def receptive_field_figure(
     49
     """
     Figure = _figure_class()
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Patch, Rectangle
 
     region = receptive_field(layers, input_shape, at)
+    last_name, last = _named_layers(layers)[-1]
     spatial = tuple(input_shape)[-len(region) :]
     if len(region) == 1:
         rows_set: tuple[int, ...] = (0,)
@@ -1430,7 +1774,7 @@ def receptive_field_figure(
         )
     scale = min(0.3, 8.0 / max(n_r, n_c))
     fig = Figure(
-        figsize=(max(3.0, n_c * scale + 1), max(1.5, n_r * scale + 1)), layout="constrained"
+        figsize=(max(4.5, n_c * scale + 1.2), max(2.4, n_r * scale + 1.9)), layout="constrained"
     )
     ax = fig.add_subplot()
     hit = {(r, c) for r in rows_set for c in cols_set}
@@ -1471,10 +1815,45 @@ def receptive_field_figure(
     ax.set_xlim(-0.2, n_c + 0.2)
     ax.set_ylim(-0.2, n_r + 0.2)
     ax.set_aspect("equal")
-    ax.axis("off")
+    # axes in input indices: column c is centred at c + 0.5, row r at n_r - 1 - r + 0.5
+    cols_ticks = _index_ticks(n_c)
+    ax.set_xticks([c + 0.5 for c in cols_ticks], [str(c) for c in cols_ticks])
+    ax.set_xlabel("input column" if len(region) == 2 else "input position")
+    if len(region) == 2:
+        rows_ticks = _index_ticks(n_r)
+        ax.set_yticks([n_r - 1 - r + 0.5 for r in rows_ticks], [str(r) for r in rows_ticks])
+        ax.set_ylabel("input row")
+    else:
+        ax.set_yticks([])
+    ax.tick_params(labelsize=7, length=2)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     extent = " x ".join(str(max(s) - min(s) + 1) if s else "0" for s in region)
     ax.set_title(
-        f"output ({_ix(at)}) depends on {len(hit)} input cells (extent {extent})", fontsize=9
+        f"receptive field of output ({_ix(at)}) of {last_name}: {_layer_name(last)}, "
+        f"k={_fmt_tuple(last.kernel_size)}, s={_fmt_tuple(last.stride)}\n"
+        f"{len(hit)} input cells (extent {extent}) of the {'x'.join(map(str, spatial))} input",
+        fontsize=9,
     )
+    handles = [
+        Patch(facecolor=_COLORS["rf-cell"], edgecolor="#555555", label="read by the output"),
+        Patch(facecolor=_COLORS["input"], edgecolor="#555555", label="not read"),
+        Patch(fill=False, edgecolor="black", linestyle="--", label="bounding box"),
+    ]
+    legend = fig.legend(
+        handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False
+    )
+    legend.set_gid("legend")
     _save(fig, path, dpi=110)
     return fig
+
+
+def _index_ticks(n: int) -> list[int]:
+    """At most about 12 readable tick positions among ``0 .. n-1`` (multiples of 1, 2, 5 ...)."""
+    step = 1
+    for base in itertools.count():
+        for m in (1, 2, 5):
+            step = m * 10**base
+            if n / step <= 12:
+                return list(range(0, n, step))
+    return [0]  # pragma: no cover - the loop always returns

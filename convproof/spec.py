@@ -81,15 +81,25 @@ def _is_seq(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
 
+#: The most spatial dims a spec accepts (frameworks stop at 3; a bound keeps a hostile
+#: ``ndim=10**9`` from exhausting memory while broadcasting ints to tuples).
+MAX_NDIM = 16
+
+
 def _infer_ndim(cls: str, ndim: Any, **candidates: Any) -> int:
     """``ndim`` as given, else the length of the first tuple argument, else 2."""
     if ndim is not None:
         n = _int("ndim", ndim)
-        if n < 1:
-            raise ConvProofError(f"ndim must be >= 1, got ndim={ndim!r}")
+        if not 1 <= n <= MAX_NDIM:
+            raise ConvProofError(f"ndim must be between 1 and {MAX_NDIM}, got ndim={ndim!r}")
         return n
-    for value in candidates.values():
+    for name, value in candidates.items():
         if _is_seq(value) and len(value) > 0:
+            if len(value) > MAX_NDIM:
+                raise ConvProofError(
+                    f"{name} must have at most {MAX_NDIM} entries (one per spatial dim), "
+                    f"got {name} with {len(value)} entries"
+                )
             return len(value)
     return 2
 
@@ -627,8 +637,10 @@ class ConvTransposeSpec(_Windowed):
     padding : int, tuple, tuple of pairs, or str
         Implicit cropping ``d(k-1) - p`` of the full output: an int, a tuple of ints, a tuple
         of ``(before, after)`` pairs, ``"valid"`` (0), or ``"SAME_UPPER"`` / ``"SAME_LOWER"``
-        (ONNX ``auto_pad``: output ``i*s``, total padding
-        ``max(0, s(i-1) + op + k_eff - i*s)``, odd extra at the end / start).
+        (ONNX ``auto_pad``: total padding ``max(0, s(i-1) + op + k_eff - i*s)``, odd extra
+        at the end / start).  The output is ``i*s`` when ``k_eff + op >= s``; otherwise the
+        padding is 0 (it cannot be negative) and the output ``(i-1)s + k_eff + op`` is
+        smaller: in general ``o = min(i*s, (i-1)s + k_eff + op)``.
     output_padding : int or tuple of int
         Extra size added at the **end** of each output dimension; must be smaller than the
         stride or the dilation (PyTorch's rule).
@@ -648,6 +660,15 @@ class ConvTransposeSpec(_Windowed):
     ...                          padding=1, output_padding=1)
     >>> t.output_shape((5, 8, 8)), t.weight_shape
     ((3, 16, 16), (5, 3, 3, 3))
+
+    ``SAME_UPPER`` gives ``i*s`` only when the kernel (plus ``output_padding``) covers the
+    stride: kernel 1, stride 2 on 6 inputs gives ``min(12, 5*2 + 1) = 11``.
+
+    >>> same = dict(in_channels=1, out_channels=1, stride=2, padding="SAME_UPPER", ndim=1)
+    >>> cp.ConvTransposeSpec(kernel_size=3, **same).output_shape((1, 6))
+    (1, 12)
+    >>> cp.ConvTransposeSpec(kernel_size=1, **same).output_shape((1, 6))
+    (1, 11)
     """
 
     layer: ClassVar[str] = "conv_transpose"
@@ -952,7 +973,7 @@ class PoolSpec(_Windowed):
     def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates per sample: ``0`` (torchvision counts none for pooling).
 
-        The window reads are ``C prod(o) prod(k)``; see :meth:`window_reads`.
+        The input elements the windows read are counted by :meth:`window_reads`.
 
         Examples
         --------
@@ -964,16 +985,36 @@ class PoolSpec(_Windowed):
         return 0
 
     def window_reads(self, input_shape: Sequence[int]) -> int:
-        """Number of window elements read per sample, ``C prod(o) prod(k)`` (comparisons/adds).
+        """Input elements read by all windows per sample (the comparisons / additions).
+
+        Counts the ``(output, tap)`` pairs whose tap lands on a real input element: taps on
+        padding (``-inf`` for max pooling, zeros for average pooling) and on the ceil-mode
+        overhang read no input and are not counted.  Per axis the count is
+        ``sum over outputs a of #{u : 0 <= a*s + u*d - p_before < i}``; axes are
+        independent, so the total is ``C`` times the product over axes.  Without padding or
+        overhang this is ``C prod(o) prod(k)``.
 
         Examples
         --------
         >>> import convproof as cp
         >>> cp.PoolSpec(kind="max", kernel_size=2).window_reads((3, 4, 4))
         48
+
+        Ceil mode on 5 inputs, kernel 2: windows ``[0, 1]``, ``[2, 3]`` and ``[4]`` (its
+        second tap overhangs the input), so 5 reads, not 6:
+
+        >>> cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1).window_reads((1, 5))
+        5
         """
-        out = self.output_shape(input_shape)
-        return math.prod(out[-self.ndim - 1 :]) * math.prod(self.kernel_size)
+        _, c, spatial = self.split_input_shape(input_shape)
+        out = self.output_shape(input_shape)[-self.ndim :]
+        pads = self.resolve_padding(input_shape)
+        total = c
+        for i, o, k, s, d, (pl, _) in zip(
+            spatial, out, self.kernel_size, self.stride, self.dilation, pads
+        ):
+            total *= sum(1 for a in range(o) for u in range(k) if 0 <= a * s + u * d - pl < i)
+        return total
 
     def _out_channels(self, c_in: int) -> int:
         return c_in

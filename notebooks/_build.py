@@ -13,22 +13,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 
-# shared first code cell: imports and a helper that shows a matplotlib Figure as a PNG
-SETUP = r'''import io
-
-import numpy as np
+# shared first code cell: imports (convproof's figures show themselves: no helper needed)
+SETUP = r'''import numpy as np
 import sympy
-from IPython.display import Image, Markdown, Math, display
+from IPython.display import Markdown, Math, display
 
 import convproof as cp
 from convproof import render
-
-
-def show(fig):
-    """Display a matplotlib Figure (convproof.render returns plain Agg figures)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    display(Image(data=buf.getvalue()))
 '''
 
 
@@ -137,7 +128,7 @@ green. This is the seed's Figure 3: input 5, kernel 3, stride 1, padding 1 → o
     code(r'''fig = render.sliding_figure(
     cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=3, padding=1), (3, 5, 5), max_frames=4
 )
-show(fig)
+display(fig)
 first = fig.axes[0]
 assert sum(p.get_gid() == "tap-input" for p in first.patches) == 4   # 2x2 taps on the input'''),
     md(r"""
@@ -248,8 +239,8 @@ $(1, 2)$ by `SAME_UPPER` and $(2, 1)$ by `SAME_LOWER`. Dashed cells are padding.
 """),
     code(r'''upper = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=4, padding="SAME_UPPER")
 lower = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=4, padding="SAME_LOWER")
-show(render.sliding_figure(upper, (1, 5, 5), max_frames=2))
-show(render.sliding_figure(lower, (1, 5, 5), max_frames=2))
+display(render.sliding_figure(upper, (1, 5, 5), max_frames=2))
+display(render.sliding_figure(lower, (1, 5, 5), max_frames=2))
 assert upper.resolve_padding((1, 5, 5)) == ((1, 2), (1, 2))
 assert lower.resolve_padding((1, 5, 5)) == ((2, 1), (2, 1))'''),
     md(r"""
@@ -335,7 +326,7 @@ Two input and two output channels, 4×4 input, "same" padding: a 2×2 grid of ch
 """),
     code(r'''two = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1)
 fig = render.matrix_figure(two, (2, 4, 4))
-show(fig)
+display(fig)
 structure = cp.matrix_structure(two, (2, 4, 4))
 print([(lv.name, lv.grid, lv.kind) for lv in structure.levels])
 assert structure.toeplitz
@@ -360,7 +351,7 @@ display(Math(r"T_\text{transposed} = T^\top \quad(16 \times 4)"))
 
 strided = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2)
 fig = render.sliding_figure(strided, (1, 3, 3), max_frames=4)
-show(fig)
+display(fig)
 assert sum(p.get_gid() == "zero-insert" for p in fig.axes[0].patches) == 5 * 5 - 9'''),
 ]
 
@@ -478,7 +469,7 @@ output, drawn on its (padded) input:
     code(r'''spec = cx.spec
 print(render.element_sum(spec, cx.input_shape, (0,) * (spec.ndim + 2)).text())
 if spec.ndim in (1, 2):
-    show(render.sliding_figure(spec, cx.input_shape, max_frames=2))'''),
+    display(render.sliding_figure(spec, cx.input_shape, max_frames=2))'''),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -534,7 +525,7 @@ positions backwards through every layer of the shipped network.
 vgg_specs = [n.layer for n in vgg.nodes[:upto] if isinstance(n.layer, (cp.ConvSpec, cp.PoolSpec))]
 y = (10, 20)
 region = render.receptive_field(vgg_specs, (3, 224, 224), y)
-show(render.receptive_field_figure(vgg_specs, (3, 224, 224), y))
+display(render.receptive_field_figure(vgg_specs, (3, 224, 224), y))
 expected = s.receptive_region("features.16", y)
 assert [(min(a), max(a)) for a in region] == [
     (max(0, lo), min(223, hi)) for lo, hi in zip(expected.start, expected.stop)
@@ -562,7 +553,7 @@ print("r =", r, " S =", S, " P =", P)
 
 for y in [(3, 3), (0, 0)]:
     fig = render.receptive_field_figure(layers, (3, 32, 32), y)
-    show(fig)
+    display(fig)
     lo = [max(0, -P + v * S) for v in y]
     hi = [min(31, -P + v * S + r - 1) for v in y]
     cells = sum(p.get_gid() == "rf-cell" for p in fig.axes[0].patches)
@@ -578,7 +569,7 @@ and columns are ever read.
 region = render.receptive_field(dil, (1, 16, 16), (0, 0))
 print("rows seen:", region[0])
 assert region[0] == (0, 2, 4, 6, 8)                   # r = 1 + 4 + 4 = 9, even offsets only
-show(render.receptive_field_figure(dil, (1, 16, 16), (0, 0)))'''),
+display(render.receptive_field_figure(dil, (1, 16, 16), (0, 0)))'''),
 ]
 
 NOTEBOOKS = {

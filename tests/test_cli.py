@@ -68,7 +68,16 @@ SHAPE_CASES = [
     # batch kept
     ("--in 8x3x32x32 --ndim 2 --kernel 3 --out-channels 4", [8, 4, 30, 30], 112, [[0, 0]] * 2),
     # 3-D
-    ("--in 2x4x5x6 --kernel 3 --padding 1 --out-channels 2", [2, 4, 5, 6], 110, [[1, 1]] * 3),
+    (
+        "--in 2x4x5x6 --ndim 3 --kernel 3 --padding 1 --out-channels 2",
+        [2, 4, 5, 6],
+        110,
+        [[1, 1]] * 3,
+    ),
+    # five numbers can only be N,C,D,H,W
+    ("--in 1x2x4x5x6 --kernel 3 --padding 1 --out-channels 2", [1, 2, 4, 5, 6], 110, [[1, 1]] * 3),
+    # a per-dimension option fixes the dims: four numbers with a 2-D kernel are N,C,H,W
+    ("--in 2x3x8x8 --kernel 3,3", [2, 1, 6, 6], 28, [[0, 0]] * 2),
     # depthwise: groups = C_in, params C_out*(C_in/g)*k*k + C_out = 6*9 + 6
     ("--in 3x8x8 --kernel 3 --groups 3 --out-channels 6", [6, 6, 6], 60, [[0, 0]] * 2),
     # transposed: o = (i-1)s - 2p + d(k-1) + op + 1 = 7*2 - 2 + 2 + 1 + 1 = 16
@@ -655,7 +664,7 @@ BAD = [
     ("--at negative", "explain --in 3x25x25 --kernel 3 --at 0,-1,0"),
     ("picture with a bad suffix", "explain --in 1x4x4 --kernel 3 --picture {tmp}/s.jpg"),
     ("picture in a missing dir", "explain --in 1x4x4 --kernel 3 --picture {tmp}/no/s.png"),
-    ("picture of a 3-D layer", "explain --in 1x4x4x4 --kernel 3 --picture {tmp}/s.png"),
+    ("picture of a 3-D layer", "explain --in 1x4x4x4 --ndim 3 --kernel 3 --picture {tmp}/s.png"),
     # matrix
     ("missing weight file", "matrix --in 1x4x4 --kernel 3 --weight {tmp}/missing.npy"),
     ("weight of wrong shape", "matrix --in 1x4x4 --kernel 3 --weight {tmp}/w22.npy"),
@@ -735,6 +744,50 @@ def test_bad_command_line(capsys, bad_files, why, line) -> None:
     assert len(lines) == 1, err
     assert lines[0].startswith("convproof: error: ")
     assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # issue 16: --padding 1,2,3 blamed --in
+        (
+            "shape --in 3x32x32 --kernel 3 --padding 1,2,3",
+            "--padding must have one entry per spatial dim of --in, got --padding='1,2,3' "
+            "(3 dims) with --in='3x32x32'",
+        ),
+        (
+            "shape --in 3x32x32 --kernel 3 --stride 2,2,2",
+            "--stride must have one entry per spatial dim of --in, got --stride='2,2,2'",
+        ),
+        (
+            "shape --in 3x32x32 --kernel 3,3 --dilation 1,1,1",
+            "--kernel has 2, --dilation has 3 entries",
+        ),
+        # issue 16: --in 1x3x32x32 --kernel 3 silently became a Conv3d
+        (
+            "shape --in 1x3x32x32 --kernel 3",
+            "--in='1x3x32x32' is ambiguous: N,C,H,W (a 2-D layer with a batch) or C,D,H,W "
+            "(a 3-D layer); give --ndim 2 or --ndim 3",
+        ),
+        ("shape --in 3x32x32 --kernel 3 --ndim 3", "--in must be C,size,size,size or N,C"),
+        ("shape --in 1x2x3x4x5x6 --kernel 3", "--in must describe 1, 2 or 3 spatial dims"),
+        ("shape --in 3x8x8 --kernel 1,1,1,1", "--kernel must describe 1, 2 or 3 spatial dims"),
+    ],
+)
+def test_option_that_is_wrong_is_named(capsys, line, message) -> None:
+    assert main(line.split()) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert err.count("\n") == 1
+
+
+def test_four_numbers_with_ndim(capsys) -> None:
+    assert main(["shape", "--in", "1x3x32x32", "--kernel", "3", "--ndim", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["layer"]["ndim"] == 2 and out["weight_shape"] == [1, 3, 3, 3]
+    assert main(["shape", "--in", "1x3x32x32", "--kernel", "3", "--ndim", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["layer"]["ndim"] == 3 and out["weight_shape"] == [1, 1, 3, 3, 3]
 
 
 def test_memory_error_is_one_line(capsys, monkeypatch) -> None:
@@ -906,3 +959,21 @@ def test_resolve_callable_forms(tmp_path) -> None:
     ]:
         with pytest.raises(ValueError, match=match):
             resolve_callable(bad)
+
+
+def test_matrix_max_bytes(capsys, tmp_path) -> None:
+    """The memory error said "raise max_bytes", which the command line could not do."""
+    w = tmp_path / "w.npy"
+    np.save(w, np.ones((8, 8, 3, 3)))
+    argv = ["matrix", "--in", "8x32x32", "--out-channels", "8", "--kernel", "3", "--padding", "1"]
+    argv += ["--weight", str(w), "--format", "npz", "--output", str(tmp_path / "t.npz")]
+    assert main([*argv, "--max-bytes", "64K"]) == 2
+    err = capsys.readouterr().err
+    assert "more than max_bytes=65536 (64.0 KiB)" in err
+    assert "pass a larger --max-bytes (like --max-bytes 16G)" in err
+    assert "max_bytes=" in err and "pass a larger max_bytes=" not in err
+    assert main([*argv, "--max-bytes", "1G"]) == 0
+    assert (tmp_path / "t.npz").exists()
+    capsys.readouterr()
+    assert main(["matrix", "--in", "1x4x4", "--kernel", "3", "--max-bytes", "-5"]) == 2
+    assert "--max-bytes must be a byte count" in capsys.readouterr().err

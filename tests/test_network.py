@@ -407,8 +407,13 @@ def test_batch_norm_buffers_are_not_params():
         for n in cp.load_network("resnet18").nodes
         if isinstance(n.layer, cp.BatchNorm)
     )
-    assert s.total_buffers == 2 * bn_channels
-    assert s["bn1"].params == 128 and s["bn1"].buffers == 128
+    bn_layers = sum(isinstance(n.layer, cp.BatchNorm) for n in cp.load_network("resnet18").nodes)
+    # PyTorch's count: running mean + running variance + one num_batches_tracked per layer
+    assert bn_layers == 20 and bn_channels == 4800
+    assert s.total_buffers == 2 * bn_channels + bn_layers == 9620
+    assert s["bn1"].params == 128 and s["bn1"].buffers == 129
+    assert cp.BatchNorm(8, track_running_stats=False).num_buffers == 0
+    assert "as torch's module.buffers() counts them): 9,620" in s.to_text()
 
 
 # --------------------------------------------------------------------------------------
@@ -911,3 +916,20 @@ def test_symbolic_summary_subs_equals_concrete_summary(name):
     sym = cp.summary(net, (3, H, W))
     for h, w in [(224, 224), (65, 97)]:
         assert sym.subs({H: h, W: w}).to_dict() == cp.summary(net, (3, h, w)).to_dict()
+
+
+def test_receptive_region_stop_is_inclusive_and_says_so():
+    """receptive_region(...).stop is the last position seen (inclusive), unlike Python's stop."""
+    net = cp.Network(
+        [("conv", cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, ndim=1))]
+    )
+    region = cp.receptive_region(net, (1, 9), (1,))
+    # output 1 of a k=3, s=2 conv reads inputs 2, 3, 4 (by hand)
+    assert region.start == (2,) and region.stop == (4,) and region.end_exclusive == (5,)
+    assert list(range(region.start[0], region.end_exclusive[0])) == [2, 3, 4]
+    assert region.size == (region.stop[0] - region.start[0] + 1,)
+    assert "stop=(4,) (inclusive)" in repr(region) and "end_exclusive=(5,)" in repr(region)
+    vgg = cp.summary(cp.load_network("vgg16"), (3, 224, 224)).receptive_region(
+        "features.30", (0, 3)
+    )
+    assert vgg.end_exclusive == (122, 218)

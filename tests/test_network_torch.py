@@ -257,3 +257,25 @@ def test_torch_functional_ops_are_followed(torch):
     # (None, 1): height kept (RF 3 from the 3x3 branch), width pooled globally (3 + 10 - 1)
     assert s["pool"].receptive_field == (3, 12)
     assert s["pool"].effective_stride == (1, 10)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_buffers_are_counted_like_torch(torch, name):
+    """resnet18's summary said 9,600 buffers where PyTorch has 9,620 (num_batches_tracked)."""
+    model = BUILDERS[name]()
+    s = cp.summary(model, (1, 3, 64, 64))
+    assert s.total_buffers == sum(b.numel() for b in model.buffers())  # independent count
+    assert s.total_buffers == cp.summary(cp.load_network(name), (1, 3, 64, 64)).total_buffers
+
+
+def test_buffers_without_running_stats_like_torch(torch):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.BatchNorm2d(4, track_running_stats=False),
+        nn.BatchNorm2d(4, affine=False),
+    )
+    s = cp.summary(model, (1, 3, 8, 8))
+    assert s.total_buffers == sum(b.numel() for b in model.buffers()) == 2 * (2 * 4 + 1)
+    assert s.total_params == sum(p.numel() for p in model.parameters())

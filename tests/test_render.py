@@ -202,6 +202,110 @@ def test_shape_report_formulas() -> None:
     ]
 
 
+def _evaluate_lhs(lhs: str) -> Fraction:
+    """Evaluate a printed left side exactly: integers, + - * /, parentheses, floor, ceil."""
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+    def ev(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return ev(node.left) / ev(node.right)
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+            rounding = {"floor": math.floor, "ceil": math.ceil}[node.func.id]
+            return Fraction(rounding(ev(node.args[0])))
+        raise AssertionError(f"unexpected syntax in {lhs!r}: {ast.dump(node)}")
+
+    return ev(ast.parse(lhs, mode="eval").body)
+
+
+def _torch_output_size(kind, i, k, s, d, pl, pr, op, ceil) -> int:
+    """PyTorch's output size per axis, written out here from SEMANTICS.md (not convproof's)."""
+    keff = d * (k - 1) + 1
+    if kind == "conv_transpose":
+        return (i - 1) * s - pl - pr + d * (k - 1) + op + 1
+    if not ceil:
+        return math.floor(Fraction(i + pl + pr - keff, s)) + 1
+    o = math.ceil(Fraction(i + pl + pr - keff, s)) + 1
+    if (o - 1) * s >= i + pl:  # the last window must start inside the input or left padding
+        o -= 1
+    return o
+
+
+@given(
+    kind=st.sampled_from(["conv", "conv_transpose", "max", "avg"]),
+    ceil=st.booleans(),
+    i=st.integers(1, 40),
+    k=st.integers(1, 7),
+    s=st.integers(1, 5),
+    d=st.integers(1, 3),
+    pl=st.integers(0, 4),
+    pr=st.integers(0, 4),
+    op=st.integers(0, 4),
+)
+def test_shape_report_equation_is_true(kind, ceil, i, k, s, d, pl, pr, op) -> None:
+    """`shape --in 1x5 --pool max --kernel 2 --padding 1 --ceil-mode` printed
+    `ceil((5 + 1 + 1 - 2) / 2) + 1 = 3`, whose left side is 4."""
+    try:
+        if kind == "conv":
+            spec = cp.ConvSpec(
+                in_channels=1, out_channels=1, kernel_size=k, stride=s, dilation=d,
+                padding=((pl, pr),), ndim=1,
+            )  # fmt: skip
+        elif kind == "conv_transpose":
+            spec = cp.ConvTransposeSpec(
+                in_channels=1, out_channels=1, kernel_size=k, stride=s, dilation=d,
+                padding=((pl, pr),), output_padding=op, ndim=1,
+            )  # fmt: skip
+        else:
+            spec = cp.PoolSpec(
+                kind=kind, kernel_size=k, stride=s, dilation=1 if kind == "avg" else d,
+                padding=((pl, pr),), ceil_mode=ceil, ndim=1,
+            )  # fmt: skip
+        (text,) = shape_report(spec, (1, i))["formulas"]
+    except cp.ConvProofError:
+        assume(False)
+        return
+    lhs, rest = text.split(" = ", 1)
+    rhs = int(rest.split()[0])
+    out = spec.output_shape((1, i))[-1]
+    assert _evaluate_lhs(lhs) == rhs == out, text
+    d_used = spec.dilation[0]
+    is_ceil = kind in ("max", "avg") and ceil
+    expected = _torch_output_size(spec.layer, i, k, s, d_used, pl, pr, op, is_ceil)
+    assert out == expected, text
+    assert ("ceil mode" in text) == is_ceil
+
+
+@pytest.mark.parametrize(
+    ("spec", "i", "formula"),
+    [
+        (
+            cp.PoolSpec(kind="max", kernel_size=2, padding=1, ceil_mode=True, ndim=1),
+            5,
+            "ceil((5 + 1 + 1 - 2) / 2) + 1 - 1 = 3 (ceil mode; the last window would start at "
+            "(4 - 1)*2 - 1 = 5, past the input's last index 4, so it is dropped)",
+        ),
+        # SEMANTICS: k=1, s=2, i=32, ceil -> 16, not 17
+        (
+            cp.PoolSpec(kind="avg", kernel_size=1, stride=2, ceil_mode=True, ndim=1),
+            32,
+            "ceil((32 + 0 + 0 - 1) / 2) + 1 - 1 = 16 (ceil mode; the last window would start "
+            "at (17 - 1)*2 - 0 = 32, past the input's last index 31, so it is dropped)",
+        ),
+    ],
+)
+def test_shape_report_ceil_mode_correction(spec, i, formula) -> None:
+    assert shape_report(spec, (1, i))["formulas"] == [formula]
+
+
 def test_format_table_and_json() -> None:
     text = format_table(["a", "shape"], [[1, (2, 3)], [1000, None]])
     assert text.splitlines() == ["    a  shape", "-----  ------", "    1  (2, 3)", "1,000"]
@@ -215,6 +319,41 @@ def test_format_table_and_json() -> None:
 
 def _gids(ax, gid: str) -> int:
     return sum(p.get_gid() == gid for p in ax.patches)
+
+
+def _current_output(ax) -> tuple[int, ...]:
+    """The output position a sliding frame computes, read from where its green cell sits."""
+    cells = [p for p in ax.patches if p.get_gid() in ("output", "output-current")]
+    (current,) = [p for p in cells if p.get_gid() == "output-current"]
+    x0 = min(p.get_x() for p in cells)
+    y_top = max(p.get_y() for p in cells)
+    return (round(y_top - current.get_y()), round(current.get_x() - x0))
+
+
+def _texts(fig, gid: str | None = None) -> list:
+    from matplotlib.text import Text
+
+    return [
+        t
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and (gid is None or t.get_gid() == gid)
+    ]
+
+
+def _assert_nothing_clipped(fig) -> None:
+    """Everything drawn (titles, labels, ticks, legends) lies inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    for artist in [*fig.axes, *fig.legends, *fig.texts]:
+        ext = artist.get_tightbbox(renderer)
+        if ext is None:  # pragma: no cover - nothing drawn
+            continue
+        assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1, (artist, ext, box)
+        assert ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, (artist, ext, box)
 
 
 def test_matrix_figure_seed_and_blocks(tmp_path) -> None:
@@ -312,8 +451,12 @@ def test_sliding_figure_highlights_the_taps(spec, spatial) -> None:
     _plots()
     fig = sliding_figure(spec, (1, *spatial), max_frames=12)
     out = spec.output_spatial(spatial)
-    frames = list(itertools.product(*(range(o) for o in out)))[:12]
-    assert len(fig.axes) == len(frames)
+    total = math.prod(out)
+    assert len(fig.axes) == min(12, total)
+    frames = [_current_output(ax)[-len(out) :] for ax in fig.axes]
+    # frames in row-major order, first and last output always drawn
+    assert frames == sorted(frames) and len(set(frames)) == len(frames)
+    assert frames[0] == (0,) * len(out) and frames[-1] == tuple(o - 1 for o in out)
     for ax, pos in zip(fig.axes, frames):
         assert _gids(ax, "tap-input") == _taps_on_input(spec, spatial, pos), pos
         assert _gids(ax, "tap-input") + _gids(ax, "tap-padding") == math.prod(spec.kernel_size)
@@ -473,3 +616,246 @@ def test_receptive_field_figure_large_input_is_an_image() -> None:
     # r = 1 + 4 + 4*2 = 13 per axis, fully inside the input
     assert int(np.asarray(image.get_array()).sum()) == 13 * 13
     assert _gids(ax, "rf-cell") == 0
+
+
+# -- pictures that teach (issue 16) ------------------------------------------------------
+
+
+def test_matrix_figure_labels_are_not_clipped_and_legend() -> None:
+    """`convproof matrix --in 2x4x4 --out-channels 2 --kernel 3 --format png` clipped a label."""
+    _plots()
+    for spec, shape in [
+        (cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3), (2, 4, 4)),
+        (cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=3, stride=2), (3, 8, 8)),
+        (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1), (1, 12, 12)),
+        (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1), (1, 3)),
+    ]:
+        fig = matrix_figure(spec, shape)
+        _assert_nothing_clipped(fig)
+        (legend,) = fig.legends
+        assert legend.get_gid() == "legend"
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert labels[0].startswith("non-zero")
+        assert ("channel blocks" in labels) == (spec.in_channels > 1 or spec.out_channels > 1)
+
+
+@pytest.mark.parametrize("at", [(4, 4), (2, 3)])
+def test_sliding_figure_always_draws_the_chosen_output(at) -> None:
+    """`explain --at 0,4,4 --picture x.png` never drew output (4, 4) (first 16 frames only)."""
+    _plots()
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1)
+    fig = sliding_figure(spec, (1, 5, 5), at=at, max_frames=4)
+    frames = [_current_output(ax) for ax in fig.axes]
+    assert len(frames) == 4 and at in frames
+    assert frames == sorted(frames)
+    assert "4 of 25 output positions shown (evenly spaced)" in fig._suptitle.get_text()
+    one = sliding_figure(spec, (1, 5, 5), at=at, max_frames=1)
+    assert [_current_output(ax) for ax in one.axes] == [at]
+    small = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, ndim=1)
+    everything = sliding_figure(small, (1, 5), at=at[1:], max_frames=5)
+    assert len(everything.axes) == 5 and "shown" not in everything._suptitle.get_text()
+    with pytest.raises(cp.ConvProofError, match="at must be a spatial position"):
+        sliding_figure(spec, (1, 5, 5), at=(5, 0))
+
+
+def test_sliding_frames_are_spread_evenly() -> None:
+    _plots()
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, ndim=1)
+    fig = sliding_figure(spec, (1, 10), max_frames=4)
+    # 10 positions, 4 frames: 0, 3, 6, 9 (round(j * 9 / 3))
+    assert [_current_output(ax)[1] for ax in fig.axes] == [0, 3, 6, 9]
+
+
+def _numpy_sources(n: int, pads: tuple[int, int], mode: str) -> list[int]:
+    """Input index read at each padded position, by NumPy's own padding of an index ramp."""
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    return np.pad(np.arange(n), pads, mode=np_mode).tolist()
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    ("spatial", "kernel", "padding", "at"),
+    [((5, 5), 3, 1, (4, 4)), ((4, 4), 3, 2, (0, 5)), ((6,), 3, 2, (1,)), ((4, 5), 2, 1, (0, 0))],
+)
+def test_padded_taps_show_the_cell_they_read(mode, spatial, kernel, padding, at) -> None:
+    """Reflect / replicate / circular padding were drawn exactly like zero padding."""
+    _plots()
+    ndim = len(spatial)
+    spec = cp.ConvSpec(
+        in_channels=1,
+        out_channels=1,
+        kernel_size=kernel,
+        padding=padding,
+        padding_mode=mode,
+        ndim=ndim,
+    )
+    fig = sliding_figure(spec, (1, *spatial), at=at, max_frames=1)
+    (ax,) = fig.axes
+    rows = 1 if ndim == 1 else spatial[0] + 2 * padding  # drawn grid: padded input
+    pad_cells = [p for p in ax.patches if p.get_gid() == "padding"]
+    assert len(pad_cells) == math.prod(n + 2 * padding for n in spatial) - math.prod(spatial)
+    labels = {
+        (math.floor(t.get_position()[0]), math.floor(t.get_position()[1])): t.get_text()
+        for t in _texts(fig)
+        if t.get_gid() in ("source-label", "pad-value")
+    }
+    assert len(labels) == len(pad_cells)
+    # every padding cell says what it holds: "0", or the input cell NumPy's pad copies there
+    for cell in pad_cells:
+        x, y = round(cell.get_x()), round(cell.get_y())
+        q_col, q_row = x, rows - 1 - y  # padded coordinates (q = t + padding)
+        if mode == "zeros":
+            assert labels[(x, y)] == "0"
+            continue
+        src_col = _numpy_sources(spatial[-1], (padding, padding), mode)[q_col]
+        if ndim == 1:
+            assert labels[(x, y)] == str(src_col)
+        else:
+            src_row = _numpy_sources(spatial[0], (padding, padding), mode)[q_row]
+            assert labels[(x, y)] == f"{src_row},{src_col}"
+    # a tap on padding has an arrow to the input cell it reads (none for zero padding)
+    arrows = [p for p in ax.patches if p.get_gid() == "source-arrow"]
+    taps = [p for p in ax.patches if p.get_gid() == "tap-padding"]
+    assert taps  # every case above has taps in the padding
+    if mode == "zeros":
+        assert arrows == []
+    else:
+        assert len(arrows) == len(taps)
+        for arrow in arrows:
+            (xa, ya), (xb, yb) = arrow._posA_posB
+            a_col, a_row = math.floor(xa), rows - 1 - math.floor(ya)
+            b_col, b_row = math.floor(xb) - padding, rows - 1 - math.floor(yb)
+            assert b_col == _numpy_sources(spatial[-1], (padding, padding), mode)[a_col]
+            if ndim == 2:
+                b_row -= padding
+                assert b_row == _numpy_sources(spatial[0], (padding, padding), mode)[a_row]
+    # the legend names padding by its mode
+    (legend,) = fig.legends
+    names = " ".join(t.get_text() for t in legend.get_texts())
+    assert ("zero padding" if mode == "zeros" else f"{mode} padding") in names
+    assert "kernel tap on an input cell" in names and "the output being computed" in names
+    _assert_nothing_clipped(fig)
+
+
+def test_sliding_legend_and_labels_for_pooling_and_transposed() -> None:
+    _plots()
+    pool = cp.PoolSpec(kind="max", kernel_size=2, padding=1, ceil_mode=True, ndim=1)
+    fig = sliding_figure(pool, (1, 6))
+    assert {t.get_text() for t in _texts(fig, "pad-value")} == {"-inf"}
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "padding (-inf, never the max)" in names
+    up = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2)
+    fig = sliding_figure(up, (1, 3, 3), max_frames=2)
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "zero inserted by the stride" in names
+    # input cells carry their own index on the edges: 0, 1, 2 along each axis of each frame
+    index = [t.get_text() for t in _texts(fig, "index-label")]
+    assert index.count("0") == index.count("2") == 2 * 2
+    _assert_nothing_clipped(fig)
+
+
+def test_sliding_animation_samples_frames_and_says_so(tmp_path, monkeypatch) -> None:
+    _plots()
+    pil = pytest.importorskip("PIL.Image", reason="Pillow writes GIFs (matplotlib depends on it)")
+    import convproof.render as render_mod
+
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, ndim=1)
+    titles = []
+    original = render_mod._draw_frame
+
+    def spy(ax, sl, frame, title):
+        titles.append((frame, title))
+        return original(ax, sl, frame, title)
+
+    monkeypatch.setattr(render_mod, "_draw_frame", spy)
+    (gif,) = sliding_animation(spec, (1, 30), tmp_path / "s.gif", max_frames=5, at=(17,))
+    with pil.open(gif) as im:
+        assert im.n_frames == 5  # 30 positions sampled, not the first 5
+    drawn = [(frame[1], title) for frame, title in titles if "frame " in title]
+    # round(j * 29 / 4) = 0, 7, 14 (replaced by the chosen 17), 22, 29
+    assert [frame for frame, _ in drawn] == [0, 7, 17, 22, 29]
+    assert all("of 5, 30 output positions (evenly spaced)" in title for _, title in drawn)
+
+
+def test_receptive_field_figure_has_axes_layer_name_and_legend() -> None:
+    _plots()
+    conv = cp.ConvSpec(in_channels=3, out_channels=4, kernel_size=3, padding=1)
+    pool = cp.PoolSpec(kind="max", kernel_size=2)
+    conv2 = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1)
+    fig = receptive_field_figure([conv, pool, conv2], (3, 16, 16), (3, 0))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "input column" and ax.get_ylabel() == "input row"
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["0", "2", "4"]
+    # row 0 is at the top: its tick is the highest
+    yticks = dict(zip((t.get_text() for t in ax.get_yticklabels()), ax.get_yticks()))
+    assert yticks["0"] > yticks["14"]
+    assert "of layer 2: Conv2d(4 -> 4)" in ax.get_title()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "read by the output",
+        "not read",
+        "bounding box",
+    ]
+    _assert_nothing_clipped(fig)
+    net = cp.load_network("vgg16")
+    fig = receptive_field_figure(net, (3, 224, 224), (3, 3))
+    assert "of features.30: MaxPool2d" in fig.axes[0].get_title()
+    assert len(fig.axes[0].get_xticks()) <= 13
+    _assert_nothing_clipped(fig)
+
+
+def test_figures_show_themselves_in_jupyter() -> None:
+    """IPython displays an object through its _repr_png_: no show() helper needed."""
+    matplotlib = _plots()
+    from matplotlib.figure import Figure
+
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2)
+    for fig in (
+        sliding_figure(spec, (1, 3, 3), max_frames=1),
+        matrix_figure(spec, (1, 3, 3)),
+        receptive_field_figure(spec, (1, 3, 3), (0, 0)),
+    ):
+        assert isinstance(fig, Figure)
+        assert fig._repr_png_()[:8] == PNG
+    assert matplotlib.get_backend()  # the backend was not forced (no pyplot state touched)
+
+
+def test_cli_explain_picture_draws_the_chosen_output(tmp_path, monkeypatch, capsys) -> None:
+    _plots()
+    import convproof.render as render_mod
+    from convproof.cli import main
+
+    figures = []
+    original = render_mod._save
+
+    def keep(fig, path, **kw):
+        figures.append(fig)
+        return original(fig, path, **kw)
+
+    monkeypatch.setattr(render_mod, "_save", keep)
+    target = tmp_path / "x.png"
+    argv = ["explain", "--in", "1x5x5", "--kernel", "3", "--padding", "1", "--at", "0,4,4"]
+    assert main([*argv, "--picture", str(target)]) == 0
+    assert target.read_bytes()[:8] == PNG
+    (fig,) = figures
+    assert (4, 4) in [_current_output(ax) for ax in fig.axes]
+    out = capsys.readouterr().out
+    assert "(16 of 25 output positions, evenly spaced, including --at)" in out
+
+
+def test_element_sum_and_summary_display_themselves() -> None:
+    formatters = pytest.importorskip(
+        "IPython.core.formatters", reason="IPython displays objects (the 'notebooks' extra)"
+    )
+    format_display_data = formatters.format_display_data
+    spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=1)
+    e = element_sum(spec, (2, 1, 1), (0, 0, 0))
+    data, _ = format_display_data(e)
+    assert data["text/latex"] == "$$" + e.latex() + "$$"
+    assert data["text/plain"] == e.text()
+    wide = cp.ConvSpec(in_channels=8, out_channels=1, kernel_size=3)
+    big = element_sum(wide, (8, 3, 3), (0, 0, 0))
+    assert "text/latex" not in format_display_data(big)[0]  # 72 products: text only
+    s = cp.summary(cp.load_network("vgg16"), (3, 224, 224))
+    data, _ = format_display_data(s)
+    assert data["text/markdown"] == s.to_markdown()
+    assert data["text/plain"] == s.to_text()

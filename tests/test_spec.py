@@ -11,7 +11,10 @@ import dataclasses
 import json
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convproof as cp
 
@@ -335,7 +338,7 @@ BAD = [
     (lambda: _conv(in_channels=0), r"in_channels must be >= 1, got in_channels=0"),
     (lambda: _conv(out_channels=-2), r"out_channels must be >= 1, got out_channels=-2"),
     (lambda: _conv(groups=0), r"groups must be >= 1, got groups=0"),
-    (lambda: _conv(ndim=0), r"ndim must be >= 1, got ndim=0"),
+    (lambda: _conv(ndim=0), r"ndim must be between 1 and 16, got ndim=0"),
     # tuple lengths
     (
         lambda: _conv(kernel_size=(3, 3, 3), ndim=2),
@@ -545,3 +548,204 @@ def test_to_dict_round_trip(spec: cp.Spec) -> None:
 def test_package_exports() -> None:
     for name in ("ConvSpec", "ConvTransposeSpec", "PoolSpec", "spec_from_dict"):
         assert name in cp.__all__
+
+
+# -- hostile keywords (issue 16): every bad keyword set raises ConvProofError ----------------
+
+_HOSTILE = st.one_of(
+    st.integers(-3, 5),
+    st.sampled_from([10**9, 10**18, -(10**9), 2**63, 0, 1, True, False, None]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+    st.sampled_from(["same", "valid", "full", "SAME_UPPER", "SAME_LOWER", "SAME", "max", "avg"]),
+    st.sampled_from(["zeros", "reflect", "circular", "replicate", "lp", "", "ZEROS"]),
+    st.lists(st.integers(-2, 4), max_size=4).map(tuple),
+    st.lists(st.integers(-2, 4), max_size=4),
+    st.lists(st.tuples(st.integers(-2, 3), st.integers(-2, 3)), max_size=4).map(tuple),
+    st.sampled_from([(), ((),), ((1, 2, 3),), (1.5, 2), ("a",), {}, {"a": 1}, set(), b"1"]),
+    st.sampled_from([(1,) * 17, (1,) * 1000, object()]),
+    st.builds(lambda n: np.int64(n), st.integers(-2, 4)),
+)
+_KEYWORDS = {
+    cp.ConvSpec: [
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "bias",
+        "padding_mode",
+        "ndim",
+    ],
+    cp.ConvTransposeSpec: [
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "groups",
+        "bias",
+        "ndim",
+    ],
+    cp.PoolSpec: [
+        "kind",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "ceil_mode",
+        "count_include_pad",
+        "ndim",
+    ],
+}
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_hostile_keywords_raise_convproof_error(data) -> None:
+    """`PoolSpec(kind="avg", kernel_size=3, ndim=1000000000)` died with MemoryError."""
+    cls = data.draw(st.sampled_from(list(_KEYWORDS)), label="spec")
+    names = _KEYWORDS[cls]
+    base: dict[str, Any] = (
+        {"kind": "max", "kernel_size": 2}
+        if cls is cp.PoolSpec
+        else {"in_channels": 2, "out_channels": 2, "kernel_size": 3}
+    )
+    bad = data.draw(
+        st.dictionaries(st.sampled_from(names), _HOSTILE, min_size=1, max_size=4), label="kw"
+    )
+    try:
+        spec = cls(**{**base, **bad})
+    except cp.ConvProofError:
+        return
+    # accepted: then its methods work or refuse properly on an ordinary input too
+    shape = data.draw(
+        st.lists(st.integers(1, 9), min_size=spec.ndim + 1, max_size=spec.ndim + 1), label="shape"
+    )
+    shape[0] = spec.in_channels if cls is not cp.PoolSpec else shape[0]
+    try:
+        spec.output_shape(tuple(shape))
+        spec.resolve_padding(tuple(shape))
+        spec.macs(tuple(shape))
+        _ = spec.weight_shape, spec.num_params, spec.to_dict()
+    except cp.ConvProofError:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "match"),
+    [
+        (cp.PoolSpec, {"kind": "avg", "kernel_size": 3, "ndim": 10**9}, "ndim must be between 1"),
+        (cp.ConvSpec, {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "ndim": 17}, "17"),
+        (
+            cp.ConvTransposeSpec,
+            {"in_channels": 1, "out_channels": 1, "kernel_size": (1,) * 1000},
+            "kernel_size must have at most 16 entries",
+        ),
+        (cp.PoolSpec, {"kind": "max", "kernel_size": 2, "ndim": 0}, "got ndim=0"),
+    ],
+)
+def test_ndim_is_bounded(cls, kwargs, match) -> None:
+    with pytest.raises(cp.ConvProofError, match=match):
+        cls(**kwargs)
+    assert cp.PoolSpec(kind="max", kernel_size=1, ndim=16).ndim == 16
+
+
+# -- window reads count real input only (issue 16) ------------------------------------------
+
+
+def _brute_force_reads(spec, shape) -> int:
+    """Every (output, tap) pair over all axes at once, kept when every coordinate is inside."""
+    import itertools
+    import math as m
+
+    c, spatial = shape[0], shape[1:]
+    out = spec.output_shape(shape)[1:]
+    pads = spec.resolve_padding(shape)
+    count = 0
+    for a in itertools.product(*(range(o) for o in out)):
+        for u in itertools.product(*(range(k) for k in spec.kernel_size)):
+            pos = [
+                a[x] * spec.stride[x] + u[x] * spec.dilation[x] - pads[x][0]
+                for x in range(spec.ndim)
+            ]
+            count += all(0 <= p < n for p, n in zip(pos, spatial))
+    assert m.prod(out) >= 1
+    return c * count
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape", "reads"),
+    [
+        # README: [1, 2, 3, 4, 5], k=2, s=2, ceil -> windows [0,1], [2,3], [4]: 5 reads, not 6
+        (cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1), (1, 5), 5),
+        # k=3, s=1, p=1 on 3: windows read 2, 3, 2 real elements
+        (cp.PoolSpec(kind="max", kernel_size=3, stride=1, padding=1, ndim=1), (1, 3), 7),
+        # no padding, no overhang: C prod(o) prod(k)
+        (cp.PoolSpec(kind="max", kernel_size=2), (3, 4, 4), 3 * 4 * 4),
+        # 2-D with padding: per axis 2 + 3 + 2 = 7 on 3 inputs, so 7 * 7 per channel
+        (cp.PoolSpec(kind="avg", kernel_size=3, stride=1, padding=1), (2, 3, 3), 2 * 7 * 7),
+    ],
+)
+def test_window_reads_known(spec, shape, reads) -> None:
+    assert spec.window_reads(shape) == reads == _brute_force_reads(spec, shape)
+
+
+@given(
+    kind=st.sampled_from(["max", "avg"]),
+    ndim=st.integers(1, 3),
+    k=st.integers(1, 4),
+    s=st.integers(1, 3),
+    p=st.integers(0, 2),
+    d=st.integers(1, 2),
+    ceil=st.booleans(),
+    sizes=st.lists(st.integers(1, 7), min_size=3, max_size=3),
+)
+def test_window_reads_brute_force(kind, ndim, k, s, p, d, ceil, sizes) -> None:
+    try:
+        spec = cp.PoolSpec(
+            kind=kind,
+            kernel_size=k,
+            stride=s,
+            padding=p,
+            dilation=1 if kind == "avg" else d,
+            ceil_mode=ceil,
+            ndim=ndim,
+        )
+        shape = (2, *sizes[:ndim])
+        spec.output_shape(shape)
+    except cp.ConvProofError:
+        return
+    assert spec.window_reads(shape) == _brute_force_reads(spec, shape)
+    assert spec.window_reads((4, *shape)) == spec.window_reads(shape)  # per sample
+
+
+def test_transposed_same_output_size_docstring() -> None:
+    """SAME_UPPER / SAME_LOWER give min(i*s, (i-1)s + k_eff + op), not always i*s."""
+    for name in ("SAME_UPPER", "SAME_LOWER"):
+        for i in range(1, 8):
+            for k in range(1, 5):
+                for s in range(1, 4):
+                    for d in (1, 2):
+                        for op in range(max(s, d)):
+                            spec = cp.ConvTransposeSpec(
+                                in_channels=1,
+                                out_channels=1,
+                                kernel_size=k,
+                                stride=s,
+                                dilation=d,
+                                padding=name,
+                                output_padding=op,
+                                ndim=1,
+                            )
+                            keff = d * (k - 1) + 1
+                            expected = min(i * s, (i - 1) * s + keff + op)
+                            assert spec.output_shape((1, i)) == (1, expected)
+    t = cp.ConvTransposeSpec(
+        in_channels=1, out_channels=1, kernel_size=1, stride=2, padding="SAME_UPPER", ndim=1
+    )
+    assert t.output_shape((1, 6)) == (1, 11)  # the issue's case: not 12

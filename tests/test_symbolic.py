@@ -116,9 +116,14 @@ _X = [sympy.Symbol(f"x_{{0,{i}}}") for i in range(3)]
 )
 def test_padding_modes_first_output(mode: str, expected: Any) -> None:
     spec = cp.ConvSpec(
-        in_channels=1, out_channels=1, kernel_size=3, padding=1, padding_mode=mode, bias=False,
+        in_channels=1,
+        out_channels=1,
+        kernel_size=3,
+        padding=1,
+        padding_mode=mode,
+        bias=False,
         ndim=1,
-    )  # fmt: skip
+    )
     z = cp.sliding_sum(spec, (1, 3))
     assert sympy.expand(z[0, 0] - expected) == 0
 
@@ -214,9 +219,11 @@ def _expand_sums(e: Any) -> Any:
         ranges = [range(int(lo), int(hi) + 1) for _, lo, hi in s.limits]
         names = [v for v, _, _ in s.limits]
         return sympy.Add(
-            *(s.function.xreplace(dict(zip(names, map(sympy.Integer, p))))
-              for p in itertools.product(*ranges))
-        )  # fmt: skip
+            *(
+                s.function.xreplace(dict(zip(names, map(sympy.Integer, p))))
+                for p in itertools.product(*ranges)
+            )
+        )
 
     return e.replace(lambda t: isinstance(t, sympy.Sum), expand)
 
@@ -248,14 +255,31 @@ def _evaluate_unevaluated(spec: Any, shape: tuple[int, ...]) -> list[Any]:
 @pytest.mark.parametrize(
     "spec, shape",
     [
-        (cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, stride=2, padding=1,
-                     dilation=(1, 2)), (2, 4, 5)),
-        (cp.ConvSpec(in_channels=4, out_channels=2, kernel_size=3, padding=((0, 2),),
-                     groups=2), (4, 4)),
-        (cp.ConvTransposeSpec(in_channels=2, out_channels=2, kernel_size=3, stride=2,
-                              padding=1, output_padding=1, groups=2, ndim=1), (2, 3)),
+        (
+            cp.ConvSpec(
+                in_channels=2, out_channels=1, kernel_size=2, stride=2, padding=1, dilation=(1, 2)
+            ),
+            (2, 4, 5),
+        ),
+        (
+            cp.ConvSpec(in_channels=4, out_channels=2, kernel_size=3, padding=((0, 2),), groups=2),
+            (4, 4),
+        ),
+        (
+            cp.ConvTransposeSpec(
+                in_channels=2,
+                out_channels=2,
+                kernel_size=3,
+                stride=2,
+                padding=1,
+                output_padding=1,
+                groups=2,
+                ndim=1,
+            ),
+            (2, 3),
+        ),
     ],
-)  # fmt: skip
+)
 def test_unevaluated_sum_doit_equals_sliding_sum(spec: Any, shape: tuple[int, ...]) -> None:
     got = _evaluate_unevaluated(spec, shape)
     want = _flat(cp.sliding_sum(spec, shape))
@@ -263,12 +287,27 @@ def test_unevaluated_sum_doit_equals_sliding_sum(spec: Any, shape: tuple[int, ..
 
 
 def test_unevaluated_symbolic_parameters_substitute_to_numeric() -> None:
-    spec = cp.ConvSpec(in_channels=3, out_channels=2, kernel_size=(3, 2), stride=(1, 2),
-                       padding=((1, 1), (0, 0)), dilation=(2, 1))  # fmt: skip
+    spec = cp.ConvSpec(
+        in_channels=3,
+        out_channels=2,
+        kernel_size=(3, 2),
+        stride=(1, 2),
+        padding=((1, 1), (0, 0)),
+        dilation=(2, 1),
+    )
     general = cp.sliding_sum_unevaluated(spec, symbolic=True)
     p = general.parameters
-    values = {p["C_g"]: 3, p["k_0"]: 3, p["k_1"]: 2, p["s_0"]: 1, p["s_1"]: 2, p["d_0"]: 2,
-              p["d_1"]: 1, p["p_0"]: 1, p["p_1"]: 0}  # fmt: skip
+    values = {
+        p["C_g"]: 3,
+        p["k_0"]: 3,
+        p["k_1"]: 2,
+        p["s_0"]: 1,
+        p["s_1"]: 2,
+        p["d_0"]: 2,
+        p["d_1"]: 1,
+        p["p_0"]: 1,
+        p["p_1"]: 0,
+    }
     assert general.expr.subs(values) == cp.sliding_sum_unevaluated(spec).expr
 
 
@@ -290,12 +329,110 @@ def test_unevaluated_avg_pool_and_errors() -> None:
     "call, match",
     [
         (lambda: cp.sliding_sum("conv", (1, 3, 3)), "spec must be a ConvSpec"),
-        (lambda: cp.sliding_sum(cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3),
-                                (1, 5, 5)), "input_shape has 1 channels"),
-        (lambda: cp.layer_symbols(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3),
-                                  (1, 2, 2)), "would be empty"),
+        (
+            lambda: cp.sliding_sum(
+                cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3), (1, 5, 5)
+            ),
+            "input_shape has 1 channels",
+        ),
+        (
+            lambda: cp.layer_symbols(
+                cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3), (1, 2, 2)
+            ),
+            "would be empty",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input(call: Any, match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=match):
         call()
+
+
+# -- guard: estimate first, refuse with the estimate (issue 16) ------------------------------
+
+
+def _count_terms(z) -> int:
+    """Product terms of the built expressions (bias symbols counted as terms)."""
+    import sympy
+
+    total = 0
+    for expr in sympy.flatten(z.tolist()):
+        expr = sympy.expand(expr)
+        total += len(expr.args) if isinstance(expr, sympy.Add) else int(expr != 0)
+    return total
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape", "terms"),
+    [
+        # no padding: C_out * prod(out) * C_in/g * prod(k), plus one bias per output
+        (cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=2), (2, 3, 3), 3 * 4 * 2 * 4 + 12),
+        (
+            cp.ConvSpec(in_channels=4, out_channels=2, kernel_size=3, groups=2, bias=False, ndim=1),
+            (4, 5),
+            2 * 3 * 2 * 3,
+        ),
+        # transposed: counted on input positions, C_in * prod(in) * C_out/g * prod(k)
+        (
+            cp.ConvTransposeSpec(
+                in_channels=1, out_channels=2, kernel_size=3, stride=2, bias=False, ndim=1
+            ),
+            (1, 4),
+            1 * 4 * 2 * 3,
+        ),
+        (cp.PoolSpec(kind="avg", kernel_size=2), (3, 4, 4), 3 * 4 * 4),
+    ],
+)
+def test_sliding_sum_estimate_counts_terms(spec, shape, terms) -> None:
+    est = cp.sliding_sum_estimate(spec, shape)
+    assert est.terms == terms
+    assert _count_terms(cp.sliding_sum(spec, shape)) == terms  # exact without padding
+    assert est.bytes >= 640 * terms and est.seconds > 0
+
+
+def test_sliding_sum_estimate_is_an_upper_bound_with_padding() -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, bias=False)
+    est = cp.sliding_sum_estimate(spec, (1, 4, 4))
+    assert est.terms == 16 * 9
+    # corners read 4 taps, edges 6, inside 9: 4*4 + 8*6 + 4*9 = 100 terms built
+    assert _count_terms(cp.sliding_sum(spec, (1, 4, 4))) == 100
+
+
+def test_sliding_sum_refuses_large_layers_with_the_estimate() -> None:
+    # the issue's layer: 64 channels at 224x224, refused before any work (default limit)
+    big = cp.ConvSpec(in_channels=64, out_channels=64, kernel_size=3, padding=1)
+    with pytest.raises(
+        cp.MemoryLimitError, match=f"about {64 * 64 * 224 * 224 * 9 + 64 * 224 * 224:,} SymPy terms"
+    ) as info:
+        cp.sliding_sum(big, (1, 64, 224, 224))
+    message = str(info.value)
+    assert "pass a larger max_bytes=" in message and "convproof.symbolic.MAX_BYTES" in message
+    assert "max_bytes=2147483648 (2.0 GiB)" in message and " h," in message
+    # the limit is the estimate: one byte less refuses, the estimate itself builds
+    small = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2)
+    est = cp.sliding_sum_estimate(small, (1, 3, 3))
+    with pytest.raises(cp.MemoryLimitError, match="max_bytes="):
+        cp.sliding_sum(small, (1, 3, 3), max_bytes=est.bytes - 1)
+    assert cp.sliding_sum(small, (1, 3, 3), max_bytes=est.bytes).shape == (1, 2, 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "1G", True])
+def test_sliding_sum_bad_max_bytes(bad) -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2)
+    with pytest.raises(cp.ConvProofError, match="max_bytes must be a non-negative int"):
+        cp.sliding_sum(spec, (1, 3, 3), max_bytes=bad)
+
+
+def test_sliding_sum_progress_bar(capsys) -> None:
+    pytest.importorskip("tqdm", reason="the progress bar is drawn by tqdm")
+    spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=2, padding=1)
+    quiet = cp.sliding_sum(spec, (2, 4, 4), progress=False)
+    assert capsys.readouterr().err == ""
+    assert cp.sliding_sum(spec, (2, 4, 4)) == quiet  # default: stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    shown = cp.sliding_sum(spec, (2, 4, 4), progress=True)
+    err = capsys.readouterr().err
+    assert "sliding_sum" in err and "term" in err
+    assert shown == quiet  # the bar changes nothing
+    with pytest.raises(cp.ConvProofError, match="progress must be True, False or None"):
+        cp.sliding_sum(spec, (2, 4, 4), progress="yes")
