@@ -343,6 +343,9 @@ def _random_execution(spec: Any, lay: _Layout, defn: _Entries, nb: int) -> Proof
     rng = np.random.default_rng(0)
     x = rng.integers(-9, 10, (nb, *lay.in_shape))
     g = rng.integers(-9, 10, (nb, *lay.out_shape))
+    if defn.coef is not None:  # average pooling: g a multiple of every divisor (exact)
+        dens = {Fraction(c).denominator for c in set(defn.coef.tolist())}
+        g = g * math.lcm(*dens)
     w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape)
     b = np.zeros(lay.out_shape[0], dtype=np.int64) if getattr(spec, "bias", False) else None
     # float64 (the route users run at scale); every value is an integer below 2**53

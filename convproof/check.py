@@ -326,8 +326,9 @@ def _run(
     derandomize: bool,
     rtol: float,
     atol: float,
+    evaluate: Callable[..., Counterexample | None] | None = None,
 ) -> CheckResult:
-    if not callable(fn):
+    if not callable(fn) and evaluate is None:
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise ConvProofError(f"max_examples must be an int >= 1, got max_examples={max_examples!r}")
@@ -335,7 +336,7 @@ def _run(
 
     def prop(problem: ConvProblem) -> None:
         count[0] += 1
-        cx = _evaluate(fn, problem, rtol, atol)
+        cx = (evaluate or _evaluate)(fn, problem, rtol, atol)
         if cx is not None:
             raise _Failed(cx)
 
