@@ -540,7 +540,10 @@ def max_pool_indices(spec: PoolSpec, x: Any) -> np.ndarray:
     tests): taps are visited in row-major window order; the first tap inside the input
     starts the maximum (even ``-inf``), and a later tap replaces it iff its value is
     *strictly* greater or is NaN.  So among equal maxima the **first** in the window wins,
-    and among NaNs the **last** NaN wins.  Padding cells are never chosen.
+    and among NaNs the **last** NaN wins.  Padding cells are never chosen; a window of
+    padding only (possible with dilation) gets ``-1`` (PyTorch returns an index outside
+    the input there, and its backward passes nothing back for it, as
+    :func:`pool_backward` does).
 
     Examples
     --------
@@ -743,8 +746,9 @@ def pool_backward(spec: PoolSpec, x: Any, grad_output: Any) -> np.ndarray:
         idx = _max_indices(spec, plan, xb) if n else np.zeros(gb.shape, np.int64)
         per = math.prod(in_sp)
         flat = idx.reshape(n * c, -1) + (np.arange(n * c) * per)[:, None]
+        keep = idx.reshape(n * c, -1) >= 0  # a window of padding only passes nothing back
         gi = np.zeros(n * c * per, dtype=dtype)
-        np.add.at(gi, flat.reshape(-1), g.reshape(-1))
+        np.add.at(gi, flat[keep], g.reshape(n * c, -1)[keep])
         out = gi.reshape(n, c, *in_sp)
         return out if batched else out[0]
     div = _divisors(spec, plan)
