@@ -152,7 +152,7 @@ def _fold(buf: np.ndarray, axis: int, fold: np.ndarray, n: int) -> np.ndarray:
     shape = list(buf.shape)
     shape[axis] = n
     out = np.zeros(shape, dtype=buf.dtype)
-    lead = (slice(None),) * axis
+    lead: tuple[Any, ...] = (slice(None),) * axis
     for q in np.flatnonzero(fold >= 0):
         out[(*lead, int(fold[q]))] += buf[(*lead, int(q))]
     return out
@@ -161,7 +161,7 @@ def _fold(buf: np.ndarray, axis: int, fold: np.ndarray, n: int) -> np.ndarray:
 def _fold_fast(buf: np.ndarray, axis: int, fold: np.ndarray, n: int) -> np.ndarray:
     """:func:`_fold`, with the identity run (the unpadded interior) copied as one slab."""
     starts = np.flatnonzero(fold == 0)
-    lead = (slice(None),) * axis
+    lead: tuple[Any, ...] = (slice(None),) * axis
     for s0 in starts:
         if s0 + n <= fold.size and np.array_equal(fold[s0 : s0 + n], np.arange(n)):
             out = np.array(buf[(*lead, slice(int(s0), int(s0) + n))], copy=True)
@@ -488,7 +488,7 @@ def _divisors(spec: PoolSpec, plan: _Plan) -> np.ndarray:
         counted = np.zeros(ax.length, dtype=np.int64)
         counted[: pl + n + pr] = 1 if spec.count_include_pad else 0
         counted[pl : pl + n] = 1
-        per = sum(counted[sl] for sl in ax.taps)
+        per = np.sum([counted[sl] for sl in ax.taps], axis=0)
         shape = [1] * spec.ndim
         shape[a] = per.size
         div = div * np.asarray(per).reshape(shape)

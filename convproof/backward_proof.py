@@ -173,13 +173,13 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
     cols = np.concatenate([(ch[1][:, None] + ch[4][None, :]).reshape(-1) for ch in chunks])
     taps = np.concatenate([np.repeat(ch[2], ch[3].size) for ch in chunks])
     coef_i = np.concatenate([np.tile(ch[5], ch[0].size) for ch in chunks])
-    coef: np.ndarray | None = coef_i
+    coef_all: np.ndarray = coef_i
     if div is not None:
         d = div[rows % p_out]
-        coef = np.array(
+        coef_all = np.array(
             [*(Fraction(int(c), int(v)) for c, v in zip(coef_i, d)), None], dtype=object
         )[:-1]
-    return _canonical(_Entries(rows, cols, taps, coef), lay.nrows, lay.ncols, lay.ntaps)
+    return _canonical(_Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
 
 
 def _plan_bias_table(spec: Any, lay: _Layout) -> Any:

@@ -186,15 +186,15 @@ def _feeds(problem: BackwardProblem, tensor: str, index: tuple[int, ...]) -> lis
             out = tuple(int(v) for v in np.unravel_index(int(ent.rows[h]), out_shape))
             text = f"grad_output{_fmt(lead + out)}"
             if ent.taps[h] >= 0 and spec.weight_shape is not None:
-                tap = tuple(int(v) for v in np.unravel_index(int(ent.taps[h]), spec.weight_shape))
-                text += f" * weight{_fmt(tap)}"
+                w_at = tuple(int(v) for v in np.unravel_index(int(ent.taps[h]), spec.weight_shape))
+                text += f" * weight{_fmt(w_at)}"
             elif ent.coef is not None:
                 text += f" * {ent.coef[h]}"
             terms.append(text)
         if isinstance(spec, PoolSpec) and spec.kind == "max":
             terms = [t + " (if this cell is the window's maximum)" for t in terms]
     elif tensor == "grad_weight":
-        tap = int(np.ravel_multi_index(index, spec.weight_shape))
+        tap = int(np.ravel_multi_index(index, spec.weight_shape or ()))
         samples = range(problem.input_shape[0]) if batched else [None]
         for h in np.flatnonzero(ent.taps == tap):
             out = tuple(int(v) for v in np.unravel_index(int(ent.rows[h]), out_shape))
@@ -395,7 +395,7 @@ def check_conv_backward(
     True
     """
     f = _as_fn(fn)
-    defaults = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
+    defaults: dict[str, Any] = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
     if isinstance(f, _Pair):
         defaults["bias"] = False
     problems = _problems("conv", ndim, defaults, bounds)

@@ -692,6 +692,6 @@ def conv_backward_problems(
     def build(draw: Any) -> BackwardProblem:
         p = draw(problems)
         g = _array(draw, p.spec.output_shape(p.input_shape), dtype, vmax)
-        return BackwardProblem(*p, g)
+        return BackwardProblem(p.spec, p.input_shape, p.x, p.weight, p.bias, g)
 
     return build()

@@ -58,6 +58,10 @@ def torch_backward(spec: Any, x: Any, weight: Any, bias: Any, grad_output: Any) 
         ):
             raise NotImplementedError(f"PyTorch pooling cannot pad {pads}")
         sym = tuple(pl for pl, _ in pads)
+        if spec.kind == "max" and _padding_only_window(spec, xa.shape, pads):
+            # PyTorch 2.13 CPU returns out-of-range indices for such windows and its
+            # backward then writes out of bounds (the process aborts: "double free")
+            raise NotImplementedError("a max-pooling window of padding only crashes PyTorch")
         if spec.kind == "max":
             fn = getattr(F, f"max_pool{n}d")
             y = fn(t, spec.kernel_size, spec.stride, sym, spec.dilation, spec.ceil_mode)
@@ -82,6 +86,20 @@ def torch_backward(spec: Any, x: Any, weight: Any, bias: Any, grad_output: Any) 
     gw = None if w is None else w.grad.numpy()
     gb = None if b is None else b.grad.numpy()
     return (gi if batched else gi[0]), gw, gb
+
+
+def _padding_only_window(spec: Any, shape: tuple, pads: Any) -> bool:
+    out = spec.output_shape(shape)[-spec.ndim :]
+    for ax in range(spec.ndim):
+        n = shape[-spec.ndim + ax]
+        for a in range(out[ax]):
+            taps = [
+                a * spec.stride[ax] + u * spec.dilation[ax] - pads[ax][0]
+                for u in range(spec.kernel_size[ax])
+            ]
+            if not any(0 <= q < n for q in taps):
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------------------
