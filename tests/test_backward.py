@@ -701,3 +701,22 @@ def test_backward_problems_shrink_to_minimal() -> None:
     p = find(cs.conv_backward_problems(ndim=2), lambda p: bool(np.any(p.grad_output)))
     assert p.spec.kernel_size == (1, 1) and p.input_shape[-2:] == (1, 1)
     assert p.grad_output.ravel().tolist() == [1.0]
+
+
+# --------------------------------------------------------------------------------------
+# the command line
+# --------------------------------------------------------------------------------------
+
+
+def test_cli_check_backward(capsys: pytest.CaptureFixture[str]) -> None:
+    from convproof.cli import main
+
+    code = main(["check", "--backward", "convproof.examples:assign_conv_backward",
+                 "--seed", "0", "-q"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "conv_backward check FAILED" in out and "grad_input[0, 0, 0, 1]" in out
+    code = main(["check", "--backward", "convproof.examples:loop_conv_backward", "--seed",
+                 "0", "--max-examples", "20", "--json"])  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["passed"] and data["layer"] == "conv_backward"
