@@ -210,14 +210,16 @@ def _conv_backward(
             )
             for n in range(x.shape[0]):
                 gv = g[(n, o, *pos)]
-                dw[o] += gv * xp[(n, channels, *window)]
+                at: tuple[Any, ...] = (n, channels, *window)
+                dw[o] += gv * xp[at]
                 if accumulate:
-                    dxp[(n, channels, *window)] += gv * weight[o]
+                    dxp[at] += gv * weight[o]
                 else:  # the bug: overlapping windows overwrite each other
-                    dxp[(n, channels, *window)] = gv * weight[o]
+                    dxp[at] = gv * weight[o]
     inner = tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))
     db = None if bias is None else g.sum(axis=(0, *range(2, g.ndim)))
-    return dxp[(slice(None), slice(None), *inner)], dw, db
+    crop: tuple[Any, ...] = (slice(None), slice(None), *inner)
+    return dxp[crop], dw, db
 
 
 def loop_conv_backward(
