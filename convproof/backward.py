@@ -302,13 +302,18 @@ def _conv_grads(
     nt = len(taps)
     out_sp = plan.out_shape[1:]
     big_o = math.prod(out_sp)
-    gg = g.reshape(n, G, cout_g, big_o)
-    # grad_input: cols[n, grp, (ci, u), a] = sum_co W[grp*cout_g + co, ci, u] g[n, grp*cout_g+co, a]
+    if cin_g == 1:
+        return _depthwise_grads(spec, plan, x, w, g)
+    # g as (group, out channel, batch * position): one GEMM per gradient covers the batch
+    g2 = np.ascontiguousarray(
+        g.reshape(n, G, cout_g, big_o).transpose(1, 2, 0, 3).reshape(G, cout_g, n * big_o)
+    )
+    # grad_input: cols[grp, (ci, u), (n, a)] = sum_co W[grp*cout_g + co, ci, u] g[n, c, a]
     wt = w.reshape(G, cout_g, cin_g * nt).transpose(0, 2, 1)
-    cols = np.matmul(wt, gg).reshape(n, spec.in_channels, nt, *out_sp)
+    cols = np.matmul(wt, g2).reshape(spec.in_channels, nt, n, *out_sp)
     buf = np.zeros((n, spec.in_channels, *(ax.length for ax in plan.axes)), dtype=g.dtype)
     for t, u in enumerate(taps):
-        buf[_tap_index(plan, u)] += cols[:, :, t]
+        buf[_tap_index(plan, u)] += cols[:, t].swapaxes(0, 1)
     for a, ax in enumerate(plan.axes):
         buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
     grad_input = buf
@@ -316,13 +321,41 @@ def _conv_grads(
     xp = x
     for a, ax in enumerate(plan.axes):
         xp = _unfold(xp, 2 + a, ax.fold)
-    win = np.empty((n, spec.in_channels, nt, *out_sp), dtype=g.dtype)
+    win = np.empty((spec.in_channels, nt, n, *out_sp), dtype=g.dtype)
     for t, u in enumerate(taps):
-        win[:, :, t] = xp[_tap_index(plan, u)]
-    win = win.reshape(n, G, cin_g * nt, big_o).transpose(1, 0, 3, 2).reshape(G, n * big_o, -1)
-    g2 = gg.transpose(1, 2, 0, 3).reshape(G, cout_g, n * big_o)
-    grad_weight = np.matmul(g2, win).reshape(spec.weight_shape)
+        win[:, t] = xp[_tap_index(plan, u)].swapaxes(0, 1)
+    win2 = win.reshape(G, cin_g * nt, n * big_o).transpose(0, 2, 1)
+    grad_weight = np.matmul(g2, win2).reshape(spec.weight_shape)
     return grad_input, grad_weight
+
+
+def _depthwise_grads(
+    spec: ConvSpec, plan: _Plan, x: np.ndarray, w: np.ndarray, g: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One input channel per group: per-tap multiply-adds instead of tiny GEMMs."""
+    n = x.shape[0]
+    G, nd = spec.groups, spec.ndim
+    cout_g = spec.out_channels // G
+    out_sp = plan.out_shape[1:]
+    gg = g.reshape(n, G, cout_g, *out_sp)
+    wk = w.reshape(G, cout_g, -1)
+    bshape = (1, G, cout_g) + (1,) * nd
+    buf = np.zeros((n, G, *(ax.length for ax in plan.axes)), dtype=g.dtype)
+    xp = x
+    for a, ax in enumerate(plan.axes):
+        xp = _unfold(xp, 2 + a, ax.fold)
+    grad_weight = np.empty((G, cout_g, wk.shape[2]), dtype=g.dtype)
+    for t, u in enumerate(_taps(spec)):
+        index = _tap_index(plan, u)
+        prod = gg * wk[:, :, t].reshape(bshape)
+        buf[index] += prod.sum(axis=2) if cout_g > 1 else prod[:, :, 0]
+        xt = xp[index]  # (N, G, *out)
+        grad_weight[:, :, t] = np.einsum(
+            "ngco,ngo->gc", gg.reshape(n, G, cout_g, -1), xt.reshape(n, G, -1)
+        )
+    for a, ax in enumerate(plan.axes):
+        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
+    return buf, grad_weight.reshape(spec.weight_shape)
 
 
 def _transpose_grads(
