@@ -57,6 +57,7 @@ from .proof import (
     _canonical,
     _canonical_keys,
     _combine,
+    _definition_chunks,
     _definition_table,
     _Entries,
     _fits,
@@ -337,40 +338,49 @@ def _library_fn(spec: Any) -> Callable[..., Any]:
     return lambda g, x, w, b: _bw.conv_backward(spec, x, w, g, b)
 
 
-def _random_execution(spec: Any, lay: _Layout, defn: _Entries, nb: int) -> ProofResult:
-    """The executed ``conv_backward`` on random integers vs the definition's tables (exact)."""
+def _random_execution(spec: Any, lay: _Layout, nb: int) -> ProofResult:
+    """The executed ``conv_backward`` on random integers vs the definition, exactly.
+
+    The definition is evaluated chunk by chunk from :mod:`convproof.proof`'s own
+    construction (one chunk per kernel tap and channel offset), without materializing its
+    monomials.  Every value is an integer below ``2**53``, so float64 sums are exact.
+    """
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
-    x = rng.integers(-9, 10, (nb, *lay.in_shape))
-    g = rng.integers(-9, 10, (nb, *lay.out_shape))
-    if defn.coef is not None:  # average pooling: g a multiple of every divisor (exact)
-        dens = {Fraction(c).denominator for c in set(defn.coef.tolist())}
-        g = g * math.lcm(*dens)
-    w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape)
-    b = np.zeros(lay.out_shape[0], dtype=np.int64) if getattr(spec, "bias", False) else None
-    # float64 (the route users run at scale); every value is an integer below 2**53
-    xf, gf = x.astype(np.float64), g.astype(np.float64)
-    wf = None if w is None else w.astype(np.float64)
-    gi, gw, gb = _bw.conv_backward(spec, xf, wf, gf, b)
-    gflat, xflat = gf.reshape(-1), xf.reshape(-1)
-    tap = np.maximum(defn.taps, 0)
-    term = gflat[defn.rows]
-    if defn.coef is not None:
-        term *= defn.coef.astype(np.float64)
-    want_i = np.bincount(
-        defn.cols, term * (1.0 if wf is None else wf.reshape(-1)[tap]), minlength=nb * lay.ncols
-    )
-    checks = [("grad_input", want_i, np.asarray(gi, dtype=np.float64).reshape(-1))]
+    chunks = _definition_chunks(spec, lay)
+    x = rng.integers(-9, 10, (nb, *lay.in_shape)).astype(np.float64)
+    g = rng.integers(-9, 10, (nb, *lay.out_shape)).astype(np.float64)
+    if isinstance(spec, PoolSpec):  # average pooling: g a multiple of every divisor (exact)
+        divs = {int(v) for ch in chunks if ch.div_b is not None for v in np.unique(ch.div_b)}
+        g *= math.lcm(*divs) if divs else 1
+    w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape) * 1.0
+    b = np.zeros(lay.out_shape[0]) if getattr(spec, "bias", False) else None
+    gi, gw, gb = _bw.conv_backward(spec, x, w, g, b)
+    want_i = np.zeros((nb, lay.ncols))
+    want_w = np.zeros(max(lay.ntaps, 1))
+    gflat, xflat = g.reshape(nb, -1), x.reshape(nb, -1)
+    wflat = np.ones(1) if w is None else w.reshape(-1)
+    for ch in chunks:
+        taps = np.maximum(ch.tap_a, 0)
+        for n in range(nb):
+            gv = gflat[n][ch.row_a[:, None] + ch.row_b[None, :]]  # (A, B)
+            if ch.div_b is not None:
+                gv = gv / ch.div_b[None, :]
+            for v in np.unique(ch.col_a):  # inputs of one channel: one weighted row sum
+                sel = ch.col_a == v
+                vec = wflat[taps[sel]] @ gv[sel]
+                want_i[n] += np.bincount(v + ch.col_b, vec, minlength=lay.ncols)
+            if w is not None:
+                xv = xflat[n][ch.col_a[:, None] + ch.col_b[None, :]]
+                np.add.at(want_w, taps, np.einsum("ab,ab->a", gv, xv))
+    checks = [("grad_input", want_i.reshape(-1), np.asarray(gi, dtype=np.float64).reshape(-1))]
     if w is not None:
-        term *= xflat[defn.cols]
-        want_w = np.bincount(tap, term, minlength=lay.ntaps)
         checks.append(("grad_weight", want_w, np.asarray(gw, dtype=np.float64).reshape(-1)))
     if b is not None:
-        p_out = math.prod(lay.out_shape[1:])
-        want_b = g.reshape(nb, lay.out_shape[0], p_out).sum(axis=(0, 2)).astype(np.float64)
+        want_b = g.reshape(nb, lay.out_shape[0], -1).sum(axis=(0, 2))
         checks.append(("grad_bias", want_b, np.asarray(gb, dtype=np.float64).reshape(-1)))
     stmt = "conv_backward as executed = the definition at random integers (exact)"
-    for which, want, got in checks:  # integers below 2**53: float64 sums are exact
+    for which, want, got in checks:
         bad = np.flatnonzero(want != got)
         if bad.size:
             cx = ProofCounterexample(
@@ -528,8 +538,7 @@ def prove_backward(
                                     exp, tab, lay, nb)
                 )  # fmt: skip
     elif fn is None:
-        nbr = min(nb, 2)
-        checks.append(_random_execution(spec, lay, _definition(spec, lay, nbr), nbr))
+        checks.append(_random_execution(spec, lay, min(nb, 2)))
         reason = (
             "the index plan is proved; the executed code (channel-block GEMMs, reshapes) was "
             "only compared with the definition at random integers (a check, not a proof: the "
