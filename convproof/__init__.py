@@ -113,6 +113,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "backward": ("conv_backward", "max_pool_indices", "max_unpool", "pool_backward"),
     "backward_proof": ("adjoint_check", "prove_backward"),
     "check_backward": (
+        "BackwardCounterexample",
         "assert_backward_matches",
         "check_conv_backward",
         "check_conv_transpose_backward",
@@ -143,6 +144,7 @@ if TYPE_CHECKING:
         check_pool,
     )
     from .check_backward import (
+        BackwardCounterexample,
         assert_backward_matches,
         check_conv_backward,
         check_conv_transpose_backward,
@@ -263,6 +265,7 @@ __all__ = [
     "AdaptivePool",
     "Add",
     "AxisPattern",
+    "BackwardCounterexample",
     "BatchNorm",
     "BlockLevel",
     "CheckResult",
