@@ -272,6 +272,8 @@ def _abs_sum(a: np.ndarray) -> float:
 def _work_dtype(arrays: list[np.ndarray], bound: Any) -> np.dtype:
     """The accumulation dtype: floats kept, integers int64 when ``bound()`` is safe, else object."""
     dt = np.result_type(*arrays)
+    if dt.kind == "f" and all(a.dtype.kind in "biu" for a in arrays):
+        return np.dtype(object)  # uint64 with int64 promotes to float64: stay exact instead
     if dt.kind == "b":
         dt = np.dtype(np.int64)
     if dt.kind in "iu":

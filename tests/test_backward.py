@@ -720,3 +720,10 @@ def test_cli_check_backward(capsys: pytest.CaptureFixture[str]) -> None:
                  "0", "--max-examples", "20", "--json"])  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["passed"] and data["layer"] == "conv_backward"
+
+
+def test_uint64_with_int64_stays_exact() -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    x = np.array([[2**63, 1, 1]], dtype=np.uint64)
+    _, gw, _ = cp.conv_backward(spec, x, np.array([[[1, -1]]]), np.array([[1, 1]]))
+    assert gw.tolist() == [[[2**63 + 1, 2]]]  # float64 would round 2**63 + 1
