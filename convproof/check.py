@@ -326,9 +326,9 @@ def _run(
     derandomize: bool,
     rtol: float,
     atol: float,
-    evaluate: Callable[..., Counterexample | None] | None = None,
+    _evaluate: Callable[..., Counterexample | None] = _evaluate,  # another comparison
 ) -> CheckResult:
-    if not callable(fn) and evaluate is None:
+    if not callable(fn):
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise ConvProofError(f"max_examples must be an int >= 1, got max_examples={max_examples!r}")
@@ -336,7 +336,7 @@ def _run(
 
     def prop(problem: ConvProblem) -> None:
         count[0] += 1
-        cx = (evaluate or _evaluate)(fn, problem, rtol, atol)
+        cx = _evaluate(fn, problem, rtol, atol)
         if cx is not None:
             raise _Failed(cx)
 

@@ -400,7 +400,7 @@ def check_conv_backward(
         defaults["bias"] = False
     problems = _problems("conv", ndim, defaults, bounds)
     return _run(f, "conv_backward", problems, max_examples, seed, derandomize, rtol, atol,
-                evaluate=_evaluate)  # fmt: skip
+                _evaluate=_evaluate)  # fmt: skip
 
 
 def check_conv_transpose_backward(
@@ -446,7 +446,7 @@ def check_conv_transpose_backward(
     defaults = {"paddings": ("int", "per_dim")}
     problems = _problems("conv_transpose", ndim, defaults, bounds)
     return _run(f, "conv_transpose_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, evaluate=_evaluate)  # fmt: skip
+                atol, _evaluate=_evaluate)  # fmt: skip
 
 
 def check_pool_backward(
@@ -493,7 +493,7 @@ def check_pool_backward(
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     problems = _problems("pool", ndim, defaults, bounds)
     return _run(f, f"{kind}_pool_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, evaluate=_evaluate)  # fmt: skip
+                atol, _evaluate=_evaluate)  # fmt: skip
 
 
 def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> CheckResult:
