@@ -693,6 +693,11 @@ def max_unpool(spec: PoolSpec, x: Any, indices: Any, output_size: Any = None) ->
             f"(dtype {ia.dtype})"
         )
     if output_size is None:
+        if isinstance(spec.padding, str) and spec.padding != "valid":
+            raise ConvProofError(
+                f"output_size must be given with a named padding (it depends on the input "
+                f"size), got output_size=None with padding={spec.padding!r}"
+            )
         pads = spec.padding if isinstance(spec.padding, tuple) else ((0, 0),) * spec.ndim
         size = tuple(
             (o - 1) * s - pl - pr + k

@@ -678,6 +678,12 @@ _M = cp.PoolSpec(kind="max", kernel_size=2, ndim=1)
         (lambda: cp.max_unpool(_M, [[1.0]], [[5]]), r"indices must lie in \[0, 2\)"),
         (lambda: cp.max_unpool(_M, [[1.0]], [[0.5]]), "indices must be integers"),
         (lambda: cp.max_unpool(_M, [[1.0]], [[0]], output_size=(0,)), "output_size must"),
+        (
+            lambda: cp.max_unpool(
+                cp.PoolSpec(kind="max", kernel_size=2, padding="SAME_UPPER", ndim=1), [[1.0]], [[0]]
+            ),
+            "output_size must be given with a named padding",
+        ),
     ],
 )
 def test_bad_input(call: Any, message: str) -> None:
