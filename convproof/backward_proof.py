@@ -513,9 +513,13 @@ def prove_backward(
                                 expected, found, lay, 1)
             )  # fmt: skip
         del expected
+    # (output, tap) pairs bound the monomials; padding taps read nothing, so count the real
+    # ones when that is cheap
     monomials = (
         spec.window_reads(lay.in_shape) if isinstance(spec, PoolSpec) else spec.macs(lay.in_shape)
     )
+    if _SYMBOLIC_LIMIT < monomials <= 100 * _SYMBOLIC_LIMIT:
+        monomials = int(definition_entries(spec, lay.in_shape).rows.size)
     run = symbolic if symbolic is not None else (fn is not None or monomials <= _SYMBOLIC_LIMIT)
     if run:
         runner = fn if fn is not None else _library_fn(spec)
