@@ -404,14 +404,16 @@ def prove_backward(
     *,
     fn: Callable[..., Any] | None = None,
     symbolic: bool | None = None,
+    x: Any = None,
 ) -> ProofResult:
     """Prove a layer's backward pass: ``grad_input = T^T g``, ``grad_weight``, ``grad_bias``.
 
     Parameters
     ----------
     spec : ConvSpec, ConvTransposeSpec or PoolSpec
-        Average pooling proves ``grad_input`` only; max pooling is not linear and returns
-        ``"inconclusive"`` (check it with :func:`convproof.check_pool_backward`).
+        Average pooling proves ``grad_input`` only; max pooling is not linear: without
+        ``x`` it returns ``"inconclusive"`` (check it with
+        :func:`convproof.check_pool_backward`), with ``x`` its routing for that input.
     input_shape : tuple of int
         ``(C, *spatial)`` or ``(N, C, *spatial)``.  The plan proof is per sample; the
         symbolic run uses the whole batch (so sums over the batch are proved too).
@@ -424,6 +426,10 @@ def prove_backward(
     symbolic : bool, optional
         Run the backward on symbols.  Default: for a user ``fn`` always, for convproof's
         own backward when the layer has at most 3000 monomials per sample.
+    x : array_like, optional
+        Max pooling only: one input sample ``(C, *spatial)``.  For a fixed ``x`` the
+        backward is linear in ``g``; the proof then shows it routes every ``g`` to its
+        window's first maximum (PyTorch's tie rule), for this ``x`` only.
 
     Returns
     -------
@@ -471,18 +477,20 @@ def prove_backward(
     sizes = _sizes(spec, lay)
     sizes.pop("matrix", None)
     if isinstance(spec, PoolSpec) and spec.kind == "max":
-        return ProofResult(
-            "inconclusive",
-            "none",
-            "max pooling backward",
-            time.perf_counter() - t0,
-            sizes=sizes,
-            reason=(
-                "max pooling is not linear: its gradient routes g to the input that wins each "
-                "window, which depends on x; use check_pool_backward (or the tests against "
-                "torch) instead"
-            ),
-        )
+        if x is None:
+            return ProofResult(
+                "inconclusive",
+                "none",
+                "max pooling backward",
+                time.perf_counter() - t0,
+                sizes=sizes,
+                reason=(
+                    "max pooling is not linear: its gradient routes g to the input that wins "
+                    "each window, which depends on x; pass x= to prove the routing for that "
+                    "input, or use check_pool_backward"
+                ),
+            )
+        return _max_pool_routing(spec, lay, x, fn, sizes, t0)
     if fn is not None and not callable(fn):
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")
     has_w = lay.weight_shape is not None
@@ -558,6 +566,52 @@ def prove_backward(
 
         result = replace(result, reason=reason)
     return result
+
+
+def _max_pool_routing(
+    spec: PoolSpec, lay: _Layout, x: Any, fn: Any, sizes: dict[str, Any], t0: float
+) -> ProofResult:
+    """For a fixed ``x`` max pooling's backward is linear in ``g``: prove its table.
+
+    Definition: the windows of :func:`convproof.proof.definition_entries` (taps in window
+    order), each routed to its first maximum among real input cells (PyTorch's rule; NaN
+    inputs are refused).  Found: the backward run on SymPy symbols for ``g``.
+    """
+    xa = np.asarray(x)
+    if tuple(xa.shape) != lay.in_shape:
+        raise ConvProofError(
+            f"x must have the shape of one sample {lay.in_shape}, got x.shape={xa.shape}"
+        )
+    if xa.dtype.kind in "fc" and bool(np.any(np.isnan(xa))):
+        raise ConvProofError("x must not hold NaN for a routing proof, got NaN in x")
+    d = definition_entries(spec, lay.in_shape)  # one entry per (window, real tap), tap order
+    vals = xa.reshape(-1)[d.cols]
+    order = np.lexsort((np.arange(d.rows.size), d.rows))  # by window, then tap order
+    rows, cols, vals = d.rows[order], d.cols[order], vals[order]
+    winner: dict[int, tuple[Any, int]] = {}
+    for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist()):
+        if r not in winner or v > winner[r][0]:
+            winner[r] = (v, c)
+    wr = np.array(sorted(winner), dtype=np.int64)
+    wc = np.array([winner[r][1] for r in wr.tolist()], dtype=np.int64)
+    expected = _canonical(_Entries(wr, wc, np.full(wr.size, -1), None), lay.nrows, lay.ncols, 0)
+    runner = fn if fn is not None else _library_fn(spec)
+    gs = _symbols("g", lay.out_shape)
+    try:
+        gi = np.asarray(runner(gs, xa, None, None), dtype=object)
+    except Exception as exc:
+        return ProofResult("inconclusive", "symbolic-run", "max pooling routing", sizes=sizes,
+                           reason=f"the backward cannot run on symbols: {exc}")  # fmt: skip
+    gmap = {sym: i for i, sym in enumerate(gs.reshape(-1))}
+    ent, _, unknown = _parse_outputs(list(gi.reshape(-1)), gmap, {}, {})
+    found = _canonical(_Entries(ent.cols, ent.rows, ent.taps, ent.coef), lay.nrows, lay.ncols, 0)
+    stmt = "grad_input routes each g to its window's first maximum (for this x)"
+    res = _compare_tables("grad_input", stmt, "symbolic-run", expected, found, lay, 1)
+    if unknown is not None:
+        why = f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
+        res = ProofResult("refuted", "symbolic-run", stmt, reason=why)
+    sizes["x"] = "given (the proof is for this input only)"
+    return _combine(stmt, [res], sizes, t0, method="symbolic-run")
 
 
 # --------------------------------------------------------------------------------------

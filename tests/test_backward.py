@@ -363,6 +363,49 @@ def test_prove_backward_proves(kind: str, data: st.DataObject) -> None:
         assert [c.method for c in r.checks[grads:]] == ["random-integers"]
 
 
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_prove_backward_max_pool_routing_for_a_given_x(data: st.DataObject) -> None:
+    ndim = data.draw(st.sampled_from([1, 2]))
+    p = data.draw(_problems("pool", ndim, kinds=("max",), max_value=1, batch=False))
+    r = cp.prove_backward(p.spec, p.input_shape, x=p.x)  # values in {-1, 0, 1}: many ties
+    assert r.status == "proved", str(r)
+
+
+def _loop_max_backward(bug: str) -> Any:
+    def fn(g: Any, x: Any, w: Any, b: Any) -> Any:
+        gi = np.zeros(x.shape, dtype=object)
+        for a in range(g.shape[-1]):
+            win = list(x[0, a : a + 3])
+            best = max(win)
+            hits = [u for u in range(3) if win[u] == best]
+            for u in hits if bug == "every" else hits[-1:] if bug == "last" else hits[:1]:
+                gi[0, a + u] += g[0, a]
+        return gi
+
+    return fn
+
+
+@pytest.mark.parametrize(("bug", "status"), [("first", "proved"), ("every", "refuted"),
+                                              ("last", "refuted")])  # fmt: skip
+def test_prove_backward_max_pool_tie_rule(bug: str, status: str) -> None:
+    spec = cp.PoolSpec(kind="max", kernel_size=3, stride=1, ndim=1)
+    x = np.array([[1.0, 3, 3, 1, 3]])
+    r = cp.prove_backward(spec, (1, 5), x=x, fn=_loop_max_backward(bug))
+    assert r.status == status
+    if status == "refuted":
+        assert r.counterexample.monomial.startswith("g_{0,")
+
+
+def test_prove_backward_max_pool_needs_x_and_no_nan() -> None:
+    spec = cp.PoolSpec(kind="max", kernel_size=2, ndim=1)
+    assert cp.prove_backward(spec, (1, 4)).status == "inconclusive"
+    with pytest.raises(cp.ConvProofError, match="x must not hold NaN"):
+        cp.prove_backward(spec, (1, 4), x=np.array([[1.0, np.nan, 0, 0]]))
+    with pytest.raises(cp.ConvProofError, match="x must have the shape"):
+        cp.prove_backward(spec, (1, 4), x=np.zeros((1, 5)))
+
+
 def test_prove_backward_large_layer_is_inconclusive_not_proved() -> None:
     spec = cp.ConvSpec(in_channels=2, out_channels=4, kernel_size=3, stride=2, padding=1)
     r = cp.prove_backward(spec, (2, 2, 40, 40))
