@@ -114,6 +114,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_pool",
     ),
     "strategies": ("ConvProblem",),
+    "backward": ("conv_backward", "max_pool_indices", "max_unpool", "pool_backward"),
+    "backward_proof": ("adjoint_check", "prove_backward"),
+    "check_backward": (
+        "BackwardCounterexample",
+        "assert_backward_matches",
+        "check_conv_backward",
+        "check_conv_transpose_backward",
+        "check_pool_backward",
+    ),
 }
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = ("strategies", "render", "oracles", "examples")
@@ -128,6 +137,8 @@ if TYPE_CHECKING:
         padding_options,
         transpose_of,
     )
+    from .backward import conv_backward, max_pool_indices, max_unpool, pool_backward
+    from .backward_proof import adjoint_check, prove_backward
     from .check import (
         CheckResult,
         Counterexample,
@@ -136,6 +147,13 @@ if TYPE_CHECKING:
         check_conv,
         check_conv_transpose,
         check_pool,
+    )
+    from .check_backward import (
+        BackwardCounterexample,
+        assert_backward_matches,
+        check_conv_backward,
+        check_conv_transpose_backward,
+        check_pool_backward,
     )
     from .export import (
         matrix_conventions,
@@ -259,6 +277,7 @@ __all__ = [
     "AdaptivePool",
     "Add",
     "AxisPattern",
+    "BackwardCounterexample",
     "BatchNorm",
     "BlockLevel",
     "CheckResult",
@@ -298,15 +317,21 @@ __all__ = [
     "UnevaluatedSum",
     "UnexercisedWarning",
     "__version__",
+    "adjoint_check",
     "analyze",
+    "assert_backward_matches",
     "assert_conv_matches",
     "axis_patterns",
     "bias_vector",
     "check_conv",
+    "check_conv_backward",
     "check_conv_transpose",
+    "check_conv_transpose_backward",
     "check_pool",
+    "check_pool_backward",
     "coefficient_table",
     "conv",
+    "conv_backward",
     "conv_matrix",
     "estimate_bytes",
     "framework_formula",
@@ -319,6 +344,8 @@ __all__ = [
     "matrix_conventions",
     "matrix_entries",
     "matrix_structure",
+    "max_pool_indices",
+    "max_unpool",
     "network_from_dict",
     "network_from_json",
     "nnz",
@@ -327,7 +354,9 @@ __all__ = [
     "padding_for_output",
     "padding_options",
     "params_formula",
+    "pool_backward",
     "prove",
+    "prove_backward",
     "prove_formula_equal",
     "prove_function",
     "prove_general",

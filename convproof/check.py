@@ -74,7 +74,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -663,15 +663,25 @@ def _listed(specs: Any) -> list[Any]:
     return list(specs) if isinstance(specs, list | tuple) else []
 
 
+class _Draws(Protocol):
+    """What :func:`_run` reads of a plan (:class:`_Plan`, or the backward checkers' own)."""
+
+    strategy: Any
+    dtype: str
+    scalar_args: bool
+    enabled: set[str]
+
+
 def _run(
     fn: Callable[..., Any],
     layer: str,
-    plan: _Plan,
+    plan: _Draws,
     max_examples: int,
     seed: int | None,
     derandomize: bool,
     rtol: float,
     atol: float,
+    _evaluate: Callable[..., Counterexample | None] = _evaluate,  # another comparison
 ) -> CheckResult:
     if not callable(fn):
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")

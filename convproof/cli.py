@@ -105,6 +105,7 @@ _EXAMPLES = {
         "convproof check mypackage.ops:conv2d --max-examples 200",
         "convproof check path/to/kernels.py:my_conv --ndim 1",
         "convproof check convproof.examples:flipped_conv --seed 0",
+        "convproof check --backward convproof.examples:assign_conv_backward --seed 0",
     ),
     "net": (
         "convproof net vgg16",
@@ -275,6 +276,12 @@ def _parser() -> argparse.ArgumentParser:
         help="what the function computes (default conv; signatures as torch.nn.functional)",
     )
     p.add_argument("--seed", type=int, help="seed for a reproducible run")
+    p.add_argument(
+        "--backward",
+        action="store_true",
+        help="the function is a backward pass: fn(grad_output, x, weight, bias, stride=..., "
+        "...) -> (grad_input, grad_weight, grad_bias) (pooling: -> grad_input)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.set_defaults(run=_cmd_check)
 
@@ -985,7 +992,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
         "max_examples": args.max_examples,
         "seed": args.seed,
     }
-    if args.kind == "conv":
+    if args.backward:
+        from . import check_backward as cb
+
+        if args.kind == "conv":
+            result = cb.check_conv_backward(wrapped, **common)
+        elif args.kind == "conv-transpose":
+            result = cb.check_conv_transpose_backward(wrapped, **common)
+        else:
+            result = cb.check_pool_backward(wrapped, kind=args.kind.split("-")[0], **common)
+    elif args.kind == "conv":
         result = check.check_conv(wrapped, **common)
     elif args.kind == "conv-transpose":
         result = check.check_conv_transpose(wrapped, **common)

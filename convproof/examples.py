@@ -13,6 +13,8 @@ flipped_conv          a textbook *convolution* (kernel flipped): wrong for asymm
 no_dilation_conv      ignores ``dilation`` when reading windows: wrong for dilated kernels
 im2col_conv           the widely copied ``as_strided`` im2col, strides computed for C order:
                       right on C-contiguous input, wrong on Fortran-ordered or strided input
+loop_conv_backward    the correct backward pass ``fn(grad_output, x, weight, bias, ...)``
+assign_conv_backward  a backward pass with ``=`` instead of ``+=``: wrong where windows overlap
 ====================  ==================================================================
 
 Examples
@@ -30,7 +32,8 @@ array([[4., 5.],
 
 From the shell: ``convproof check convproof.examples:flipped_conv`` finds the bug and shrinks
 it to a two-tap kernel; ``convproof check convproof.examples:im2col_conv`` reports the
-Fortran-ordered layout that breaks it.
+Fortran-ordered layout that breaks it; ``convproof check --backward
+convproof.examples:assign_conv_backward`` finds the backward bug.
 """
 
 from __future__ import annotations
@@ -40,7 +43,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flipped_conv", "im2col_conv", "loop_conv", "no_dilation_conv"]
+__all__ = [
+    "assign_conv_backward",
+    "flipped_conv",
+    "im2col_conv",
+    "loop_conv",
+    "loop_conv_backward",
+    "no_dilation_conv",
+]
 
 
 def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
@@ -235,3 +245,95 @@ def im2col_conv(
     if bias is not None:
         out += np.asarray(bias).reshape(1, c_out, *[1] * ndim)
     return out
+
+
+def _conv_backward(
+    grad_output: Any,
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    *,
+    accumulate: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    g, x, weight = np.asarray(grad_output), np.asarray(x), np.asarray(weight)
+    ndim = x.ndim - 2
+    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    c_out, c_group, *k = weight.shape
+    xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
+    dxp = np.zeros(xp.shape, dtype=np.result_type(g, weight, np.float64))
+    dw = np.zeros(weight.shape, dtype=dxp.dtype)
+    per_group = c_out // groups
+    for o in range(c_out):
+        grp = o // per_group
+        channels = slice(grp * c_group, (grp + 1) * c_group)
+        for pos in itertools.product(*(range(m) for m in g.shape[2:])):
+            window = tuple(
+                slice(pos[a] * s[a], pos[a] * s[a] + d[a] * (k[a] - 1) + 1, d[a])
+                for a in range(ndim)
+            )
+            for n in range(x.shape[0]):
+                gv = g[(n, o, *pos)]
+                at: tuple[Any, ...] = (n, channels, *window)
+                dw[o] += gv * xp[at]
+                if accumulate:
+                    dxp[at] += gv * weight[o]
+                else:  # the bug: overlapping windows overwrite each other
+                    dxp[at] = gv * weight[o]
+    inner = tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))
+    db = None if bias is None else g.sum(axis=(0, *range(2, g.ndim)))
+    crop: tuple[Any, ...] = (slice(None), slice(None), *inner)
+    return dxp[crop], dw, db
+
+
+def loop_conv_backward(
+    grad_output: Any,
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The correct backward pass of :func:`loop_conv`: ``(grad_input, grad_weight, grad_bias)``.
+
+    Every output position scatters ``grad_output * weight`` into its (padded) input window
+    with ``+=`` and gathers ``grad_output * window`` into the weight gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gi, gw, gb = loop_conv_backward(np.ones((1, 1, 2)), np.arange(3.0).reshape(1, 1, 3),
+    ...                                 np.array([[[1.0, 10.0]]]), bias=np.zeros(1))
+    >>> gi, gw, gb
+    (array([[[ 1., 11., 10.]]]), array([[[1., 3.]]]), array([2.]))
+    """
+    return _conv_backward(grad_output, x, weight, bias, stride, padding, dilation, groups)
+
+
+def assign_conv_backward(
+    grad_output: Any,
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A buggy backward pass: ``=`` instead of ``+=`` where input windows overlap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> assign_conv_backward(np.ones((1, 1, 2)), np.arange(3.0).reshape(1, 1, 3),
+    ...                      np.array([[[1.0, 10.0]]]))[0]
+    array([[[ 1.,  1., 10.]]])
+    """
+    return _conv_backward(
+        grad_output, x, weight, bias, stride, padding, dilation, groups, accumulate=False
+    )

@@ -52,7 +52,9 @@ __all__ = [
     "POOL_PADDING_FORMS",
     "TRANSPOSE_PADDING_FORMS",
     "VALUE_KINDS",
+    "BackwardProblem",
     "ConvProblem",
+    "conv_backward_problems",
     "conv_problems",
     "conv_specs",
     "conv_transpose_specs",
@@ -794,5 +796,66 @@ def conv_problems(
             if spec.bias:
                 bias = _array(draw, (spec.out_channels,), dtype, vmax, value_kind, bits)
         return ConvProblem(spec, shape, x, weight, bias)
+
+    return build()
+
+
+# --------------------------------------------------------------------------------------
+# problems with a gradient (backward passes)
+# --------------------------------------------------------------------------------------
+
+
+class BackwardProblem(NamedTuple):
+    """A :class:`ConvProblem` plus ``grad_output`` (``dL/dZ``, of the layer's output shape)."""
+
+    spec: Spec
+    input_shape: tuple[int, ...]
+    x: np.ndarray
+    weight: np.ndarray | None
+    bias: np.ndarray | None
+    grad_output: np.ndarray
+
+
+def conv_backward_problems(
+    *, dtype: str = "float64", max_value: int = 3, **kwargs: Any
+) -> st.SearchStrategy[BackwardProblem]:
+    """Strategy for :class:`BackwardProblem`: a :func:`conv_problems` draw and a gradient.
+
+    ``grad_output`` has the output shape ``spec.output_shape(input_shape)`` (batched when
+    the input is) and small integer entries like the other arrays, shrinking towards zero.
+
+    Parameters
+    ----------
+    dtype, max_value
+        As for :func:`conv_problems` (they apply to ``grad_output`` too).
+    **kwargs
+        Passed to :func:`conv_problems` (``kind``, ``specs``, ``batch``, bounds, ...).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+
+    Raises
+    ------
+    hypothesis.errors.InvalidArgument
+        For a bad argument, when the strategy is built.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> import convproof as cp
+    >>> p = find(cp.strategies.conv_backward_problems(ndim=1, batch=False),
+    ...          lambda p: p.spec.stride == (2,))
+    >>> p.input_shape, p.grad_output.shape == p.spec.output_shape(p.input_shape)
+    ((1, 1), True)
+    """
+    problems = conv_problems(dtype=dtype, max_value=max_value, **kwargs)
+    vmax = _check_int("max_value", max_value, 0)
+
+    @st.composite
+    def build(draw: Any) -> BackwardProblem:
+        p = draw(problems)
+        g = _array(draw, p.spec.output_shape(p.input_shape), dtype, vmax, "integers", 0)
+        return BackwardProblem(p.spec, p.input_shape, p.x, p.weight, p.bias, g)
 
     return build()

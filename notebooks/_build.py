@@ -572,12 +572,136 @@ assert region[0] == (0, 2, 4, 6, 8)                   # r = 1 + 4 + 4 = 9, even 
 display(render.receptive_field_figure(dil, (1, 16, 16), (0, 0)))'''),
 ]
 
+# --------------------------------------------------------------------------------------
+# 06 check your backward pass
+# --------------------------------------------------------------------------------------
+
+NB06 = [
+    md(r"""
+# 06 · Check your backward pass
+
+Most hand-written convolution code has a backward pass, and that is where the bugs hide: no
+forward check sees them. For $Z = T(W)\,X + b$ and an upstream gradient $G = \partial L/\partial Z$,
+
+$$\frac{\partial L}{\partial X} = T^\top G,\qquad
+\frac{\partial L}{\partial W_{c,k,u}} = \sum_{n,a} G_{n,c,a}\, X^{\text{pad}}_{n,k,\,a s + u d},\qquad
+\frac{\partial L}{\partial b_c} = \sum_{n,a} G_{n,c,a}.$$
+
+convproof computes all three exactly (`cp.conv_backward`), proves them
+(`cp.prove_backward`), and checks yours (`cp.check_conv_backward`) with a shrunk,
+readable counterexample.
+"""),
+    code(SETUP),
+    md(r"""
+## A hand-written backward pass, with a bug
+
+The textbook loop: every output position scatters `g * weight` into its input window and
+gathers `g * window` into the weight gradient. The bug is one character: `=` where `+=`
+was meant, so overlapping windows overwrite each other.
+"""),
+    code(r'''def my_conv_backward(grad_output, x, weight, bias=None, stride=(1, 1), padding=(0, 0),
+                     dilation=(1, 1), groups=1, *, bug=True):
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    co, cg, kh, kw = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dtype = np.result_type(grad_output, x, weight)   # object arrays stay exact
+    dxp = np.zeros(xp.shape, dtype=dtype)
+    dw_ = np.zeros(weight.shape, dtype=dtype)
+    per = co // groups
+    for n in range(x.shape[0]):
+        for o in range(co):
+            g = o // per
+            for i in range(grad_output.shape[2]):
+                for j in range(grad_output.shape[3]):
+                    win = (n, slice(g * cg, (g + 1) * cg),
+                           slice(i * sh, i * sh + dh * (kh - 1) + 1, dh),
+                           slice(j * sw, j * sw + dw * (kw - 1) + 1, dw))
+                    gv = grad_output[n, o, i, j]
+                    dw_[o] += gv * xp[win]
+                    if bug:
+                        dxp[win] = gv * weight[o]       # the bug
+                    else:
+                        dxp[win] += gv * weight[o]
+    dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    db = None if bias is None else grad_output.sum(axis=(0, 2, 3))
+    return dx, dw_, db'''),
+    md(r"""
+## The checker finds it and shrinks it
+
+`cp.check_conv_backward` generates valid problems (every stride, padding, dilation and group
+count within the bounds), compares every gradient with convproof's exact one, and shrinks a
+failure to the smallest problem that shows it. The counterexample names the wrong entry and
+the terms of the definition that feed it:
+"""),
+    code(r'''bad = cp.check_conv_backward(my_conv_backward, max_examples=200, seed=0)
+print(bad)
+cx = bad.counterexample
+assert not bad and cx.tensor == "grad_input"
+assert max(cx.spec.kernel_size) == 2 and cx.spec.stride == (1, 1)   # windows overlap
+assert len(cx.feeds) == 2                                           # two taps meet there'''),
+    code(r'''from matplotlib.figure import Figure
+
+fig = Figure(figsize=(7, 2.2))
+panels = [("expected grad_input", cx.expected), ("got grad_input", cx.got),
+          ("difference", cx.got - cx.expected)]
+for k, (title, values) in enumerate(panels):
+    ax = fig.add_subplot(1, 3, k + 1)
+    ax.imshow(np.asarray(values, dtype=float)[0, 0], cmap="coolwarm", vmin=-3, vmax=3)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+show(fig)'''),
+    md(r"""
+## Fixed: the check passes, and the gradients are proved
+
+With `+=` the same implementation passes. `cp.prove_backward` goes further for convproof's
+own backward: it compares the coefficient tables of $T^\top G$, of the weight gradient and
+of the bias gradient with the forward definition, exactly. With `fn=` it proves *your*
+function on a small shape by running it on SymPy symbols.
+"""),
+    code(r'''from functools import partial
+
+fixed = partial(my_conv_backward, bug=False)
+good = cp.check_conv_backward(fixed, max_examples=60, seed=0)
+print(good)
+assert good
+
+spec = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=2, groups=1, bias=False)
+
+
+def as_fn(bug):
+    def fn(g, x, w, b):
+        return my_conv_backward(g, x, w, b, bug=bug)
+    return fn
+
+
+proof = cp.prove_backward(spec, (1, 2, 3, 3), fn=as_fn(False))
+print(proof.status)
+assert proof.status == "proved"
+refuted = cp.prove_backward(spec, (1, 2, 3, 3), fn=as_fn(True))
+print(refuted.counterexample)
+assert refuted.status == "refuted"'''),
+    md(r"""
+## No reference needed: the adjoint identity
+
+For a layer convproof does not model, `cp.adjoint_check` checks
+$\langle f(x), g\rangle = \langle x, f^\top(g)\rangle$ exactly with integers (and on every
+basis pair when the layer is small, which proves $f^\top$ is the transpose of $f$):
+"""),
+    code(r'''w = np.array([1.0, 2.0, 3.0])
+forward = lambda x: np.correlate(x, w, mode="valid")
+print(cp.adjoint_check(forward, lambda g: np.convolve(g, w), (8,)).status)
+print(cp.adjoint_check(forward, lambda g: np.correlate(np.pad(g, 2), w), (8,)).status)'''),
+]
+
+
 NOTEBOOKS = {
     "01-channels-and-feature-maps": NB01,
     "02-output-size": NB02,
     "03-conv-as-matrix": NB03,
     "04-property-testing-your-conv": NB04,
     "05-receptive-fields": NB05,
+    "06-check-your-backward-pass": NB06,
 }
 
 
