@@ -110,6 +110,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_pool",
     ),
     "strategies": ("ConvProblem",),
+    "spectrum": (
+        "LipschitzCheck",
+        "LipschitzReport",
+        "LipschitzRow",
+        "OperatorNorm",
+        "check_lipschitz",
+        "lipschitz_report",
+        "operator_norm",
+        "singular_values",
+    ),
 }
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = ("strategies", "render", "oracles", "examples")
@@ -212,6 +222,16 @@ if TYPE_CHECKING:
         prove,
         prove_function,
     )
+    from .spectrum import (
+        LipschitzCheck,
+        LipschitzReport,
+        LipschitzRow,
+        OperatorNorm,
+        check_lipschitz,
+        lipschitz_report,
+        operator_norm,
+        singular_values,
+    )
     from .strategies import ConvProblem
     from .symbolic import (
         LayerSymbols,
@@ -263,11 +283,15 @@ __all__ = [
     "Identity",
     "LayerSymbols",
     "Linear",
+    "LipschitzCheck",
+    "LipschitzReport",
+    "LipschitzRow",
     "MatrixEntries",
     "MatrixStructure",
     "MemoryLimitError",
     "Network",
     "Node",
+    "OperatorNorm",
     "Pad",
     "Parallel",
     "PoolSpec",
@@ -288,6 +312,7 @@ __all__ = [
     "bias_vector",
     "check_conv",
     "check_conv_transpose",
+    "check_lipschitz",
     "check_pool",
     "coefficient_table",
     "conv",
@@ -298,6 +323,7 @@ __all__ = [
     "input_sizes_with_same_output",
     "inverse_output_padding",
     "layer_symbols",
+    "lipschitz_report",
     "load_network",
     "macs_formula",
     "matrix_conventions",
@@ -306,6 +332,7 @@ __all__ = [
     "network_from_dict",
     "network_from_json",
     "nnz",
+    "operator_norm",
     "output_padding_for_size",
     "output_size_formula",
     "padding_for_output",
@@ -318,6 +345,7 @@ __all__ = [
     "receptive_region",
     "relationship",
     "relationships",
+    "singular_values",
     "sliding_sum",
     "sliding_sum_unevaluated",
     "spec_from_dict",
