@@ -29,6 +29,7 @@ def test_all_notebooks_present() -> None:
         "03-conv-as-matrix.ipynb",
         "04-property-testing-your-conv.ipynb",
         "05-receptive-fields.ipynb",
+        "06-operator-spectrum.ipynb",
     ]
 
 
