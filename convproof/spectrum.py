@@ -548,9 +548,14 @@ def _model(w: np.ndarray, spec: ConvSpec, axes: Sequence[_Axis]) -> _Model:
         keep = np.arange(1)
     Ms = np.ascontiguousarray(M.reshape(F * grp, a, b)[:, :, keep])
     K = math.prod(spec.kernel_size)
-    # entries: a K-term sum of weights times computed phases (<= 4 ulp, angle reduced
-    # exactly): |dM| <= (2 gamma_{K+2} + 10u) S elementwise; ||.||_2 <= ||.||_F
-    dM = (2 * _gamma(K + 2) + 10 * _U) * _up(float(np.sqrt((S**2).sum(axis=(1, 2))).max()), K)
+    # entries: a K-term sum of weights times computed phases.  The phase's angle: (f q mod N)
+    # exact in integers, then a division, <= 3 additions, an exact mod 1 and a product with
+    # the rounded 2 pi: error <= 2 pi 12u < 76u; exp within 4 ulp: |phase error| < 96u.
+    # So |dM| <= (2 gamma_{K+2} (1 + 96u) + 96u) S elementwise (rounded up to 128u), and
+    # ||dM||_2 <= ||dM||_F
+    dM = (2 * _gamma(K + 2) * (1 + 128 * _U) + 128 * _U) * _up(
+        float(np.sqrt((S**2).sum(axis=(1, 2))).max()), K
+    )
     A, eA = _gram(Ms)
     return _Model(tuple(axes), Ms, keep, grp, dM, A, eA, _power_estimates(A))
 
@@ -990,11 +995,14 @@ def operator_norm(
     co-isometry, ``o <= L / s``): ``T`` is a compression of ``C_L`` times ``P``, hence
     ``||T|| <= ||R|| ||C_L|| ||E|| ||P|| = ||C_L|| ||P||``.  ``||C_L|| = max_f ||M_L(f)||``
     (polyphase, :func:`singular_values`) is then bounded rigorously: for the computed
-    ``M(f)`` with entrywise error ``<= (2 gamma_{K+2} + 10u) sum_u |W_u|``, form
+    ``M(f)`` with entrywise error ``<= (2 gamma_{K+2} + 128u) sum_u |W_u|`` (the phases'
+    angles reduced modulo ``N`` in integers), form
     ``A = fl(M M^H)`` (error ``<= 2 gamma_{2n+4} ||M||_F^2``), and find ``mu`` such that
     Cholesky of ``fl(mu I - A) - c I`` runs to completion for every ``f`` with
     ``c = 2 gamma_{2n+4} tr(mu I - A)``, which proves ``mu I - A`` positive definite
-    (Rump 2006); ``||M(f)|| <= sqrt(mu + errors) + ||dM||``.  Real weights give
+    (Rump 2006; Cholesky reads one triangle, so the certified matrix is the Hermitian one
+    built from it, whose entries obey the same error bound);
+    ``||M(f)|| <= sqrt(mu + errors) + ||dM||``.  Real weights give
     ``M(-f) = conj(M(f))``: half the frequencies are checked.  ``mu`` starts from power
     iteration (Delattre et al. 2023 use Gram iteration for the same ``max_f``; this is its
     certified counterpart) and rises to LAPACK's eigenvalue where Cholesky fails.
