@@ -75,15 +75,38 @@ ARITHMETIC_ASSUMPTIONS = (
 # --------------------------------------------------------------------------------------
 
 
-def _check(spec: Any, input_shape: Any, weight: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    if isinstance(spec, ConvTransposeSpec):
+def _forward_of(spec: Any, input_shape: Any) -> tuple[ConvSpec, tuple[int, ...]]:
+    """A transposed conv's matrix is ``T^T`` of the forward conv with the same arguments on
+    the transposed layer's output: that conv and its input shape (same singular values)."""
+    batch, _, _ = spec.split_input_shape(input_shape)
+    if batch:
         raise ConvProofError(
-            "spec must be a ConvSpec (the transposed layer has the same singular values as "
-            "its forward conv: use the ConvSpec with the same arguments), "
-            f"got spec={spec!r}"
+            f"input_shape must be one sample (C, *spatial) for a spectrum, "
+            f"got input_shape={tuple(input_shape)!r}"
         )
+    out = spec.output_shape(input_shape)
+    fwd = ConvSpec(
+        in_channels=spec.out_channels,
+        out_channels=spec.in_channels,
+        kernel_size=spec.kernel_size,
+        stride=spec.stride,
+        padding=spec.resolve_padding(input_shape),
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=False,
+        ndim=spec.ndim,
+    )
+    if fwd.output_shape(out) != tuple(input_shape):
+        raise ConvProofError(
+            f"output_padding must be smaller than the stride for a spectrum (the transposed "
+            f"layer is then the adjoint of a conv), got output_padding={spec.output_padding!r}"
+        )
+    return fwd, out
+
+
+def _check(spec: Any, input_shape: Any, weight: Any) -> tuple[tuple[int, ...], np.ndarray]:
     if not isinstance(spec, ConvSpec):
-        raise ConvProofError(f"spec must be a ConvSpec, got spec={spec!r}")
+        raise ConvProofError(f"spec must be a ConvSpec or ConvTransposeSpec, got spec={spec!r}")
     batch, c, spatial = spec.split_input_shape(input_shape)
     if batch:
         raise ConvProofError(
@@ -308,15 +331,20 @@ def _top_svds(op: _Operator, k: int, tol: float = 1e-10) -> tuple[np.ndarray, np
 
 
 def singular_values(
-    spec: ConvSpec, input_shape: Sequence[int], weight: Any, *, k: int | None = None
+    spec: ConvSpec | ConvTransposeSpec,
+    input_shape: Sequence[int],
+    weight: Any,
+    *,
+    k: int | None = None,
 ) -> np.ndarray:
     """Singular values of a convolution layer's operator, in descending order.
 
     Parameters
     ----------
-    spec : ConvSpec
+    spec : ConvSpec or ConvTransposeSpec
         Any padding mode, stride, dilation, groups, 1-3 spatial dims (bias is ignored: the
-        operator is the linear part).
+        operator is the linear part).  A transposed conv (``output_padding < stride``) is
+        the adjoint of the conv with the same arguments: same singular values.
     input_shape : tuple of int
         One sample, ``(C_in, *spatial)``.
     weight : array_like
@@ -388,6 +416,8 @@ def singular_values(
     >>> cp.singular_values(zeros, (1, 4), np.array([[[3.0, 4.0]]]), k=1)
     array([5.])
     """
+    if isinstance(spec, ConvTransposeSpec):
+        return singular_values(*_forward_of(spec, input_shape), weight, k=k)
     shape, w = _check(spec, input_shape, weight)
     out = spec.output_shape(shape)
     total = min(math.prod(out), math.prod(shape))
@@ -941,7 +971,7 @@ def _spec_text(spec: ConvSpec, shape: tuple[int, ...]) -> str:
 
 
 def operator_norm(
-    spec: ConvSpec,
+    spec: ConvSpec | ConvTransposeSpec,
     input_shape: Sequence[int],
     weight: Any,
     *,
@@ -952,8 +982,10 @@ def operator_norm(
 
     Parameters
     ----------
-    spec : ConvSpec
-        Any padding mode, stride, dilation, groups, 1-3 spatial dims (bias ignored).
+    spec : ConvSpec or ConvTransposeSpec
+        Any padding mode, stride, dilation, groups, 1-3 spatial dims (bias ignored).  For a
+        transposed conv the certificate is for its adjoint (the conv with the same
+        arguments; same norm) and ``vector`` lies in the transposed layer's output space.
     input_shape : tuple of int
         One sample, ``(C_in, *spatial)``.
     weight : array_like
@@ -1031,6 +1063,21 @@ def operator_norm(
     True
     """
     t0 = time.perf_counter()
+    if isinstance(spec, ConvTransposeSpec):
+        fwd, fwd_shape = _forward_of(spec, input_shape)
+        return _operator_norm(fwd, fwd_shape, weight, grids, tol, True, t0)
+    return _operator_norm(spec, input_shape, weight, grids, tol, False, t0)
+
+
+def _operator_norm(
+    spec: ConvSpec,
+    input_shape: Sequence[int],
+    weight: Any,
+    grids: int,
+    tol: float,
+    transposed: bool,
+    t0: float,
+) -> OperatorNorm:
     shape, w = _check(spec, input_shape, weight)
     if isinstance(grids, bool) or not isinstance(grids, int) or grids < 1:
         raise ConvProofError(f"grids must be an int >= 1, got grids={grids!r}")
@@ -1076,7 +1123,15 @@ def operator_norm(
         theorem=theorem,
         vector=x.reshape(shape),
         status=status,
-        scope=f"largest singular value of the linear part of {_spec_text(spec, shape)}",
+        scope=(
+            f"largest singular value of the linear part of {_spec_text(spec, shape)}"
+            + (
+                " = the transposed layer's adjoint (same singular values; vector lives in "
+                "the transposed layer's output space)"
+                if transposed
+                else ""
+            )
+        ),
         assumptions=tuple(assumptions),
         bounds=bounds,
         lower_squared=q,
@@ -1251,36 +1306,40 @@ class LipschitzReport:
 
 def _weights_for(
     model: Any, net: Any, weights: Any, seed: int
-) -> tuple[Callable[[str, ConvSpec], np.ndarray], str]:
+) -> tuple[Callable[[str, Any], np.ndarray], Callable[[], str]]:
     from ._torch_import import is_torch_module
 
     if is_torch_module(model):
         modules = dict(model.named_modules())
 
-        def from_torch(name: str, spec: ConvSpec) -> np.ndarray:
+        def from_torch(name: str, spec: Any) -> np.ndarray:
             mod = modules.get(name.split("@")[0])
             if mod is None or getattr(mod, "weight", None) is None:
                 raise ConvProofError(f"layer {name!r} has no weight in the torch module")
             return np.asarray(mod.weight.detach().cpu().double().numpy())
 
-        return from_torch, "the torch module's parameters"
+        return from_torch, lambda: "the torch module's parameters"
     given = dict(weights or {})
     rng = np.random.default_rng(seed)
     drawn: list[str] = []
 
-    def lookup(name: str, spec: ConvSpec) -> np.ndarray:
+    def lookup(name: str, spec: ConvSpec | ConvTransposeSpec) -> np.ndarray:
         if name in given:
             return np.asarray(given[name], dtype=np.float64)
-        fan_in = (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+        fan_in = spec.weight_shape[1] * math.prod(spec.kernel_size)
         drawn.append(name)
         return rng.standard_normal(spec.weight_shape) * math.sqrt(2.0 / fan_in)
 
-    note = (
-        "given for every layer"
-        if weights is not None
-        else f"random He-normal N(0, 2/fan_in), seed {seed} (a convproof network has no weights)"
-    )
-    return lookup, note
+    def describe() -> str:
+        if not drawn:
+            return "given for every layer"
+        what = "every layer" if not given else f"{', '.join(drawn)} (the others given)"
+        return (
+            f"random He-normal N(0, 2/fan_in), seed {seed}, for {what} "
+            f"(a convproof network has no weights)"
+        )
+
+    return lookup, describe
 
 
 def lipschitz_report(
@@ -1313,8 +1372,9 @@ def lipschitz_report(
     Returns
     -------
     LipschitzReport
-        One :class:`LipschitzRow` per conv layer (``ConvSpec``; transposed convs, linear
-        layers and pooling are not included), ``products``; ``to_markdown``, ``to_json``.
+        One :class:`LipschitzRow` per conv and transposed conv layer (linear layers and
+        pooling are not included; a transposed conv's reshaped-weight norm is taken in the
+        forward conv's layout), ``products``; ``to_markdown``, ``to_json``.
 
     Examples
     --------
@@ -1350,23 +1410,26 @@ def lipschitz_report(
     shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(int(v) for v in sample)}
     for res in results:
         shapes[res.name] = tuple(int(v) for v in res.shape)
-    lookup, note = _weights_for(model, net, weights, seed)
+    lookup, describe = _weights_for(model, net, weights, seed)
     rows = []
     for node in net.nodes:
-        spec = node.layer
-        if not isinstance(spec, ConvSpec):
+        layer = node.layer
+        if not isinstance(layer, ConvSpec | ConvTransposeSpec):
             continue
         shape = shapes[node.inputs[0]]
-        w = lookup(node.name, spec)
-        r = operator_norm(spec, shape, w, grids=grids, tol=tol)
-        _, wf = _check(spec, shape, w)
+        w = lookup(node.name, layer)
+        r = operator_norm(layer, shape, w, grids=grids, tol=tol)
+        spec, fshape = (
+            _forward_of(layer, shape) if isinstance(layer, ConvTransposeSpec) else (layer, shape)
+        )
+        _, wf = _check(spec, fshape, w)
         reshaped = reshaped_weight_norm(wf)
         sqrt_k = math.sqrt(math.prod(spec.kernel_size)) * max(
             reshaped_weight_norm(g) for g in _group_blocks(wf, spec.groups)
         )
         sf = next(v for k, v in r.bounds.items() if k.startswith("Singla"))
         rows.append(LipschitzRow(node.name, shape, r, reshaped, sqrt_k, sf, _araujo(wf, spec)))
-    return LipschitzReport(net.name, tuple(sample), rows, note)
+    return LipschitzReport(net.name, tuple(sample), rows, describe())
 
 
 # --------------------------------------------------------------------------------------

@@ -234,6 +234,28 @@ def test_top_k_matches_dense(mode, kw):
     np.testing.assert_allclose(got, dense_svals(spec, shape, w)[:3], rtol=1e-7)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_transposed_conv_has_the_forward_singular_values(stride):
+    t = cp.ConvTransposeSpec(
+        in_channels=4,
+        out_channels=6,
+        kernel_size=3,
+        stride=stride,
+        padding=(1, (0, 2)),
+        output_padding=stride - 1,
+        groups=2,
+        dilation=(1, 2),
+        bias=False,
+    )
+    shape = (4, 5, 6)
+    w = np.random.default_rng(18).standard_normal(t.weight_shape)
+    expected = dense_svals(t, shape, w)  # the transposed layer's own matrix
+    np.testing.assert_allclose(cp.singular_values(t, shape, w, k=4), expected[:4], rtol=1e-7)
+    r = cp.operator_norm(t, shape, w)
+    assert r.lower <= expected[0] <= r.upper and "adjoint" in r.scope
+    assert r.vector.shape == t.output_shape(shape)
+
+
 def test_all_values_of_a_small_zero_padded_layer():
     spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, padding=1, bias=False)
     w = np.random.default_rng(10).standard_normal(spec.weight_shape)
@@ -423,6 +445,17 @@ def test_lipschitz_report_rows_against_dense():
     assert data["rows"][1]["name"] == "c2" and data["products"]["upper"] > 0
 
 
+def test_lipschitz_report_includes_transposed_convs():
+    up = cp.ConvTransposeSpec(in_channels=3, out_channels=2, kernel_size=2, stride=2, bias=False)
+    net = cp.Network([("c1", small_net().nodes[0].layer), ("up", up)])
+    w = np.random.default_rng(19).standard_normal(up.weight_shape)
+    rep = cp.lipschitz_report(net, (2, 4, 4), weights={"up": w})
+    assert [r.name for r in rep] == ["c1", "up"]
+    top = dense_svals(up, (3, 4, 4), w)[0]
+    assert rep["up"].norm.lower <= top <= rep["up"].norm.upper
+    assert "seed 0" in rep.weights_note  # c1 had no weight given
+
+
 def test_lipschitz_report_random_weights_are_stated():
     rep = cp.lipschitz_report(small_net(), (2, 8, 8), seed=3)
     assert "seed 3" in rep.weights_note
@@ -532,8 +565,21 @@ W = np.ones((1, 1, 3, 3))
         (lambda: cp.singular_values("conv", (1, 4, 4), W), "spec must be a ConvSpec"),
         (
             lambda: cp.singular_values(
-                cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3), (1, 4, 4), W
+                cp.ConvTransposeSpec(
+                    in_channels=1,
+                    out_channels=1,
+                    kernel_size=3,
+                    stride=1,
+                    dilation=2,
+                    output_padding=1,
+                ),
+                (1, 4, 4),
+                W,
             ),
+            "output_padding must be smaller than the stride",
+        ),
+        (
+            lambda: cp.singular_values(cp.PoolSpec(kind="avg", kernel_size=2), (1, 4, 4), W),
             "spec must be a ConvSpec",
         ),
         (lambda: cp.singular_values(SPEC, (2, 1, 4, 4), W), "one sample"),
