@@ -501,14 +501,21 @@ def _certified_lambda(A: np.ndarray, guess: float) -> float:
     """
     n = A.shape[-1]
     diag = np.real(np.einsum("bii->bi", A))
+    gam = 2 * _gamma(2 * n + 4)
+    tr_min = float(np.real(np.einsum("bii->b", A)).min())
+
+    def margin(mu: float) -> float:  # c of the certificate at mu, with room to spare
+        return 4 * gam * _up(max(n * mu - tr_min, 0.0), n) + 1e-290
+
     mu = max(guess, float(diag.max()), 0.0) * (1 + 1e-9) + 1e-300
+    mu += margin(mu)
     pending = np.arange(A.shape[0])
     eye = np.eye(n)
     for attempt in range(60):
         X = -A[pending]
         X = X + mu * eye
         tr = np.real(np.einsum("bii->b", X))
-        c = 2 * _gamma(2 * n + 4) * _up(float(max(tr.max(), 0.0)), n) + 1e-290
+        c = gam * _up(float(max(tr.max(), 0.0)), n) + 1e-290
         ok = _cholesky_ok(X - c * eye)
         pending = pending[~ok]
         if pending.size == 0:
@@ -516,7 +523,8 @@ def _certified_lambda(A: np.ndarray, guess: float) -> float:
             return _up(mu + slack, 2)
         # the failing ones: their largest eigenvalue by LAPACK, then a little above it
         top = float(np.linalg.eigvalsh(A[pending])[:, -1].max())
-        mu = max(mu * (1 + 1e-9 * 4**attempt), top * (1 + 1e-9 * 4**attempt)) + 1e-300
+        mu = max(mu, top) * (1 + 1e-9 * 4**attempt) + 1e-300
+        mu += margin(mu)
     raise ConvProofError("no certified bound found (Cholesky never succeeded)")  # pragma: no cover
 
 
@@ -588,6 +596,45 @@ def _model(w: np.ndarray, spec: ConvSpec, axes: Sequence[_Axis]) -> _Model:
     )
     A, eA = _gram(Ms)
     return _Model(tuple(axes), Ms, keep, grp, dM, A, eA, _power_estimates(A))
+
+
+_DIRECT_MAX = 4096  # largest Gram matrix side for the explicit-matrix bound
+
+
+def _direct_bound(
+    spec: ConvSpec, shape: tuple[int, ...], w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Certified ``||T||`` from the explicit matrix, and a top right singular vector.
+
+    ``A = fl(T^T T)`` (or ``T T^T``, the smaller) and a Cholesky certificate for
+    ``mu I - A``, ``mu`` just above Lanczos' (ARPACK) largest eigenvalue of the dense ``A``.
+    ``conv_matrix`` entries are weights or, where padding folds taps onto one column, sums
+    of at most ``K`` of them: ``|dT| <= gamma_K |T|(|w|)``, so ``||T_true|| <= ||T|| +
+    gamma_K ||conv_matrix(|w|)||_F``."""
+    from scipy.sparse.linalg import eigsh
+
+    from .matrix import conv_matrix
+
+    T = conv_matrix(spec, shape, w).tocsr()
+    K = math.prod(spec.kernel_size)
+    absT = conv_matrix(spec, shape, np.abs(w))
+    dT = _gamma(K + 1) * _up(float(np.sqrt((absT.data**2).sum())), absT.nnz + 4) * (1 + _gamma(K))
+    tall = T.shape[0] >= T.shape[1]
+    A = (T.T @ T).toarray() if tall else (T @ T.T).toarray()
+    inner = T.shape[0] if tall else T.shape[1]
+    fro2 = _up(float((T.data**2).sum()), T.nnz + 4)
+    eA = 2 * _gamma(2 * inner + 4) * fro2  # |fl(T^T T) - T^T T| <= gamma |T|^T |T|
+    n = A.shape[0]
+    if n <= 2:
+        vals, vecs = np.linalg.eigh(A)
+        lam_hat, vec = float(vals[-1]), vecs[:, -1]
+    else:
+        v0 = np.random.default_rng(0).standard_normal(n)
+        vals, vecs = eigsh(A, k=1, which="LA", tol=1e-14, v0=v0)
+        lam_hat, vec = float(vals[0]), vecs[:, 0]
+    lam = _certified_lambda(A[None], lam_hat)
+    v = vec if tall else T.T @ vec
+    return _up(math.sqrt(_up(lam + eA, 2)) + dT, 3), np.asarray(v)
 
 
 def _embedding_axes(spec: ConvSpec, shape: tuple[int, ...], extra: int) -> tuple[_Axis, ...]:
@@ -1039,6 +1086,13 @@ def operator_norm(
     iteration (Delattre et al. 2023 use Gram iteration for the same ``max_f``; this is its
     certified counterpart) and rises to LAPACK's eigenvalue where Cholesky fails.
 
+    *Upper, explicit Gram matrix* (when ``min(C_in prod(n), C_out prod(o)) <= 4096`` and
+    the layer is not block-circulant): ``A = fl(T^T T)`` (or ``T T^T``) of the explicit
+    :func:`convproof.conv_matrix`, certified with the same Cholesky argument (the Gram of
+    a sparse product: error ``<= 2 gamma_{2m+4} ||T||_F^2``; folded padding taps are sums
+    of at most ``K`` weights: ``||dT|| <= gamma_K ||T(|W|)||_F``).  Tight (rounding only),
+    and the only bound here that sees the boundary exactly.
+
     *Upper, Singla & Feizi (2021).*  Stride 1 circular: ``||M(f)|| <= sqrt(prod k) ||R_A||``
     for each of the ``2^ndim`` reshapings ``R_A`` (kernel axes in ``A`` joined to the
     output channels, the rest to the input channels), since ``M(f) = D_A R_A D_B`` with
@@ -1108,12 +1162,18 @@ def _operator_norm(
         bounds[name] = _up(model.bound() * pnorm, 3)
     sf = _singla_feizi(w, spec)
     bounds["Singla & Feizi 2021: sqrt(prod k) min_A ||R_A|| (times ||P||)"] = _up(sf * pnorm, 3)
-    theorem = min(bounds, key=lambda b: bounds[b])
-    upper = bounds[theorem]
-    start = _plane_wave(model, spec, shape, shift=exact is None)
-    v = _lower_vector(op, start, tol)
+    if min(op.n_in, op.n_out) <= _DIRECT_MAX and exact is None:
+        direct, v = _direct_bound(spec, shape, w)
+        bounds[
+            "explicit Gram matrix of conv_matrix (the smaller of T^T T, T T^T), Cholesky "
+            "certificate"
+        ] = direct
+    else:
+        v = _lower_vector(op, _plane_wave(model, spec, shape, shift=exact is None), tol)
     q, x = _exact_quotient(spec, shape, w, v)
     lower = _sqrt_down(q)
+    theorem = min(bounds, key=lambda b: bounds[b])
+    upper = bounds[theorem]
     status = "proved" if lower <= upper else "inconclusive"
     if status != "proved":  # pragma: no cover - would mean a violated assumption
         assumptions.append("VIOLATED: the exact lower bound exceeds the upper bound")
@@ -1584,7 +1644,8 @@ def check_lipschitz(
     the channel coefficients of cos / sin plane waves to outputs is measured column by column
     (exact for a linear ``fn``; a conv's top singular vectors are near plane waves) and its
     top singular vector tried; (3) Hypothesis: pairs ``(x, x + h)`` with ``h`` a scaled plane
-    wave or a random array, targeted at large ratios, shrunk on failure.  A pass is
+    wave, one coordinate or a random array, at base points ``x`` drawn by Hypothesis or
+    uniformly (seeded), targeted at large ratios, shrunk on failure.  A pass is
     evidence, not proof: use :func:`operator_norm` for a certificate.
 
     Examples
@@ -1706,6 +1767,9 @@ def _hypothesis_search(
     def build(base: np.ndarray, kind: Any, scale: float) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(kind, np.ndarray):
             h = kind
+        elif isinstance(kind, int):  # one coordinate (a local slope of a nonlinear fn)
+            h = np.zeros(shape)
+            h.flat[kind] = 1.0
         else:
             f, coef, phase = kind
             grids = np.meshgrid(*[np.arange(n) for n in spatial], indexing="ij")
@@ -1721,9 +1785,18 @@ def _hypothesis_search(
         derandomize=seed is not None,
     )
     @given(
-        base=arrays(np.float64, shape, elements=elems),
-        kind=st.one_of(wave, arrays(np.float64, shape, elements=elems)),
-        scale=st.sampled_from([1.0, 1e-3, 10.0]),
+        base=st.one_of(
+            arrays(np.float64, shape, elements=elems),
+            st.integers(0, 2**32 - 1).map(
+                lambda k: np.random.default_rng(k).uniform(-1.0, 1.0, shape)
+            ),
+        ),
+        kind=st.one_of(
+            wave,
+            st.integers(0, math.prod(shape) - 1),
+            arrays(np.float64, shape, elements=elems),
+        ),
+        scale=st.sampled_from([1e-3, 1.0, 1e-2, 10.0]),
     )
     def prop(base: np.ndarray, kind: Any, scale: float) -> None:
         x, y = build(base, kind, scale)
