@@ -75,6 +75,9 @@ def test_repeated_rows_scale_by_sqrt_m():
     )
     got = cp.singular_values(spec, (1, 2), np.array([[[2.0]]]))
     np.testing.assert_allclose(got, [2 * math.sqrt(3)] * 2)
+    r = cp.operator_norm(spec, (1, 2), np.array([[[2.0]]]))
+    assert r.lower_squared == 12 and r.lower <= 2 * math.sqrt(3) <= r.upper < r.lower * (1 + 1e-8)
+    assert any("m=3" in name for name in r.bounds)
 
 
 # --------------------------------------------------------------------------------------
