@@ -1050,6 +1050,12 @@ def operator_norm(
     OperatorNorm
         ``lower``, ``upper``, ``theorem``, ``vector``, ``status``, ``bounds``, ...
 
+    Raises
+    ------
+    ConvProofError
+        Bad spec, shape, weight, ``grids`` or ``tol``; a transposed conv whose
+        ``output_padding`` is not smaller than its stride.
+
     Notes
     -----
     *Lower.*  Any ``v != 0`` gives ``||T||^2 >= ||T v||^2 / ||v||^2``.  ``v`` is ARPACK's
@@ -1429,6 +1435,12 @@ def lipschitz_report(
         Circulant grids tried per layer and the Lanczos tolerance (see
         :func:`operator_norm`; ``tol=1e-4`` already gives ``lower`` to about ``1e-7``).
 
+    Raises
+    ------
+    ConvProofError
+        A model that is neither a convproof network nor a torch module, a batched or
+        ill-fitting input shape, or a torch layer without a weight.
+
     Returns
     -------
     LipschitzReport
@@ -1636,6 +1648,12 @@ def check_lipschitz(
     LipschitzCheck
         Truthy iff no violating pair was found; else ``.counterexample`` (shrunk by
         Hypothesis when it found it) and ``.ratio``.
+
+    Raises
+    ------
+    ConvProofError
+        ``fn`` not callable, ``bound`` negative, a bad ``input_shape`` or
+        ``max_examples``, or only one of ``spec`` and ``weight``.
 
     Notes
     -----
