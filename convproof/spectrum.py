@@ -1435,18 +1435,18 @@ def lipschitz_report(
         Circulant grids tried per layer and the Lanczos tolerance (see
         :func:`operator_norm`; ``tol=1e-4`` already gives ``lower`` to about ``1e-7``).
 
-    Raises
-    ------
-    ConvProofError
-        A model that is neither a convproof network nor a torch module, a batched or
-        ill-fitting input shape, or a torch layer without a weight.
-
     Returns
     -------
     LipschitzReport
         One :class:`LipschitzRow` per conv and transposed conv layer (linear layers and
         pooling are not included; a transposed conv's reshaped-weight norm is taken in the
         forward conv's layout), ``products``; ``to_markdown``, ``to_json``.
+
+    Raises
+    ------
+    ConvProofError
+        A model that is neither a convproof network nor a torch module, a batched or
+        ill-fitting input shape, or a torch layer without a weight.
 
     Examples
     --------
