@@ -123,6 +123,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_conv_transpose_backward",
         "check_pool_backward",
     ),
+    "spectrum": (
+        "LipschitzCheck",
+        "LipschitzReport",
+        "LipschitzRow",
+        "OperatorNorm",
+        "check_lipschitz",
+        "lipschitz_report",
+        "operator_norm",
+        "singular_values",
+    ),
 }
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = ("strategies", "render", "oracles", "examples")
@@ -240,6 +250,16 @@ if TYPE_CHECKING:
         prove,
         prove_function,
     )
+    from .spectrum import (
+        LipschitzCheck,
+        LipschitzReport,
+        LipschitzRow,
+        OperatorNorm,
+        check_lipschitz,
+        lipschitz_report,
+        operator_norm,
+        singular_values,
+    )
     from .strategies import ConvProblem
     from .symbolic import (
         LayerSymbols,
@@ -295,12 +315,16 @@ __all__ = [
     "LayerProof",
     "LayerSymbols",
     "Linear",
+    "LipschitzCheck",
+    "LipschitzReport",
+    "LipschitzRow",
     "MatrixEntries",
     "MatrixStructure",
     "MemoryLimitError",
     "Network",
     "NetworkProof",
     "Node",
+    "OperatorNorm",
     "Pad",
     "Parallel",
     "PoolSpec",
@@ -327,6 +351,7 @@ __all__ = [
     "check_conv_backward",
     "check_conv_transpose",
     "check_conv_transpose_backward",
+    "check_lipschitz",
     "check_pool",
     "check_pool_backward",
     "coefficient_table",
@@ -339,6 +364,7 @@ __all__ = [
     "input_sizes_with_same_output",
     "inverse_output_padding",
     "layer_symbols",
+    "lipschitz_report",
     "load_network",
     "macs_formula",
     "matrix_conventions",
@@ -349,6 +375,7 @@ __all__ = [
     "network_from_dict",
     "network_from_json",
     "nnz",
+    "operator_norm",
     "output_padding_for_size",
     "output_size_formula",
     "padding_for_output",
@@ -364,6 +391,7 @@ __all__ = [
     "receptive_region",
     "relationship",
     "relationships",
+    "singular_values",
     "sliding_sum",
     "sliding_sum_estimate",
     "sliding_sum_unevaluated",

@@ -639,9 +639,9 @@ cx = bad.counterexample
 assert not bad and cx.tensor == "grad_input"
 assert max(cx.spec.kernel_size) == 2 and cx.spec.stride == (1, 1)   # windows overlap
 assert len(cx.feeds) == 2                                           # two taps meet there'''),
-    code(r'''from matplotlib.figure import Figure
+    code(r'''import matplotlib.pyplot as plt
 
-fig = Figure(figsize=(7, 2.2))
+fig = plt.figure(figsize=(7, 2.2))
 panels = [("expected grad_input", cx.expected), ("got grad_input", cx.got),
           ("difference", cx.got - cx.expected)]
 for k, (title, values) in enumerate(panels):
@@ -650,7 +650,8 @@ for k, (title, values) in enumerate(panels):
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-show(fig)'''),
+display(fig)
+plt.close(fig)'''),
     md(r"""
 ## Fixed: the check passes, and the gradients are proved
 
@@ -695,6 +696,160 @@ print(cp.adjoint_check(forward, lambda g: np.correlate(np.pad(g, 2), w), (8,)).s
 ]
 
 
+# --------------------------------------------------------------------------------------
+# 07 the operator's spectrum
+# --------------------------------------------------------------------------------------
+
+NB07 = [
+    md(r"""
+# 07 · The operator's spectrum: why `spectral_norm` is not the layer's norm
+
+A conv layer is a linear map $T$; its Lipschitz constant (in the Euclidean norm) is its
+largest singular value $\sigma_1(T) = \|T\|_2$. `torch.nn.utils.spectral_norm` divides the
+weight by the largest singular value of the **reshaped** weight
+$W \in \mathbb{R}^{C_\text{out} \times C_\text{in} k_h k_w}$, which is a different matrix:
+every input pixel is read by up to $k_h k_w$ windows, so $\|T\|_2$ is usually larger (and
+at most $\sqrt{k_h k_w}\,\|W\|_2$).
+"""),
+    code(SETUP),
+    md(r"""
+## The table: certified intervals next to the usual numbers
+
+`cp.operator_norm` returns a certified interval $[\ell, u]$: $\ell$ is the exact Rayleigh
+quotient of an explicit integer vector, $u$ a named theorem with its rounding errors
+accounted. Small versions of the issue's layers (random He-normal weights):
+"""),
+    code(r'''from convproof import spectrum
+
+def row(name, c_in, c_out, k, n, stride=1, seed=0):
+    spec = cp.ConvSpec(in_channels=c_in, out_channels=c_out, kernel_size=k, stride=stride,
+                       padding=k // 2, bias=False)
+    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
+    w *= np.sqrt(2 / (c_in * k * k))
+    r = cp.operator_norm(spec, (c_in, n, n), w, grids=2)
+    reshaped = spectrum.reshaped_weight_norm(w)
+    return name, r, reshaped, np.sqrt(k * k) * reshaped, spectrum._araujo(w, spec)
+
+rows = [row("3->16, 7x7, stride 2, 16x16", 3, 16, 7, 16, stride=2),
+        row("8->8, 3x3, 12x12", 8, 8, 3, 12),
+        row("8->8, 5x5, 12x12", 8, 8, 5, 12)]
+lines = ["| layer | reshaped (spectral_norm) | certified lower | certified upper "
+         "| true / reshaped | sqrt(hw) bound | Araujo et al. |",
+         "|---|---:|---:|---:|---:|---:|---:|"]
+for name, r, reshaped, sqrt_hw, araujo in rows:
+    assert r.proved and reshaped < r.lower <= r.upper <= sqrt_hw   # spectral_norm undershoots
+    lines.append(f"| {name} | {reshaped:.3f} | {r.lower:.4f} | {r.upper:.4f} "
+                 f"| {r.lower / reshaped:.2f} | {sqrt_hw:.3f} | {araujo:.2f} |")
+display(Markdown("\n".join(lines)))'''),
+    md(r"""
+A layer "normalised" by `spectral_norm` is therefore not 1-Lipschitz. `cp.check_lipschitz`
+finds an input that proves it:
+"""),
+    code(r'''spec = cp.ConvSpec(in_channels=16, out_channels=16, kernel_size=3, padding=1, bias=False)
+w = np.random.default_rng(1).standard_normal(spec.weight_shape)
+w_sn = w / spectrum.reshaped_weight_norm(w)
+res = cp.check_lipschitz(lambda x: cp.conv(spec, x, w_sn), 1.0, (16, 12, 12), seed=0,
+                         max_examples=10)
+print(res)
+assert not res and res.ratio > 1'''),
+    md(r"""
+## Circular padding: every singular value from the FFT
+
+With circular padding (stride 1) the matrix is block doubly circulant, and the 2-D DFT
+turns it into one $C_\text{out}\times C_\text{in}$ matrix per frequency (Sedghi, Gupta &
+Long, 2019):
+$$M(\theta,\varphi) = \sum_{i,j} W_{:,:,i,j}\, e^{-\mathrm{i}(\theta i + \varphi j)},\qquad
+\theta, \varphi \in \tfrac{2\pi}{n}\{0,\dots,n-1\}.$$
+The singular values of $T$ are those of all the $M(\theta, \varphi)$. With a stride, the
+input splits into polyphase components and $M$ gains one column block per phase. Checked
+against the dense SVD of `conv_matrix`:
+"""),
+    code(r'''for stride in (1, 2):
+    spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=3, stride=stride, padding=1,
+                       padding_mode="circular", bias=False)
+    w = np.random.default_rng(2).standard_normal(spec.weight_shape)
+    fast = cp.singular_values(spec, (2, 8, 8), w)
+    dense = np.linalg.svd(cp.conv_matrix(spec, (2, 8, 8), w).toarray(), compute_uv=False)
+    assert np.allclose(fast, dense)
+    print(f"stride {stride}: {fast.size} singular values, largest {fast[0]:.4f}, agree")'''),
+    md(r"""
+## Closed forms for a one-channel kernel
+
+With one input and one output channel, $M(\theta,\varphi)$ is a number: the kernel's
+trigonometric polynomial, and the singular values are its moduli on the grid. For the
+discrete Laplacian it simplifies to $4\sin^2\frac{\theta}{2} + 4\sin^2\frac{\varphi}{2}$:
+"""),
+    code(r'''theta, phi = sympy.symbols("theta phi", real=True)
+K = sympy.Matrix(3, 3, lambda i, j: sympy.Symbol(f"w_{i}{j}"))
+symbol = sum(K[i, j] * sympy.exp(-sympy.I * (theta * i + phi * j))
+             for i in range(3) for j in range(3))
+display(Math("\\lambda(\\theta, \\varphi) = " + sympy.latex(symbol)))
+lap = {K[i, j]: v for (i, j), v in np.ndenumerate(np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]]))}
+closed = 4 * sympy.sin(theta / 2) ** 2 + 4 * sympy.sin(phi / 2) ** 2
+# padding 1 centres the kernel: a unimodular factor exp(i(theta + phi)), same modulus
+centred = sympy.expand_complex(sympy.expand(symbol.subs(lap) * sympy.exp(sympy.I * (theta + phi))))
+assert sympy.simplify(centred + closed) == 0                 # centred symbol = -closed form
+display(Math("|\\lambda_\\text{Laplacian}| = " + sympy.latex(closed)))
+
+n = 6
+grid = [2 * sympy.pi * a / n for a in range(n)]
+expected = sorted((float(closed.subs({theta: a, phi: b})) for a in grid for b in grid),
+                  reverse=True)
+spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
+                   padding_mode="circular", bias=False)
+got = cp.singular_values(spec, (1, n, n), np.array([[[[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]]]))
+assert np.allclose(got, expected)
+print("largest:", got[0], "= 8 at theta = phi = pi")'''),
+    md(r"""
+With stride 2 (one axis shown), the two polyphase taps give the $1\times 2$ matrix
+$[\lambda_0(\theta), \lambda_1(\theta)]$ and the singular value
+$\sqrt{|\lambda_0|^2 + |\lambda_1|^2}$: for the kernel $[a, b, c]$ with padding 1 the
+tap offsets are $-1, 0, 1$; phase 0 holds $b$ (shift 0), phase 1 holds $a$ (shift $-1$)
+and $c$ (shift 0), so $\lambda_0 = b$ and $\lambda_1(t) = a e^{\mathrm{i}t} + c$.
+"""),
+    code(r'''a, b, c = sympy.symbols("a b c", real=True)
+t = sympy.symbols("t", real=True)
+lam0 = b                                      # phase 0: the tap at offset 0
+lam1 = a * sympy.exp(sympy.I * t) + c         # phase 1: offsets -1 (shift -1) and +1 (shift 0)
+sv = sympy.sqrt(lam0**2 + sympy.expand(sympy.expand_complex(lam1 * sympy.conjugate(lam1))))
+display(Math("\\sigma(t) = " + sympy.latex(sympy.simplify(sv))))
+vals = {a: 1.0, b: -2.0, c: 0.5}
+n = 8
+spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, padding=1,
+                   padding_mode="circular", bias=False, ndim=1)
+got = cp.singular_values(spec, (1, n), np.array([[[1.0, -2.0, 0.5]]]))
+expected = sorted((float(sv.subs(vals).subs(t, 2 * np.pi * f / (n // 2))) for f in range(n // 2)),
+                  reverse=True)
+assert np.allclose(got, expected)
+print(np.round(got, 6))'''),
+    md(r"""
+## Where the top singular values sit
+
+Sorted singular values of one layer with circular padding (all of them, FFT) and with zero
+padding (the top 40, ARPACK on the matrix-free operator): zero padding is a compression of a
+circulant on a larger grid, so its norm is at most that circulant's.
+"""),
+    code(r'''import matplotlib.pyplot as plt
+
+spec_c = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1,
+                     padding_mode="circular", bias=False)
+spec_z = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1, bias=False)
+w = np.random.default_rng(3).standard_normal(spec_c.weight_shape)
+circ = cp.singular_values(spec_c, (4, 12, 12), w)
+zero = cp.singular_values(spec_z, (4, 12, 12), w, k=40)
+fig = plt.figure(figsize=(6, 3))
+ax = fig.add_subplot()
+ax.plot(circ, label="circular (all, FFT)")
+ax.plot(zero, "o", markersize=3, label="zeros (top 40, ARPACK)")
+ax.set_xlabel("index"), ax.set_ylabel("singular value"), ax.legend()
+display(fig)
+plt.close(fig)
+r = cp.operator_norm(spec_z, (4, 12, 12), w)
+assert r.lower <= zero[0] <= r.upper
+print(r)'''),
+]
+
+
 NOTEBOOKS = {
     "01-channels-and-feature-maps": NB01,
     "02-output-size": NB02,
@@ -702,6 +857,7 @@ NOTEBOOKS = {
     "04-property-testing-your-conv": NB04,
     "05-receptive-fields": NB05,
     "06-check-your-backward-pass": NB06,
+    "07-operator-spectrum": NB07,
 }
 
 

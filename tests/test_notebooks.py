@@ -30,6 +30,7 @@ def test_all_notebooks_present() -> None:
         "04-property-testing-your-conv.ipynb",
         "05-receptive-fields.ipynb",
         "06-check-your-backward-pass.ipynb",
+        "07-operator-spectrum.ipynb",
     ]
 
 
