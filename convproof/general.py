@@ -57,7 +57,7 @@ from sympy.concrete.delta import deltasummation
 
 from . import _axis
 from . import index as _index
-from ._decide import decide
+from ._decide import decide, floor_value
 from .errors import ConvProofError
 from .proof import ProofResult, _definition_table, _layout, prove
 from .spec import ConvSpec, ConvTransposeSpec
@@ -200,6 +200,15 @@ def _compare(
         scope={"sizes": f"symbolic ({name})"},
         conditions=conditions,
     )
+
+
+def _encodes_range(upper: Any, index: Any, slack: Any) -> bool:
+    """``upper == index + 1 + slack`` with ``slack >= 0`` says exactly ``index <= upper - 1``.
+
+    Every substitution that encodes a range (division with remainder, a channel or group
+    index) is checked with this, so a proof cannot silently cover a smaller domain.
+    """
+    return bool(sympy.expand(upper - 1 - index) == slack and slack.is_nonnegative)
 
 
 def _spot_result(statement: str, spot: dict[str, Any], ranges: str, t0: float) -> ProofResult:
@@ -394,6 +403,10 @@ def _channel_step(seed: int) -> ProofResult:
     # division with remainder and the ranges, written so that signs decide everything:
     # 0 <= r <= C_og - 1, 0 <= c <= C_ig - 1, 0 <= g <= G - 1
     ranges = {c_og: r + 1 + e, c_ig: c + 1 + f, G: g + 1 + h}
+    encoded = all(
+        _encodes_range(ranges[up], index, slack)
+        for up, index, slack in ((c_og, r, e), (c_ig, c, f), (G, g, h))
+    )
     decided = decide(derived.xreplace(ranges))
     steps = [
         "output channel c_out = g*C_og + r (0 <= g <= G-1, 0 <= r <= C_og-1: division with "
@@ -429,6 +442,10 @@ def _channel_step(seed: int) -> ProofResult:
         ("G, C_og, C_ig >= 1 integers; C_out = G*C_og, C_in = G*C_ig",),
         t0,
     )
+    if not encoded and sub.status == "proved":  # pragma: no cover - internal guard
+        sub = dataclasses.replace(
+            sub, status="inconclusive", reason="the ranges were not encoded exactly"
+        )
     return sub
 
 
@@ -816,7 +833,8 @@ def _stride_selection(ndim: int, cases: int, seed: int, spot_check: bool) -> Pro
     # stride is s = r + 1 + e with e >= 0 (division with remainder)
     s0 = r_ + 1 + e_
     q = s0 * m_ + r_
-    last_row_fits = bool(sympy.expand(q - m_ * s0).is_nonnegative)  # (o_s - 1) s = m s <= q
+    # (o_s - 1) s = m s <= q
+    last_row_fits = _encodes_range(s0, r_, e_) and bool(sympy.expand(q - m_ * s0).is_nonnegative)
     rows = ProofResult(
         "proved" if last_row_fits else "inconclusive",
         _METHOD,
@@ -945,9 +963,8 @@ def _output_size(cases: int, seed: int, spot_check: bool) -> ProofResult:
     ok_below = bool(valid_below.is_nonnegative)
     ok_above = bool(invalid_above.is_negative)
     count = sympy.Sum(1, (a, 0, m)).doit()
-    floor_ok = bool(
-        sympy.expand(q - m * s_div).is_nonnegative and sympy.expand((m + 1) * s_div - q).is_positive
-    )
+    # m = floor(q/s): 0 <= q - m*s <= s - 1 (convproof._decide.floor_value checks exactly that)
+    floor_ok = _encodes_range(s_div, r, e) and sympy.expand(floor_value(q / s_div) - m) == 0
     formula = sympy.floor((padded - k_eff) / s) + 1
     # case q < 0: q = -(t + 1); no window fits and the formula is <= 0
     q_neg = -(t + 1)

@@ -50,6 +50,16 @@ def test_conv_identity_with_spot_check(ndim: int) -> None:
     assert any("C_out = G*C_og" in c for c in result.conditions)
 
 
+def test_range_encoding_is_exact() -> None:
+    """index <= upper - 1 is encoded as upper = index + 1 + slack: nothing else passes."""
+    i, n, e = sympy.symbols("i n e", integer=True, nonnegative=True)
+    assert general._encodes_range(i + 1 + e, i, e)
+    assert not general._encodes_range(i + 2 + e, i, e)  # would cover i <= n - 2 only
+    assert not general._encodes_range(i + e, i, e)  # would allow i = n
+    assert not general._encodes_range(i + 1 + e, i, sympy.Symbol("z", integer=True))
+    assert not general._encodes_range(n, i, e)
+
+
 def test_channel_step_is_symbolic_in_groups() -> None:
     """Groups are proved with symbolic G, C_out/G, C_in/G (before: prose + groups <= 2)."""
     result = cp.prove_general(kind="conv", ndim=1, spot_check=False)
@@ -91,6 +101,8 @@ def test_other_identities(kind: str, statuses: list[str], ndim: int) -> None:
     assert result.status == "proved", str(result)
     assert _statuses(result) == statuses
     assert result.spot_check is not None and result.spot_check["passed"]
+    assert result.spot_check["cases"] == 15 and result.checks[-1].scope["cases"] == 15
+    assert 0 <= result.seconds < 600 and all(0 <= c.seconds < 600 for c in result.checks)
     assert not any("NOT" in step for step in result.steps)
     assert result.conditions
 
