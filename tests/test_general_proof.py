@@ -303,3 +303,16 @@ def test_floor_evaluation_is_sound(arg: str, expected: str) -> None:
 def test_bad_input(kwargs: dict, match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=match):
         cp.prove_general(**kwargs)
+
+
+@pytest.mark.parametrize("ndim", [0, 4, -1, True, 2.0])
+def test_prove_general_refuses_ndim_outside_one_to_three(ndim: object) -> None:
+    with pytest.raises(cp.ConvProofError, match="ndim must be 1, 2 or 3"):
+        cp.prove_general(kind="conv", ndim=ndim)  # type: ignore[arg-type]
+
+
+def test_output_size_empty_case_step_names_the_slack() -> None:
+    """The step for q < 0 states the slack of every window start a >= 0, which is negative."""
+    r = cp.prove_general(kind="output_size", ndim=1, spot_check=False)
+    empty = [s for c in (r, *r.checks) for s in c.steps if "NOT shown" in s or "shown" in s]
+    assert any("-a*s - t - 1 < 0: shown" in s for s in empty), empty
