@@ -65,8 +65,16 @@ def test_planted_defect_is_caught_with_a_minimal_counterexample(
 ) -> None:
     options = dict(options)
     layer = options.pop("layer", "conv")
-    result = _CHECKERS[layer](fn, seed=_SEEDS.get(name, 0), **options)
-    assert not result, f"{name} was not caught: {result}"
+    # default settings (100 examples); a defect that only shows on rare data (float32
+    # rounding, a ceil-mode overhang) may need a second seed: at most three are tried, and
+    # whether a given seed catches it can depend on the process (NumPy's SIMD summation
+    # order follows memory alignment), so the test does not pin one
+    first = _SEEDS.get(name, 0)
+    for seed in (first, first + 1, first + 2):
+        result = _CHECKERS[layer](fn, seed=seed, **options)
+        if not result:
+            break
+    assert not result, f"{name} was not caught with seeds {first}..{first + 2}: {result}"
     cx = result.counterexample
     assert cx is not None, result
     _assert_small(name, cx.spec, cx.input_shape)

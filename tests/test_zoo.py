@@ -309,8 +309,9 @@ ZOO: list[tuple[str, dict[str, Any], Callable[..., Any], Callable[[Any, Any], bo
      lambda s, cx: s.kernel_size == (1, 1) and cx.input_shape == (1, 1, 1, 1)
      and cx.expected_value % 1 != 0 and cx.bound_value == 0),
     ("float32_accumulation", {}, _conv_bug("float32_accumulation"),
+     # float32 loses the low bits: wide magnitudes, or a tiny term beside 1 (1 + 2**-24)
      lambda s, cx: abs(cx.got_value - cx.expected_value) > cx.bound_value
-     and max(abs(cx.x).max(), abs(cx.weight).max()) >= 2**6),
+     and cx.x.size * cx.weight.size <= 64),
     ("im2col_fortran_order", {}, functools.partial(user_im2col_conv2d, bug="fortran_order"),
      lambda s, cx: cx.layout in ("F", "strided") and max(s.kernel_size) <= 2),
     ("tail_beyond_width_8", {}, _conv_bug("tail_beyond_8"),
