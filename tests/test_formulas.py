@@ -477,3 +477,12 @@ def test_the_stated_ceiling_lemma_is_proved_by_cases() -> None:
     b = sympy.Symbol("b", integer=True, positive=True)
     assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b - 1) / b)) is not None
     assert prove_by_cases(sympy.ceiling(a / b) - sympy.floor((a + b) / b)) is None  # false
+
+
+def test_relationship_claims_state_their_domain_and_count_no_cases() -> None:
+    """The forward relationships are proved under i + 2p >= k_eff (stated), without a split."""
+    proof = cp.relationship(2).claims[0][1]
+    assert proof.status == "proved" and proof.cases == 0
+    assert "i + 2*p >= k" in proof.conditions
+    plain = cp.prove_formula_equal(sympy.Symbol("a") + 1, 1 + sympy.Symbol("a"))
+    assert plain.status == "proved" and plain.cases == 0

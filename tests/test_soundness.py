@@ -605,3 +605,27 @@ def test_library_bias_with_a_wrong_coefficient_is_refuted(monkeypatch: pytest.Mo
     assert r.status == "refuted"
     assert r.counterexample is not None
     assert r.counterexample.output == (1, 2) and r.counterexample.found == 2
+
+
+def test_prove_function_accepts_a_single_trial_and_refuses_none() -> None:
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1, bias=False)
+    assert cp.prove_function(_floats_only(_ref(spec)), spec, (1, 3), trials=1).status == "verified"
+    with pytest.raises(cp.ConvProofError, match="trials must be an int >= 1, got trials=0"):
+        cp.prove_function(_ref(spec), spec, (1, 3), trials=0)
+
+
+def test_float_coefficients_stay_floats_in_json() -> None:
+    cx = cp.ProofCounterexample((0, 0), "x_{0,0}", 0.5, 0.25)
+    assert cx.to_dict()["expected"] == 0.5 and isinstance(cx.to_dict()["found"], float)
+
+
+def test_trial_inputs_value_ranges() -> None:
+    """Kind 0 draws small integers; the wide kinds are small integers times powers of two."""
+    from convproof.proof import _trial_inputs
+
+    rng = np.random.default_rng(1)
+    small = _trial_inputs(rng, 0, (50,), False)
+    assert np.abs(small).max() <= 9
+    wide = _trial_inputs(rng, 3, (200,), False).astype(np.int64)
+    odd = [int(v) // (int(v) & -int(v)) for v in wide if v != 0]  # strip factors of two
+    assert max(abs(v) for v in odd) <= 9
