@@ -678,7 +678,8 @@ def adjoint_check(
     Returns
     -------
     ProofResult
-        ``"proved"`` (method ``"adjoint-basis"``) when the basis comparison ran and held;
+        ``"verified"`` (method ``"adjoint-basis"``) when the basis comparison ran and held:
+        exact, but it rests on both functions being linear (stated in ``.assumptions``);
         ``"inconclusive"`` (method ``"adjoint-random"``) when only random trials ran and all
         held (passing trials are evidence, not a proof); ``"refuted"`` with the first
         failing pair: the counterexample's ``output`` is ``(trial,)`` or the matrix entry
@@ -697,7 +698,7 @@ def adjoint_check(
     >>> fwd = lambda x: np.correlate(x, w, mode="valid")
     >>> good = lambda g: np.convolve(g, w, mode="full")
     >>> cp.adjoint_check(fwd, good, (6,)).status
-    'proved'
+    'verified'
     >>> bad = lambda g: np.correlate(np.pad(g, 2), w, mode="valid")  # forgot to flip
     >>> r = cp.adjoint_check(fwd, bad, (6,))
     >>> r.status, r.counterexample.output
@@ -771,9 +772,11 @@ def adjoint_check(
             reason="the backward matrix is not the transpose of the forward matrix",
         )  # fmt: skip
     return ProofResult(
-        "proved", "adjoint-basis", stmt, seconds, n_in * n_out, sizes,
-        reason=(
-            "every basis pair agrees, so backward = forward^T as matrices; assumes both "
-            f"functions are linear (checked on {trials} random integer pairs)"
+        "verified", "adjoint-basis", stmt, seconds, n_in * n_out, sizes,
+        reason="every basis pair agrees, so backward = forward^T as matrices",
+        scope={"pairs": f"all {n_in} x {n_out} basis pairs, exact"},
+        assumptions=(
+            f"fn_forward and fn_backward are linear (black boxes read on basis vectors; "
+            f"linearity tested by {trials} random integer pairs, seed {seed})",
         ),
     )  # fmt: skip

@@ -59,7 +59,7 @@ __all__ = [
 _U = 2.0**-53  # unit roundoff of IEEE binary64, round to nearest
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _DENSE_MAX = 1 << 22  # largest matrix (entries) for which k=None falls back to a dense SVD
-_STATUSES = ("proved", "inconclusive")
+_STATUSES = ("proved", "verified", "inconclusive")
 
 ARITHMETIC_ASSUMPTIONS = (
     "IEEE-754 binary64 arithmetic with round-to-nearest (unit roundoff u = 2^-53) in NumPy, "
@@ -911,7 +911,7 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class OperatorNorm:
-    """A certified interval for the largest singular value of a layer (truthy iff proved).
+    """A certified interval for the largest singular value of a layer (truthy iff certified).
 
     Attributes
     ----------
@@ -925,9 +925,12 @@ class OperatorNorm:
     vector : numpy.ndarray
         The explicit input (int64, shape ``input_shape``) whose Rayleigh quotient is
         ``lower``.
-    status : {"proved", "inconclusive"}
-        ``"proved"`` when ``lower <= upper`` (both certified); ``"inconclusive"`` if not
-        (a violated assumption: report it).
+    status : {"verified", "inconclusive"}
+        ``"verified"`` when ``lower <= upper``: ``lower`` is exact, and ``upper`` is
+        rigorous under the stated floating-point :attr:`assumptions` (IEEE binary64 and
+        the libraries' error bounds), so the interval is certified but not "proved" in
+        the sense of exact arithmetic alone; ``"inconclusive"`` if not (a violated
+        assumption: report it).
     scope, assumptions : str, tuple of str
     bounds : dict
         Every upper bound computed: name -> value.
@@ -940,7 +943,7 @@ class OperatorNorm:
     upper: float
     theorem: str
     vector: np.ndarray = field(repr=False, compare=False)
-    status: str = "proved"
+    status: str = "verified"
     scope: str = ""
     assumptions: tuple[str, ...] = ()
     bounds: dict[str, float] = field(default_factory=dict, compare=False)
@@ -948,11 +951,11 @@ class OperatorNorm:
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
-        return self.status == "proved"
+        return self.status in ("proved", "verified")
 
     @property
     def proved(self) -> bool:
-        """``True`` iff the status is ``"proved"``."""
+        """``True`` iff the status is ``"proved"`` (``bool(result)`` accepts verified)."""
         return self.status == "proved"
 
     @property
@@ -989,7 +992,7 @@ class OperatorNorm:
         >>> spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
         >>> d = cp.operator_norm(spec, (1, 3), np.array([[[1.0, 1.0]]])).to_dict()
         >>> d["status"], d["lower"] <= 3 ** 0.5 <= d["upper"]
-        ('proved', True)
+        ('verified', True)
         >>> sorted(json.loads(json.dumps(d)))[:4]
         ['assumptions', 'bounds', 'lower', 'lower_squared']
         """
@@ -1118,7 +1121,7 @@ def operator_norm(
     >>> w = np.array([[[[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]]])
     >>> r = cp.operator_norm(spec, (1, 8, 8), w)
     >>> r.status, r.lower <= r.upper <= 8.0
-    ('proved', True)
+    ('verified', True)
     >>> r.lower > 7.5     # the zero-padded Laplacian: 8 cos^2(pi/18) = 7.76
     True
     """
@@ -1180,8 +1183,8 @@ def _operator_norm(
     lower = _sqrt_down(q)
     theorem = min(bounds, key=lambda b: bounds[b])
     upper = bounds[theorem]
-    status = "proved" if lower <= upper else "inconclusive"
-    if status != "proved":  # pragma: no cover - would mean a violated assumption
+    status = "verified" if lower <= upper else "inconclusive"
+    if status != "verified":  # pragma: no cover - would mean a violated assumption
         assumptions.append("VIOLATED: the exact lower bound exceeds the upper bound")
     return OperatorNorm(
         lower=lower,
@@ -1457,7 +1460,7 @@ def lipschitz_report(
     ...                   ("c2", cp.ConvSpec(in_channels=4, out_channels=2, kernel_size=3,
     ...                                      stride=2))])
     >>> rep = cp.lipschitz_report(net, (2, 8, 8), seed=1)
-    >>> [r.name for r in rep], all(r.norm.proved for r in rep)
+    >>> [r.name for r in rep], all(r.norm for r in rep)
     (['c1', 'c2'], True)
     >>> all(r.norm.upper <= min(r.singla_feizi, r.araujo, r.sqrt_k) for r in rep)
     True

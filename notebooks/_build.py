@@ -687,7 +687,8 @@ assert refuted.status == "refuted"'''),
 
 For a layer convproof does not model, `cp.adjoint_check` checks
 $\langle f(x), g\rangle = \langle x, f^\top(g)\rangle$ exactly with integers (and on every
-basis pair when the layer is small, which proves $f^\top$ is the transpose of $f$):
+basis pair when the layer is small, which shows $f^\top$ is the transpose of $f$ if both are
+linear: the verdict is "verified", with that assumption stated):
 """),
     code(r'''w = np.array([1.0, 2.0, 3.0])
 forward = lambda x: np.correlate(x, w, mode="valid")

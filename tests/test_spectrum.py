@@ -311,7 +311,7 @@ def test_certified_interval_contains_dense_largest_value(layer):
     spec, shape, w = layer
     r = cp.operator_norm(spec, shape, w)
     top = dense_svals(spec, shape, w)[0]
-    assert r.proved
+    assert r and r.status == "verified"
     assert r.lower <= top * (1 + 1e-12)
     assert top <= r.upper
     for value in r.bounds.values():  # every named bound is a bound
@@ -379,7 +379,7 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
     assert min(T.shape) > spectrum._DIRECT_MAX
     top = svds(T, k=1, tol=1e-12, return_singular_vectors=False)[0]
     r = cp.operator_norm(spec, shape, w, grids=2)
-    assert r.proved and not r.theorem.startswith("explicit")
+    assert r.status == "verified" and not r.theorem.startswith("explicit")
     assert r.lower <= top * (1 + 1e-9) and top <= r.upper
     assert r.lower >= top * (1 - 1e-5)
 
@@ -502,7 +502,7 @@ def test_lipschitz_report_includes_transposed_convs():
 def test_lipschitz_report_random_weights_are_stated():
     rep = cp.lipschitz_report(small_net(), (2, 8, 8), seed=3)
     assert "seed 3" in rep.weights_note
-    assert all(r.norm.proved for r in rep)
+    assert all(r.norm.status == "verified" for r in rep)
 
 
 def test_lipschitz_report_torch(torch):
@@ -650,7 +650,7 @@ def test_bad_input(call, match):
 def test_result_rendering():
     r = cp.operator_norm(SPEC, (1, 4, 4), W)
     text = str(r)
-    assert text.startswith("PROVED:") and "upper:" in text and "assumes:" in text
+    assert text.startswith("VERIFIED:") and "upper:" in text and "assumes:" in text
     d = json.loads(json.dumps(r.to_dict()))
-    assert d["proved"] and d["vector_shape"] == [1, 4, 4]
+    assert d["status"] == "verified" and d["vector_shape"] == [1, 4, 4]
     assert r.lower in r and bool(r)
