@@ -444,3 +444,13 @@ def test_shipped_im2col_example_fails_only_on_other_layouts() -> None:
 def test_gamma() -> None:
     # gamma_n = n u / (1 - n u): with u = 1/4, gamma_1 = 1/3 and gamma_2 = 1
     assert cpc._gamma(np.array([1.0, 2.0]), 0.25).tolist() == [1 / 3, 1.0]
+
+
+def test_counterexample_to_dict_keeps_the_call_a_mapping() -> None:
+    """The keyword arguments fn was called with stay a JSON object, not a string."""
+    from convproof import examples
+
+    result = cp.check_conv(examples.flipped_conv, max_examples=20, seed=0)
+    call = json.loads(json.dumps(result.to_dict()))["counterexample"]["call"]
+    assert isinstance(call, dict)
+    assert call["groups"] == 1 and isinstance(call["stride"], list)
