@@ -58,6 +58,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ConvProofError
+
+# input validation is shared with the forward conv (the index arithmetic below is not)
+from .numeric import _as_array, _check_weight_bias
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
@@ -187,21 +190,6 @@ def _unfold(arr: np.ndarray, axis: int, fold: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _array(name: str, value: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise ConvProofError(
-            f"{name} must be array-like, got {name} of type {type(value).__name__} ({exc})"
-        ) from None
-    if arr.dtype.kind not in "biufcO":
-        raise ConvProofError(
-            f"{name} must hold numbers (bool, int, float, complex or object), "
-            f"got {name}.dtype={arr.dtype}"
-        )
-    return arr
-
-
 def _check_spec(spec: Any) -> None:
     if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
         raise ConvProofError(
@@ -211,8 +199,8 @@ def _check_spec(spec: Any) -> None:
 
 def _check_x_g(spec: Any, x: Any, grad_output: Any) -> tuple[np.ndarray, np.ndarray, bool, _Plan]:
     """Validate ``x`` and ``grad_output``; return them batched, the batched flag and the plan."""
-    xa = _array("x", x)
-    ga = _array("grad_output", grad_output)
+    xa = _as_array("x", x)
+    ga = _as_array("grad_output", grad_output)
     if xa.ndim not in (spec.ndim + 1, spec.ndim + 2):
         raise ConvProofError(
             f"x must have shape (C, *spatial) or (N, C, *spatial) with {spec.ndim} spatial "
@@ -229,34 +217,6 @@ def _check_x_g(spec: Any, x: Any, grad_output: Any) -> tuple[np.ndarray, np.ndar
     if not batched:
         xa, ga = xa[None], ga[None]
     return xa, ga, batched, plan
-
-
-def _check_weight(spec: Any, weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    kind = type(spec).__name__
-    if weight is None:
-        raise ConvProofError(
-            f"weight is required for a {kind} (shape {spec.weight_shape}), got weight=None"
-        )
-    w = _array("weight", weight)
-    if w.shape != spec.weight_shape:
-        raise ConvProofError(
-            f"weight must have shape {spec.weight_shape} for this {kind}, "
-            f"got weight.shape={w.shape}"
-        )
-    b = None
-    if bias is not None:
-        if not spec.bias:
-            raise ConvProofError(
-                f"bias must be None for a layer without bias (bias=False), got bias of shape "
-                f"{np.shape(bias)}"
-            )
-        b = _array("bias", bias)
-        if b.shape != (spec.out_channels,):
-            raise ConvProofError(
-                f"bias must have shape ({spec.out_channels},) (out_channels), "
-                f"got bias.shape={b.shape}"
-            )
-    return w, b
 
 
 def _abs_max(a: np.ndarray) -> float:
@@ -481,7 +441,7 @@ def conv_backward(
             )
         return pool_backward(spec, x, grad_output), None, None
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output)
-    w, b = _check_weight(spec, weight, bias)
+    w, b = _check_weight_bias(spec, weight, bias)
     taps = math.prod(spec.kernel_size)
 
     def bound() -> float:
@@ -591,7 +551,7 @@ def max_pool_indices(spec: PoolSpec, x: Any) -> np.ndarray:
     _check_spec(spec)
     if not isinstance(spec, PoolSpec) or spec.kind != "max":
         raise ConvProofError(f"spec must be a max-pooling PoolSpec, got spec={spec!r}")
-    xa = _array("x", x)
+    xa = _as_array("x", x)
     if xa.ndim not in (spec.ndim + 1, spec.ndim + 2):
         raise ConvProofError(
             f"x must have shape (C, *spatial) or (N, C, *spatial) with {spec.ndim} spatial "
@@ -680,7 +640,7 @@ def max_unpool(spec: PoolSpec, x: Any, indices: Any, output_size: Any = None) ->
     _check_spec(spec)
     if not isinstance(spec, PoolSpec) or spec.kind != "max":
         raise ConvProofError(f"spec must be a max-pooling PoolSpec, got spec={spec!r}")
-    xa = _array("x", x)
+    xa = _as_array("x", x)
     ia = np.asarray(indices)
     if xa.ndim not in (spec.ndim + 1, spec.ndim + 2):
         raise ConvProofError(

@@ -2693,6 +2693,24 @@ def _random_checks(
     return ProofResult("proved", "random-exact", stmt, monomials=0)
 
 
+def _weight_check(
+    prefix: str, defn: _Table, found: _Entries, lay: _Layout, method: str
+) -> ProofResult:
+    """A function's x*w coefficients against the definition's table."""
+    return _compare(
+        prefix + "x*w coefficients", defn, found, lay, ncols=lay.ncols, ntaps=lay.ntaps,
+        method=method,
+    )  # fmt: skip
+
+
+def _bias_check(prefix: str, spec: Any, found: _Entries, lay: _Layout, method: str) -> ProofResult:
+    """A function's bias coefficients against ``b[c_out]`` once per output."""
+    return _compare(
+        prefix + "bias coefficients", _bias_definition(spec, lay), found, lay,
+        ncols=lay.out_shape[0], ntaps=0, method=method, bias=True,
+    )  # fmt: skip
+
+
 def prove_function(
     fn: Callable[..., Any],
     spec: Any,
@@ -2816,30 +2834,9 @@ def prove_function(
         defn = _definition_table(spec, lay)
         for n, (weights, biases, unknown) in enumerate(probe):
             prefix = f"sample {n}: " if batch is not None else ""
-            checks.append(
-                _compare(
-                    prefix + "x*w coefficients",
-                    defn,
-                    weights,
-                    lay,
-                    ncols=lay.ncols,
-                    ntaps=lay.ntaps,
-                    method=method,
-                )
-            )
+            checks.append(_weight_check(prefix, defn, weights, lay, method))
             if has_bias or biases.rows.size:
-                checks.append(
-                    _compare(
-                        prefix + "bias coefficients",
-                        _bias_definition(spec, lay),
-                        biases,
-                        lay,
-                        ncols=lay.out_shape[0],
-                        ntaps=0,
-                        method=method,
-                        bias=True,
-                    )
-                )
+                checks.append(_bias_check(prefix, spec, biases, lay, method))
             if unknown is not None:
                 r, term = unknown
                 cx = ProofCounterexample(_unravel(r, lay.out_shape), str(term), Fraction(0), term)
@@ -2881,32 +2878,11 @@ def prove_function(
     else:
         weights, bias_tables, calls = _basis_probe(fn, spec, lay, batch, max_calls)
         method = "basis-probe"
-        checks.append(
-            _compare(
-                "x*w coefficients",
-                _definition_table(spec, lay),
-                weights,
-                lay,
-                ncols=lay.ncols,
-                ntaps=lay.ntaps,
-                method=method,
-            )
-        )
+        checks.append(_weight_check("", _definition_table(spec, lay), weights, lay, method))
         for n, biases in enumerate(bias_tables):
             if has_bias or biases.rows.size:
                 prefix = f"sample {n}: " if batch is not None else ""
-                checks.append(
-                    _compare(
-                        prefix + "bias coefficients",
-                        _bias_definition(spec, lay),
-                        biases,
-                        lay,
-                        ncols=lay.out_shape[0],
-                        ntaps=0,
-                        method=method,
-                        bias=True,
-                    )
-                )
+                checks.append(_bias_check(prefix, spec, biases, lay, method))
         assumptions.append(
             f"fn is bilinear in (x, weight) and affine in bias (read from {calls} "
             f"unit-impulse calls)"
