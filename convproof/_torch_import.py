@@ -319,3 +319,15 @@ def network_from_torch(module: Any, name: str | None = None) -> Network:
         nodes.append(Node(label, layer, tuple(ref(a) for a in inputs), shared))
         names[node] = label
     return Network.from_nodes(nodes, name=name or type(module).__name__)
+
+
+def as_network(model: Any) -> Network:
+    """A convproof :class:`~convproof.network.Network` for ``model`` (a network or a
+    ``torch.nn.Module``, read without running it); anything else is a ConvProofError."""
+    if is_torch_module(model):
+        return network_from_torch(model)
+    if isinstance(model, Network):
+        return model
+    raise ConvProofError(
+        f"model must be a convproof Network or a torch.nn.Module, got {type(model).__name__}"
+    )

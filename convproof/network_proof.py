@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConvProofError
-from .network import INPUT, Network, _split_input, analyze, layer_kind
+from .network import INPUT, _split_input, analyze, layer_kind
 from .proof import _SHARED_TICK, ProofResult, _layout, _monomials, _progress_bar, prove
 from .spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
@@ -209,16 +209,9 @@ def prove_network(
     >>> result.status, len(result.layers), result.skipped[:2]
     ('proved', 8, (('features.1', 'relu'), ('features.4', 'relu')))
     """
-    from ._torch_import import is_torch_module, network_from_torch
+    from ._torch_import import as_network
 
-    if is_torch_module(model):
-        net = network_from_torch(model)
-    elif isinstance(model, Network):
-        net = model
-    else:
-        raise ConvProofError(
-            f"model must be a convproof Network or a torch.nn.Module, got {type(model).__name__}"
-        )
+    net = as_network(model)
     _, sample = _split_input(net, input_shape)
     if not all(isinstance(v, int) for v in sample):
         raise ConvProofError(

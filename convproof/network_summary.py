@@ -35,7 +35,7 @@ from typing import Any
 import sympy
 
 from .errors import ConvProofError
-from .network import Network, NodeResult, _split_input, analyze
+from .network import NodeResult, _split_input, analyze
 
 __all__ = ["ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"]
 
@@ -619,16 +619,9 @@ def summary(model: Any, input_shape: Sequence[Any], *, check_alignment: bool = T
     >>> row.output_shape, row.receptive_field, row.effective_stride, row.effective_padding
     ((512, 7, 7), (212, 212), (32, 32), (90, 90))
     """
-    from ._torch_import import is_torch_module, network_from_torch
+    from ._torch_import import as_network
 
-    if is_torch_module(model):
-        net = network_from_torch(model)
-    elif isinstance(model, Network):
-        net = model
-    else:
-        raise ConvProofError(
-            f"model must be a convproof Network or a torch.nn.Module, got {type(model).__name__}"
-        )
+    net = as_network(model)
     batch, _ = _split_input(net, input_shape)
     results = analyze(net, input_shape, check_alignment=check_alignment)
     return Summary(net.name, tuple(input_shape), _rows(results, batch))

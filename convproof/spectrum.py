@@ -1465,17 +1465,10 @@ def lipschitz_report(
     >>> all(r.norm.upper <= min(r.singla_feizi, r.araujo, r.sqrt_k) for r in rep)
     True
     """
-    from ._torch_import import is_torch_module, network_from_torch
-    from .network import INPUT, Network, _split_input, analyze
+    from ._torch_import import as_network
+    from .network import INPUT, _split_input, analyze
 
-    if is_torch_module(model):
-        net = network_from_torch(model)
-    elif isinstance(model, Network):
-        net = model
-    else:
-        raise ConvProofError(
-            f"model must be a convproof Network or a torch.nn.Module, got {type(model).__name__}"
-        )
+    net = as_network(model)
     batch, sample = _split_input(net, input_shape)
     if batch:
         raise ConvProofError(
