@@ -47,6 +47,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,11 +57,22 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .backward import conv_backward, pool_backward
-from .check import CheckResult, Counterexample, _call_args, _call_kwargs, _plain, _run
+from .check import (
+    _PRECISION,
+    LAYOUTS,
+    CheckResult,
+    Counterexample,
+    _call_args,
+    _call_kwargs,
+    _gamma,
+    _laid_out,
+    _plain,
+    _run,
+)
 from .errors import ConvProofError
 from .proof import definition_entries
 from .spec import PoolSpec
-from .strategies import BackwardProblem, ConvProblem, conv_backward_problems
+from .strategies import VALUE_KINDS, BackwardProblem, ConvProblem, conv_backward_problems
 
 __all__ = [
     "BackwardCounterexample",
@@ -224,11 +236,12 @@ def _to_numpy(v: Any) -> Any:
     return np.asarray(v)
 
 
-def _call(fn: Any, problem: BackwardProblem) -> tuple[Any, dict[str, Any]]:
+def _call(fn: Any, problem: BackwardProblem, layout: str = "C") -> tuple[Any, dict[str, Any]]:
     spec = problem.spec
     base = ConvProblem(*problem[:5])
-    args, kw = _call_args(base), _call_kwargs(base, False)
-    g = problem.grad_output.copy()
+    args, kw = _call_args(base, layout), _call_kwargs(base, False)
+    laid = _laid_out(problem.grad_output.copy(), layout)
+    g = problem.grad_output.copy() if laid is None else laid
     if isinstance(spec, PoolSpec):
         kw = dict(kw)
         kw.setdefault("dilation", spec.dilation)
@@ -261,7 +274,51 @@ class _Pair:
 _NOT_CHECKED = object()
 
 
-def _evaluate(fn: Any, problem: BackwardProblem, rtol: float, atol: float, **_: Any) -> Any:
+def _allowed(problem: BackwardProblem, dtype: str) -> tuple[np.ndarray | None, ...]:
+    """Per gradient tensor, the stated deviation: ``(gamma_n(u) + gamma_n(u64)) * sum|terms|``.
+
+    Every gradient entry is a sum of ``n`` products (``g*w``, ``x*g``) or of ``g`` values;
+    ``sum|terms|`` and ``n`` come from the reference run on absolute values and on ones.
+    ``u`` is the unit roundoff of the problem's dtype (``2**-53`` for float64), so a pass
+    that computes in lower precision, or rounds, exceeds it.
+    """
+    spec = problem.spec
+    u, u64 = 2.0 ** -_PRECISION.get(dtype, 53), 2.0**-53
+
+    def f64(a: Any) -> Any:
+        return None if a is None else np.abs(np.asarray(a, dtype=np.float64))
+
+    x, w, b, g = f64(problem.x), f64(problem.weight), f64(problem.bias), f64(problem.grad_output)
+    total: tuple[Any, ...]
+    terms: tuple[Any, ...]
+    if isinstance(spec, PoolSpec):
+        route = np.asarray(problem.x, dtype=np.float64)  # max pooling routes by x itself
+        total = (pool_backward(spec, route, g),)
+        terms = (pool_backward(spec, route, np.ones_like(g)),)
+        if spec.kind == "avg":  # sum |g|/divisor: at most prod(k) terms, plus the divisions
+            terms = (np.full_like(total[0], math.prod(spec.kernel_size) + 2),)
+    else:
+        ones_b = None if b is None else np.ones_like(b)
+        total = conv_backward(spec, x, w, g, b)
+        terms = conv_backward(spec, np.ones_like(x), np.ones_like(w), np.ones_like(g), ones_b)
+    return tuple(
+        None
+        if t is None or n is None
+        else (_gamma(abs(n), u) + _gamma(abs(n), u64)) * t * (1 + 1e-9)
+        for t, n in zip(total, terms)
+    )
+
+
+def _evaluate(
+    fn: Any,
+    problem: BackwardProblem,
+    rtol: float,
+    atol: float,
+    *,
+    layout: str = "C",
+    dtype: str = "float64",
+    **_: Any,
+) -> Any:
     spec = problem.spec
     if isinstance(spec, PoolSpec):
         expected: tuple = (pool_backward(spec, problem.x, problem.grad_output),)
@@ -271,17 +328,18 @@ def _evaluate(fn: Any, problem: BackwardProblem, rtol: float, atol: float, **_: 
         names = ("grad_input", "grad_weight", "grad_bias")
 
     def fail(reason: str, tensor: str, exp: Any, got: Any, index: Any = None,
-             error: str | None = None, kw: Any = None) -> BackwardCounterexample:  # fmt: skip
+             error: str | None = None, kw: Any = None,
+             bound: Any = None) -> BackwardCounterexample:  # fmt: skip
         feeds = [] if index is None else _feeds(problem, tensor, index)
         return BackwardCounterexample(
             spec=spec, input_shape=problem.input_shape, x=problem.x, weight=problem.weight,
             bias=problem.bias, call=kw or {}, expected=exp, got=got, index=index,
             reason=reason, error=error, grad_output=problem.grad_output, tensor=tensor,
-            feeds=feeds,
+            feeds=feeds, layout=layout, bound=bound,
         )  # fmt: skip
 
     try:
-        raw, kw = _call(fn, problem)
+        raw, kw = _call(fn, problem, layout)
     except Exception as exc:
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return fail("raised", "grad_input", expected[0], None, error=line, kw=_call_kwargs(
@@ -296,7 +354,8 @@ def _evaluate(fn: Any, problem: BackwardProblem, rtol: float, atol: float, **_: 
         if len(got_all) != 3:
             return fail("raised", "grad_input", expected[0], None, kw=kw,
                         error="fn must return (grad_input, grad_weight, grad_bias)")  # fmt: skip
-    for name, exp, got in zip(names, expected, got_all):
+    allowed = _allowed(problem, dtype)
+    for name, exp, got, limit in zip(names, expected, got_all, allowed):
         if got is _NOT_CHECKED:
             continue
         if exp is None:
@@ -310,13 +369,18 @@ def _evaluate(fn: Any, problem: BackwardProblem, rtol: float, atol: float, **_: 
         if g is None or g.shape != exp.shape:
             return fail("wrong shape", name, exp, g, kw=kw)
         try:
-            close = np.isclose(g.astype(np.float64), np.asarray(exp, dtype=np.float64),
-                               rtol=rtol, atol=atol, equal_nan=True)  # fmt: skip
+            got64, exp64 = g.astype(np.float64), np.asarray(exp, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             return fail("raised", name, exp, g, error=f"{name} is not numeric: {exc}", kw=kw)
+        slack = np.nan_to_num(
+            (0.0 if limit is None else limit) + atol + rtol * np.abs(exp64), nan=0.0
+        )
+        with np.errstate(invalid="ignore"):
+            close = (np.abs(got64 - exp64) <= slack) | (np.isnan(got64) & np.isnan(exp64))
+            close |= got64 == exp64  # equal infinities
         if not close.all():
             index = tuple(int(v) for v in np.argwhere(~close)[0])
-            return fail("values differ", name, exp, g, index=index, kw=kw)
+            return fail("values differ", name, exp, g, index=index, kw=kw, bound=slack)
     return None
 
 
@@ -341,10 +405,21 @@ def _problems(
     kind: str, ndim: int, defaults: dict[str, Any], bounds: dict[str, Any]
 ) -> _BackwardPlan:
     merged = {**defaults, **bounds}
+    layouts = merged.pop("layouts", LAYOUTS)
     problem_kw = {k: merged.pop(k) for k in _PROBLEM_KEYS if k in merged}
+    dtype = str(problem_kw.get("dtype", "float64"))
+    # the forward checkers' data variety: integers, exact halves to sixteenths, wide values
+    merged.setdefault("values", VALUE_KINDS if dtype in ("float64", "float32") else ("integers",))
+    merged.setdefault("large_sizes", True)
     batch = merged.pop("batch", True)
     problems = conv_backward_problems(kind=kind, ndim=ndim, batch=batch, **problem_kw, **merged)
-    return _BackwardPlan(st.tuples(problems, st.just("C")), str(problem_kw.get("dtype", "float64")))
+    items = (layouts,) if isinstance(layouts, str) else tuple(layouts)
+    if not items or any(v not in LAYOUTS for v in items):
+        raise ConvProofError(
+            f"layouts must be a non-empty sequence of {', '.join(map(repr, LAYOUTS))}, "
+            f"got layouts={layouts!r}"
+        )
+    return _BackwardPlan(st.tuples(problems, st.sampled_from(items)), dtype)
 
 
 def _as_fn(fn: Any) -> Any:
@@ -366,8 +441,8 @@ def check_conv_backward(
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = 0.0,
+    atol: float = 0.0,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a convolution backward pass against :func:`convproof.conv_backward`.
@@ -424,8 +499,8 @@ def check_conv_transpose_backward(
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = 0.0,
+    atol: float = 0.0,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a transposed-convolution backward pass.
@@ -471,8 +546,8 @@ def check_pool_backward(
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = 0.0,
+    atol: float = 0.0,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a max- or average-pooling backward pass.

@@ -822,7 +822,8 @@ def conv_backward_problems(
     """Strategy for :class:`BackwardProblem`: a :func:`conv_problems` draw and a gradient.
 
     ``grad_output`` has the output shape ``spec.output_shape(input_shape)`` (batched when
-    the input is) and small integer entries like the other arrays, shrinking towards zero.
+    the input is) and entries of one of the ``values`` kinds (integers by default, like the
+    other arrays), shrinking towards zero.
 
     Parameters
     ----------
@@ -851,11 +852,14 @@ def conv_backward_problems(
     """
     problems = conv_problems(dtype=dtype, max_value=max_value, **kwargs)
     vmax = _check_int("max_value", max_value, 0)
+    kinds = _check_subset("values", kwargs.get("values", ("integers",)), VALUE_KINDS)
 
     @st.composite
     def build(draw: Any) -> BackwardProblem:
         p = draw(problems)
-        g = _array(draw, p.spec.output_shape(p.input_shape), dtype, vmax, "integers", 0)
+        kind = draw(st.sampled_from(kinds))  # the gradient's own value kind
+        bits = draw(st.integers(1, _MAX_FRACTION_BITS)) if kind == "dyadic" else 0
+        g = _array(draw, p.spec.output_shape(p.input_shape), dtype, vmax, kind, bits)
         return BackwardProblem(p.spec, p.input_shape, p.x, p.weight, p.bias, g)
 
     return build()

@@ -430,7 +430,11 @@ ZOO: dict[str, tuple[str, Any, Any]] = {
     "max_pool: = instead of += on overlapping windows": (
         "max_pool",
         _bound(numpy_pool_backward, kind="max", bug="assign"),
-        lambda cx: min(cx.spec.stride[a] - cx.spec.kernel_size[a] for a in range(2)) < 0,
+        # windows overlap: the effective kernel d(k-1)+1 is longer than the stride somewhere
+        lambda cx: any(
+            cx.spec.dilation[a] * (cx.spec.kernel_size[a] - 1) + 1 > cx.spec.stride[a]
+            for a in range(2)
+        ),
     ),
     "max_pool: ties routed to every maximum": (
         "max_pool",

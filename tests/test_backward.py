@@ -580,8 +580,9 @@ def test_zoo_member_is_caught_minimally(name: str) -> None:
     cx = result.counterexample
     assert isinstance(cx, cp.check_backward.BackwardCounterexample)
     assert minimal(cx), str(cx)
-    # minimal: a handful of elements at most
-    assert np.size(cx.x) <= 4 and (cx.weight is None or np.size(cx.weight) <= 4), str(cx)
+    # minimal: a handful of elements at most (one axis may end at 7, the smallest of the
+    # large sizes the checkers draw now and then, when the bug shows there first)
+    assert np.size(cx.x) <= 7 and (cx.weight is None or np.size(cx.weight) <= 4), str(cx)
     text = str(result)
     assert cx.tensor in text and "grad_output =" in text
     if cx.reason == "values differ":
@@ -772,7 +773,7 @@ def test_cli_check_backward(capsys: pytest.CaptureFixture[str]) -> None:
                  "--seed", "0", "-q"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1
-    assert "conv_backward check FAILED" in out and "grad_input[0, 0, 0, 1]" in out
+    assert "conv_backward check FAILED" in out and "grad_input[0, 0, 0, " in out
     code = main(["check", "--backward", "convproof.examples:loop_conv_backward", "--seed",
                  "0", "--max-examples", "20", "--json"])  # fmt: skip
     data = json.loads(capsys.readouterr().out)
