@@ -44,6 +44,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -565,9 +566,17 @@ def prove_backward(
     statement = ", ".join(stmts[w] for w in names)
     method = "coefficient-table" if fn is None else "symbolic-run"
     result = _combine(statement, checks, sizes, t0, method=method)
+    result = replace(
+        result,
+        scope={
+            "per sample": f"input {lay.in_shape} -> output {lay.out_shape}",
+            "batch": nb,
+            "code": "the index plan (all g)"
+            + (", and fn run on SymPy symbols" if fn is not None else "")
+            + ("" if reason is None else ", the executed code at a random integer point"),
+        },
+    )
     if reason is not None and result.status == "verified":
-        from dataclasses import replace
-
         result = replace(result, reason=reason)
     return result
 

@@ -1743,7 +1743,13 @@ def _max_pool_proof(spec: PoolSpec, lay: _Layout, matrix: Any, t0: float) -> Pro
     )
     seconds = time.perf_counter() - t0
     if diff is None:
-        return ProofResult("proved", "window-sets", statement, seconds, a.size, sizes, reason=note)
+        return ProofResult(
+            "proved", "window-sets", statement, seconds, a.size, sizes, reason=note,
+            scope={
+                "per sample": f"input {lay.in_shape} -> output {lay.out_shape}",
+                "claim": "which inputs each window reads (index structure), not max values",
+            },
+        )  # fmt: skip
     (row, col, _), e, f = diff
     cx = _counterexample(lay, row, col, -1, int(e != 0), int(f != 0))
     return ProofResult("refuted", "window-sets", statement, seconds, a.size, sizes, cx, reason=note)

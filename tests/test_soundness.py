@@ -629,3 +629,12 @@ def test_trial_inputs_value_ranges() -> None:
     wide = _trial_inputs(rng, 3, (200,), False).astype(np.int64)
     odd = [int(v) // (int(v) & -int(v)) for v in wide if v != 0]  # strip factors of two
     assert max(abs(v) for v in odd) <= 9
+
+
+def test_every_prove_path_states_its_scope() -> None:
+    """Max pooling's window proof and the gradient proofs say what they cover."""
+    r = cp.prove(cp.PoolSpec(kind="max", kernel_size=2), (1, 4, 4))
+    assert "index structure" in r.scope["claim"] and "covers:" in str(r)
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1)
+    b = cp.prove_backward(spec, (2, 1, 4))
+    assert b.scope["batch"] == 2 and "index plan" in b.scope["code"]
