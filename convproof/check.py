@@ -69,6 +69,8 @@ Examples
 from __future__ import annotations
 
 import math
+import os
+import sysconfig
 import time
 import traceback
 import warnings
@@ -115,6 +117,35 @@ class UnexercisedWarning(UserWarning):
 # --------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Where code that is not the user's lives: this package, the standard library, and
+    installed packages (NumPy, PyTorch, ...)."""
+    paths = sysconfig.get_paths()
+    dirs = {os.path.dirname(os.path.abspath(__file__))}
+    dirs.update(os.path.abspath(paths[k]) for k in ("stdlib", "purelib", "platlib") if k in paths)
+    return tuple(d + os.sep for d in dirs)
+
+
+def _user_error(exc: BaseException, frames: int = 3) -> str:
+    """The exception, then where the user's own code raised it: file, line and source.
+
+    Frames inside convproof, the standard library and installed packages are left out; the
+    innermost ``frames`` of the user's own are shown, innermost last.
+    """
+    line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    library = _library_dirs()
+    own = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not os.path.abspath(f.filename).startswith(library)
+    ]
+    where = [
+        f"at {f.filename}:{f.lineno} in {f.name}" + (f": {f.line.strip()}" if f.line else "")
+        for f in own[-frames:]
+    ]
+    return "\n".join([line, *where])
 
 
 def _plain(value: Any) -> Any:
@@ -202,7 +233,9 @@ class Counterexample:
             f"  call        = fn(x, {'weight, bias, ' if self.weight is not None else ''}{args})",
         ]
         if self.reason == "raised":
-            lines.append(f"  raised      = {self.error}")
+            first, *where = (self.error or "").splitlines()
+            lines.append(f"  raised      = {first}")
+            lines.extend(f"                {w}" for w in where)
         elif self.reason == "wrong shape":
             got_shape = None if self.got is None else self.got.shape
             lines.append(f"  shape       = expected {self.expected.shape}, got {got_shape}")
@@ -481,8 +514,7 @@ def _evaluate(
             raw = raw.detach().cpu().numpy()
         got = np.asarray(raw)
     except Exception as exc:
-        line = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return fail("raised", None, error=line)
+        return fail("raised", None, error=_user_error(exc))
     if got.shape != expected.shape:
         return fail("wrong shape", got)
     try:

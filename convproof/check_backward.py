@@ -48,7 +48,6 @@ Examples
 from __future__ import annotations
 
 import math
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +67,7 @@ from .check import (
     _laid_out,
     _plain,
     _run,
+    _user_error,
 )
 from .errors import ConvProofError
 from .proof import definition_entries
@@ -117,7 +117,9 @@ class BackwardCounterexample(Counterexample):
             f"  call        = fn(grad_output, x, {w}{args})",
         ]
         if self.reason == "raised":
-            lines.append(f"  raised      = {self.error}")
+            first, *where = (self.error or "").splitlines()
+            lines.append(f"  raised      = {first}")
+            lines.extend(f"                {w}" for w in where)
         elif self.reason == "wrong shape":
             got_shape = None if self.got is None else np.shape(self.got)
             exp_shape = None if self.expected is None else np.shape(self.expected)
@@ -341,7 +343,7 @@ def _evaluate(
     try:
         raw, kw = _call(fn, problem, layout)
     except Exception as exc:
-        line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        line = _user_error(exc)
         return fail("raised", "grad_input", expected[0], None, error=line, kw=_call_kwargs(
             ConvProblem(*problem[:5]), False))  # fmt: skip
     if isinstance(spec, PoolSpec):

@@ -118,7 +118,8 @@ def test_raising_function_is_a_counterexample() -> None:
     result = cp.check_conv(broken, max_examples=100, derandomize=True)
     cx = result.counterexample
     assert cx.reason == "raised"
-    assert cx.error == "IndexError: kernel too wide for my kernel"
+    assert cx.error.splitlines()[0] == "IndexError: kernel too wide for my kernel"
+    assert "in broken: raise IndexError" in cx.error  # the user's own frame
     assert cx.spec.kernel_size == (1, 2)  # shrunk
     assert cx.got is None and cx.index is None
     assert "raised      = IndexError" in str(result)
@@ -454,3 +455,20 @@ def test_counterexample_to_dict_keeps_the_call_a_mapping() -> None:
     call = json.loads(json.dumps(result.to_dict()))["counterexample"]["call"]
     assert isinstance(call, dict)
     assert call["groups"] == 1 and isinstance(call["stride"], list)
+
+
+def _boom_conv(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+    raise RuntimeError("boom")  # the user's own line
+
+
+def test_user_exception_shows_the_users_file_and_line() -> None:
+    """A user function that raises is reported with its own frame, not just the message."""
+    result = cp.check_conv(_boom_conv, max_examples=5, seed=0)
+    cx = result.counterexample
+    assert not result and cx is not None and cx.reason == "raised"
+    first, *where = cx.error.splitlines()
+    assert first == "RuntimeError: boom"
+    assert len(where) == 1 and "test_check.py:" in where[0] and "in _boom_conv" in where[0]
+    assert 'raise RuntimeError("boom")' in where[0]
+    text = str(result)
+    assert "raised      = RuntimeError: boom" in text and "in _boom_conv" in text
