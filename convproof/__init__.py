@@ -115,7 +115,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "strategies": ("ConvProblem",),
     "backward": ("conv_backward", "max_pool_indices", "max_unpool", "pool_backward"),
-    "backward_proof": ("adjoint_check", "prove_backward"),
+    "backward_proof": ("adjoint_check", "prove_backward", "prove_backward_general"),
     "check_backward": (
         "BackwardCounterexample",
         "assert_backward_matches",
@@ -148,7 +148,7 @@ if TYPE_CHECKING:
         transpose_of,
     )
     from .backward import conv_backward, max_pool_indices, max_unpool, pool_backward
-    from .backward_proof import adjoint_check, prove_backward
+    from .backward_proof import adjoint_check, prove_backward, prove_backward_general
     from .check import (
         CheckResult,
         Counterexample,
@@ -384,6 +384,7 @@ __all__ = [
     "pool_backward",
     "prove",
     "prove_backward",
+    "prove_backward_general",
     "prove_formula_equal",
     "prove_function",
     "prove_general",

@@ -95,6 +95,37 @@ class _Plan(NamedTuple):
     axes: tuple[_Axis, ...]
 
 
+def _tap_cell(a: Any, u: Any, *, stride: Any, dilation: Any) -> Any:
+    """The buffer cell that position ``a`` meets through tap ``u``: ``a*stride + u*dilation``.
+
+    Convolution and pooling: output ``a`` reads padded-input cell ``a*s + u*d``; transposed
+    convolution: input ``a`` lands on padded-output cell ``a*s + u*d``.  This is backward's
+    one index rule (with :func:`_cell_index`); it works on ints, NumPy arrays and SymPy
+    symbols, so :func:`convproof.prove_backward_general` states it for symbolic sizes.
+    """
+    return a * stride + u * dilation
+
+
+def _cell_index(q: Any, *, pad_before: Any) -> Any:
+    """The tensor index that buffer cell ``q`` stands for: ``q - pad_before`` (zero padding;
+    a result outside the tensor is a padding cell)."""
+    return q - pad_before
+
+
+def _tap_slice(u: int, count: int, stride: int, dilation: int) -> slice:
+    """The buffer cells tap ``u`` meets for positions ``0 .. count - 1``, as a slice."""
+    first = _tap_cell(0, u, stride=stride, dilation=dilation)
+    last = _tap_cell(count - 1, u, stride=stride, dilation=dilation)
+    step = _tap_cell(1, u, stride=stride, dilation=dilation) - first
+    return slice(first, last + 1, step)
+
+
+def _zero_fold(n: int, pad_before: int, length: int) -> np.ndarray:
+    """For each of ``length`` buffer cells the index it stands for, ``-1`` for padding."""
+    src = _cell_index(np.arange(length, dtype=np.int64), pad_before=pad_before)
+    return np.where((src >= 0) & (src < n), src, -1)
+
+
 def _fold_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
     """``np.pad(arange(n), (before, after), mode)``; ``-1`` for zero padding."""
     idx = np.arange(n, dtype=np.int64)
@@ -116,14 +147,14 @@ def _plan(spec: Any, sample: tuple[int, ...]) -> _Plan:
         if isinstance(spec, ConvTransposeSpec):
             # input i lands on padded output i*s + u*d; the buffer covers every landing
             length = max((i - 1) * s + d * (k - 1) + 1, pl + o)
-            taps = tuple(slice(u * d, u * d + (i - 1) * s + 1, s) for u in range(k))
-            fold = _fold_map(o, pl, length - pl - o, "zeros")
+            taps = tuple(_tap_slice(u, i, s, d) for u in range(k))
+            fold = _zero_fold(o, pl, length)
         else:
             # output a, tap u reads padded input a*s + u*d (ceil mode may run past pr)
             length = max(i + pl + pr, (o - 1) * s + d * (k - 1) + 1)
-            taps = tuple(slice(u * d, u * d + (o - 1) * s + 1, s) for u in range(k))
+            taps = tuple(_tap_slice(u, o, s, d) for u in range(k))
             mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
-            fold = _fold_map(i, pl, length - pl - i, "zeros")
+            fold = _zero_fold(i, pl, length)
             if mode != "zeros":
                 fold = _fold_map(i, pl, pr, mode)
         axes.append(_Axis(length, taps, fold))
