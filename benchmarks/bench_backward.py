@@ -12,7 +12,7 @@ Run ``python benchmarks/bench_backward.py`` (options: ``--repeat``, ``--threads`
 3. :func:`convproof.prove_backward` on VGG-16's first layer (3 -> 64, 3x3, padding 1,
    224 x 224) in a child process: wall time and peak memory (goal: <= 30 s);
 4. time to a failure on the same buggy backward (``=`` instead of ``+=``,
-   :func:`convproof.examples.assign_conv_backward`) for ``check_conv_backward`` and for
+   :func:`convproof.testing.faulty_convs.assign_conv_backward`) for ``check_conv_backward`` and for
    ``torch.autograd.gradcheck`` (finite differences), and whether each names a wrong entry.
 
 The machine's load average is printed with the figures (the build machine is shared).
@@ -131,7 +131,7 @@ def run_time_to_failure(verbose: bool = True) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from convproof.examples import assign_conv_backward
+    from convproof.testing.faulty_convs import assign_conv_backward
 
     t0 = time.perf_counter()
     result = cp.check_conv_backward(assign_conv_backward, seed=0)

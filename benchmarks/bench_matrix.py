@@ -31,7 +31,6 @@ import numpy as np
 import scipy.sparse
 
 import convproof as cp
-from convproof import matrix as cpm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import median_time
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jacrev-repeat", type=int, default=2)
     parser.add_argument("--skip-jacrev-64", action="store_true")
     args = parser.parse_args(argv)
-    print(f"convproof.matrix.MAX_BYTES = {cpm.MAX_BYTES / 2**30:.1f} GiB")
+    print(f"memory limit (convproof.get_max_bytes()) = {cp.get_max_bytes() / 2**30:.1f} GiB")
     for n in (32,) if args.skip_jacrev_64 else (32, 64):
         r = bench_jacrev(n, repeat=args.repeat, jac_repeat=args.jacrev_repeat)
         goal = 100 if n == 32 else 1000

@@ -1,4 +1,5 @@
-"""Benchmark the operator's spectrum (:mod:`convproof.spectrum`) against its goals and a peer.
+"""Benchmark the operator's spectrum (:mod:`convproof.spectrum.operator`) against its goals
+and a peer.
 
 Run ``python benchmarks/bench_spectrum.py`` (options: ``--repeat``, ``--threads``,
 ``--skip-resnet``, ``--skip-peer``).  Random He-normal weights (seeded).  It reports:
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import convproof as cp
-from convproof import spectrum
+from convproof.spectrum import operator as spectrum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import median_time

@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConvProofError, MemoryLimitError
-from .spec import (
+from convproof.errors import ConvProofError, MemoryLimitError
+from convproof.layers.spec import (
     PADDING_MODES,
     PADDING_NAMES,
     ConvSpec,
@@ -32,251 +32,95 @@ __version__ = "0.1.0"
 
 # Everything else loads on first use (PEP 562), as SciPy does: ``import convproof`` and the
 # ``convproof`` command start without importing SymPy, SciPy or Hypothesis until needed.
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "arithmetic": (
-        "input_sizes_with_same_output",
-        "inverse_output_padding",
-        "output_padding_for_size",
-        "padding_for_output",
-        "padding_options",
-        "transpose_of",
+# Public names by the module that defines them, in pipeline order (layers and errors are
+# imported above).
+_EXPORTS: dict[str, str] = {
+    "settings": "DEFAULT_MAX_BYTES get_max_bytes memory_limit resolve_max_bytes set_max_bytes",
+    "formulas.derived": (
+        "SYMBOLS Formula FormulaProof Relationship framework_formula "
+        "framework_formula_proofs macs_formula output_size_formula params_formula "
+        "prove_formula_equal relationship relationships"
     ),
-    "export": ("matrix_conventions", "to_dense", "to_latex", "to_mtx", "to_npz", "to_torch_sparse"),
-    "formulas": (
-        "SYMBOLS",
-        "Formula",
-        "FormulaProof",
-        "Relationship",
-        "framework_formula",
-        "framework_formula_proofs",
-        "macs_formula",
-        "output_size_formula",
-        "params_formula",
-        "prove_formula_equal",
-        "relationship",
-        "relationships",
+    "formulas.inverse": (
+        "input_sizes_with_same_output inverse_output_padding output_padding_for_size "
+        "padding_for_output padding_options transpose_of"
     ),
-    "general": ("GENERAL_KINDS", "prove_general"),
-    "index": ("AxisPattern", "axis_patterns"),
-    "matrix": (
-        "BlockLevel",
-        "MatrixEntries",
-        "MatrixStructure",
-        "bias_vector",
-        "conv_matrix",
-        "estimate_bytes",
-        "matrix_entries",
-        "matrix_structure",
-        "nnz",
+    "constructions.sliding_sum": (
+        "LayerSymbols SlidingSumEstimate UnevaluatedSum layer_symbols sliding_sum "
+        "sliding_sum_estimate sliding_sum_unevaluated"
     ),
-    "network": (
-        "NETWORKS",
-        "Activation",
-        "AdaptivePool",
-        "Add",
-        "BatchNorm",
-        "Concat",
-        "Dropout",
-        "Flatten",
-        "Identity",
-        "Linear",
-        "Network",
-        "Node",
-        "Pad",
-        "Parallel",
-        "Residual",
-        "Sequential",
-        "analyze",
-        "load_network",
-        "network_from_dict",
-        "network_from_json",
+    "constructions.index": "AxisPattern axis_patterns",
+    "constructions.matrix": (
+        "BlockLevel MatrixEntries MatrixStructure bias_vector conv_matrix estimate_bytes "
+        "matrix_entries matrix_structure nnz"
     ),
-    "numeric": ("conv",),
-    "proof": ("ProofCounterexample", "ProofResult", "coefficient_table", "prove", "prove_function"),
-    "network_summary": ("ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"),
-    "network_proof": ("LayerProof", "NetworkProof", "prove_network"),
-    "symbolic": (
-        "LayerSymbols",
-        "SlidingSumEstimate",
-        "UnevaluatedSum",
-        "layer_symbols",
-        "sliding_sum",
-        "sliding_sum_estimate",
-        "sliding_sum_unevaluated",
+    "constructions.numeric": "conv",
+    "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
+    "proofs.concrete": "ProofCounterexample ProofResult coefficient_table prove prove_function",
+    "proofs.general": "GENERAL_KINDS prove_general",
+    "proofs.backward": "adjoint_check prove_backward prove_backward_general",
+    "testing.strategies": "ConvProblem",
+    "testing.check": (
+        "LAYOUTS CheckResult Counterexample UnexercisedWarning assert_conv_matches check_conv "
+        "check_conv_transpose check_pool"
     ),
-    "check": (
-        "CheckResult",
-        "Counterexample",
-        "UnexercisedWarning",
-        "assert_conv_matches",
-        "check_conv",
-        "check_conv_transpose",
-        "check_pool",
+    "testing.check_backward": (
+        "BackwardCounterexample assert_backward_matches check_conv_backward "
+        "check_conv_transpose_backward check_pool_backward"
     ),
-    "strategies": ("ConvProblem",),
-    "backward": ("conv_backward", "max_pool_indices", "max_unpool", "pool_backward"),
-    "backward_proof": ("adjoint_check", "prove_backward", "prove_backward_general"),
-    "check_backward": (
-        "BackwardCounterexample",
-        "assert_backward_matches",
-        "check_conv_backward",
-        "check_conv_transpose_backward",
-        "check_pool_backward",
+    "networks.graph": (
+        "NodeResult NETWORKS Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity "
+        "Linear Network Node Pad Parallel Residual Sequential analyze load_network "
+        "network_from_dict network_from_json"
     ),
-    "spectrum": (
-        "LipschitzCheck",
-        "LipschitzReport",
-        "LipschitzRow",
-        "OperatorNorm",
-        "check_lipschitz",
-        "lipschitz_report",
-        "operator_norm",
-        "singular_values",
+    "networks.summary": "ReceptiveRegion Row Summary receptive_region summary",
+    "networks.proof": "LayerProof NetworkProof prove_network",
+    "spectrum.operator": (
+        "LipschitzCheck LipschitzReport LipschitzRow OperatorNorm check_lipschitz "
+        "lipschitz_report operator_norm singular_values"
+    ),
+    "presentation.export": (
+        "DENSE_MAX_ELEMENTS matrix_conventions to_dense to_latex to_mtx to_npz to_torch_sparse"
     ),
 }
-_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
-_SUBMODULES = ("strategies", "render", "oracles", "examples")
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names.split()}
+# Public module paths kept as attributes (``cp.strategies``) for compatibility.
+_SUBMODULES = {
+    "strategies": "testing.strategies",
+    "render": "presentation.render",
+    "oracles": "testing.oracles",
+    "examples": "testing.faulty_convs",
+}
 
 if TYPE_CHECKING:
-    from . import strategies
-    from .arithmetic import (
-        input_sizes_with_same_output,
-        inverse_output_padding,
-        output_padding_for_size,
-        padding_for_output,
-        padding_options,
-        transpose_of,
-    )
-    from .backward import conv_backward, max_pool_indices, max_unpool, pool_backward
-    from .backward_proof import adjoint_check, prove_backward, prove_backward_general
-    from .check import (
-        CheckResult,
-        Counterexample,
-        UnexercisedWarning,
-        assert_conv_matches,
-        check_conv,
-        check_conv_transpose,
-        check_pool,
-    )
-    from .check_backward import (
-        BackwardCounterexample,
-        assert_backward_matches,
-        check_conv_backward,
-        check_conv_transpose_backward,
-        check_pool_backward,
-    )
-    from .export import (
-        matrix_conventions,
-        to_dense,
-        to_latex,
-        to_mtx,
-        to_npz,
-        to_torch_sparse,
-    )
-    from .formulas import (
-        SYMBOLS,
-        Formula,
-        FormulaProof,
-        Relationship,
-        framework_formula,
-        framework_formula_proofs,
-        macs_formula,
-        output_size_formula,
-        params_formula,
-        prove_formula_equal,
-        relationship,
-        relationships,
-    )
-    from .general import (
-        GENERAL_KINDS,
-        prove_general,
-    )
-    from .index import (
-        AxisPattern,
-        axis_patterns,
-    )
-    from .matrix import (
-        BlockLevel,
-        MatrixEntries,
-        MatrixStructure,
-        bias_vector,
-        conv_matrix,
-        estimate_bytes,
-        matrix_entries,
-        matrix_structure,
-        nnz,
-    )
-    from .network import (
-        NETWORKS,
-        Activation,
-        AdaptivePool,
-        Add,
-        BatchNorm,
-        Concat,
-        Dropout,
-        Flatten,
-        Identity,
-        Linear,
-        Network,
-        Node,
-        Pad,
-        Parallel,
-        Residual,
-        Sequential,
-        analyze,
-        load_network,
-        network_from_dict,
-        network_from_json,
-    )
-    from .network_proof import (
-        LayerProof,
-        NetworkProof,
-        prove_network,
-    )
-    from .network_summary import (
-        ReceptiveRegion,
-        Row,
-        Summary,
-        receptive_region,
-        summary,
-    )
-    from .numeric import (
-        conv,
-    )
-    from .proof import (
-        ProofCounterexample,
-        ProofResult,
-        coefficient_table,
-        prove,
-        prove_function,
-    )
-    from .spectrum import (
-        LipschitzCheck,
-        LipschitzReport,
-        LipschitzRow,
-        OperatorNorm,
-        check_lipschitz,
-        lipschitz_report,
-        operator_norm,
-        singular_values,
-    )
-    from .strategies import ConvProblem
-    from .symbolic import (
-        LayerSymbols,
-        SlidingSumEstimate,
-        UnevaluatedSum,
-        layer_symbols,
-        sliding_sum,
-        sliding_sum_estimate,
-        sliding_sum_unevaluated,
-    )
+    from convproof.constructions.backward import *  # noqa: F403
+    from convproof.constructions.index import AxisPattern as AxisPattern
+    from convproof.constructions.index import axis_patterns as axis_patterns
+    from convproof.constructions.matrix import *  # noqa: F403
+    from convproof.constructions.numeric import *  # noqa: F403
+    from convproof.constructions.sliding_sum import *  # noqa: F403
+    from convproof.formulas.derived import *  # noqa: F403
+    from convproof.formulas.inverse import *  # noqa: F403
+    from convproof.networks.graph import *  # noqa: F403
+    from convproof.networks.proof import *  # noqa: F403
+    from convproof.networks.summary import *  # noqa: F403
+    from convproof.presentation.export import *  # noqa: F403
+    from convproof.proofs.backward import *  # noqa: F403
+    from convproof.proofs.concrete import *  # noqa: F403
+    from convproof.proofs.general import *  # noqa: F403
+    from convproof.settings import *  # noqa: F403
+    from convproof.spectrum.operator import *  # noqa: F403
+    from convproof.testing import strategies
+    from convproof.testing.check import *  # noqa: F403
+    from convproof.testing.check_backward import *  # noqa: F403
+    from convproof.testing.strategies import ConvProblem as ConvProblem
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(f"convproof.{_LAZY[name]}"), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f"convproof.{name}")
+        value = importlib.import_module(f"convproof.{_SUBMODULES[name]}")
     else:
         raise AttributeError(f"module 'convproof' has no attribute {name!r}")
     globals()[name] = value
@@ -288,121 +132,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "GENERAL_KINDS",
-    "NETWORKS",
     "PADDING_MODES",
     "PADDING_NAMES",
-    "SYMBOLS",
-    "Activation",
-    "AdaptivePool",
-    "Add",
-    "AxisPattern",
-    "BackwardCounterexample",
-    "BatchNorm",
-    "BlockLevel",
-    "CheckResult",
-    "Concat",
-    "ConvProblem",
     "ConvProofError",
     "ConvSpec",
     "ConvTransposeSpec",
-    "Counterexample",
-    "Dropout",
-    "Flatten",
-    "Formula",
-    "FormulaProof",
-    "Identity",
-    "LayerProof",
-    "LayerSymbols",
-    "Linear",
-    "LipschitzCheck",
-    "LipschitzReport",
-    "LipschitzRow",
-    "MatrixEntries",
-    "MatrixStructure",
     "MemoryLimitError",
-    "Network",
-    "NetworkProof",
-    "Node",
-    "OperatorNorm",
-    "Pad",
-    "Parallel",
     "PoolSpec",
-    "ProofCounterexample",
-    "ProofResult",
-    "ReceptiveRegion",
-    "Relationship",
-    "Residual",
-    "Row",
-    "Sequential",
-    "SlidingSumEstimate",
     "Spec",
-    "Summary",
-    "UnevaluatedSum",
-    "UnexercisedWarning",
     "__version__",
-    "adjoint_check",
-    "analyze",
-    "assert_backward_matches",
-    "assert_conv_matches",
-    "axis_patterns",
-    "bias_vector",
-    "check_conv",
-    "check_conv_backward",
-    "check_conv_transpose",
-    "check_conv_transpose_backward",
-    "check_lipschitz",
-    "check_pool",
-    "check_pool_backward",
-    "coefficient_table",
-    "conv",
-    "conv_backward",
-    "conv_matrix",
-    "estimate_bytes",
-    "framework_formula",
-    "framework_formula_proofs",
-    "input_sizes_with_same_output",
-    "inverse_output_padding",
-    "layer_symbols",
-    "lipschitz_report",
-    "load_network",
-    "macs_formula",
-    "matrix_conventions",
-    "matrix_entries",
-    "matrix_structure",
-    "max_pool_indices",
-    "max_unpool",
-    "network_from_dict",
-    "network_from_json",
-    "nnz",
-    "operator_norm",
-    "output_padding_for_size",
-    "output_size_formula",
-    "padding_for_output",
-    "padding_options",
-    "params_formula",
-    "pool_backward",
-    "prove",
-    "prove_backward",
-    "prove_backward_general",
-    "prove_formula_equal",
-    "prove_function",
-    "prove_general",
-    "prove_network",
-    "receptive_region",
-    "relationship",
-    "relationships",
-    "singular_values",
-    "sliding_sum",
-    "sliding_sum_estimate",
-    "sliding_sum_unevaluated",
     "spec_from_dict",
     "strategies",
-    "summary",
-    "to_dense",
-    "to_latex",
-    "to_mtx",
-    "to_npz",
-    "to_torch_sparse",
-    "transpose_of",
 ]
+__all__ += sorted(_LAZY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main
+from convproof.presentation.cli import main
 
 if __name__ == "__main__":  # pragma: no branch
     sys.exit(main())

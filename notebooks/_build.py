@@ -14,13 +14,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 # shared first code cell: imports (convproof's figures show themselves: no helper needed)
-SETUP = r'''import numpy as np
+SETUP = r"""import numpy as np
 import sympy
 from IPython.display import Markdown, Math, display
 
 import convproof as cp
-from convproof import render
-'''
+from convproof.presentation import render
+"""
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -52,32 +52,32 @@ X_{k,\;a s + i d - p,\;b s + j d - p}\; W_{c,k,i,j}$$
 (channels first, cross-correlation — no kernel flip — as in every deep-learning framework).
 """),
     code(SETUP),
-    code(r'''spec = cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same")
+    code(r"""spec = cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same")
 print("output shape:", spec.output_shape((3, 25, 25)))
 print("weight shape:", spec.weight_shape, " (5 kernels of 3 x 3 x 3)")
 assert spec.output_shape((3, 25, 25)) == (5, 25, 25)
 assert spec.weight_shape == (5, 3, 3, 3)
-assert spec.num_params == 5 * 3 * 3 * 3 + 5 == 140'''),
+assert spec.num_params == 5 * 3 * 3 * 3 + 5 == 140"""),
     md(r"""
 ## The exact sum behind one output element
 
-`convproof.render.element_sum` writes out the sum for any output element, channel by
+`convproof.presentation.render.element_sum` writes out the sum for any output element, channel by
 channel. Here is feature map 4 at position (12, 12): 27 products — 9 per input channel — and
 one bias.
 """),
-    code(r'''e = render.element_sum(spec, (3, 25, 25), (4, 12, 12))
+    code(r"""e = render.element_sum(spec, (3, 25, 25), (4, 12, 12))
 print(e.text())
 assert len(e.channels) == 3 and all(len(terms) == 9 for _, terms in e.channels)
-assert e.bias == (4,)'''),
-    code(r'''small = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=2)
-display(Math(render.element_sum(small, (3, 4, 4), (0, 0, 0)).latex()))'''),
+assert e.bias == (4,)"""),
+    code(r"""small = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=2)
+display(Math(render.element_sum(small, (3, 4, 4), (0, 0, 0)).latex()))"""),
     md(r"""
 At the border the "same" padding adds zeros: those taps contribute nothing and are listed
 as skipped. The corner element has only 4 of the 9 taps per channel:
 """),
-    code(r'''corner = render.element_sum(spec, (3, 25, 25), (0, 0, 0))
+    code(r"""corner = render.element_sum(spec, (3, 25, 25), (0, 0, 0))
 print(corner.text())
-assert len(corner.terms) == 3 * 4 and len(corner.skipped) == 5'''),
+assert len(corner.terms) == 3 * 4 and len(corner.skipped) == 5"""),
     md(r"""
 ## Three scalars, summed, plus a bias
 
@@ -85,7 +85,7 @@ Check the answer numerically: compute the three per-channel dot products by hand
 and the bias, and compare with the convolution (`cp.conv`, and the sum's own evaluation).
 Integer data keeps everything exact.
 """),
-    code(r'''rng = np.random.default_rng(0)
+    code(r"""rng = np.random.default_rng(0)
 x = rng.integers(-5, 6, size=(3, 25, 25))
 w = rng.integers(-3, 4, size=(5, 3, 3, 3))
 b = rng.integers(-3, 4, size=5)
@@ -95,7 +95,7 @@ per_channel = [int((x[k, a - 1:a + 2, bb - 1:bb + 2] * w[c, k]).sum()) for k in 
 by_hand = sum(per_channel) + int(b[c])
 z = cp.conv(spec, x, w, b)
 print("per-channel dot products:", per_channel, "+ bias", int(b[c]), "=", by_hand)
-assert by_hand == z[c, a, bb] == e.evaluate(x, w, b)'''),
+assert by_hand == z[c, a, bb] == e.evaluate(x, w, b)"""),
     md(r"""
 ## 75 + 1 parameters versus 3 073
 
@@ -104,7 +104,7 @@ one bias; the same weights slide over every position, so the count does not depe
 image size. A fully connected neuron on the same image needs one weight per input value:
 32·32·3 = 3 072, plus its bias.
 """),
-    code(r'''one = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5)
+    code(r"""one = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5)
 dense_neuron = 32 * 32 * 3 + 1
 print("conv output:", one.output_shape((3, 32, 32)), " params:", one.num_params)
 print("fully connected neuron on 32x32x3:", dense_neuron)
@@ -115,9 +115,9 @@ strided = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5, stride=2)
 assert strided.output_shape((3, 32, 32)) == (1, 14, 14)   # "stride 2 -> 14x14"
 assert cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5).num_params == 76
 assert cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5).output_shape(
-    (3, 256, 256)) == (1, 252, 252)   # still 76 parameters on ImageNet-sized input'''),
-    code(r'''f = cp.params_formula("conv", ndim=2)
-display(Math(r"\text{params} = " + sympy.latex(f.expr)))'''),
+    (3, 256, 256)) == (1, 252, 252)   # still 76 parameters on ImageNet-sized input"""),
+    code(r"""f = cp.params_formula("conv", ndim=2)
+display(Math(r"\text{params} = " + sympy.latex(f.expr)))"""),
     md(r"""
 ## The kernel sliding over the padded input
 
@@ -125,23 +125,23 @@ One channel plane is drawn (all channels slide together). Dark cells are taps on
 input, light cells taps on the zero padding (dashed); the output cell being computed is
 green. This is the seed's Figure 3: input 5, kernel 3, stride 1, padding 1 → output 5.
 """),
-    code(r'''fig = render.sliding_figure(
+    code(r"""fig = render.sliding_figure(
     cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=3, padding=1), (3, 5, 5), max_frames=4
 )
 display(fig)
 first = fig.axes[0]
-assert sum(p.get_gid() == "tap-input" for p in first.patches) == 4   # 2x2 taps on the input'''),
+assert sum(p.get_gid() == "tap-input" for p in first.patches) == 4   # 2x2 taps on the input"""),
     md(r"""
 ## Special case: the 1×1 convolution
 
 A 1×1 kernel is a pixel-wise linear map across channels: $Z_{:,a,b} = W\,X_{:,a,b} + b$.
 """),
-    code(r'''pw = cp.ConvSpec(in_channels=3, out_channels=2, kernel_size=1)
+    code(r"""pw = cp.ConvSpec(in_channels=3, out_channels=2, kernel_size=1)
 w1 = rng.integers(-3, 4, size=(2, 3, 1, 1))
 b1 = rng.integers(-3, 4, size=2)
 z1 = cp.conv(pw, x, w1, b1)
 assert (z1 == np.einsum("ck,kab->cab", w1[:, :, 0, 0], x) + b1[:, None, None]).all()
-print("1x1 conv == per-pixel matrix product:", True)'''),
+print("1x1 conv == per-pixel matrix product:", True)"""),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -160,18 +160,18 @@ $a s + k_\text{eff} - 1 \le i + p_l + p_r - 1$. Counting those integers $a$ give
 formula with a floor.
 """),
     code(SETUP),
-    code(r'''f = cp.output_size_formula("conv")
+    code(r"""f = cp.output_size_formula("conv")
 display(Math("o = " + sympy.latex(f.expr)))
 for step in f.derivation:
     print("-", step)
 i, k, s, d, p_l, p_r = (cp.SYMBOLS[n] for n in ("i", "k", "s", "d", "p_l", "p_r"))
 expected = sympy.floor((i + p_l + p_r - (d * (k - 1) + 1)) / s) + 1
-assert sympy.simplify(f.expr - expected) == 0'''),
+assert sympy.simplify(f.expr - expected) == 0"""),
     md(r"""
 The seeds' numbers, and what the floor means: with $I=32, K=5, S=2$ the fraction is
 $27/2 + 1 = 14.5$, and the layer has **14** outputs; the last input row is never read.
 """),
-    code(r'''sym = cp.output_size_formula("conv", padding="symmetric")
+    code(r"""sym = cp.output_size_formula("conv", padding="symmetric")
 display(Math("o = " + sympy.latex(sym.expr)))
 assert sym.value(i=32, k=5, s=1, d=1, p=0) == 28
 assert sym.value(i=32, k=5, s=2, d=1, p=0) == 14
@@ -180,7 +180,7 @@ assert sym.value(i=7, k=3, s=3, d=1, p=0) == 2            # SEMANTICS: input 6 n
 spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, stride=3, ndim=1)
 read = {t.input[1] for o in range(2) for t in render.element_sum(spec, (1, 7), (0, o)).terms}
 print("inputs read:", sorted(read))
-assert 6 not in read and read == set(range(6))'''),
+assert 6 not in read and read == set(range(6))"""),
     md(r"""
 ## Dumoulin & Visin's relationships 1–15
 
@@ -188,13 +188,13 @@ assert 6 not in read and read == set(range(6))'''),
 convolutions, pooling and transposed convolutions. Each one is proved equal to the derived
 formula (and, for the transposed ones, to the equivalent direct convolution).
 """),
-    code(r'''rows = ["| # | relationship | conditions | stated | status | method |", "|--:|---|---|---|---|---|"]
+    code(r"""rows = ["| # | relationship | conditions | stated | status | method |", "|--:|---|---|---|---|---|"]
 for r in cp.relationships():
     rows.append(f"| {r.number} | {r.title} | {r.conditions} | ${sympy.latex(r.formula)}$ "
                 f"| {r.status} | {r.method} |")
 display(Markdown("\n".join(rows)))
 assert [r.number for r in cp.relationships()] == list(range(1, 16))
-assert all(r.status == "proved" for r in cp.relationships())'''),
+assert all(r.status == "proved" for r in cp.relationships())"""),
     md(r"""
 ## The "same" conventions side by side
 
@@ -207,7 +207,7 @@ assert all(r.status == "proved" for r in cp.relationships())'''),
 With $i = 224, k = 7, s = 2$: TF's `SAME` gives 112 outputs and pads $(2, 3)$;
 PyTorch users often write `padding=3`, which gives the same size with shifted values.
 """),
-    code(r'''def row(padding, stride, i=224, k=7):
+    code(r"""def row(padding, stride, i=224, k=7):
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=k, stride=stride,
                        padding=padding, ndim=1)
     return spec.resolve_padding((1, i))[0], spec.output_shape((1, i))[1]
@@ -227,34 +227,34 @@ assert table["SAME_LOWER"] == ((3, 2), 112)
 assert table["padding=3 (PyTorch habit)"] == ((3, 3), 112)
 assert table["same (PyTorch, stride 1)"] == ((3, 3), 224)
 assert table["full (stride 1)"] == ((6, 6), 230)
-assert table["valid"] == ((0, 0), 109)'''),
-    code(r'''same = cp.output_size_formula("conv", padding="SAME_UPPER")
+assert table["valid"] == ((0, 0), 109)"""),
+    code(r"""same = cp.output_size_formula("conv", padding="SAME_UPPER")
 display(Math(r"o_\text{SAME} = " + sympy.latex(same.expr)))
 for i_ in range(1, 40):
     for s_ in (1, 2, 3):
-        assert same.value(i=i_, k=3, s=s_, d=1) == -(-i_ // s_)   # ceil(i / s)'''),
+        assert same.value(i=i_, k=3, s=s_, d=1) == -(-i_ // s_)   # ceil(i / s)"""),
     md(r"""
 An even kernel makes the difference visible: with $i=5, k=4$ the total padding is 3, split
 $(1, 2)$ by `SAME_UPPER` and $(2, 1)$ by `SAME_LOWER`. Dashed cells are padding.
 """),
-    code(r'''upper = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=4, padding="SAME_UPPER")
+    code(r"""upper = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=4, padding="SAME_UPPER")
 lower = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=4, padding="SAME_LOWER")
 display(render.sliding_figure(upper, (1, 5, 5), max_frames=2))
 display(render.sliding_figure(lower, (1, 5, 5), max_frames=2))
 assert upper.resolve_padding((1, 5, 5)) == ((1, 2), (1, 2))
-assert lower.resolve_padding((1, 5, 5)) == ((2, 1), (2, 1))'''),
+assert lower.resolve_padding((1, 5, 5)) == ((2, 1), (2, 1))"""),
     md(r"""
 ## Transposed convolution and pooling
 
 $o' = (i'-1)s - p_l - p_r + d(k-1) + \text{op} + 1$; and PyTorch's `ceil_mode` pooling drops a
 last window that would start in the right padding.
 """),
-    code(r'''t = cp.output_size_formula("conv_transpose")
+    code(r"""t = cp.output_size_formula("conv_transpose")
 display(Math("o' = " + sympy.latex(t.expr)))
 assert t.value(i=8, k=3, s=2, d=1, p_l=1, p_r=1, op=1) == 16
 ceil = cp.output_size_formula("pool", ceil_mode=True)
 assert ceil.value(i=32, k=1, s=2, d=1, p_l=0, p_r=0) == 16   # not 17
-assert ceil.value(i=5, k=2, s=2, d=1, p_l=1, p_r=1) == 3'''),
+assert ceil.value(i=5, k=2, s=2, d=1, p_l=1, p_r=1) == 3"""),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ a & b & 0 & c & d & 0 & 0 & 0 & 0\\
 \end{pmatrix}$$
 """),
     code(SETUP),
-    code(r'''seed = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False)
+    code(r"""seed = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False)
 T = cp.conv_matrix(seed, (1, 3, 3))          # symbolic: entries are the kernel symbols
 display(Math("T = " + sympy.latex(T)))
 assert T.shape == (4, 9)
@@ -287,7 +287,7 @@ nonzero = [[c for c in range(9) if T[r, c] != 0] for r in range(4)]
 assert nonzero == [[o, o + 1, o + 3, o + 4] for o in (0, 1, 3, 4)]
 assert sum(len(r) for r in nonzero) == 16
 a, b_, c, d = T[0, 0], T[0, 1], T[0, 3], T[0, 4]
-assert [T[1, 1], T[1, 2], T[1, 4], T[1, 5]] == [a, b_, c, d]'''),
+assert [T[1, 1], T[1, 2], T[1, 4], T[1, 5]] == [a, b_, c, d]"""),
     md(r"""
 ## Dumoulin & Visin's 4×16 example
 
@@ -295,14 +295,14 @@ A 4×4 input and a 3×3 kernel give a 2×2 output, so $T$ is 4×16; its first ro
 $w_{00}\, w_{01}\, w_{02}\, 0\, w_{10}\, w_{11}\, w_{12}\, 0\, w_{20}\, w_{21}\, w_{22}\, 0\,0\,0\,0\,0$.
 With the kernel $1,\dots,9$:
 """),
-    code(r'''dv = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, bias=False)
+    code(r"""dv = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, bias=False)
 w = np.arange(1, 10, dtype=np.int64).reshape(1, 1, 3, 3)
 T16 = cp.conv_matrix(dv, (1, 4, 4), w)
 print(T16.toarray())
 assert T16.shape == (4, 16)
 assert T16.toarray()[0].tolist() == [1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0]
 x = np.arange(16, dtype=np.int64).reshape(1, 4, 4)
-assert (T16 @ x.ravel() == cp.conv(dv, x, w).ravel()).all()'''),
+assert (T16 @ x.ravel() == cp.conv(dv, x, w).ravel()).all()"""),
     md(r"""
 ## The proof
 
@@ -313,18 +313,18 @@ sides as polynomials in the symbols $X$, $W$, $b$ — exactly, no floating point
     code(r'''result = cp.prove(cp.ConvSpec(in_channels=3, out_channels=2, kernel_size=3, padding=1), (3, 5, 5))
 print(result)
 assert result and result.status == "proved"'''),
-    code(r'''general = cp.prove_general(kind="conv", ndim=2, cases=20)
+    code(r"""general = cp.prove_general(kind="conv", ndim=2, cases=20)
 print(general.statement)
 for step in general.steps:
     print(" -", step[:140])
-assert general.status == "proved" and general.spot_check["passed"]'''),
+assert general.status == "proved" and general.spot_check["passed"]"""),
     md(r"""
 ## The picture: channel blocks and Toeplitz blocks
 
 Two input and two output channels, 4×4 input, "same" padding: a 2×2 grid of channel blocks
 (red), each a 4×4 grid of Toeplitz blocks (grey) — the doubly-block Toeplitz structure.
 """),
-    code(r'''two = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1)
+    code(r"""two = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1)
 fig = render.matrix_figure(two, (2, 4, 4))
 display(fig)
 structure = cp.matrix_structure(two, (2, 4, 4))
@@ -332,7 +332,7 @@ print([(lv.name, lv.grid, lv.kind) for lv in structure.levels])
 assert structure.toeplitz
 ax = fig.axes[0]
 assert int(ax.images[0].get_array().sum()) == cp.nnz(two, (2, 4, 4))
-assert sum(ln.get_gid() == "channel-boundary" for ln in ax.lines) == 2'''),
+assert sum(ln.get_gid() == "channel-boundary" for ln in ax.lines) == 2"""),
     md(r"""
 ## Transposed convolution is $T^\top$
 
@@ -341,7 +341,7 @@ matrix is exactly the transpose of the forward matrix. (That is why it maps a 2�
 to 4×4.) Drawn as Dumoulin & Visin do — the equivalent direct convolution on the input with
 zeros inserted between elements (grey) and padded by $k-1-p$:
 """),
-    code(r'''tspec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, bias=False)
+    code(r"""tspec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, bias=False)
 Tt = cp.conv_matrix(tspec, (1, 2, 2), w)
 assert Tt.shape == (16, 4)
 assert (Tt.toarray() == T16.toarray().T).all()
@@ -352,7 +352,7 @@ display(Math(r"T_\text{transposed} = T^\top \quad(16 \times 4)"))
 strided = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2)
 fig = render.sliding_figure(strided, (1, 3, 3), max_frames=4)
 display(fig)
-assert sum(p.get_gid() == "zero-insert" for p in fig.axes[0].patches) == 5 * 5 - 9'''),
+assert sum(p.get_gid() == "zero-insert" for p in fig.axes[0].patches) == 5 * 5 - 9"""),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ $$\forall\, (\text{spec}, X, W, b):\quad \texttt{my\_conv}(X, W, b;\ s, p, d, g)
 A straightforward NumPy implementation with PyTorch's functional signature, and a
 deliberately buggy copy that ignores the dilation when it slices the window.
 """),
-    code(r'''def my_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    code(r"""def my_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     n, c, h, w_ = x.shape
     co, cg, kh, kw = weight.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
@@ -417,7 +417,7 @@ def buggy_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1,
                 out[:, o, i, j] = (win * weight[o]).sum(axis=(1, 2, 3))
         if bias is not None:
             out[:, o] += bias[o]
-    return out'''),
+    return out"""),
     md(r"""
 ## The strategies
 
@@ -425,7 +425,7 @@ def buggy_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1,
 arrays (exact in float64). Use them in your own Hypothesis tests — here a property that holds
 for every problem: the conv matrix times the input equals the convolution.
 """),
-    code(r'''from hypothesis import given, settings
+    code(r"""from hypothesis import given, settings
 
 
 @settings(max_examples=40, deadline=None, database=None)
@@ -442,34 +442,34 @@ def matrix_equals_conv(problem):
 
 
 matrix_equals_conv()
-print("T x + bias == conv(x) on 40 generated problems")'''),
+print("T x + bias == conv(x) on 40 generated problems")"""),
     md(r"""
 ## The checker
 
 `cp.check_conv` calls your function like `torch.nn.functional.conv2d` on generated problems
 and compares with convproof's numeric convolution. The correct implementation passes:
 """),
-    code(r'''good = cp.check_conv(my_conv, max_examples=60, seed=0)
+    code(r"""good = cp.check_conv(my_conv, max_examples=60, seed=0)
 print(good)
-assert good and good.counterexample is None'''),
+assert good and good.counterexample is None"""),
     md(r"""
 The buggy one fails, and Hypothesis shrinks the failure: the counterexample is the smallest
 problem that shows the bug — a dilated kernel, with almost everything else at its minimum.
 """),
-    code(r'''bad = cp.check_conv(buggy_conv, max_examples=200, seed=0)
+    code(r"""bad = cp.check_conv(buggy_conv, max_examples=200, seed=0)
 print(bad)
 assert not bad
 cx = bad.counterexample
 assert any(d > 1 for d in cx.spec.dilation)          # the shrunk problem exposes dilation
-assert max(cx.spec.kernel_size) == 2                  # and nothing bigger than needed'''),
+assert max(cx.spec.kernel_size) == 2                  # and nothing bigger than needed"""),
     md(r"""
 Where the reference reads the input — the dilated taps of the counterexample's first
 output, drawn on its (padded) input:
 """),
-    code(r'''spec = cx.spec
+    code(r"""spec = cx.spec
 print(render.element_sum(spec, cx.input_shape, (0,) * (spec.ndim + 2)).text())
 if spec.ndim in (1, 2):
-    display(render.sliding_figure(spec, cx.input_shape, max_frames=2))'''),
+    display(render.sliding_figure(spec, cx.input_shape, max_frames=2))"""),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -496,17 +496,17 @@ and output $y$ sees the input interval $[-P_L + y S_L,\; -P_L + y S_L + r_L - 1]
 VGG-16 as shipped with convproof (torchvision's architecture): shapes, parameters, MACs and
 receptive fields per layer.
 """),
-    code(r'''vgg = cp.load_network("vgg16")
+    code(r"""vgg = cp.load_network("vgg16")
 s = cp.summary(vgg, (3, 224, 224))
 display(Markdown(s.to_markdown()))
 assert s.total_params == 138_357_544            # torchvision's published count
 assert s["features.28"].receptive_field == (196, 196)
-assert s["features.30"].receptive_field == (212, 212)'''),
+assert s["features.30"].receptive_field == (212, 212)"""),
     md(r"""
 The same numbers from the recursion above, applied to the shipped layer list by hand
 (every VGG conv is 3×3, stride 1, padding 1; every pool 2×2, stride 2):
 """),
-    code(r'''cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+    code(r"""cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 r, S, P, rf = 1, 1, 0, []
 for item in cfg:
     k, stride, pad = (2, 2, 0) if item == "M" else (3, 1, 1)
@@ -515,13 +515,13 @@ for item in cfg:
 display(Math(r"r_\text{pool5} = %d,\quad S = %d,\quad P = %d" % (r, S, P)))
 convs = [row for row in s.rows if row.kind in ("conv", "max_pool")]
 assert [row.receptive_field[0] for row in convs] == rf
-assert (convs[-1].effective_stride[0], convs[-1].effective_padding[0]) == (S, P)'''),
+assert (convs[-1].effective_stride[0], convs[-1].effective_padding[0]) == (S, P)"""),
     md(r"""
 Drawn on the 224×224 input: what one output of VGG-16's third pooling layer (`features.16`,
 receptive field 44, effective stride 8) sees. `render.receptive_field` traces the exact input
 positions backwards through every layer of the shipped network.
 """),
-    code(r'''upto = vgg.names.index("features.16") + 1
+    code(r"""upto = vgg.names.index("features.16") + 1
 vgg_specs = [n.layer for n in vgg.nodes[:upto] if isinstance(n.layer, (cp.ConvSpec, cp.PoolSpec))]
 y = (10, 20)
 region = render.receptive_field(vgg_specs, (3, 224, 224), y)
@@ -530,7 +530,7 @@ expected = s.receptive_region("features.16", y)
 assert [(min(a), max(a)) for a in region] == [
     (max(0, lo), min(223, hi)) for lo, hi in zip(expected.start, expected.stop)
 ]
-assert [len(a) for a in region] == [44, 44]'''),
+assert [len(a) for a in region] == [44, 44]"""),
     md(r"""
 ## The receptive field drawn on the input
 
@@ -538,7 +538,7 @@ A small network — conv 3×3 (p=1), max-pool 2, conv 3×3 (p=1), max-pool 2, co
 on a 32×32 input. The highlighted cells are exactly the input positions output $(y_0, y_1)$
 depends on (traced backwards through every tap); the dashed box is their bounding box.
 """),
-    code(r'''layers = [
+    code(r"""layers = [
     cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=3, padding=1),
     cp.PoolSpec(kind="max", kernel_size=2),
     cp.ConvSpec(in_channels=8, out_channels=8, kernel_size=3, padding=1),
@@ -559,17 +559,17 @@ for y in [(3, 3), (0, 0)]:
     cells = sum(p.get_gid() == "rf-cell" for p in fig.axes[0].patches)
     assert cells == (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1), (y, cells)
     region = render.receptive_field(layers, (3, 32, 32), y)
-    assert [(min(a), max(a)) for a in region] == list(zip(lo, hi))'''),
+    assert [(min(a), max(a)) for a in region] == list(zip(lo, hi))"""),
     md(r"""
 Dilation enlarges the receptive field without adding parameters, but the region has holes:
 two 3×3 convolutions with dilation 2 span 9 rows ($r = 1 + 4 + 4$), yet only the even rows
 and columns are ever read.
 """),
-    code(r'''dil = [cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=2)] * 2
+    code(r"""dil = [cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=2)] * 2
 region = render.receptive_field(dil, (1, 16, 16), (0, 0))
 print("rows seen:", region[0])
 assert region[0] == (0, 2, 4, 6, 8)                   # r = 1 + 4 + 4 = 9, even offsets only
-display(render.receptive_field_figure(dil, (1, 16, 16), (0, 0)))'''),
+display(render.receptive_field_figure(dil, (1, 16, 16), (0, 0)))"""),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -599,7 +599,7 @@ The textbook loop: every output position scatters `g * weight` into its input wi
 gathers `g * window` into the weight gradient. The bug is one character: `=` where `+=`
 was meant, so overlapping windows overwrite each other.
 """),
-    code(r'''def my_conv_backward(grad_output, x, weight, bias=None, stride=(1, 1), padding=(0, 0),
+    code(r"""def my_conv_backward(grad_output, x, weight, bias=None, stride=(1, 1), padding=(0, 0),
                      dilation=(1, 1), groups=1, *, bug=True):
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     co, cg, kh, kw = weight.shape
@@ -624,7 +624,7 @@ was meant, so overlapping windows overwrite each other.
                         dxp[win] += gv * weight[o]
     dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
     db = None if bias is None else grad_output.sum(axis=(0, 2, 3))
-    return dx, dw_, db'''),
+    return dx, dw_, db"""),
     md(r"""
 ## The checker finds it and shrinks it
 
@@ -633,12 +633,12 @@ count within the bounds), compares every gradient with convproof's exact one, an
 failure to the smallest problem that shows it. The counterexample names the wrong entry and
 the terms of the definition that feed it:
 """),
-    code(r'''bad = cp.check_conv_backward(my_conv_backward, max_examples=200, seed=0)
+    code(r"""bad = cp.check_conv_backward(my_conv_backward, max_examples=200, seed=0)
 print(bad)
 cx = bad.counterexample
 assert not bad and cx.tensor == "grad_input"
-assert len(cx.feeds) == 2   # two terms meet at that input cell, and '=' keeps only one'''),
-    code(r'''import matplotlib.pyplot as plt
+assert len(cx.feeds) == 2   # two terms meet at that input cell, and '=' keeps only one"""),
+    code(r"""import matplotlib.pyplot as plt
 
 fig = plt.figure(figsize=(7, 2.2))
 panels = [("expected grad_input", cx.expected), ("got grad_input", cx.got),
@@ -650,7 +650,7 @@ for k, (title, values) in enumerate(panels):
     ax.set_xticks([])
     ax.set_yticks([])
 display(fig)
-plt.close(fig)'''),
+plt.close(fig)"""),
     md(r"""
 ## Fixed: the check passes, and the gradients are proved
 
@@ -689,10 +689,10 @@ $\langle f(x), g\rangle = \langle x, f^\top(g)\rangle$ exactly with integers (an
 basis pair when the layer is small, which shows $f^\top$ is the transpose of $f$ if both are
 linear: the verdict is "verified", with that assumption stated):
 """),
-    code(r'''w = np.array([1.0, 2.0, 3.0])
+    code(r"""w = np.array([1.0, 2.0, 3.0])
 forward = lambda x: np.correlate(x, w, mode="valid")
 print(cp.adjoint_check(forward, lambda g: np.convolve(g, w), (8,)).status)
-print(cp.adjoint_check(forward, lambda g: np.correlate(np.pad(g, 2), w), (8,)).status)'''),
+print(cp.adjoint_check(forward, lambda g: np.correlate(np.pad(g, 2), w), (8,)).status)"""),
 ]
 
 
@@ -719,7 +719,7 @@ at most $\sqrt{k_h k_w}\,\|W\|_2$).
 quotient of an explicit integer vector, $u$ a named theorem with its rounding errors
 accounted. Small versions of the issue's layers (random He-normal weights):
 """),
-    code(r'''from convproof import spectrum
+    code(r"""from convproof.spectrum import operator as spectrum
 
 def row(name, c_in, c_out, k, n, stride=1, seed=0):
     spec = cp.ConvSpec(in_channels=c_in, out_channels=c_out, kernel_size=k, stride=stride,
@@ -740,18 +740,18 @@ for name, r, reshaped, sqrt_hw, araujo in rows:
     assert r and reshaped < r.lower <= r.upper <= sqrt_hw   # spectral_norm undershoots
     lines.append(f"| {name} | {reshaped:.3f} | {r.lower:.4f} | {r.upper:.4f} "
                  f"| {r.lower / reshaped:.2f} | {sqrt_hw:.3f} | {araujo:.2f} |")
-display(Markdown("\n".join(lines)))'''),
+display(Markdown("\n".join(lines)))"""),
     md(r"""
 A layer "normalised" by `spectral_norm` is therefore not 1-Lipschitz. `cp.check_lipschitz`
 finds an input that proves it:
 """),
-    code(r'''spec = cp.ConvSpec(in_channels=16, out_channels=16, kernel_size=3, padding=1, bias=False)
+    code(r"""spec = cp.ConvSpec(in_channels=16, out_channels=16, kernel_size=3, padding=1, bias=False)
 w = np.random.default_rng(1).standard_normal(spec.weight_shape)
 w_sn = w / spectrum.reshaped_weight_norm(w)
 res = cp.check_lipschitz(lambda x: cp.conv(spec, x, w_sn), 1.0, (16, 12, 12), seed=0,
                          max_examples=10)
 print(res)
-assert not res and res.ratio > 1'''),
+assert not res and res.ratio > 1"""),
     md(r"""
 ## Circular padding: every singular value from the FFT
 
@@ -764,14 +764,14 @@ The singular values of $T$ are those of all the $M(\theta, \varphi)$. With a str
 input splits into polyphase components and $M$ gains one column block per phase. Checked
 against the dense SVD of `conv_matrix`:
 """),
-    code(r'''for stride in (1, 2):
+    code(r"""for stride in (1, 2):
     spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=3, stride=stride, padding=1,
                        padding_mode="circular", bias=False)
     w = np.random.default_rng(2).standard_normal(spec.weight_shape)
     fast = cp.singular_values(spec, (2, 8, 8), w)
     dense = np.linalg.svd(cp.conv_matrix(spec, (2, 8, 8), w).toarray(), compute_uv=False)
     assert np.allclose(fast, dense)
-    print(f"stride {stride}: {fast.size} singular values, largest {fast[0]:.4f}, agree")'''),
+    print(f"stride {stride}: {fast.size} singular values, largest {fast[0]:.4f}, agree")"""),
     md(r"""
 ## Closed forms for a one-channel kernel
 
@@ -779,7 +779,7 @@ With one input and one output channel, $M(\theta,\varphi)$ is a number: the kern
 trigonometric polynomial, and the singular values are its moduli on the grid. For the
 discrete Laplacian it simplifies to $4\sin^2\frac{\theta}{2} + 4\sin^2\frac{\varphi}{2}$:
 """),
-    code(r'''theta, phi = sympy.symbols("theta phi", real=True)
+    code(r"""theta, phi = sympy.symbols("theta phi", real=True)
 K = sympy.Matrix(3, 3, lambda i, j: sympy.Symbol(f"w_{i}{j}"))
 symbol = sum(K[i, j] * sympy.exp(-sympy.I * (theta * i + phi * j))
              for i in range(3) for j in range(3))
@@ -799,7 +799,7 @@ spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
                    padding_mode="circular", bias=False)
 got = cp.singular_values(spec, (1, n, n), np.array([[[[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]]]))
 assert np.allclose(got, expected)
-print("largest:", got[0], "= 8 at theta = phi = pi")'''),
+print("largest:", got[0], "= 8 at theta = phi = pi")"""),
     md(r"""
 With stride 2 (one axis shown), the two polyphase taps give the $1\times 2$ matrix
 $[\lambda_0(\theta), \lambda_1(\theta)]$ and the singular value
@@ -807,7 +807,7 @@ $\sqrt{|\lambda_0|^2 + |\lambda_1|^2}$: for the kernel $[a, b, c]$ with padding 
 tap offsets are $-1, 0, 1$; phase 0 holds $b$ (shift 0), phase 1 holds $a$ (shift $-1$)
 and $c$ (shift 0), so $\lambda_0 = b$ and $\lambda_1(t) = a e^{\mathrm{i}t} + c$.
 """),
-    code(r'''a, b, c = sympy.symbols("a b c", real=True)
+    code(r"""a, b, c = sympy.symbols("a b c", real=True)
 t = sympy.symbols("t", real=True)
 lam0 = b                                      # phase 0: the tap at offset 0
 lam1 = a * sympy.exp(sympy.I * t) + c         # phase 1: offsets -1 (shift -1) and +1 (shift 0)
@@ -821,7 +821,7 @@ got = cp.singular_values(spec, (1, n), np.array([[[1.0, -2.0, 0.5]]]))
 expected = sorted((float(sv.subs(vals).subs(t, 2 * np.pi * f / (n // 2))) for f in range(n // 2)),
                   reverse=True)
 assert np.allclose(got, expected)
-print(np.round(got, 6))'''),
+print(np.round(got, 6))"""),
     md(r"""
 ## Where the top singular values sit
 
@@ -829,7 +829,7 @@ Sorted singular values of one layer with circular padding (all of them, FFT) and
 padding (the top 40, ARPACK on the matrix-free operator): zero padding is a compression of a
 circulant on a larger grid, so its norm is at most that circulant's.
 """),
-    code(r'''import matplotlib.pyplot as plt
+    code(r"""import matplotlib.pyplot as plt
 
 spec_c = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1,
                      padding_mode="circular", bias=False)
@@ -846,7 +846,7 @@ display(fig)
 plt.close(fig)
 r = cp.operator_norm(spec_z, (4, 12, 12), w)
 assert r.lower <= zero[0] <= r.upper
-print(r)'''),
+print(r)"""),
 ]
 
 
@@ -868,8 +868,11 @@ def build() -> list[Path]:
         nb = new_notebook(cells=cells)
         for number, cell in enumerate(nb.cells):  # stable ids: rebuilding gives no diff
             cell["id"] = f"{name[:2]}-{number:02d}"
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.metadata["language_info"] = {"name": "python"}
         path = HERE / f"{name}.ipynb"
         nbformat.validate(nb)

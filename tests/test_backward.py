@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof import backward as bw
-from convproof import strategies as cs
+from convproof.constructions import backward as bw
+from convproof.testing import strategies as cs
 
 try:
     from backward_zoo import CORRECT, ZOO, loop_backward, numpy_conv_backward, torch_backward
@@ -582,7 +582,7 @@ def test_zoo_member_is_caught_minimally(name: str) -> None:
     result = _check(layer, fn, max_examples=200, seed=0)
     assert not result
     cx = result.counterexample
-    assert isinstance(cx, cp.check_backward.BackwardCounterexample)
+    assert isinstance(cx, cp.BackwardCounterexample)
     assert minimal(cx), str(cx)
     # minimal: a handful of elements at most (one axis may end at 7, the smallest of the
     # large sizes the checkers draw now and then, when the bug shows there first)
@@ -771,7 +771,7 @@ def test_backward_problems_shrink_to_minimal() -> None:
 
 
 def test_cli_check_backward(capsys: pytest.CaptureFixture[str]) -> None:
-    from convproof.cli import main
+    from convproof.presentation.cli import main
 
     code = main(["check", "--backward", "convproof.examples:assign_conv_backward",
                  "--seed", "0", "-q"])  # fmt: skip
@@ -844,7 +844,7 @@ def _backward_refuted_concretely() -> bool:
 def test_planted_backward_rule_is_refuted_symbolically_and_concretely(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from convproof import backward as _bw
+    from convproof.constructions import backward as _bw
 
     _bw._plan.cache_clear()
     if name in _WRONG_TAP_CELLS:

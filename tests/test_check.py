@@ -11,8 +11,8 @@ import pytest
 from hypothesis.errors import InvalidArgument
 
 import convproof as cp
-from convproof import check as cpc
-from convproof import examples
+from convproof.testing import check as cpc
+from convproof.testing import faulty_convs as examples
 
 
 def good_conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -449,7 +449,7 @@ def test_gamma() -> None:
 
 def test_counterexample_to_dict_keeps_the_call_a_mapping() -> None:
     """The keyword arguments fn was called with stay a JSON object, not a string."""
-    from convproof import examples
+    from convproof.testing import faulty_convs as examples
 
     result = cp.check_conv(examples.flipped_conv, max_examples=20, seed=0)
     call = json.loads(json.dumps(result.to_dict()))["counterexample"]["call"]

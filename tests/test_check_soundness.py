@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import convproof as cp
-from convproof import examples
+from convproof.testing import faulty_convs as examples
 
 try:
     import test_zoo as zoo

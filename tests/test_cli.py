@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convproof.cli import main
+from convproof.presentation.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -478,10 +478,22 @@ def test_check_buggy_function_fails_with_counterexample(capsys, user_module) -> 
 def test_check_shipped_examples_are_reproducible(capsys) -> None:
     """stdout is the same on every run (timings go to stderr), so the README can show it."""
     first = run(
-        capsys, "check", "convproof.examples:flipped_conv", "--max-examples", "20", "--seed", "0"
+        capsys,
+        "check",
+        "convproof.examples:flipped_conv",
+        "--max-examples",
+        "20",
+        "--seed",
+        "0",
     )
     second = run(
-        capsys, "check", "convproof.examples:flipped_conv", "--max-examples", "20", "--seed", "0"
+        capsys,
+        "check",
+        "convproof.examples:flipped_conv",
+        "--max-examples",
+        "20",
+        "--seed",
+        "0",
     )
     assert first[0] == second[0] == 1
     assert first[1] == second[1]
@@ -794,7 +806,7 @@ def test_memory_error_is_one_line(capsys, monkeypatch) -> None:
     def huge(*args, **kwargs):
         raise MemoryError("Unable to allocate 71.4 GiB for an array")
 
-    monkeypatch.setattr("convproof.proof.prove", huge)
+    monkeypatch.setattr("convproof.proofs.concrete.prove", huge)
     code, out, err = run(capsys, "prove", "--in", "1x4x4", "--kernel", "3")
     assert code == 2 and out == ""
     assert err.splitlines() == [
@@ -875,7 +887,7 @@ def test_console_script() -> None:
 
 def test_help_examples_run(capsys, tmp_path, monkeypatch) -> None:
     """Every example in the subcommands' --help runs (files are written to a temp dir)."""
-    from convproof.cli import _EXAMPLES
+    from convproof.presentation.cli import _EXAMPLES
 
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "w.npy", np.ones((1, 1, 3, 3)))
@@ -893,7 +905,7 @@ def test_help_examples_run(capsys, tmp_path, monkeypatch) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# convproof._parse directly
+# convproof.presentation.parse directly
 # --------------------------------------------------------------------------------------
 
 
@@ -914,7 +926,7 @@ def test_help_examples_run(capsys, tmp_path, monkeypatch) -> None:
     ],
 )
 def test_parse_padding_forms(text, expected) -> None:
-    from convproof._parse import parse_padding
+    from convproof.presentation.parse import parse_padding
 
     assert parse_padding(text) == expected
 
@@ -937,14 +949,14 @@ def test_parse_padding_forms(text, expected) -> None:
     ],
 )
 def test_parse_padding_rejects(text) -> None:
-    from convproof._parse import parse_padding
+    from convproof.presentation.parse import parse_padding
 
     with pytest.raises(ValueError, match="--padding must"):
         parse_padding(text)
 
 
 def test_resolve_callable_forms(tmp_path) -> None:
-    from convproof._parse import resolve_callable
+    from convproof.presentation.parse import resolve_callable
 
     (tmp_path / "ops.py").write_text(
         "class K:\n    @staticmethod\n    def f(a):\n        return a + 1\n"

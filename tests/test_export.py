@@ -12,7 +12,7 @@ import scipy.sparse
 import sympy
 
 import convproof as cp
-from convproof.export import (
+from convproof.presentation.export import (
     matrix_conventions,
     to_dense,
     to_latex,

@@ -471,7 +471,7 @@ def test_formula_bad_inputs(call: Any, pattern: str) -> None:
 
 def test_the_stated_ceiling_lemma_is_proved_by_cases() -> None:
     """The lemma "sympy with lemmas" results rely on is itself machine-checked here."""
-    from convproof._decide import prove_by_cases
+    from convproof.formulas.decide import prove_by_cases
 
     a = sympy.Symbol("a", integer=True)
     b = sympy.Symbol("b", integer=True, positive=True)

@@ -1,14 +1,16 @@
-"""Tests for convproof.general: proofs for symbolic sizes that can fail.
+"""Tests for convproof.proofs.general: proofs for symbolic sizes that can fail.
 
-Each general proof compares the index rules of :mod:`convproof.index` (what the matrices
-are built from) with the definition written in :mod:`convproof.general`; its result has
+Each general proof compares the index rules of :mod:`convproof.constructions.index` (what the
+matrices
+are built from) with the definition written in :mod:`convproof.proofs.general`; its result has
 one sub-result per symbolic step and one for the numeric spot-check.  Every status
 transition is tested here; the table of planted wrong rules is in
 ``tests/test_general_soundness.py``.
 
 Before issue 11 both sides of the symbolic identity were built from the same inline
 formula, so planting a wrong rule left the symbolic step "identical"; these tests fail on
-that code (there is no ``convproof.index.tap_source`` to plant a rule in, no sub-result per
+that code (there is no ``convproof.constructions.index.tap_source`` to plant a rule in, no
+sub-result per
 step, no ``spot_check=False`` and no ``conditions``).
 """
 
@@ -21,8 +23,9 @@ import sympy
 from sympy.concrete.delta import deltasummation
 
 import convproof as cp
-from convproof import general, index
-from convproof._decide import floor_value
+from convproof.constructions import index
+from convproof.formulas.decide import floor_value
+from convproof.proofs import general
 
 
 def _statuses(result: cp.ProofResult) -> list[str]:
@@ -112,7 +115,7 @@ def test_transposed_proof_compares_scatter_rule_with_two_definitions() -> None:
     scatter, adjoint = result.checks
     assert "scatter definition" in scatter.statement
     assert "forward conv's matrix transposed" in adjoint.statement
-    assert "convproof.index.scatter_target" in result.steps[0]
+    assert "index.scatter_target" in result.steps[0]
     assert scatter.steps == adjoint.steps == ("matrix side = definition: identical",)
     assert any("op < max(s, d)" in c for c in result.conditions)
 

@@ -1,15 +1,16 @@
 """Soundness of the general proofs and the formula theorems: planted defects never pass.
 
-Part 1 plants each wrong index rule in :mod:`convproof.index` -- the one place the matrix
+Part 1 plants each wrong index rule in :mod:`convproof.constructions.index` -- the one place the
+matrix
 construction learns which input a tap reads -- and asserts that
 
 * the *symbolic* step of :func:`convproof.prove_general` that states the rule is refuted
   on its own (spot-check disabled), with a concrete counterexample, and
-* the matrices :mod:`convproof.matrix` builds with the planted rule are refuted by the
+* the matrices :mod:`convproof.constructions.matrix` builds with the planted rule are refuted by the
   concrete proof :func:`convproof.prove` (so the rule really is the one the matrices use);
 
 and that the correct rule gives "proved" on both.  Part 2 does the same for the formula
-theorems of :mod:`convproof.formulas`: wrong framework formulas and wrong relationships
+theorems of :mod:`convproof.formulas.derived`: wrong framework formulas and wrong relationships
 are refuted, never proved or verified.
 
 Before issue 11 the general proofs built both sides from one inline formula, so every
@@ -27,7 +28,8 @@ import pytest
 import sympy
 
 import convproof as cp
-from convproof import formulas, index
+from convproof.constructions import index
+from convproof.formulas import derived as formulas
 
 Rule = Callable[..., Any]
 
@@ -227,7 +229,7 @@ def test_planted_framework_formula_is_refuted(name: str, monkeypatch: Any) -> No
     ],
 )
 def test_case_split_never_proves_a_false_claim(claim: str, facts: list[str]) -> None:
-    from convproof._decide import prove_by_cases
+    from convproof.formulas.decide import prove_by_cases
 
     names = {n: cp.SYMBOLS[n] for n in ("i", "s", "op")}
     expr = sympy.sympify(claim, locals=names)
@@ -261,7 +263,7 @@ def test_correct_formula_theorems_are_proved() -> None:
 )
 def test_case_split_proves_true_claims(claim: str, facts: list[str]) -> None:
     """The correct counterparts of the false claims above (each checked on a grid too)."""
-    from convproof._decide import prove_by_cases
+    from convproof.formulas.decide import prove_by_cases
 
     names = {n: cp.SYMBOLS[n] for n in ("i", "s", "op")}
     expr = sympy.sympify(claim, locals=names)
@@ -325,7 +327,7 @@ _n = sympy.Symbol("n", integer=True)
     ],
 )
 def test_nonnegative_is_sound(x: Any, facts: list[Any], expected: bool) -> None:
-    from convproof._decide import nonnegative
+    from convproof.formulas.decide import nonnegative
 
     assert nonnegative(x, facts) is expected
 
@@ -348,14 +350,14 @@ def test_nonnegative_is_sound(x: Any, facts: list[Any], expected: bool) -> None:
     ],
 )
 def test_relation_value_is_sound(rel: Any, facts: list[Any], expected: Any) -> None:
-    from convproof._decide import relation_value
+    from convproof.formulas.decide import relation_value
 
     got = relation_value(rel, facts)
     assert got == (rel if expected is None else expected)
 
 
 def test_decide_evaluates_only_what_the_signs_fix() -> None:
-    from convproof._decide import decide
+    from convproof.formulas.decide import decide
 
     assert decide(sympy.Max(_a, _a + 1)) == _a + 1
     assert decide(sympy.Min(_a, _a + 1)) == _a
@@ -369,7 +371,7 @@ def test_decide_evaluates_only_what_the_signs_fix() -> None:
 
 
 def test_extrema_and_empty_cases_use_the_facts() -> None:
-    from convproof._decide import _empty, decide
+    from convproof.formulas.decide import _empty, decide
 
     assert decide(sympy.Max(_a, _b), [_a - _b]) == _a
     assert decide(sympy.Min(_a, _b), [_a - _b]) == _b

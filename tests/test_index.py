@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import convproof as cp
-from convproof.index import AxisPattern, axis_pattern, axis_patterns, map_positions
+from convproof.constructions.index import AxisPattern, axis_pattern, axis_patterns, map_positions
 
 # PyTorch padding modes and their NumPy np.pad names (SEMANTICS.md)
 _NUMPY_MODE = {"circular": "wrap", "reflect": "reflect", "replicate": "edge"}
@@ -167,7 +167,7 @@ def test_index_rules_on_arrays_and_symbols() -> None:
     """The one index rule, checked against hand-worked values and used by the patterns."""
     import sympy
 
-    from convproof.index import group_input_start, scatter_target, tap_source
+    from convproof.constructions.index import group_input_start, scatter_target, tap_source
 
     a, u = np.arange(4)[:, None], np.arange(3)[None, :]
     # stride 2, dilation 3, padding 1: window a starts at 2a - 1, taps 3 apart
@@ -191,7 +191,7 @@ def test_index_rules_on_arrays_and_symbols() -> None:
 def test_patterns_read_the_rule_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """axis_pattern looks the rules up when called: a planted rule changes the patterns
     (and so the matrices; tests/test_general_soundness.py plants each wrong rule)."""
-    from convproof import index
+    from convproof.constructions import index
 
     monkeypatch.setattr(
         index, "tap_source", lambda a, u, *, stride, dilation, pad_before: a * stride + u

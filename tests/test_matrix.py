@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof import matrix as cpm
+from convproof.constructions import matrix as cpm
 
 try:
     from reference import reference
@@ -217,7 +217,7 @@ def test_matvec_equals_reference(kind: str, chunk: int) -> None:
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose", "avg_pool_torch"])
 def test_matvec_equals_torch(kind: str, chunk: int, torch: Any) -> None:
-    from convproof.oracles import torch_reference
+    from convproof.testing.oracles import torch_reference
 
     rng = np.random.default_rng(2000 + chunk)
     for spec, shape in _specs(kind, 100 + chunk, N_SPECS // CHUNKS):
@@ -534,7 +534,7 @@ def _read_index(t: int, n: int, mode: str) -> int | None:
 @pytest.mark.parametrize("mode", cp.PADDING_MODES)
 def test_axis_nnz_closed_forms_exhaustive(mode: str) -> None:
     """Per-axis closed forms = distinct (output, input) pairs counted with Python sets."""
-    from convproof.index import axis_pattern
+    from convproof.constructions.index import axis_pattern
 
     for n, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 3)):
         limit = {"reflect": n - 1, "circular": n}.get(mode, n + 1)
@@ -687,20 +687,37 @@ def test_memory_limit_per_call() -> None:
     assert cp.conv_matrix(spec, (4, 16, 16), w, max_bytes=10**8).nnz == cp.nnz(spec, (4, 16, 16))
 
 
-def test_memory_limit_module_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_memory_limit_setting() -> None:
+    """One setting limits every construction; it is restored when the block ends."""
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)
-    monkeypatch.setattr(cpm, "MAX_BYTES", 100)
-    with pytest.raises(cp.MemoryLimitError, match="max_bytes=100 "):
-        cp.conv_matrix(spec, (1, 8, 8), np.ones(spec.weight_shape))
-    with pytest.raises(cp.MemoryLimitError):
-        cp.matrix_entries(spec, (1, 8, 8))
+    before = cp.get_max_bytes()
+    with cp.memory_limit(100):
+        with pytest.raises(cp.MemoryLimitError, match="max_bytes=100 "):
+            cp.conv_matrix(spec, (1, 8, 8), np.ones(spec.weight_shape))
+        with pytest.raises(cp.MemoryLimitError):
+            cp.matrix_entries(spec, (1, 8, 8))
+        with pytest.raises(cp.MemoryLimitError, match="max_bytes=100 "):
+            cp.sliding_sum(spec, (1, 8, 8))
+        with pytest.raises(cp.MemoryLimitError, match="max_bytes=100 "):
+            cp.prove(spec, (1, 8, 8))
+    assert cp.get_max_bytes() == before
+    assert cp.conv_matrix(spec, (1, 8, 8), np.ones(spec.weight_shape)).shape == (36, 64)
+    previous = cp.set_max_bytes(100)
+    try:
+        with pytest.raises(cp.MemoryLimitError):
+            cp.conv_matrix(spec, (1, 8, 8), np.ones(spec.weight_shape))
+    finally:
+        cp.set_max_bytes(previous)
+    for bad in (0, -5, 1.5, True, "1G"):
+        with pytest.raises(cp.ConvProofError, match=f"max_bytes={bad!r}"):
+            cp.set_max_bytes(bad)
 
 
 def test_memory_limit_default_refuses_huge_layers_without_allocating() -> None:
     spec = cp.ConvSpec(in_channels=512, out_channels=512, kernel_size=3, padding=1)
     with pytest.raises(cp.MemoryLimitError, match=r"TiB"):
         cp.conv_matrix(spec, (512, 256, 256), np.zeros(spec.weight_shape))
-    assert cp.estimate_bytes(spec, (512, 256, 256)) > cpm.MAX_BYTES
+    assert cp.estimate_bytes(spec, (512, 256, 256)) > cp.DEFAULT_MAX_BYTES
 
 
 def test_dtype_follows_weight() -> None:

@@ -1,4 +1,4 @@
-"""Tests for convproof.network_proof (prove every layer of a network) and ``convproof prove
+"""Tests for convproof.networks.proof (prove every layer of a network) and ``convproof prove
 --net`` / ``--model``.
 
 Independent references: layer shapes and monomial counts worked out by hand from the
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import convproof as cp
-import convproof.matrix as cpm
-from convproof import proof as P
-from convproof.cli import main
+import convproof.constructions.matrix as cpm
+from convproof.presentation.cli import main
+from convproof.proofs import concrete as P
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof import strategies as cs
+from convproof.testing import strategies as cs
 
 try:
     from reference import reference
@@ -250,7 +250,7 @@ def test_depthwise_and_grouped_paths_agree_with_reference(rng: np.random.Generat
 @given(data=st.data())
 def test_wide_route_blocks_agree_with_reference(dtype: str, data: st.DataObject) -> None:
     """The stride-1 im2col in column blocks: block edges (a ragged last block) lose nothing."""
-    import convproof.numeric as numeric
+    import convproof.constructions.numeric as numeric
 
     g = data.draw(st.sampled_from([1, 2]), label="groups")
     cin_g = data.draw(st.integers(2, 3), label="cin_g")
@@ -392,7 +392,7 @@ _TORCH_EXAMPLES = {"conv": 400, "conv_transpose": 350, "pool": 350}
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose", "pool"])
 def test_agrees_with_torch(kind: str, torch: Any) -> None:
-    from convproof.oracles import torch_reference
+    from convproof.testing.oracles import torch_reference
 
     ran = [0]
     ndims = st.sampled_from([1, 2, 3])

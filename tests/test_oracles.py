@@ -1,6 +1,7 @@
 """The tests' two references checked against each other and against hand-worked values.
 
-``tests/reference.py`` (loops) and ``convproof.oracles.torch_reference`` (PyTorch) are written
+``tests/reference.py`` (loops) and ``convproof.testing.oracles.torch_reference`` (PyTorch) are
+written
 independently; every other numeric test leans on them, so they are checked first.
 """
 
@@ -13,7 +14,7 @@ import pytest
 from reference import ref_conv, ref_conv_transpose, ref_pool, reference
 
 import convproof as cp
-from convproof.oracles import torch_reference
+from convproof.testing.oracles import torch_reference
 
 
 # --- hand-worked values -----------------------------------------------------------------

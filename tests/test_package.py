@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import pkgutil
 import subprocess
 import sys
@@ -30,13 +31,16 @@ def test_type_checking_imports_match_the_lazy_table() -> None:
     # mypy sees the TYPE_CHECKING imports, users get the lazy table: they must name the same
     tree = ast.parse(INIT.read_text())
     block = next(n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.dump(n))
-    seen = {
-        (node.module, alias.name)
-        for node in block.body
-        if isinstance(node, ast.ImportFrom) and node.module
-        for alias in node.names
-    }
-    assert seen == {(module, name) for name, module in cp._LAZY.items()}
+    seen: set[tuple[str, str]] = set()
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names:
+            if alias.name == "*":  # a star import brings the module's __all__
+                module = importlib.import_module(node.module)
+                seen.update((node.module, name) for name in module.__all__)
+            elif alias.name != "strategies":  # the public submodule
+                seen.add((node.module, alias.name))
+    assert seen == {(f"convproof.{module}", name) for name, module in cp._LAZY.items()}
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -1,4 +1,4 @@
-"""Tests for convproof.proof: concrete proofs, user matrices and user functions.
+"""Tests for convproof.proofs.concrete: concrete proofs, user matrices and user functions.
 
 Independent references: the loop reference (tests/reference.py) evaluates the definition;
 planted defects come with counterexamples worked out by hand in the comments; user matrices
@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof import proof as P
+from convproof.proofs import concrete as P
 
 try:
     from reference import reference
@@ -673,7 +673,7 @@ def test_transposed_with_output_padding_at_least_stride() -> None:
 def test_default_path_refutes_a_broken_matrix_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default proof really reads the matrix stage's entries (the block construction
     behind matrix_entries): a broken one is refuted."""
-    import convproof.matrix as cpm
+    import convproof.constructions.matrix as cpm
 
     real = cpm._block_entries
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import convproof as cp
-import convproof.matrix as cpm
-from convproof import proof as P
+import convproof.constructions.matrix as cpm
+from convproof.proofs import concrete as P
 
 try:
     from reference import reference

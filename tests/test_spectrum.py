@@ -1,4 +1,4 @@
-"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum).
+"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum.operator).
 
 Every expected value comes from elsewhere: the dense SVD of ``conv_matrix(...).toarray()``
 (LAPACK on the explicit matrix), closed forms worked by hand (circulant eigenvalues), and the
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof import spectrum
+from convproof.spectrum import operator as spectrum
 from tests.reference import ref_conv
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import convproof as cp
-from convproof import strategies as cs
+from convproof.testing import strategies as cs
 
 
 class _Found(Exception):

@@ -1,0 +1,1090 @@
+"""Layer specifications: frozen, validated value objects.
+
+A spec says *what a layer is* — kernel, stride, padding, dilation, channels, groups — and
+nothing about the input: one spec serves many input shapes (as
+``scipy.linalg.convolution_matrix(a, n)`` takes ``n`` separately).  Three kinds share one
+shape vocabulary:
+
+================================  =========================================================
+:class:`ConvSpec`                 ``torch.nn.Conv{1,2,3}d`` (plus per-side and named paddings)
+:class:`ConvTransposeSpec`        ``torch.nn.ConvTranspose{1,2,3}d`` (plus per-side paddings)
+:class:`PoolSpec`                 ``torch.nn.MaxPool*`` / ``AvgPool*`` (``kind="max" | "avg"``)
+================================  =========================================================
+
+Constructors accept PyTorch's spellings (an int broadcast to every spatial dimension, or a
+tuple of length ``ndim``) and store tuples only, so specs are hashable and compare equal
+when they describe the same layer.  ``padding`` is stored as ``((before, after), ...)``
+pairs, or as a padding *name* when the amount depends on the input size
+(``"same"``, ``"full"``, ``"SAME_UPPER"``, ``"SAME_LOWER"``; see :meth:`resolve_padding`).
+PyTorch's legality rules are the default; every violation raises
+:class:`~convproof.errors.ConvProofError` naming the parameter and the value.
+
+Examples
+--------
+>>> import convproof as cp
+>>> spec = cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same")
+>>> spec.output_shape((3, 25, 25))
+(5, 25, 25)
+>>> spec.num_params, spec.weight_shape
+(140, (5, 3, 3, 3))
+>>> spec.resolve_padding((3, 25, 25))
+((1, 1), (1, 1))
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
+
+from convproof.errors import ConvProofError
+from convproof.layers import sizes as _axis
+
+__all__ = [
+    "PADDING_MODES",
+    "PADDING_NAMES",
+    "ConvSpec",
+    "ConvTransposeSpec",
+    "PoolSpec",
+    "Spec",
+    "spec_from_dict",
+]
+
+Pairs = tuple[tuple[int, int], ...]
+PaddingArg = int | str | Sequence[int] | Sequence[Sequence[int]]
+
+#: Accepted padding names (``"VALID"``, ``"SAME"`` and ``"FULL"`` are accepted as TF spellings).
+PADDING_NAMES = ("valid", "same", "full", "SAME_UPPER", "SAME_LOWER")
+_NAME_ALIASES = {"VALID": "valid", "SAME": "SAME_UPPER", "FULL": "full"}
+#: Accepted ``padding_mode`` values (PyTorch's names).
+PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+# --------------------------------------------------------------------------------------
+# normalizers: user spellings -> tuples (messages quote the user's value)
+# --------------------------------------------------------------------------------------
+
+
+def _int(name: str, value: Any) -> int:
+    """An integer (NumPy integers welcome, ``bool`` and floats refused)."""
+    if isinstance(value, bool):
+        raise ConvProofError(f"{name} must be an integer, got {name}={value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ConvProofError(f"{name} must be an integer, got {name}={value!r}") from None
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+#: The most spatial dims a spec accepts (frameworks stop at 3; a bound keeps a hostile
+#: ``ndim=10**9`` from exhausting memory while broadcasting ints to tuples).
+MAX_NDIM = 16
+
+
+def _infer_ndim(cls: str, ndim: Any, **candidates: Any) -> int:
+    """``ndim`` as given, else the length of the first tuple argument, else 2."""
+    if ndim is not None:
+        n = _int("ndim", ndim)
+        if not 1 <= n <= MAX_NDIM:
+            raise ConvProofError(f"ndim must be between 1 and {MAX_NDIM}, got ndim={ndim!r}")
+        return n
+    for name, value in candidates.items():
+        if _is_seq(value) and len(value) > 0:
+            if len(value) > MAX_NDIM:
+                raise ConvProofError(
+                    f"{name} must have at most {MAX_NDIM} entries (one per spatial dim), "
+                    f"got {name} with {len(value)} entries"
+                )
+            return len(value)
+    return 2
+
+
+def _ints(name: str, value: Any, ndim: int, minimum: int) -> tuple[int, ...]:
+    """Broadcast an int to ``ndim`` or check a tuple's length; every entry ``>= minimum``."""
+    if _is_seq(value):
+        if len(value) != ndim:
+            raise ConvProofError(
+                f"{name} must be an int or a tuple of {ndim} ints (ndim={ndim}), "
+                f"got {name}={value!r}"
+            )
+        out = tuple(_int(name, v) for v in value)
+    elif isinstance(value, str) or value is None:
+        raise ConvProofError(
+            f"{name} must be an int or a tuple of {ndim} ints, got {name}={value!r}"
+        )
+    else:
+        out = (_int(name, value),) * ndim
+    if any(v < minimum for v in out):
+        raise ConvProofError(
+            f"{name} must be >= {minimum} in every dimension, got {name}={value!r}"
+        )
+    return out
+
+
+def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
+    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name."""
+    if isinstance(value, str):
+        name = _NAME_ALIASES.get(value, value)
+        if name not in names:
+            raise ConvProofError(
+                f"padding must be an int, a tuple, (before, after) pairs or one of "
+                f"{', '.join(repr(n) for n in names)}, got padding={value!r}"
+            )
+        if name == "valid":
+            return ((0, 0),) * ndim
+        return name
+    if _is_seq(value):
+        if len(value) != ndim:
+            raise ConvProofError(
+                f"padding must have one entry per spatial dimension (ndim={ndim}), "
+                f"got padding={value!r}"
+            )
+        pairs = []
+        for entry in value:
+            if _is_seq(entry):
+                if len(entry) != 2:
+                    raise ConvProofError(
+                        f"padding pairs must be (before, after), got padding={value!r}"
+                    )
+                pairs.append((_int("padding", entry[0]), _int("padding", entry[1])))
+            else:
+                p = _int("padding", entry)
+                pairs.append((p, p))
+        out: Pairs = tuple(pairs)
+    else:
+        if value is None:
+            raise ConvProofError(
+                f"padding must be an int, a tuple or a name, got padding={value!r}"
+            )
+        p = _int("padding", value)
+        out = ((p, p),) * ndim
+    if any(v < 0 for pair in out for v in pair):
+        raise ConvProofError(
+            f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
+            f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
+        )
+    return out
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConvProofError(f"{name} must be True or False, got {name}={value!r}")
+    return value
+
+
+def _positive(name: str, value: Any) -> int:
+    v = _int(name, value)
+    if v < 1:
+        raise ConvProofError(f"{name} must be >= 1, got {name}={value!r}")
+    return v
+
+
+def _fmt(t: tuple[int, ...]) -> str:
+    return str(t[0]) if len(set(t)) == 1 else str(t)
+
+
+# --------------------------------------------------------------------------------------
+# shared behaviour
+# --------------------------------------------------------------------------------------
+
+
+class _Windowed:
+    """Behaviour shared by the three spec kinds (a sliding window over ``ndim`` axes)."""
+
+    layer: ClassVar[str]
+    ndim: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: Pairs | str
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def effective_kernel_size(self) -> tuple[int, ...]:
+        """Span of the dilated kernel per axis, ``d(k - 1) + 1``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=(1, 2)
+        ...             ).effective_kernel_size
+        (3, 5)
+        """
+        return tuple(_axis.effective_kernel(k, d) for k, d in zip(self.kernel_size, self.dilation))
+
+    def _expected_channels(self) -> int | None:
+        return None
+
+    def split_input_shape(
+        self, input_shape: Sequence[int]
+    ) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+        """Split an input shape into ``(batch, channels, spatial)``, validating it.
+
+        ``input_shape`` is ``(C, *spatial)`` or ``(N, C, *spatial)``; ``batch`` is ``()`` or
+        ``(N,)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).split_input_shape(
+        ...     (8, 3, 32, 32))
+        ((8,), 3, (32, 32))
+        """
+        if not _is_seq(input_shape) and not hasattr(input_shape, "__len__"):
+            raise ConvProofError(
+                f"input_shape must be a tuple (C, *spatial) or (N, C, *spatial), "
+                f"got input_shape={input_shape!r}"
+            )
+        shape = tuple(input_shape)
+        if len(shape) not in (self.ndim + 1, self.ndim + 2):
+            raise ConvProofError(
+                f"input_shape must be (C, *spatial) or (N, C, *spatial) with {self.ndim} spatial "
+                f"dims (ndim={self.ndim}), got input_shape={input_shape!r}"
+            )
+        dims = tuple(_int("input_shape", v) for v in shape)
+        batch, c, spatial = dims[: -self.ndim - 1], dims[-self.ndim - 1], dims[-self.ndim :]
+        if any(n < 0 for n in batch):
+            raise ConvProofError(f"batch size must be >= 0, got input_shape={input_shape!r}")
+        if c < 1:
+            raise ConvProofError(f"channels must be >= 1, got input_shape={input_shape!r}")
+        if any(v < 1 for v in spatial):
+            raise ConvProofError(
+                f"spatial sizes must be >= 1 in every dimension, got input_shape={input_shape!r}"
+            )
+        expected = self._expected_channels()
+        if expected is not None and c != expected:
+            raise ConvProofError(
+                f"input_shape has {c} channels but the layer expects {expected} "
+                f"(in_channels={expected}), got input_shape={input_shape!r}"
+            )
+        return batch, c, spatial
+
+    def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
+        raise NotImplementedError  # pragma: no cover - every kind overrides
+
+    def _check_padding(self, pads: Pairs, spatial: tuple[int, ...]) -> None:
+        """Kind-specific limits on resolved padding (padding modes)."""
+
+    def resolve_padding(self, input_shape: Sequence[int]) -> Pairs:
+        """Per-side padding ``((before, after), ...)`` for an input of this shape.
+
+        =================  ===========================================================
+        ``padding``        resolved per axis
+        =================  ===========================================================
+        int / tuple        as given, the same on both sides
+        pairs              as given
+        ``"valid"``        ``(0, 0)``
+        ``"full"``         ``(k_eff - 1, k_eff - 1)``
+        ``"same"``         PyTorch: total ``d(k - 1)``, odd extra at the **end**
+        ``"SAME_UPPER"``   TF/JAX ``SAME``: total ``max(0, (ceil(i/s) - 1)s + k_eff - i)``,
+                           odd extra at the **end**
+        ``"SAME_LOWER"``   the same total, odd extra at the **start**
+        =================  ===========================================================
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            ``(C, *spatial)`` or ``(N, C, *spatial)``.
+
+        Returns
+        -------
+        tuple of (int, int)
+            One ``(before, after)`` pair per spatial dimension.
+
+        Raises
+        ------
+        ConvProofError
+            If the input shape is invalid for this layer, or the padding breaks a padding
+            mode's limit (``reflect`` needs padding < input size, ``circular`` <= input size).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=7, stride=2,
+        ...                    padding="SAME_UPPER")
+        >>> spec.resolve_padding((3, 224, 224))
+        ((2, 3), (2, 3))
+        """
+        _, _, spatial = self.split_input_shape(input_shape)
+        return self._resolve_spatial(spatial)
+
+    def _resolve_spatial(self, spatial: tuple[int, ...]) -> Pairs:
+        pads = (
+            self._resolve_named(self.padding, spatial)
+            if isinstance(self.padding, str)
+            else self.padding
+        )
+        self._check_padding(pads, spatial)
+        return pads
+
+    def output_spatial(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        """Output spatial sizes for these input spatial sizes (no channel or batch axes).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=1, stride=2, ceil_mode=True, ndim=1
+        ...             ).output_spatial((32,))
+        (16,)
+        """
+        spatial_t = tuple(spatial)
+        c = self._expected_channels() or 1
+        self.split_input_shape((c, *spatial_t))
+        pads = self._resolve_spatial(spatial_t)
+        return self._output_sizes(spatial_t, pads)
+
+    def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _out_channels(self, c_in: int) -> int:
+        raise NotImplementedError  # pragma: no cover
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        """Output shape for an input shape: same rank, channels replaced.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            ``(C, *spatial)`` or ``(N, C, *spatial)``.
+
+        Returns
+        -------
+        tuple of int
+            ``(C_out, *out)`` or ``(N, C_out, *out)``.
+
+        Raises
+        ------
+        ConvProofError
+            If the input shape does not fit the layer or the output would be empty.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5, stride=2
+        ...             ).output_shape((1, 3, 32, 32))
+        (1, 1, 14, 14)
+        """
+        batch, c, spatial = self.split_input_shape(input_shape)
+        pads = self._resolve_spatial(spatial)
+        return (*batch, self._out_channels(c), *self._output_sizes(spatial, pads))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``{"type": ..., **fields}``) that :func:`spec_from_dict` reads.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> d = cp.PoolSpec(kind="avg", kernel_size=2).to_dict()
+        >>> d["type"], d["kernel_size"]
+        ('PoolSpec', [2, 2])
+        >>> cp.spec_from_dict(d) == cp.PoolSpec(kind="avg", kernel_size=2)
+        True
+        """
+
+        def plain(v: Any) -> Any:
+            return [plain(x) for x in v] if isinstance(v, tuple) else v
+
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in fields(self):  # type: ignore[arg-type]
+            out[f.name] = plain(getattr(self, f.name))
+        return out
+
+    def _axis_error(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> None:
+        k, d = self.kernel_size[axis], self.dilation[axis]
+        raise ConvProofError(
+            f"{what} would be empty: input size {i} along dim {axis} with padding {pads} "
+            f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
+            f"(kernel_size={k}, dilation={d}), output size {o}"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# ConvSpec
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, init=False)
+class ConvSpec(_Windowed):
+    """A convolution layer (``torch.nn.Conv{1,2,3}d`` semantics; cross-correlation).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts; both divisible by ``groups``.
+    kernel_size, stride, dilation : int or tuple of int
+        An int applies to every spatial dimension; a tuple has one entry per dimension.
+    padding : int, tuple, tuple of pairs, or str
+        An int (both sides of every dimension), a tuple of ints (both sides, per dimension),
+        a tuple of ``(before, after)`` pairs, or a name: ``"valid"``, ``"same"`` (PyTorch,
+        stride 1 only), ``"full"``, ``"SAME_UPPER"`` (= TF/JAX ``"SAME"``), ``"SAME_LOWER"``.
+    dilation : int or tuple of int
+        Spacing between kernel taps.
+    groups : int
+        Blocked connections; ``groups == in_channels`` is a depthwise convolution.
+    bias : bool
+        Whether the layer adds a learnable bias per output channel.
+    padding_mode : {"zeros", "circular", "reflect", "replicate"}
+        How padded values are made (PyTorch names; see Notes).
+    ndim : int, optional
+        Number of spatial dimensions; inferred from a tuple argument, else 2.
+
+    Notes
+    -----
+    Output element ``Z[c, a]`` (``a`` a multi-index) is
+    ``b[c] + sum_{k in group(c)} sum_u X[k, a*s + u*d - p_before] * W[c, k - k0, u]``.
+    ``reflect`` = NumPy ``reflect`` (edge not repeated) and needs padding < input size;
+    ``replicate`` = NumPy ``edge``; ``circular`` = NumPy ``wrap`` and needs
+    padding <= input size.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> spec = cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5)
+    >>> spec.output_shape((3, 32, 32)), spec.num_params
+    ((1, 28, 28), 76)
+    >>> spec.macs((3, 32, 32))
+    58800
+    """
+
+    layer: ClassVar[str] = "conv"
+
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pairs | str
+    dilation: tuple[int, ...]
+    groups: int
+    bias: bool
+    padding_mode: str
+    ndim: int
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: PaddingArg = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        ndim: int | None = None,
+    ) -> None:
+        n = _infer_ndim(
+            "ConvSpec",
+            ndim,
+            kernel_size=kernel_size,
+            stride=stride,
+            dilation=dilation,
+            padding=padding if _is_seq(padding) else None,
+        )
+        setattr_ = object.__setattr__
+        setattr_(self, "ndim", n)
+        setattr_(self, "in_channels", _positive("in_channels", in_channels))
+        setattr_(self, "out_channels", _positive("out_channels", out_channels))
+        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
+        setattr_(self, "stride", _ints("stride", stride, n, 1))
+        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
+        setattr_(self, "padding", _padding(padding, n, PADDING_NAMES))
+        setattr_(self, "groups", _positive("groups", groups))
+        setattr_(self, "bias", _bool("bias", bias))
+        if padding_mode not in PADDING_MODES:
+            raise ConvProofError(
+                f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                f"got padding_mode={padding_mode!r}"
+            )
+        setattr_(self, "padding_mode", padding_mode)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise ConvProofError(
+                    f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
+                    f"with groups={self.groups}"
+                )
+        if self.padding == "same" and any(s != 1 for s in self.stride):
+            raise ConvProofError(
+                f"padding='same' (PyTorch) needs stride 1 in every dimension, got "
+                f"stride={_fmt(self.stride)}; use padding='SAME_UPPER' (TF/JAX 'SAME', output "
+                f"ceil(i/s)) or explicit padding"
+            )
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """PyTorch weight layout ``(C_out, C_in / groups, *kernel_size)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=4, out_channels=6, kernel_size=(3, 1), groups=2
+        ...             ).weight_shape
+        (6, 2, 3, 1)
+        """
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    @property
+    def bias_shape(self) -> tuple[int, ...] | None:
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).bias_shape
+        (5,)
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, bias=False).bias_shape
+        """
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def num_params(self) -> int:
+        """Weights plus bias: ``C_out (C_in/g) prod(k) + C_out``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).num_params
+        140
+        """
+        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        """Multiply-accumulates per sample, bias excluded: ``C_out prod(o) (C_in/g) prod(k)``.
+
+        This is torchvision's "GFLOPS" column and fvcore's "flop"; FLOPs are about twice it.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=64, kernel_size=3, padding=1
+        ...             ).macs((3, 224, 224))
+        86704128
+        """
+        out = self.output_shape(input_shape)
+        return math.prod(out[-self.ndim - 1 :]) * math.prod(self.weight_shape[1:])
+
+    # -- kind-specific hooks ------------------------------------------------------------
+    def _expected_channels(self) -> int:
+        return self.in_channels
+
+    def _out_channels(self, c_in: int) -> int:
+        return self.out_channels
+
+    def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
+        k_eff = self.effective_kernel_size
+        if name == "full":
+            return tuple((e - 1, e - 1) for e in k_eff)
+        if name == "same":
+            return tuple(_axis.split_total(e - 1, True) for e in k_eff)
+        return tuple(
+            _axis.split_total(_axis.same_total(i, k, s, d), name == "SAME_UPPER")
+            for i, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation)
+        )
+
+    def _check_padding(self, pads: Pairs, spatial: tuple[int, ...]) -> None:
+        mode = self.padding_mode
+        for axis, ((pl, pr), i) in enumerate(zip(pads, spatial)):
+            if mode == "reflect" and max(pl, pr) >= i:
+                raise ConvProofError(
+                    f"padding_mode='reflect' needs padding < input size, got padding "
+                    f"{(pl, pr)} for input size {i} along dim {axis}"
+                )
+            if mode == "circular" and max(pl, pr) > i:
+                raise ConvProofError(
+                    f"padding_mode='circular' needs padding <= input size (it would wrap more "
+                    f"than once), got padding {(pl, pr)} for input size {i} along dim {axis}"
+                )
+
+    def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        out = []
+        for axis, (i, k, s, d, (pl, pr)) in enumerate(
+            zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
+        ):
+            o = _axis.conv_out(i, k, s, d, pl, pr)
+            if o < 1:
+                self._axis_error(axis, i, (pl, pr), o, "convolution output")
+            out.append(o)
+        return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# ConvTransposeSpec
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, init=False)
+class ConvTransposeSpec(_Windowed):
+    """A transposed convolution (``torch.nn.ConvTranspose{1,2,3}d`` semantics).
+
+    The transposed layer is the adjoint of the forward convolution with the same
+    ``kernel_size``, ``stride``, ``padding`` and ``dilation``: its matrix is ``T.T``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts; both divisible by ``groups``.
+    kernel_size, stride, dilation : int or tuple of int
+        As for :class:`ConvSpec`.
+    padding : int, tuple, tuple of pairs, or str
+        Implicit cropping ``d(k-1) - p`` of the full output: an int, a tuple of ints, a tuple
+        of ``(before, after)`` pairs, ``"valid"`` (0), or ``"SAME_UPPER"`` / ``"SAME_LOWER"``
+        (ONNX ``auto_pad``: total padding ``max(0, s(i-1) + op + k_eff - i*s)``, odd extra
+        at the end / start).  The output is ``i*s`` when ``k_eff + op >= s``; otherwise the
+        padding is 0 (it cannot be negative) and the output ``(i-1)s + k_eff + op`` is
+        smaller: in general ``o = min(i*s, (i-1)s + k_eff + op)``.
+    output_padding : int or tuple of int
+        Extra size added at the **end** of each output dimension; must be smaller than the
+        stride or the dilation (PyTorch's rule).
+    groups : int
+    bias : bool
+    ndim : int, optional
+
+    Notes
+    -----
+    ``o = (i - 1)s - p_before - p_after + d(k - 1) + op + 1``.  The weight has PyTorch's
+    transposed layout ``(C_in, C_out / groups, *kernel_size)``.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> t = cp.ConvTransposeSpec(in_channels=5, out_channels=3, kernel_size=3, stride=2,
+    ...                          padding=1, output_padding=1)
+    >>> t.output_shape((5, 8, 8)), t.weight_shape
+    ((3, 16, 16), (5, 3, 3, 3))
+
+    ``SAME_UPPER`` gives ``i*s`` only when the kernel (plus ``output_padding``) covers the
+    stride: kernel 1, stride 2 on 6 inputs gives ``min(12, 5*2 + 1) = 11``.
+
+    >>> same = dict(in_channels=1, out_channels=1, stride=2, padding="SAME_UPPER", ndim=1)
+    >>> cp.ConvTransposeSpec(kernel_size=3, **same).output_shape((1, 6))
+    (1, 12)
+    >>> cp.ConvTransposeSpec(kernel_size=1, **same).output_shape((1, 6))
+    (1, 11)
+    """
+
+    layer: ClassVar[str] = "conv_transpose"
+
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pairs | str
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    bias: bool
+    ndim: int
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: PaddingArg = 0,
+        output_padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        ndim: int | None = None,
+    ) -> None:
+        n = _infer_ndim(
+            "ConvTransposeSpec",
+            ndim,
+            kernel_size=kernel_size,
+            stride=stride,
+            dilation=dilation,
+            output_padding=output_padding,
+            padding=padding if _is_seq(padding) else None,
+        )
+        setattr_ = object.__setattr__
+        setattr_(self, "ndim", n)
+        setattr_(self, "in_channels", _positive("in_channels", in_channels))
+        setattr_(self, "out_channels", _positive("out_channels", out_channels))
+        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
+        setattr_(self, "stride", _ints("stride", stride, n, 1))
+        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
+        setattr_(self, "padding", _padding(padding, n, ("valid", "SAME_UPPER", "SAME_LOWER")))
+        setattr_(self, "output_padding", _ints("output_padding", output_padding, n, 0))
+        setattr_(self, "groups", _positive("groups", groups))
+        setattr_(self, "bias", _bool("bias", bias))
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise ConvProofError(
+                    f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
+                    f"with groups={self.groups}"
+                )
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if not (op < s or op < d):
+                raise ConvProofError(
+                    f"output_padding must be smaller than either stride or dilation in every "
+                    f"dimension, got output_padding={_fmt(self.output_padding)} with "
+                    f"stride={_fmt(self.stride)}, dilation={_fmt(self.dilation)}"
+                )
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """PyTorch transposed layout ``(C_in, C_out / groups, *kernel_size)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).weight_shape
+        (4, 3, 3, 3)
+        """
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+    @property
+    def bias_shape(self) -> tuple[int, ...] | None:
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3).bias_shape
+        (6,)
+        """
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def num_params(self) -> int:
+        """Weights plus bias: ``C_in (C_out/g) prod(k) + C_out``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).num_params
+        114
+        """
+        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        """Multiply-accumulates per sample counted on **input** positions, bias excluded.
+
+        ``C_in prod(i) (C_out/g) prod(k)`` — every input element is multiplied by every
+        tap of its group's kernels once.  Tools that count output positions (torchinfo,
+        thop) over-count by about ``prod(s)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=2, kernel_size=3, stride=2
+        ...                      ).macs((4, 5, 5))
+        1800
+        """
+        self.output_shape(input_shape)  # validates
+        _, c, spatial = self.split_input_shape(input_shape)
+        return c * math.prod(spatial) * math.prod(self.weight_shape[1:])
+
+    def _expected_channels(self) -> int:
+        return self.in_channels
+
+    def _out_channels(self, c_in: int) -> int:
+        return self.out_channels
+
+    def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
+        pads = []
+        for i, k, s, d, op in zip(
+            spatial, self.kernel_size, self.stride, self.dilation, self.output_padding
+        ):
+            total = max(0, s * (i - 1) + op + _axis.effective_kernel(k, d) - i * s)
+            pads.append(_axis.split_total(total, name == "SAME_UPPER"))
+        return tuple(pads)
+
+    def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        out = []
+        for axis, (i, k, s, d, (pl, pr), op) in enumerate(
+            zip(spatial, self.kernel_size, self.stride, self.dilation, pads, self.output_padding)
+        ):
+            o = _axis.transposed_out(i, k, s, d, pl, pr, op)
+            if o < 1:
+                raise ConvProofError(
+                    f"transposed convolution output would be empty: size {o} along dim {axis} "
+                    f"(input {i}, stride {s}, padding {(pl, pr)}, kernel_size {k}, "
+                    f"dilation {d}, output_padding {op})"
+                )
+            out.append(o)
+        return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# PoolSpec
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, init=False)
+class PoolSpec(_Windowed):
+    """A max or average pooling layer (``torch.nn.MaxPool*`` / ``AvgPool*`` semantics).
+
+    Parameters
+    ----------
+    kind : {"max", "avg"}
+    kernel_size : int or tuple of int
+    stride : int, tuple of int, or None
+        ``None`` (the default) means ``stride = kernel_size``.
+    padding : int, tuple, tuple of pairs, or str
+        Explicit padding must be at most ``kernel_size // 2`` per side (PyTorch's rule, on the
+        raw kernel even with dilation).  ``"valid"``, ``"SAME_UPPER"`` and ``"SAME_LOWER"``
+        (TF's pooling ``SAME``; pair it with ``count_include_pad=False`` for TF's averages).
+    dilation : int or tuple of int
+        Max pooling only: PyTorch's average pooling has no dilation, so ``kind="avg"``
+        needs ``dilation=1``.
+    ceil_mode : bool
+        Round the output size up; a window that would start in the right padding is dropped.
+    count_include_pad : bool
+        Average pooling only: whether explicit padding counts in the divisor (the ceil-mode
+        overhang never does).
+    ndim : int, optional
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> cp.PoolSpec(kind="avg", kernel_size=2, stride=2, ceil_mode=True, ndim=1
+    ...             ).output_shape((1, 5))
+    (1, 3)
+    >>> cp.PoolSpec(kind="max", kernel_size=2, stride=2, padding=1, ceil_mode=True, ndim=1
+    ...             ).output_shape((1, 5))
+    (1, 3)
+    """
+
+    layer: ClassVar[str] = "pool"
+
+    kind: Literal["max", "avg"]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pairs | str
+    dilation: tuple[int, ...]
+    ceil_mode: bool
+    count_include_pad: bool
+    ndim: int
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: PaddingArg = 0,
+        dilation: int | Sequence[int] = 1,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        ndim: int | None = None,
+    ) -> None:
+        if kind not in ("max", "avg"):
+            raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+        n = _infer_ndim(
+            "PoolSpec",
+            ndim,
+            kernel_size=kernel_size,
+            stride=stride,
+            dilation=dilation,
+            padding=padding if _is_seq(padding) else None,
+        )
+        setattr_ = object.__setattr__
+        setattr_(self, "kind", kind)
+        setattr_(self, "ndim", n)
+        k = _ints("kernel_size", kernel_size, n, 1)
+        setattr_(self, "kernel_size", k)
+        setattr_(self, "stride", k if stride is None else _ints("stride", stride, n, 1))
+        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
+        setattr_(self, "padding", _padding(padding, n, ("valid", "SAME_UPPER", "SAME_LOWER")))
+        setattr_(self, "ceil_mode", _bool("ceil_mode", ceil_mode))
+        setattr_(self, "count_include_pad", _bool("count_include_pad", count_include_pad))
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        if self.kind == "avg" and any(d != 1 for d in self.dilation):
+            raise ConvProofError(
+                f"dilation must be 1 for average pooling (PyTorch's AvgPool has no dilation), "
+                f"got dilation={_fmt(self.dilation)}"
+            )
+        if isinstance(self.padding, tuple):
+            for k, (pl, pr) in zip(self.kernel_size, self.padding):
+                if max(pl, pr) > k // 2:
+                    raise ConvProofError(
+                        f"padding must be at most half the kernel size (kernel_size // 2, "
+                        f"PyTorch's rule) in every dimension, got padding={self.padding} with "
+                        f"kernel_size={_fmt(self.kernel_size)}"
+                    )
+
+    @property
+    def weight_shape(self) -> None:
+        """Pooling has no weights: ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).weight_shape is None
+        True
+        """
+        return None
+
+    @property
+    def bias_shape(self) -> None:
+        """Pooling has no bias: ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).bias_shape is None
+        True
+        """
+        return None
+
+    @property
+    def bias(self) -> bool:
+        """Pooling has no bias: ``False``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2).bias
+        False
+        """
+        return False
+
+    @property
+    def num_params(self) -> int:
+        """Pooling has no parameters: ``0``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2).num_params
+        0
+        """
+        return 0
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        """Multiply-accumulates per sample: ``0`` (torchvision counts none for pooling).
+
+        The input elements the windows read are counted by :meth:`window_reads`.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).macs((3, 8, 8))
+        0
+        """
+        self.output_shape(input_shape)
+        return 0
+
+    def window_reads(self, input_shape: Sequence[int]) -> int:
+        """Input elements read by all windows per sample (the comparisons / additions).
+
+        Counts the ``(output, tap)`` pairs whose tap lands on a real input element: taps on
+        padding (``-inf`` for max pooling, zeros for average pooling) and on the ceil-mode
+        overhang read no input and are not counted.  Per axis the count is
+        ``sum over outputs a of #{u : 0 <= a*s + u*d - p_before < i}``; axes are
+        independent, so the total is ``C`` times the product over axes.  Without padding or
+        overhang this is ``C prod(o) prod(k)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).window_reads((3, 4, 4))
+        48
+
+        Ceil mode on 5 inputs, kernel 2: windows ``[0, 1]``, ``[2, 3]`` and ``[4]`` (its
+        second tap overhangs the input), so 5 reads, not 6:
+
+        >>> cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1).window_reads((1, 5))
+        5
+        """
+        _, c, spatial = self.split_input_shape(input_shape)
+        out = self.output_shape(input_shape)[-self.ndim :]
+        pads = self.resolve_padding(input_shape)
+        total = c
+        for i, o, k, s, d, (pl, _) in zip(
+            spatial, out, self.kernel_size, self.stride, self.dilation, pads
+        ):
+            total *= sum(1 for a in range(o) for u in range(k) if 0 <= a * s + u * d - pl < i)
+        return total
+
+    def _out_channels(self, c_in: int) -> int:
+        return c_in
+
+    def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
+        return tuple(
+            _axis.split_total(_axis.same_total(i, k, s, d), name == "SAME_UPPER")
+            for i, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation)
+        )
+
+    def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        if self.kind == "avg" and self.ndim == 3:
+            for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
+                if i < k:
+                    raise ConvProofError(
+                        f"3-D average pooling needs every input size >= kernel_size "
+                        f"(PyTorch's AvgPool3d rule, padding not counted), got input size {i} "
+                        f"along dim {axis} with kernel_size={_fmt(self.kernel_size)}"
+                    )
+        out = []
+        for axis, (i, k, s, d, (pl, pr)) in enumerate(
+            zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
+        ):
+            o = _axis.pool_out(i, k, s, d, pl, pr, self.ceil_mode)
+            if o < 1:
+                self._axis_error(axis, i, (pl, pr), o, "pooling output")
+            out.append(o)
+        return tuple(out)
+
+
+Spec = ConvSpec | ConvTransposeSpec | PoolSpec
+
+_KINDS: dict[str, type] = {c.__name__: c for c in (ConvSpec, ConvTransposeSpec, PoolSpec)}
+
+
+def spec_from_dict(data: dict[str, Any]) -> Spec:
+    """Build a spec from :meth:`to_dict` output (or any dict naming ``"type"`` and fields).
+
+    Lists become tuples; unknown keys and types raise :class:`ConvProofError`.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> cp.spec_from_dict({"type": "ConvSpec", "in_channels": 3, "out_channels": 8,
+    ...                    "kernel_size": 3, "padding": [[1, 1], [1, 1]]}).padding
+    ((1, 1), (1, 1))
+    """
+    if not isinstance(data, dict):
+        raise ConvProofError(f"spec data must be a dict, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind not in _KINDS:
+        raise ConvProofError(
+            f"type must be one of {', '.join(map(repr, _KINDS))}, got type={kind!r}"
+        )
+    cls = _KINDS[kind]
+    allowed = {f.name for f in fields(cls)}
+
+    def tup(v: Any) -> Any:
+        return tuple(tup(x) for x in v) if isinstance(v, list) else v
+
+    kwargs = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        if key not in allowed:
+            raise ConvProofError(
+                f"unknown field for {kind}: {key!r} (accepted: {', '.join(sorted(allowed))})"
+            )
+        kwargs[key] = tup(value)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a missing required argument
+        raise ConvProofError(f"{kind} description is incomplete: {exc}") from None

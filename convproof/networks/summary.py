@@ -1,0 +1,645 @@
+"""``summary(model, input_shape)``: a per-layer table of shapes, counts and receptive fields.
+
+``model`` is a convproof :class:`~convproof.networks.graph.Network` (built in Python, read from JSON
+or one of the shipped ``load_network`` names) or a PyTorch ``nn.Module`` (traced with
+``torch.fx``; torch is imported only then).  The result, :class:`Summary`, has one
+:class:`Row` per layer and the totals, and renders as a text table in the style of
+``torchinfo.summary``, as Markdown, or as JSON.
+
+Conventions (stated in every rendering): MACs are multiply-accumulates per sample of conv,
+transposed conv (counted on *input* positions) and linear layers, bias excluded —
+torchvision's "GFLOPS" column; bias additions and FLOPs (= 2 x MACs) are separate columns
+of the JSON form and separate total lines.  Parameters count learnable tensors only (batch
+norm: weight and bias); running statistics and batch norm's ``num_batches_tracked`` counter
+are *buffers*, counted as PyTorch's ``sum(b.numel() for b in module.buffers())``.
+
+Examples
+--------
+>>> import convproof as cp
+>>> s = cp.summary(cp.load_network("resnet18"), (3, 224, 224))
+>>> s.total_params, s.total_macs
+(11689512, 1814073344)
+>>> s["layer4.1.relu@1"].receptive_field, s["layer4.1.relu@1"].effective_stride
+((435, 435), (32, 32))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from convproof.errors import ConvProofError
+from convproof.networks.graph import NodeResult, _split_input, analyze
+
+__all__ = ["ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"]
+
+MACS_NOTE = "MACs per sample: conv, transposed conv (on input positions), linear; bias excluded"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One layer of a :class:`Summary`.
+
+    Attributes
+    ----------
+    name : str
+        Node name (the module path for PyTorch models).
+    kind : str
+        ``"conv"``, ``"max_pool"``, ``"relu"``, ``"add"``, ...
+    output_shape : tuple
+        Batch included when the input shape had one.
+    params : int or sympy.Expr
+        Learnable parameters (0 for a module called a second time).
+    buffers : int
+        Non-learnable state, counted as PyTorch's ``sum(b.numel() for b in
+        module.buffers())``: batch norm's running mean and variance and its one-element
+        ``num_batches_tracked`` counter (``2 C + 1``).
+    macs, bias_adds, flops : int or sympy.Expr
+        Multiply-accumulates (bias excluded), bias additions, FLOPs ``= 2 * macs``.
+    receptive_field, effective_stride, effective_padding : tuple or None
+        Per spatial axis ``r``, ``S``, ``P`` (Araujo et al. 2019); ``None`` when undefined
+        (see ``note``).
+    note : str
+    """
+
+    name: str
+    kind: str
+    output_shape: tuple[Any, ...]
+    params: Any
+    buffers: Any
+    macs: Any
+    bias_adds: Any
+    flops: Any
+    receptive_field: tuple[Any, ...] | None
+    effective_stride: tuple[Any, ...] | None
+    effective_padding: tuple[Any, ...] | None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (Fractions and SymPy expressions become strings).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> s = cp.summary(cp.Network([("fc", cp.Linear(4, 2))]), (4,))
+        >>> s["fc"].to_dict()["macs"]
+        8
+        """
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "output_shape": _plain(self.output_shape),
+            "params": _plain(self.params),
+            "buffers": _plain(self.buffers),
+            "macs": _plain(self.macs),
+            "bias_adds": _plain(self.bias_adds),
+            "flops": _plain(self.flops),
+            "receptive_field": _plain(self.receptive_field),
+            "effective_stride": _plain(self.effective_stride),
+            "effective_padding": _plain(self.effective_padding),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ReceptiveRegion:
+    """The input region seen by one output feature (Araujo et al. 2019).
+
+    Per spatial axis, output index ``y`` of a layer with receptive field ``r``, effective
+    stride ``S`` and effective padding ``P`` sees input positions ``start..stop`` (inclusive)
+    with ``start = -P + y S``, ``stop = start + r - 1`` and centre ``start + (r - 1)/2``.
+    Positions outside ``[0, size)`` are padding.  After a transposed convolution the bounds
+    may be fractions: the integer positions inside them form a bounding interval.
+
+    **``stop`` is inclusive** (the last position seen), unlike Python's ``range`` / slice
+    ``stop``; :attr:`end_exclusive` is ``stop + 1``, for ``range(start, end_exclusive)`` and
+    slices.  The repr says so.
+
+    Attributes
+    ----------
+    layer : str
+    index : tuple of int
+        The output position (spatial).
+    start : tuple
+        First input position seen, per axis (may be negative: padding).
+    stop : tuple
+        **Last** input position seen, per axis (inclusive).
+    centre : tuple
+        ``start + (r - 1)/2`` per axis.
+    size : tuple
+        The receptive field ``r`` per axis, ``stop - start + 1``.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> net = cp.Network([("conv", cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3,
+    ...                                        ndim=1))])
+    >>> region = cp.receptive_region(net, (1, 9), (2,))
+    >>> region
+    ReceptiveRegion(layer='conv', index=(2,), start=(2,), stop=(4,) (inclusive),
+                    end_exclusive=(5,), centre=(3,), size=(3,))
+    >>> list(range(region.start[0], region.end_exclusive[0]))
+    [2, 3, 4]
+    """
+
+    layer: str
+    index: tuple[int, ...]
+    start: tuple[Any, ...]
+    stop: tuple[Any, ...]
+    centre: tuple[Any, ...]
+    size: tuple[Any, ...]
+
+    @property
+    def end_exclusive(self) -> tuple[Any, ...]:
+        """``stop + 1`` per axis: the exclusive end, like Python's ``range`` / slice stop."""
+        return tuple(_n(v + 1) for v in self.stop)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReceptiveRegion(layer={self.layer!r}, index={self.index!r}, "
+            f"start={self.start!r}, stop={self.stop!r} (inclusive), "
+            f"end_exclusive={self.end_exclusive!r}, centre={self.centre!r}, size={self.size!r})"
+        )
+
+    def clipped(self, input_spatial: Sequence[int]) -> tuple[tuple[Any, Any], ...]:
+        """``(first, last)`` real input positions per axis (bounds rounded inward, clipped).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> s = cp.summary(cp.load_network("vgg16"), (3, 224, 224))
+        >>> s.receptive_region("features.30", (0, 3)).clipped((224, 224))
+        ((0, 121), (6, 217))
+        """
+        out = []
+        for lo, hi, n in zip(self.start, self.stop, input_spatial):
+            if not isinstance(lo, int | Fraction) or not isinstance(hi, int | Fraction):
+                raise ConvProofError(
+                    f"clipped needs a numeric region, got start={self.start!r}, stop={self.stop!r}"
+                )
+            out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
+        return tuple(out)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple | list):
+        return [_plain(x) for x in v]
+    if isinstance(v, bool) or v is None or isinstance(v, int | str):
+        return v
+    if isinstance(v, Fraction):
+        return str(v)
+    if isinstance(v, sympy.Basic):
+        return int(v) if v.is_Integer else str(v)
+    return v
+
+
+def _sum(values: Sequence[Any]) -> Any:
+    total: Any = 0
+    for v in values:
+        total = total + v
+    if isinstance(total, sympy.Basic):
+        total = sympy.expand(total)
+        return int(total) if total.is_Integer else total
+    return total
+
+
+class Summary:
+    """Per-layer rows and totals of a network for one input shape (see :func:`summary`).
+
+    Attributes
+    ----------
+    name : str
+    input_shape, output_shape : tuple
+    rows : tuple of Row
+    total_params, total_buffers, total_macs, total_bias_adds, total_flops : int or sympy.Expr
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> s = cp.summary(cp.load_network("alexnet"), (1, 3, 224, 224))
+    >>> s.output_shape, s.total_params
+    ((1, 1000), 61100840)
+    """
+
+    def __init__(self, name: str, input_shape: tuple[Any, ...], rows: Sequence[Row]) -> None:
+        self.name = name
+        self.input_shape = tuple(input_shape)
+        self.rows: tuple[Row, ...] = tuple(rows)
+        self.output_shape = self.rows[-1].output_shape
+        self.total_params = _sum([r.params for r in self.rows])
+        self.total_buffers = _sum([r.buffers for r in self.rows])
+        self.total_macs = _sum([r.macs for r in self.rows])
+        self.total_bias_adds = _sum([r.bias_adds for r in self.rows])
+        self.total_flops = _sum([r.flops for r in self.rows])
+        self._by_name = {r.name: r for r in self.rows}
+
+    def __getitem__(self, name: str) -> Row:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ConvProofError(
+                f"layer must name a row of the summary, got layer={name!r}"
+            ) from None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"Summary(name={self.name!r}, {len(self.rows)} rows, "
+            f"total_params={self.total_params}, total_macs={self.total_macs})"
+        )
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a summary as its Markdown table (the last expression of a cell)."""
+        return self.to_markdown()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: the fixed-width table, not the one-line repr."""
+        printer.text(self.to_text())
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def subs(self, mapping: dict[Any, int]) -> Summary:
+        """Substitute sizes into a symbolic summary (e.g. ``{H: 224}``): a new Summary.
+
+        Examples
+        --------
+        >>> import convproof as cp, sympy
+        >>> H = sympy.Symbol("H", integer=True, positive=True)
+        >>> s = cp.summary(cp.load_network("resnet18"), (3, H, H))
+        >>> s.subs({H: 224}).total_macs
+        1814073344
+        """
+        if not isinstance(mapping, dict):
+            raise ConvProofError(f"mapping must be a dict of symbol -> int, got {mapping!r}")
+
+        def sub(v: Any) -> Any:
+            if isinstance(v, tuple):
+                return tuple(sub(x) for x in v)
+            if isinstance(v, sympy.Basic):
+                return _n(_as_number(v.subs(mapping)))
+            return v
+
+        rows = [
+            Row(
+                r.name,
+                r.kind,
+                sub(r.output_shape),
+                sub(r.params),
+                sub(r.buffers),
+                sub(r.macs),
+                sub(r.bias_adds),
+                sub(r.flops),
+                sub(r.receptive_field),
+                sub(r.effective_stride),
+                sub(r.effective_padding),
+                r.note,
+            )
+            for r in self.rows
+        ]
+        return Summary(self.name, sub(self.input_shape), rows)
+
+    # -- receptive regions ----------------------------------------------------------------
+    def receptive_region(self, layer: str | None = None, index: Sequence[int] = ()) -> Any:
+        """The input region and centre seen by output ``index`` (spatial) of ``layer``.
+
+        Parameters
+        ----------
+        layer : str, optional
+            Row name; default the last row with a receptive field.
+        index : tuple of int
+            One index per spatial axis of that layer's output.
+
+        Returns
+        -------
+        ReceptiveRegion
+
+        Raises
+        ------
+        ConvProofError
+            If the layer has no receptive field (``note`` says why) or the index is out of
+            range.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> s = cp.summary(cp.load_network("vgg16"), (3, 224, 224))
+        >>> region = s.receptive_region("features.30", (0, 3))
+        >>> region.start, region.stop, [str(c) for c in region.centre]
+        ((-90, 6), (121, 217), ['31/2', '223/2'])
+        """
+        if layer is None:
+            candidates = [r for r in self.rows if r.receptive_field is not None]
+            if not candidates:
+                raise ConvProofError("no layer of this summary has a receptive field")
+            row = candidates[-1]
+        else:
+            row = self[layer]
+        if row.receptive_field is None:
+            raise ConvProofError(
+                f"layer {row.name!r} has no receptive field ({row.note or 'undefined'})"
+            )
+        spatial = row.output_shape[-len(row.receptive_field) :]
+        idx = tuple(index)
+        if len(idx) != len(spatial) or any(
+            isinstance(i, bool) or not isinstance(i, int) for i in idx
+        ):
+            raise ConvProofError(
+                f"index must be a tuple of {len(spatial)} ints (one per spatial axis), "
+                f"got index={index!r}"
+            )
+        for i, n in zip(idx, spatial):
+            if isinstance(n, int) and not 0 <= i < n:
+                raise ConvProofError(
+                    f"index must lie inside the output {tuple(spatial)} of {row.name!r}, "
+                    f"got index={index!r}"
+                )
+        assert row.effective_stride is not None and row.effective_padding is not None
+        start, stop, centre = [], [], []
+        for y, r, S, P in zip(
+            idx, row.receptive_field, row.effective_stride, row.effective_padding
+        ):
+            lo = _n(-P + y * S)
+            start.append(lo)
+            stop.append(_n(lo + r - 1))
+            centre.append(_n(lo + Fraction(r - 1, 2) if isinstance(r, int) else lo + (r - 1) / 2))
+        return ReceptiveRegion(
+            row.name, idx, tuple(start), tuple(stop), tuple(centre), row.receptive_field
+        )
+
+    # -- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: rows, totals and the counting conventions.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> d = cp.summary(cp.load_network("mobilenet_v2"), (3, 224, 224)).to_dict()
+        >>> d["total_params"], d["total_macs"], d["rows"][0]["name"]
+        (3504872, 300774272, 'features.0.0')
+        """
+        return {
+            "name": self.name,
+            "input_shape": _plain(self.input_shape),
+            "output_shape": _plain(self.output_shape),
+            "total_params": _plain(self.total_params),
+            "total_buffers": _plain(self.total_buffers),
+            "total_macs": _plain(self.total_macs),
+            "total_bias_adds": _plain(self.total_bias_adds),
+            "total_flops": _plain(self.total_flops),
+            "conventions": MACS_NOTE,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text.
+
+        Examples
+        --------
+        >>> import convproof as cp, json
+        >>> s = cp.summary(cp.Network([("fc", cp.Linear(4, 2))]), (4,))
+        >>> json.loads(s.to_json())["total_params"]
+        10
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    # -- tables -----------------------------------------------------------------------------
+    def _table(self) -> tuple[list[str], list[list[str]]]:
+        header = ["Layer (kind)", "Output shape", "Params", "MACs", "RF", "Stride", "Padding"]
+        body = []
+        for r in self.rows:
+            body.append(
+                [
+                    f"{r.name} ({r.kind})",
+                    "[" + ", ".join(_fmt(v) for v in r.output_shape) + "]",
+                    "--" if r.params == 0 else _fmt(r.params),
+                    "--" if r.macs == 0 else _fmt(r.macs),
+                    _axes(r.receptive_field),
+                    _axes(r.effective_stride),
+                    _axes(r.effective_padding),
+                ]
+            )
+        return header, body
+
+    def _totals(self) -> list[str]:
+        lines = [
+            f"Total params: {_fmt(self.total_params)}",
+            f"Total MACs: {_fmt(self.total_macs)}{_giga(self.total_macs)}",
+            f"Bias adds: {_fmt(self.total_bias_adds)}",
+            f"FLOPs (2 x MACs): {_fmt(self.total_flops)}{_giga(self.total_flops)}",
+        ]
+        if self.total_buffers != 0:
+            lines.append(
+                f"Buffers (not params; as torch's module.buffers() counts them): "
+                f"{_fmt(self.total_buffers)}"
+            )
+        return lines
+
+    def to_text(self) -> str:
+        """A fixed-width table in the style of ``torchinfo.summary``, totals underneath.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> net = cp.Network([("conv", cp.ConvSpec(in_channels=1, out_channels=2,
+        ...                                        kernel_size=3)),
+        ...                   ("pool", cp.PoolSpec(kind="max", kernel_size=2))])
+        >>> print(cp.summary(net, (1, 8, 8)).to_text())
+        ==================================================================================
+        Layer (kind)     Output shape  Params  MACs  RF  Stride  Padding
+        ==================================================================================
+        conv (conv)      [2, 6, 6]     20      648   3   1       0
+        pool (max_pool)  [2, 3, 3]     --      --    4   2       0
+        ==================================================================================
+        Total params: 20
+        Total MACs: 648
+        Bias adds: 72
+        FLOPs (2 x MACs): 1,296
+        MACs per sample: conv, transposed conv (on input positions), linear; bias excluded
+        ==================================================================================
+        """
+        header, body = self._table()
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        rule = "=" * max(len(line(header)), len(MACS_NOTE))
+        out = [rule, line(header), rule, *(line(b) for b in body), rule]
+        out += self._totals()
+        out += [MACS_NOTE, rule]
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        """A Markdown table with a totals row and the conventions underneath.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> net = cp.Network([("fc", cp.Linear(4, 2))])
+        >>> print(cp.summary(net, (4,)).to_markdown())
+        | Layer (kind) | Output shape | Params | MACs | RF | Stride | Padding |
+        |---|---|---:|---:|---|---|---|
+        | fc (linear) | [2] | 10 | 8 | — | — | — |
+        | **Total** | | **10** | **8** | | | |
+        <BLANKLINE>
+        Bias adds: 2; FLOPs (2 x MACs): 16. MACs per sample: conv, transposed conv (on input
+        positions), linear; bias excluded.
+        """
+        header, body = self._table()
+        out = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---|---|---|"]
+        for b in body:
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in b) + " |")
+        out.append(
+            f"| **Total** | | **{_fmt(self.total_params)}** | **{_fmt(self.total_macs)}** | | | |"
+        )
+        out.append("")
+        out.append(
+            f"Bias adds: {_fmt(self.total_bias_adds)}; FLOPs (2 x MACs): "
+            f"{_fmt(self.total_flops)}. {MACS_NOTE}."
+        )
+        return "\n".join(out)
+
+
+def _as_number(x: Any) -> Any:
+    """A SymPy rational -> int or Fraction; anything else unchanged."""
+    if isinstance(x, sympy.Basic) and x.is_Rational:
+        return Fraction(int(x.p), int(x.q))
+    return x
+
+
+def _n(x: Any) -> Any:
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else x
+    if isinstance(x, sympy.Basic) and x.is_Integer:
+        return int(x)
+    return x
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _axes(values: tuple[Any, ...] | None) -> str:
+    if values is None:
+        return "—"
+    if len(set(map(str, values))) == 1:
+        return _fmt(values[0])
+    return "(" + ", ".join(_fmt(v) for v in values) + ")"
+
+
+def _giga(v: Any) -> str:
+    if isinstance(v, int) and v >= 10**6:
+        return f" ({v / 1e9:.3f} G)"
+    return ""
+
+
+def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
+    rows = []
+    for r in results:
+        flops = 2 * r.macs
+        rows.append(
+            Row(
+                r.name,
+                r.kind,
+                (*batch, *r.shape),
+                r.params,
+                r.buffers,
+                r.macs,
+                r.bias_adds,
+                _n(sympy.expand(flops)) if isinstance(flops, sympy.Basic) else flops,
+                r.receptive_field,
+                r.effective_stride,
+                r.effective_padding,
+                r.note,
+            )
+        )
+    return rows
+
+
+def summary(model: Any, input_shape: Sequence[Any], *, check_alignment: bool = True) -> Summary:
+    """Per-layer output shapes, parameters, MACs and receptive fields, plus totals.
+
+    Parameters
+    ----------
+    model : Network or torch.nn.Module
+        A convproof network, or a PyTorch module (traced with ``torch.fx``; no forward pass
+        is run).
+    input_shape : tuple
+        ``(C, *spatial)`` or ``(N, C, *spatial)``.  Spatial sizes may be SymPy integer
+        symbols: shapes and MACs become ``floor`` expressions, receptive fields and
+        effective strides stay numbers (TF ``SAME`` makes the effective padding symbolic).
+    check_alignment : bool
+        Raise :class:`ConvProofError` when branches joined by add/concat are not aligned;
+        with ``False`` the receptive field of the join and everything after it is ``None``.
+
+    Returns
+    -------
+    Summary
+        ``rows`` (name, kind, output shape, params, buffers, MACs, bias adds, FLOPs,
+        receptive field, effective stride, effective padding), ``total_params``,
+        ``total_macs``, ``total_bias_adds``, ``total_flops``; ``to_text``, ``to_markdown``,
+        ``to_json``, ``receptive_region``.
+
+    Raises
+    ------
+    ConvProofError
+        Bad input shape, layers that do not fit, unsupported torch modules, or unaligned
+        branches.
+
+    Notes
+    -----
+    MACs follow torchvision: conv ``C_out prod(o) (C_in/g) prod(k)``; transposed conv on
+    input positions ``C_in prod(i) (C_out/g) prod(k)``; linear ``in * out``; pooling, batch
+    norm, activations and adds 0.  Receptive fields follow Araujo, Norris & Sim (2019); see
+    :func:`convproof.networks.graph.analyze`.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> s = cp.summary(cp.load_network("vgg16"), (3, 224, 224))
+    >>> s.total_params, s.total_macs
+    (138357544, 15470264320)
+    >>> row = s["features.30"]
+    >>> row.output_shape, row.receptive_field, row.effective_stride, row.effective_padding
+    ((512, 7, 7), (212, 212), (32, 32), (90, 90))
+    """
+    from convproof.networks.torch_import import as_network
+
+    net = as_network(model)
+    batch, _ = _split_input(net, input_shape)
+    results = analyze(net, input_shape, check_alignment=check_alignment)
+    return Summary(net.name, tuple(input_shape), _rows(results, batch))
+
+
+def receptive_region(
+    model: Any, input_shape: Sequence[Any], index: Sequence[int], layer: str | None = None
+) -> ReceptiveRegion:
+    """The input region and centre seen by output ``index`` of ``layer`` (default: the last
+    layer with a receptive field).
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> net = cp.Network([("conv", cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3,
+    ...                                        stride=2, padding=1, ndim=1))])
+    >>> r = cp.receptive_region(net, (1, 9), (4,))
+    >>> r.start, r.stop, r.centre
+    ((7,), (9,), (8,))
+    """
+    return summary(model, input_shape).receptive_region(layer, index)

@@ -1,0 +1,3 @@
+"""Stage 7 — the operator's spectrum: singular values, certified operator norms and Lipschitz
+reports and checks (:mod:`.operator`).
+"""
