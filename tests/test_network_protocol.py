@@ -9,12 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pytest
 import sympy
 
 import convproof as cp
 from convproof.networks.protocol import NetworkLayer, Step, as_layer, layer_kind
 from convproof.networks.receptive import receptive_field
+
+try:
+    from reference import ref_conv, ref_conv_transpose
+except ImportError:  # pragma: no cover - run from another rootdir
+    from tests.reference import ref_conv, ref_conv_transpose
 
 
 @dataclass(frozen=True)
@@ -196,3 +202,44 @@ def test_protocol_dispatch_of_builtin_kinds() -> None:
         cp.Network.from_nodes([cp.Node("x", object())])
     with pytest.raises(cp.ConvProofError, match=r"layer 'b' \(box_blur\) needs a \(C, \*spatial\)"):
         cp.analyze(cp.Network([cp.Flatten(), ("b", BoxBlur(3))]), (2, 4, 4))
+
+
+def _dependency_probe(specs: list[Any], n: int, at: int) -> tuple[int, ...]:
+    """Input positions whose unit impulse changes output ``at`` (loop reference, weights 1)."""
+    seen = []
+    for i in range(n):
+        x = np.zeros((1, 1, n))
+        x[0, 0, i] = 1.0
+        for spec in specs:
+            w = np.ones(spec.weight_shape)
+            fn = ref_conv_transpose if isinstance(spec, cp.ConvTransposeSpec) else ref_conv
+            x = fn(spec, x, w)
+        if x[0, 0, at] != 0:
+            seen.append(i)
+    return tuple(seen)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect", "replicate"])
+def test_exact_trace_of_padding_modes_and_transposed_matches_a_dependency_probe(mode) -> None:
+    """The spec adapters' exact taps (through the index rule's padding-mode map) against
+    unit impulses pushed through the loop reference."""
+    n = 7
+    chain = [
+        conv(1, 1, 3, ndim=1, padding=2, dilation=2, padding_mode=mode),
+        cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, ndim=1),
+        conv(1, 1, 2, ndim=1, stride=3, padding=1, padding_mode=mode),
+    ]
+    size = n
+    for spec in chain:
+        size = spec.output_shape((1, size))[-1]
+    for at in range(size):
+        assert receptive_field(chain, (1, n), (at,)) == (_dependency_probe(chain, n, at),), at
+    edge = [conv(1, 1, 3, ndim=1, padding=((2, 1),), padding_mode=mode)]  # taps -2..0 at output 0
+    for at in range(n):
+        assert receptive_field(edge, (1, n), (at,)) == (_dependency_probe(edge, n, at),), at
+    hand = {"zeros": (0,), "circular": (0, 5, 6), "reflect": (0, 1, 2), "replicate": (0,)}
+    assert receptive_field(edge, (1, n), (0,)) == (hand[mode],)
+    far = conv(1, 1, 2, ndim=1, padding=((3, 0),), padding_mode=mode)  # output 0: taps -3, -2
+    hand = {"zeros": (), "circular": (4, 5), "reflect": (2, 3), "replicate": (0,)}
+    assert receptive_field(far, (1, n), (0,)) == (hand[mode],)
+    assert receptive_field(far, (1, n), (0,)) == (_dependency_probe([far], n, 0),)

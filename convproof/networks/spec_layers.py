@@ -24,8 +24,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, ClassVar
 
+import numpy as np
 import sympy
 
+from convproof.constructions.index import map_positions
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
 from convproof.networks.protocol import NetworkLayer, Step, json_fields
@@ -41,22 +43,6 @@ def _sym_same(i: Any, k_eff: int, s: int, lower: bool) -> tuple[Any, Any]:
     small = sympy.floor(total / 2)
     pair = (total - small, small) if lower else (small, total - small)
     return (norm(pair[0]), norm(pair[1]))
-
-
-def _padded_source(pos: int, n: int, mode: str) -> int | None:
-    """Input index read at padded coordinate ``pos`` of an axis of length ``n`` (None: zero).
-
-    Note: the padding-mode table (``convproof.layers.padding``, in progress elsewhere) is to
-    replace this and ``convproof.presentation.render._source``."""
-    if 0 <= pos < n:
-        return pos
-    if mode == "zeros":
-        return None
-    if mode == "circular":
-        return pos % n
-    if mode == "replicate":
-        return 0 if pos < 0 else n - 1
-    return -pos if pos < 0 else 2 * (n - 1) - pos  # reflect (edge not repeated)
 
 
 class _SpecLayer(NetworkLayer):
@@ -150,21 +136,17 @@ class _SpecLayer(NetworkLayer):
     def trace_back(
         self, step: Step, in_shape: tuple[int, ...], axis: int, outs: set[int]
     ) -> set[int] | None:
-        """Exact taps: ``o s + u d - p_left`` through the padding mode."""
+        """Exact taps: ``o s + u d - p_left`` through the padding mode (the index rule's
+        :func:`~convproof.constructions.index.map_positions`)."""
         spec = self.spec
         k, s, d = spec.kernel_size[axis], spec.stride[axis], spec.dilation[axis]
         pl, pr = spec.resolve_padding(in_shape)[axis]
         n_in = in_shape[1 + axis]
-        mode = getattr(spec, "padding_mode", "zeros")
-        found: set[int] = set()
-        for o in outs:
-            for u in range(k):
-                t = o * s + u * d - pl
-                if -pl <= t < n_in + pr:
-                    src = _padded_source(t, n_in, mode)
-                    if src is not None:
-                        found.add(src)
-        return found
+        taps = np.array([o * s + u * d - pl for o in outs for u in range(k)], dtype=np.int64)
+        taps = taps[(taps >= -pl) & (taps < n_in + pr)]
+        # the index rule's padding-mode map: -1 where a padded position holds zero
+        sources = map_positions(taps, n_in, getattr(spec, "padding_mode", "zeros"))
+        return {int(v) for v in sources if v >= 0}
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's ``to_dict`` with ``"type"`` the layer name."""
