@@ -71,6 +71,22 @@ class JoinLayer(NetworkLayer):
 
     joins: ClassVar[bool] = True
 
+    @staticmethod
+    def require_agreement(
+        shapes: Sequence[tuple[Any, ...]], inputs: Sequence[str], first_axis: int, message: str
+    ) -> None:
+        """Raise ``message`` (then each input's shape) unless all shapes have the same rank
+        and agree from axis ``first_axis`` on."""
+        first = shapes[0]
+        ok = len(first) >= 1 and all(
+            len(s) == len(first)
+            and all(equal(a, b) for a, b in zip(s[first_axis:], first[first_axis:]))
+            for s in shapes
+        )
+        if not ok:
+            listing = ", ".join(f"{n}: {fmt_shape(s)}" for n, s in zip(inputs, shapes))
+            raise ConvProofError(f"{message}, got {listing}")
+
 
 @dataclass(frozen=True)
 class Activation(NetworkLayer):
@@ -486,16 +502,8 @@ class Add(JoinLayer):
         self, shapes: Sequence[tuple[Any, ...]], inputs: Sequence[str], name: str
     ) -> tuple[Any, ...]:
         """The common shape; every input must have it."""
-        first = shapes[0]
-        ok = all(
-            len(s) == len(first) and all(equal(a, b) for a, b in zip(s, first)) for s in shapes
-        )
-        if not ok:
-            raise ConvProofError(
-                f"inputs of add {name!r} must have equal shapes, got "
-                f"{', '.join(f'{n}: {fmt_shape(s)}' for n, s in zip(inputs, shapes))}"
-            )
-        return tuple(first)
+        self.require_agreement(shapes, inputs, 0, f"inputs of add {name!r} must have equal shapes")
+        return tuple(shapes[0])
 
 
 @dataclass(frozen=True)
@@ -515,14 +523,6 @@ class Concat(JoinLayer):
         self, shapes: Sequence[tuple[Any, ...]], inputs: Sequence[str], name: str
     ) -> tuple[Any, ...]:
         """Channels summed; every other axis must agree."""
-        first = shapes[0]
-        ok = all(
-            len(s) == len(first) and all(equal(a, b) for a, b in zip(s[1:], first[1:]))
-            for s in shapes
-        )
-        if not ok or len(first) < 1:
-            raise ConvProofError(
-                f"inputs of concat {name!r} must agree in every axis but channels, got "
-                f"{', '.join(f'{n}: {fmt_shape(s)}' for n, s in zip(inputs, shapes))}"
-            )
-        return (sum(s[0] for s in shapes), *first[1:])
+        message = f"inputs of concat {name!r} must agree in every axis but channels"
+        self.require_agreement(shapes, inputs, 1, message)
+        return (sum(s[0] for s in shapes), *shapes[0][1:])

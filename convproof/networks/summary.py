@@ -251,7 +251,7 @@ class Summary(RowTable):
             if isinstance(v, tuple):
                 return tuple(sub(x) for x in v)
             if isinstance(v, sympy.Basic):
-                return norm(_as_number(v.subs(mapping)))
+                return norm(v.subs(mapping))
             return v
 
         rows = [
@@ -400,13 +400,6 @@ class Summary(RowTable):
         positions), linear; bias excluded.
         """
         return tables.summary_markdown(self)
-
-
-def _as_number(x: Any) -> Any:
-    """A SymPy rational -> int or Fraction; anything else unchanged."""
-    if isinstance(x, sympy.Basic) and x.is_Rational:
-        return Fraction(int(x.p), int(x.q))
-    return x
 
 
 def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
