@@ -452,13 +452,41 @@ def user_module(tmp_path) -> Path:
     return path
 
 
-def test_check_good_function_passes(capsys, user_module) -> None:
+def test_check_good_function_passes(capsys, user_module, monkeypatch) -> None:
     code, out, err = run(
         capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1"
     )
     assert code == 0, out + err
-    assert out.startswith("conv check passed: ")
-    assert "15/15" in err  # the progress indicator (a bar on a terminal, lines otherwise)
+    assert out == "conv check passed: 15 examples tried, no failure\n"
+    assert err.startswith("time: ")  # off a terminal: no progress bar
+    from convproof import check
+
+    monkeypatch.setattr(check, "_stderr_is_terminal", lambda: True)
+    code, out, err = run(
+        capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1"
+    )
+    assert code == 0 and "15/15" in err  # the progress bar on a terminal
+    code, out, err = run(
+        capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1", "-q"
+    )
+    assert code == 0 and err == ""  # --quiet: no bar, no time
+
+
+def test_prove_max_bytes_refuses_with_the_cli_wording(capsys) -> None:
+    code, out, err = run(
+        capsys, "prove", "--in", "8x16x16", "--out-channels", "8", "--kernel", "3",
+        "--max-bytes", "1K",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "more than max_bytes=1024" in err
+    assert "pass a larger --max-bytes (like --max-bytes 16G)" in err
+    assert "raise max_bytes" not in err
+    code, out, err = run(
+        capsys, "prove", "--net", "alexnet", "--in", "3x64x64", "--max-bytes", "1K"
+    )
+    assert code == 2 and "--max-bytes" in err
+    code, out, _ = run(capsys, "prove", "--in", "1x3x3", "--kernel", "2", "--max-bytes", "1G")
+    assert code == 0 and out.startswith("PROVED")
 
 
 def test_check_buggy_function_fails_with_counterexample(capsys, user_module) -> None:
@@ -498,7 +526,7 @@ def test_check_shipped_examples_are_reproducible(capsys) -> None:
         "--ndim",
         "1",
     )
-    assert (code, out) == (0, "conv check passed: 10 problems\n")
+    assert (code, out) == (0, "conv check passed: 10 examples tried, no failure\n")
 
 
 def test_prove_certificate_time_on_stderr(capsys) -> None:
