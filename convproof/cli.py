@@ -204,6 +204,12 @@ def _parser() -> argparse.ArgumentParser:
         "most 100 frames) or FILE.png/.svg/.pdf (a strip of at most 16 frames); with more "
         "output positions, frames are spaced evenly and always include --at; needs matplotlib",
     )
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help="refuse a --picture estimated to need more than N bytes of memory, e.g. 16G or "
+        "512M (default: the library's limit, stated in the refusal)",
+    )
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
@@ -584,7 +590,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             msg = "--at" + msg[2:].replace("got at=", "got --at=")
         raise ConvProofError(msg) from None
     picture, frames = (
-        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :])
+        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :], _max_bytes(args))
         if args.picture
         else (None, None)
     )
@@ -606,7 +612,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _draw_sliding(
-    spec: AnySpec, shape: tuple[int, ...], target: str, at: Sequence[int] | None = None
+    spec: AnySpec,
+    shape: tuple[int, ...],
+    target: str,
+    at: Sequence[int] | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Write the sliding-kernel picture (always drawing output ``at``); returns what was
     written (a path, or frame paths) and how many output positions it shows."""
@@ -629,10 +639,13 @@ def _draw_sliding(
     total = math.prod(spec.output_shape(shape)[-spec.ndim :])
     limit = 100 if suffix == ".gif" else 16
     frames = {"shown": min(limit, total), "total": total}
-    if suffix == ".gif":
-        written = sliding_animation(spec, shape, path, at=at, max_frames=limit)
-        return ", ".join(str(p) for p in written), frames
-    sliding_figure(spec, shape, at=at, path=path, max_frames=limit)
+    with _memory_limit():
+        if suffix == ".gif":
+            written = sliding_animation(
+                spec, shape, path, at=at, max_frames=limit, max_bytes=max_bytes
+            )
+            return ", ".join(str(p) for p in written), frames
+        sliding_figure(spec, shape, at=at, path=path, max_frames=limit, max_bytes=max_bytes)
     return str(path), frames
 
 

@@ -859,3 +859,35 @@ def test_element_sum_and_summary_display_themselves() -> None:
     data, _ = format_display_data(s)
     assert data["text/markdown"] == s.to_markdown()
     assert data["text/plain"] == s.to_text()
+
+
+def test_sliding_pictures_refuse_before_drawing_what_would_not_fit(tmp_path, capsys) -> None:
+    """A large input drawn in many frames needs gigabytes: estimated first, refused with the
+    estimate and the way to raise the limit (API: max_bytes=, CLI: --max-bytes)."""
+    _plots()
+    from convproof import render as render_mod
+    from convproof.cli import main
+
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)
+    # 16 frames of 8x8 input cells + 6x6 output cells, by hand
+    sl = render_mod._grids(spec, (1, 8, 8))
+    assert 16 * render_mod._frame_cells(sl) == 16 * (8 * 8 + 6 * 6)
+    with pytest.raises(cp.MemoryLimitError, match=r"drawing 16 frames \(1,600 cells") as e:
+        sliding_figure(spec, (1, 8, 8), max_bytes=10_000_000)
+    assert "more than max_bytes=10000000" in str(e.value)
+    assert "pass a larger max_bytes=" in str(e.value)
+    with pytest.raises(cp.MemoryLimitError, match="animation frames"):
+        sliding_animation(spec, (1, 8, 8), tmp_path / "a.gif", max_bytes=10_000_000)
+    assert not (tmp_path / "a.gif").exists()
+    assert len(sliding_figure(spec, (1, 8, 8), max_frames=2, max_bytes=2**30).axes) == 2
+    # the default limit refuses a 224x224 strip (about 1.6 M cells) at once
+    with pytest.raises(cp.MemoryLimitError, match="GiB"):
+        sliding_figure(spec, (1, 224, 224))
+    target = tmp_path / "x.png"
+    argv = ["explain", "--in", "1x8x8", "--kernel", "3", "--picture", str(target)]
+    assert main([*argv, "--max-bytes", "10M"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "pass a larger --max-bytes (like --max-bytes 16G)" in err
+    assert not target.exists()
+    assert main([*argv, "--max-bytes", "1G"]) == 0
+    assert target.read_bytes()[:8] == PNG
