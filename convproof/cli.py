@@ -229,6 +229,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse a matrix estimated above N bytes (default 4G); e.g. 16G, 512M",
     )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_cmd_matrix)
 
     p = sub.add_parser(
@@ -724,7 +725,13 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     matrix = None
     try:
         if needs_values or args.format in ("mtx", "npz"):
-            matrix = conv_matrix(spec, shape, weight, max_bytes=max_bytes)
+            matrix = conv_matrix(
+                spec,
+                shape,
+                weight,
+                max_bytes=max_bytes,
+                progress=False if (args.quiet or args.json) else None,
+            )
         if args.format == "png":
             from .render import matrix_figure
 
