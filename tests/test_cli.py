@@ -1005,3 +1005,12 @@ def test_matrix_max_bytes(capsys, tmp_path) -> None:
     capsys.readouterr()
     assert main(["matrix", "--in", "1x4x4", "--kernel", "3", "--max-bytes", "-5"]) == 2
     assert "--max-bytes must be a byte count" in capsys.readouterr().err
+
+
+def test_max_pool_certificate_has_no_matrix_line(capsys) -> None:
+    """issue 16: a max-pool proof printed "matrix: 4 x 16" right after saying there is none."""
+    code, out, _ = run(capsys, "prove", "--in", "1x4x4", "--pool", "max", "--kernel", "2")
+    assert code == 0 and out.startswith("PROVED")
+    assert "matrix:" not in out
+    assert "windows:  4 outputs over 16 inputs" in out
+    assert "there is no matrix to compare" in out
