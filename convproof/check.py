@@ -956,6 +956,8 @@ def _run(
     try:
         _evaluate(boundary, plan.probe, rtol, atol, scalar_args=plan.scalar_args,
                   dtype=plan.dtype)  # fmt: skip
+    except _SignatureError as exc:  # the public type, raised here
+        raise ConvProofError(str(exc)) from None
     finally:
         boundary.set_probing(False)
     count, failures = [0], [0]
@@ -992,7 +994,9 @@ def _run(
         test()
     except _Failed as failure:
         counterexample = failure.counterexample
-    except ConvProofError:  # a call the function cannot take (e.g. padding_mode=)
+    except _SignatureError as exc:  # a call the function cannot take (e.g. padding_mode=)
+        raise ConvProofError(str(exc)) from None
+    except ConvProofError:
         raise
     except Exception as exc:  # Flaky (nondeterministic fn) and the like
         note = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -797,7 +797,7 @@ def _figure_class() -> Any:
     except ImportError:
         raise ConvProofError(
             "pictures need matplotlib, which is not installed: pip install matplotlib "
-            "(or, for an installed convproof, pip install 'convproof[plots]')"
+            "(in a checkout of convproof, pip install '.[plots]' does the same)"
         ) from None
     return InlineFigure
 

@@ -600,3 +600,15 @@ def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == ""
     with pytest.raises(cp.ConvProofError, match="progress must be"):
         cp.check_conv(good_conv, max_examples=5, progress="yes")
+
+
+def test_signature_error_is_the_public_error_type() -> None:
+    with pytest.raises(cp.ConvProofError) as e:
+        cp.check_conv(lambda x: x, max_examples=5)
+    assert type(e.value) is cp.ConvProofError
+    with pytest.raises(cp.ConvProofError) as e:
+        cp.check_conv(
+            lambda x, weight, bias, stride, padding, dilation, groups: x,
+            padding_modes=("reflect",), max_examples=5,
+        )  # fmt: skip
+    assert type(e.value) is cp.ConvProofError and "padding_mode=" in str(e.value)

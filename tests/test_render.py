@@ -511,8 +511,10 @@ def test_sliding_animation_frames_without_pillow(tmp_path, monkeypatch) -> None:
 def test_pictures_need_matplotlib(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2)
-    with pytest.raises(cp.ConvProofError, match="pip install 'convproof\\[plots\\]'"):
+    with pytest.raises(cp.ConvProofError, match="pip install matplotlib") as e:
         sliding_figure(spec, (1, 3, 3))
+    # issue 16: 'convproof[plots]' fails for a source checkout (convproof is not on PyPI)
+    assert "pip install '.[plots]'" in str(e.value) and "convproof[plots]" not in str(e.value)
 
 
 # -- receptive fields --------------------------------------------------------------------
@@ -554,7 +556,16 @@ def test_receptive_field_matches_distill_formula(layers, n, data) -> None:
         S *= s
     lo, hi = -P + y * S, -P + y * S + r - 1
     (got,) = receptive_field(specs, (1, n), (y,))
-    assert got  # never empty here
+    if not got:  # an output whose windows read only padding, e.g. kernel 2, dilation 2,
+        # padding 1 on a 1-element input: no input reaches it; checked with impulses
+        # through the numeric convolution (weights all ones, so nothing cancels)
+        for j in range(n):
+            z = np.zeros((1, n))
+            z[0, j] = 1.0
+            for sp in specs:
+                z = cp.conv(sp, z, np.ones(sp.weight_shape))
+            assert z[0, y] == 0, f"input {j} reaches output {y}, receptive_field says none"
+        return
     assert lo <= got[0] and got[-1] <= hi
     if lo >= 0 and hi < n:  # region inside the input: the ends are reached exactly
         assert (got[0], got[-1]) == (lo, hi)
