@@ -472,3 +472,143 @@ def test_user_exception_shows_the_users_file_and_line() -> None:
     assert 'raise RuntimeError("boom")' in where[0]
     text = str(result)
     assert "raised      = RuntimeError: boom" in text and "in _boom_conv" in text
+
+
+# --------------------------------------------------------------------------------------
+# reports: counts named; the signature checked before the run; PyTorch callables
+# --------------------------------------------------------------------------------------
+
+
+def test_report_names_examples_tried_and_failures() -> None:
+    passed = cp.check_conv(good_conv, max_examples=15, seed=0)
+    assert passed.failures == 0
+    assert passed.headline(seconds=False) == (
+        f"conv check passed: {passed.examples_run} examples tried, no failure"
+    )
+    failed = cp.check_conv(examples.flipped_conv, max_examples=50, seed=0)
+    # every shrink step that still fails counts; at least the first failure and the last
+    assert 2 <= failed.failures < failed.examples_run
+    head = failed.headline(seconds=False)
+    assert head == (
+        f"conv check FAILED: {failed.failures} of {failed.examples_run} examples tried failed "
+        "(shrinking included)"
+    )
+    assert "problems" not in str(failed).splitlines()[0]
+    assert failed.to_dict()["failures"] == failed.failures
+
+
+def test_wrong_signature_is_an_error_before_the_run() -> None:
+    calls = [0]
+
+    def two_args(x: Any, weight: Any) -> Any:  # no bias, no keywords
+        calls[0] += 1
+        return x
+
+    with pytest.raises(cp.ConvProofError, match=r"fn must accept the checker's call fn\(") as e:
+        cp.check_conv(two_args, max_examples=10, seed=0)
+    assert "two_args(x, weight)" in str(e.value) and "stride=" in str(e.value)
+    assert calls[0] == 0  # refused by the signature, never called
+
+    def no_groups(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                  dilation: Any = 1) -> Any:  # fmt: skip
+        return good_conv(x, weight, bias, stride, padding, dilation)
+
+    with pytest.raises(cp.ConvProofError, match="groups"):
+        cp.check_conv(no_groups, max_examples=10, seed=0)
+    with pytest.raises(cp.ConvProofError, match="fn must accept"):
+        cp.check_pool(lambda x, kernel_size: x, kind="max", max_examples=5)
+    with pytest.raises(cp.ConvProofError, match="fn must accept"):
+        cp.check_conv_backward(lambda grad_output, x: x, max_examples=5)
+
+
+def test_signature_error_during_the_run_is_an_error_not_a_counterexample() -> None:
+    """padding_mode= is passed only for non-zero modes: the call before the run accepts."""
+
+    def zeros_only(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                   dilation: Any = 1, groups: int = 1) -> Any:  # fmt: skip
+        return good_conv(x, weight, bias, stride, padding, dilation, groups)
+
+    with pytest.raises(cp.ConvProofError, match="padding_mode="):
+        cp.check_conv(zeros_only, padding_modes=("zeros", "reflect"), max_examples=50, seed=0)
+
+
+def test_a_function_that_raises_is_still_a_counterexample() -> None:
+    """A TypeError inside the user's code (not the call) is a failure of the function."""
+
+    def bad(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        raise TypeError("boom")
+
+    result = cp.check_conv(bad, max_examples=5, seed=0)
+    assert not result and result.counterexample.reason == "raised"
+    assert result.counterexample.error.startswith("TypeError: boom")
+    assert 'raise TypeError("boom")' in result.counterexample.error  # the user's line
+
+
+@pytest.mark.torch
+def test_pytorch_functions_are_accepted_directly(torch: Any) -> None:
+    F = torch.nn.functional
+    assert cp.check_conv(F.conv2d, max_examples=25, seed=0)
+    assert cp.check_conv(F.conv1d, ndim=1, max_examples=15, seed=0)
+    assert cp.check_conv_transpose(F.conv_transpose2d, max_examples=25, seed=0)
+    assert cp.check_pool(F.max_pool2d, kind="max", max_examples=25, seed=0)
+    assert cp.check_pool(F.avg_pool2d, kind="avg", max_examples=25, seed=0)
+    grads = (torch.nn.grad.conv2d_input, torch.nn.grad.conv2d_weight)
+    assert cp.check_conv_backward(grads, max_examples=15, seed=0)
+
+
+@pytest.mark.torch
+def test_user_code_with_tensors_is_accepted_and_still_checked(torch: Any) -> None:
+    F = torch.nn.functional
+    seen: list[Any] = []
+
+    def mine(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        seen.append(type(x))
+        return F.conv2d(x, weight, bias, **kw)  # raises TypeError on NumPy arrays
+
+    assert cp.check_conv(mine, max_examples=15, seed=0)
+    assert seen[-1] is torch.Tensor
+
+    def flipped(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        return F.conv2d(x, torch.flip(weight, dims=(2, 3)), bias, **kw)  # a true convolution
+
+    cx = cp.check_conv(flipped, max_examples=50, seed=0).counterexample
+    assert cx is not None and cx.reason == "values differ"
+    assert isinstance(cx.got, np.ndarray)  # converted back at the boundary
+
+    def numpy_in_torch_out(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        out = good_conv(x, weight, bias, **kw)
+        return torch.from_numpy(np.ascontiguousarray(out))
+
+    assert cp.check_conv(numpy_in_torch_out, max_examples=10, seed=0)
+
+
+def test_numpy_functions_get_numpy_arrays() -> None:
+    seen: set[type] = set()
+
+    def spy(x: Any, weight: Any, bias: Any = None, **kw: Any) -> Any:
+        seen.add(type(x))
+        return good_conv(x, weight, bias, **kw)
+
+    assert cp.check_conv(spy, max_examples=10, seed=0)
+    assert seen == {np.ndarray}
+
+
+def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    cp.check_conv(good_conv, max_examples=5, seed=0, progress=True)
+    assert "conv check" in capsys.readouterr().err
+    cp.check_conv(good_conv, max_examples=5, seed=0)  # default: only on a terminal
+    assert capsys.readouterr().err == ""
+    with pytest.raises(cp.ConvProofError, match="progress must be"):
+        cp.check_conv(good_conv, max_examples=5, progress="yes")
+
+
+def test_signature_error_is_the_public_error_type() -> None:
+    with pytest.raises(cp.ConvProofError) as e:
+        cp.check_conv(lambda x: x, max_examples=5)
+    assert type(e.value) is cp.ConvProofError
+    with pytest.raises(cp.ConvProofError) as e:
+        cp.check_conv(
+            lambda x, weight, bias, stride, padding, dilation, groups: x,
+            padding_modes=("reflect",), max_examples=5,
+        )  # fmt: skip
+    assert type(e.value) is cp.ConvProofError and "padding_mode=" in str(e.value)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import convproof as cp
 from convproof.presentation.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -452,13 +453,40 @@ def user_module(tmp_path) -> Path:
     return path
 
 
-def test_check_good_function_passes(capsys, user_module) -> None:
+def test_check_good_function_passes(capsys, user_module, monkeypatch) -> None:
     code, out, err = run(
         capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1"
     )
     assert code == 0, out + err
-    assert out.startswith("conv check passed: ")
-    assert "15/15" in err  # the progress indicator (a bar on a terminal, lines otherwise)
+    assert out == "conv check passed: 15 examples tried, no failure\n"
+    assert err.startswith("time: ")  # off a terminal: no progress bar
+    check_module = sys.modules[cp.check_conv.__module__]  # wherever the module lives
+    monkeypatch.setattr(check_module, "_stderr_is_terminal", lambda: True)
+    code, out, err = run(
+        capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1"
+    )
+    assert code == 0 and "conv check:" in err and "/15 " in err  # the bar, on a terminal
+    code, out, err = run(
+        capsys, "check", f"{user_module}:good", "--max-examples", "15", "--seed", "1", "-q"
+    )
+    assert code == 0 and err == ""  # --quiet: no bar, no time
+
+
+def test_prove_max_bytes_refuses_with_the_cli_wording(capsys) -> None:
+    code, out, err = run(
+        capsys, "prove", "--in", "8x16x16", "--out-channels", "8", "--kernel", "3",
+        "--max-bytes", "1K",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "more than max_bytes=1024" in err
+    assert "pass a larger --max-bytes (like --max-bytes 16G)" in err
+    assert "raise max_bytes" not in err
+    code, out, err = run(
+        capsys, "prove", "--net", "alexnet", "--in", "3x64x64", "--max-bytes", "1K"
+    )
+    assert code == 2 and "--max-bytes" in err
+    code, out, _ = run(capsys, "prove", "--in", "1x3x3", "--kernel", "2", "--max-bytes", "1G")
+    assert code == 0 and out.startswith("PROVED")
 
 
 def test_check_buggy_function_fails_with_counterexample(capsys, user_module) -> None:
@@ -510,7 +538,7 @@ def test_check_shipped_examples_are_reproducible(capsys) -> None:
         "--ndim",
         "1",
     )
-    assert (code, out) == (0, "conv check passed: 10 problems\n")
+    assert (code, out) == (0, "conv check passed: 10 examples tried, no failure\n")
 
 
 def test_prove_certificate_time_on_stderr(capsys) -> None:
@@ -989,3 +1017,12 @@ def test_matrix_max_bytes(capsys, tmp_path) -> None:
     capsys.readouterr()
     assert main(["matrix", "--in", "1x4x4", "--kernel", "3", "--max-bytes", "-5"]) == 2
     assert "--max-bytes must be a byte count" in capsys.readouterr().err
+
+
+def test_max_pool_certificate_has_no_matrix_line(capsys) -> None:
+    """issue 16: a max-pool proof printed "matrix: 4 x 16" right after saying there is none."""
+    code, out, _ = run(capsys, "prove", "--in", "1x4x4", "--pool", "max", "--kernel", "2")
+    assert code == 0 and out.startswith("PROVED")
+    assert "matrix:" not in out
+    assert "windows:  4 outputs over 16 inputs" in out
+    assert "there is no matrix to compare" in out

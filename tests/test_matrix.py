@@ -809,3 +809,17 @@ def test_benchmark_smoke(torch: Any) -> None:
     assert bench.bench_coo(n=5, c_in=2, c_out=3, repeat=1)["equal"]
     r = bench.bench_symbolic(n=4, repeat=1)
     assert r["nnz"] == r["closed_form_nnz"]
+
+
+def test_progress_bar_over_the_numeric_build(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=3, padding=1,
+                       padding_mode="reflect")  # fmt: skip
+    w = np.arange(1.0, 1.0 + 54).reshape(spec.weight_shape)
+    quiet = cp.conv_matrix(spec, (2, 5, 5), w)
+    assert capsys.readouterr().err == ""  # default: off a terminal, small: no bar
+    shown = cp.conv_matrix(spec, (2, 5, 5), w, progress=True)
+    err = capsys.readouterr().err
+    assert "conv_matrix" in err and "/6 " in err  # 5 steps + the folded taps summed
+    assert (shown != quiet).nnz == 0  # the bar changes nothing
+    with pytest.raises(cp.ConvProofError, match="progress must be"):
+        cp.conv_matrix(spec, (2, 5, 5), w, progress="yes")

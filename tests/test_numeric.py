@@ -445,3 +445,25 @@ def test_benchmark_smoke(torch: Any) -> None:
         assert set(results) == {"float32", "float64"}
         assert all(row["ratio"] > 0 for rows in results.values() for row in rows)
     assert bench.run_check_rate(max_examples=5, verbose=False) > 0
+
+
+def test_conv_estimates_its_work_arrays_and_refuses_above_max_bytes() -> None:
+    numeric_mod = sys.modules[cp.conv.__module__]  # wherever the module lives
+
+    spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=3, padding=1)
+    x, w = np.ones((2, 3, 16, 16)), np.ones(spec.weight_shape)
+    # by hand: padded 2*3*18*18 + im2col 2*3*9*16*16 + output 2*8*16*16, float64
+    need = (2 * 3 * 18 * 18 + 2 * 3 * 9 * 256 + 2 * 8 * 256) * 8
+    assert numeric_mod._work_bytes(spec, x.shape, 8) == need == 158912
+    assert cp.conv(spec, x, w, max_bytes=need).shape == (2, 8, 16, 16)
+    with pytest.raises(cp.MemoryLimitError, match=r"155\.2 KiB .* max_bytes=158911 ") as e:
+        cp.conv(spec, x, w, max_bytes=need - 1)
+    assert "pass a larger max_bytes=" in str(e.value)
+    # transposed, by hand: padded 2*16, products 3*9*16 + scatter buffer 3*18*18, output 3*9*9
+    up = cp.ConvTransposeSpec(in_channels=2, out_channels=3, kernel_size=3, stride=2)
+    assert numeric_mod._work_bytes(up, (1, 2, 4, 4), 8) == (32 + 432 + 972 + 243) * 8
+    # the default limit refuses before allocating anything of the 11 GiB
+    big = cp.ConvSpec(in_channels=512, out_channels=512, kernel_size=3, padding=1)
+    x_big = np.broadcast_to(np.float32(0), (512, 512, 512))  # no memory behind it
+    with pytest.raises(cp.MemoryLimitError, match="GiB of work arrays"):
+        cp.conv(big, x_big, np.broadcast_to(np.float32(0), big.weight_shape))

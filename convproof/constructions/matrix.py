@@ -491,34 +491,85 @@ def _block_entries(
     return rows, cols, taps, divisors
 
 
-def _numeric(plan: _Plan, weight: Any, dtype: Any) -> scipy.sparse.csr_array:
-    t = _template(plan)
-    reps = plan.c_out
-    idx = _index_dtype(plan)
-    if plan.pool:
-        div = _divisors(plan)[t.spatial_rows]
-        one = np.ones(1, dtype=dtype)
-        data = np.tile(one / div.astype(dtype), reps)
-    else:
-        w2 = weight.reshape(reps, plan.c_group * plan.n_taps)
-        data = np.take(w2, t.taps, axis=1).ravel()
-    t_cols = t.cols.astype(idx)
-    offsets = _group_offsets(plan)
-    if not offsets.any():  # one group: every output channel reads every input channel
-        indices = np.tile(t_cols, reps)
-    else:
-        indices = np.add(t_cols[None, :], offsets.astype(idx)[:, None]).ravel()
-    indptr = np.zeros(reps * plan.n_out + 1, dtype=idx)
-    np.cumsum(np.tile(t.row_counts.astype(idx), reps), out=indptr[1:])
-    del t
-    rows, cols = plan.shape
-    shape = (cols, rows) if plan.transposed else (rows, cols)
-    m = scipy.sparse.csr_array((data, indices, indptr), shape=shape, copy=False)
-    if plan.fold:
-        m.sum_duplicates()
-    if plan.transposed:
-        m = m.T.tocsr()
-    return m
+#: Matrices with more entries than this show a progress bar by default (on a terminal).
+_PROGRESS_ENTRIES = 20_000_000
+
+
+class _Steps:
+    """A ``tqdm`` bar over the numeric build's steps (or nothing when not shown)."""
+
+    def __init__(self, progress: bool | None, entries: int, steps: int) -> None:
+        if progress is not None and not isinstance(progress, bool):
+            raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
+        self.bar: Any = None
+        import sys
+
+        if progress is None:
+            try:
+                terminal = bool(sys.stderr.isatty())
+            except (AttributeError, ValueError):  # closed or replaced stderr
+                terminal = False
+            progress = entries > _PROGRESS_ENTRIES and terminal
+        if not progress:
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=steps, desc="conv_matrix", unit="step", file=sys.stderr, leave=False,
+            dynamic_ncols=True,
+        )  # fmt: skip
+
+    def step(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _numeric(
+    plan: _Plan, weight: Any, dtype: Any, progress: bool | None = None
+) -> scipy.sparse.csr_array:
+    steps = _Steps(progress, plan.entries, 5 + plan.fold + plan.transposed)
+    try:
+        t = _template(plan)
+        steps.step("index pattern")
+        reps = plan.c_out
+        idx = _index_dtype(plan)
+        if plan.pool:
+            div = _divisors(plan)[t.spatial_rows]
+            one = np.ones(1, dtype=dtype)
+            data = np.tile(one / div.astype(dtype), reps)
+        else:
+            w2 = weight.reshape(reps, plan.c_group * plan.n_taps)
+            data = np.take(w2, t.taps, axis=1).ravel()
+        steps.step("values")
+        t_cols = t.cols.astype(idx)
+        offsets = _group_offsets(plan)
+        if not offsets.any():  # one group: every output channel reads every input channel
+            indices = np.tile(t_cols, reps)
+        else:
+            indices = np.add(t_cols[None, :], offsets.astype(idx)[:, None]).ravel()
+        steps.step("column indices")
+        indptr = np.zeros(reps * plan.n_out + 1, dtype=idx)
+        np.cumsum(np.tile(t.row_counts.astype(idx), reps), out=indptr[1:])
+        steps.step("row pointers")
+        del t
+        rows, cols = plan.shape
+        shape = (cols, rows) if plan.transposed else (rows, cols)
+        m = scipy.sparse.csr_array((data, indices, indptr), shape=shape, copy=False)
+        steps.step("CSR")
+        if plan.fold:
+            m.sum_duplicates()
+            steps.step("folded taps summed")
+        if plan.transposed:
+            m = m.T.tocsr()
+            steps.step("transposed")
+        return m
+    finally:
+        steps.close()
 
 
 def _sparse_matrix(rows: int, cols: int, entries: dict[tuple[int, int], Any]) -> Any:
@@ -565,6 +616,7 @@ def conv_matrix(
     *,
     dtype: Any = None,
     max_bytes: int | None = None,
+    progress: bool | None = None,
 ) -> Any:
     """The layer's matrix ``T`` with ``vec(Z) = T @ vec(X) + bias_vector``.
 
@@ -587,6 +639,10 @@ def conv_matrix(
         pooling, passing ``dtype`` selects the numeric matrix (e.g. ``np.float64``).
     max_bytes : int, optional
         Refuse builds estimated above this many bytes (default: :func:`convproof.get_max_bytes`).
+    progress : bool, optional
+        Show a progress bar (``tqdm`` on stderr) over the numeric build's steps (values,
+        column indices, row pointers, assembly).  Default: only on a terminal and for
+        matrices of more than 20 M entries (about 2 s).
 
     Returns
     -------
@@ -661,7 +717,7 @@ def conv_matrix(
                 f"got dtype={dtype!r}"
             )
         _check_memory(plan, "numeric", max_bytes, dt.itemsize)
-        return _numeric(plan, None, dt)
+        return _numeric(plan, None, dt, progress)
     if weight is None:
         _check_memory(plan, "symbolic", max_bytes)
         return _symbolic(plan, spec, input_shape)
@@ -683,7 +739,7 @@ def conv_matrix(
         # would wrap around in int8/int16/int32; int64 holds any sum of them
         w = w.astype(np.int64)
     _check_memory(plan, "numeric", max_bytes, w.dtype.itemsize)
-    return _numeric(plan, np.ascontiguousarray(w), w.dtype)
+    return _numeric(plan, np.ascontiguousarray(w), w.dtype, progress)
 
 
 def _short(value: Any) -> str:

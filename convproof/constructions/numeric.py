@@ -51,8 +51,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convproof.errors import ConvProofError
+from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = ["conv"]
 
@@ -406,6 +407,19 @@ def _conv_transpose(
     return np.ascontiguousarray(buf[(slice(None), slice(None), *crop)])
 
 
+def _check_memory(spec: Any, xb: np.ndarray, max_bytes: int | None) -> None:
+    limit = resolve_max_bytes(max_bytes)
+    itemsize = 64 if xb.dtype.kind == "O" else max(8, xb.dtype.itemsize)  # objects: boxed
+    need = _work_bytes(spec, tuple(xb.shape), itemsize)
+    if need > limit:
+        raise MemoryLimitError(
+            f"conv on an input of shape {tuple(xb.shape)} would need about {human_bytes(need)} "
+            f"of work arrays (padded input, im2col columns, output), more than "
+            f"max_bytes={limit} ({human_bytes(limit)}); {LIMIT_HINT}, or use a smaller "
+            f"batch or input"
+        )
+
+
 def _pymax(a: Any, b: Any) -> Any:
     """Max of two exact values; ``None`` marks padding; SymPy gives ``Max`` when undecided."""
     if a is None:
@@ -489,7 +503,33 @@ def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
+def _work_bytes(spec: Any, shape: tuple[int, ...], itemsize: int) -> int:
+    """An upper bound of the work arrays of :func:`conv` for a batched input ``shape``: the
+    padded input, the im2col columns (or, transposed, the per-tap products and the
+    scatter buffer) and the output."""
+    n, c_in, spatial = shape[0], shape[1], shape[2:]
+    out_sp = spec.output_shape(shape)[2:]
+    pads = spec.resolve_padding(shape)
+    padded = n * c_in * math.prod(i + a + b for i, (a, b) in zip(spatial, pads))
+    taps = math.prod(spec.kernel_size)
+    c_out = c_in if isinstance(spec, PoolSpec) else spec.out_channels
+    out = n * c_out * math.prod(out_sp)
+    if isinstance(spec, ConvTransposeSpec):
+        full = math.prod(
+            (i - 1) * s + d * (k - 1) + 1 + o
+            for i, s, d, k, o in zip(spatial, spec.stride, spec.dilation, spec.kernel_size, out_sp)
+        )
+        work = n * c_out * taps * math.prod(spatial) + n * c_out * full
+    elif isinstance(spec, PoolSpec):
+        work = 2 * out  # the running max / sum and the counts
+    else:
+        work = n * c_in * taps * math.prod(out_sp)
+    return (padded + work + out) * itemsize
+
+
+def conv(
+    spec: Any, x: Any, weight: Any = None, bias: Any = None, *, max_bytes: int | None = None
+) -> np.ndarray:
     """Evaluate a convolution, transposed convolution or pooling layer on an array.
 
     Parameters
@@ -504,6 +544,10 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
         both; must be ``None`` for pooling.
     bias : array_like, optional
         ``(C_out,)``; only for a layer with ``bias=True``.  ``None`` adds no bias.
+    max_bytes : int, optional
+        Refuse when the work arrays (padded input, im2col columns, output) are estimated
+        above this many bytes (default :func:`convproof.get_max_bytes`); the
+        estimate is made before anything is allocated.
 
     Returns
     -------
@@ -525,6 +569,8 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
     ConvProofError
         If ``x``, ``weight`` or ``bias`` does not fit the spec (shape, channels, empty
         output, padding-mode limits), or ``weight`` is missing for a convolution.
+    MemoryLimitError
+        When the estimated work arrays exceed ``max_bytes``.
 
     Notes
     -----
@@ -555,6 +601,7 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
     xa = _as_array("x", x)
     xb = _check_x(spec, xa)
     batched = xa.ndim == spec.ndim + 2
+    _check_memory(spec, xb, max_bytes)
     if isinstance(spec, PoolSpec):
         if weight is not None or bias is not None:
             raise ConvProofError(

@@ -35,10 +35,11 @@ dim 1         floor((32 + 0 + 0 - 5) / 2) + 1 = 14
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -209,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
         "most 100 frames) or FILE.png/.svg/.pdf (a strip of at most 16 frames); with more "
         "output positions, frames are spaced evenly and always include --at; needs matplotlib",
     )
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help="refuse a --picture estimated to need more than N bytes of memory, e.g. 16G or "
+        "512M (default: the library's limit, stated in the refusal)",
+    )
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
@@ -228,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse a matrix estimated above N bytes (default 4G); e.g. 16G, 512M",
     )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_cmd_matrix)
 
     p = sub.add_parser(
@@ -260,6 +268,12 @@ def _parser() -> argparse.ArgumentParser:
         "needs --in",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help="refuse a proof estimated to need more than N bytes of memory, e.g. 16G or 512M "
+        "(default: the library's limit, stated in the refusal)",
+    )
     p.set_defaults(run=_cmd_prove)
 
     p = sub.add_parser(
@@ -270,7 +284,8 @@ def _parser() -> argparse.ArgumentParser:
         help="property-test your conv function module:function",
         description="Property-test a conv function with PyTorch's functional signature "
         "fn(x, weight, bias=None, stride=..., padding=..., dilation=..., groups=...) "
-        "(NumPy in and out) against convproof's reference.",
+        "against convproof's reference: NumPy arrays in and out, or a PyTorch function "
+        "as it is (e.g. torch.nn.functional:conv2d; tensors are converted).",
     )
     p.add_argument("function", metavar="MODULE:FUNCTION", help="e.g. mypkg.ops:conv2d")
     p.add_argument("--ndim", type=int, default=2, help="spatial dims (default 2)")
@@ -582,7 +597,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             msg = "--at" + msg[2:].replace("got at=", "got --at=")
         raise ConvProofError(msg) from None
     picture, frames = (
-        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :])
+        _draw_sliding(spec, shape, args.picture, result.at[-spec.ndim :], _max_bytes(args))
         if args.picture
         else (None, None)
     )
@@ -604,7 +619,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _draw_sliding(
-    spec: AnySpec, shape: tuple[int, ...], target: str, at: Sequence[int] | None = None
+    spec: AnySpec,
+    shape: tuple[int, ...],
+    target: str,
+    at: Sequence[int] | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Write the sliding-kernel picture (always drawing output ``at``); returns what was
     written (a path, or frame paths) and how many output positions it shows."""
@@ -627,10 +646,13 @@ def _draw_sliding(
     total = math.prod(spec.output_shape(shape)[-spec.ndim :])
     limit = 100 if suffix == ".gif" else 16
     frames = {"shown": min(limit, total), "total": total}
-    if suffix == ".gif":
-        written = sliding_animation(spec, shape, path, at=at, max_frames=limit)
-        return ", ".join(str(p) for p in written), frames
-    sliding_figure(spec, shape, at=at, path=path, max_frames=limit)
+    with _memory_limit():
+        if suffix == ".gif":
+            written = sliding_animation(
+                spec, shape, path, at=at, max_frames=limit, max_bytes=max_bytes
+            )
+            return ", ".join(str(p) for p in written), frames
+        sliding_figure(spec, shape, at=at, path=path, max_frames=limit, max_bytes=max_bytes)
     return str(path), frames
 
 
@@ -709,7 +731,13 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     matrix = None
     try:
         if needs_values or args.format in ("mtx", "npz"):
-            matrix = conv_matrix(spec, shape, weight, max_bytes=max_bytes)
+            matrix = conv_matrix(
+                spec,
+                shape,
+                weight,
+                max_bytes=max_bytes,
+                progress=False if (args.quiet or args.json) else None,
+            )
         if args.format == "png":
             from convproof.presentation.render import matrix_figure
 
@@ -768,9 +796,26 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def _max_bytes(args: argparse.Namespace) -> int | None:
+    """``--max-bytes`` as an int (``None``: the API's default)."""
+    text = getattr(args, "max_bytes", None)
+    return None if text is None else parse_bytes(text)
+
+
+@contextlib.contextmanager
+def _memory_limit() -> Iterator[None]:
+    """Reword a refusal for the command line: the limit is raised with ``--max-bytes``."""
+    try:
+        yield
+    except MemoryLimitError as exc:
+        raise MemoryLimitError(_cli_limit_message(str(exc))) from None
+
+
 def _cli_limit_message(message: str) -> str:
     """An API memory-limit message, reworded for the command line (--max-bytes)."""
     head = message.split("; pass a larger max_bytes=")[0]
+    if "raise max_bytes" in head:  # the proofs' wording
+        return head.replace("raise max_bytes", "pass a larger --max-bytes (like --max-bytes 16G)")
     return f"{head}; pass a larger --max-bytes (like --max-bytes 16G) or use a smaller --in"
 
 
@@ -818,7 +863,13 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     from convproof.proofs.concrete import prove
 
     spec, shape = _layer(args)
-    result = prove(spec, shape, progress=False if (args.quiet or args.json) else None)
+    with _memory_limit():
+        result = prove(
+            spec,
+            shape,
+            progress=False if (args.quiet or args.json) else None,
+            max_bytes=_max_bytes(args),
+        )
     if args.json:
         _emit_json(result.to_dict())
     else:
@@ -888,7 +939,13 @@ def _prove_network(args: argparse.Namespace) -> int:
         raise ConvProofError(
             f"--in is required: {source} records no input_shape (give e.g. --in 3x224x224)"
         )
-    result = prove_network(model, shape, progress=False if (args.quiet or args.json) else None)
+    with _memory_limit():
+        result = prove_network(
+            model,
+            shape,
+            progress=False if (args.quiet or args.json) else None,
+            max_bytes=_max_bytes(args),
+        )
     if args.json:
         _emit_json(result.to_dict())
     else:
@@ -939,49 +996,6 @@ def _prove_general(args: argparse.Namespace) -> int:
     return 0 if result else 1
 
 
-def _progress(total: int, quiet: bool) -> Callable[[], None]:
-    """A stderr progress indicator that advances once per call (silent when ``quiet``).
-
-    On a terminal it redraws one bar in place; otherwise it prints a line every 10%.
-    Calls beyond ``total`` are Hypothesis shrinking a failure.
-    """
-    state = {"n": 0, "shrinking": False}
-    interactive = sys.stderr.isatty()
-    step = max(1, total // 10)
-
-    def tick() -> None:
-        if quiet:
-            return
-        state["n"] += 1
-        n = state["n"]
-        if n <= total:
-            if interactive:
-                filled = int(30 * n / total)
-                bar = "#" * filled + "." * (30 - filled)
-                sys.stderr.write(f"\rchecking [{bar}] {n}/{total}")
-                if n == total:
-                    sys.stderr.write("\n")
-            elif n % step == 0 or n == total:
-                sys.stderr.write(f"checking: {n}/{total} examples\n")
-        elif not state["shrinking"]:
-            state["shrinking"] = True
-            sys.stderr.write(("\n" if interactive and n <= total else "") + "shrinking...\n")
-        sys.stderr.flush()
-
-    return tick
-
-
-def _counting(fn: Callable[..., Any], tick: Callable[[], None]) -> Callable[..., Any]:
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tick()
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def _cmd_check(args: argparse.Namespace) -> int:
     from convproof.presentation.parse import resolve_callable
 
@@ -992,12 +1006,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     fn = resolve_callable(args.function, "MODULE:FUNCTION")
     from convproof.testing import check
 
-    wrapped = _counting(fn, _progress(args.max_examples, args.quiet or args.json))
     common: dict[str, Any] = {
         "ndim": args.ndim,
         "max_examples": args.max_examples,
         "seed": args.seed,
+        "progress": False if (args.quiet or args.json) else None,
     }
+    wrapped = fn
     if args.backward:
         from convproof.testing import check_backward as cb
 
@@ -1016,10 +1031,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.to_dict())
     else:
-        head = (
-            f"{result.layer} check {'passed' if result.passed else 'FAILED'}: "
-            f"{result.examples_run} problems"
-        )
+        head = result.headline(seconds=False)
         if result.note:
             head += f" ({result.note})"
         print(head)

@@ -362,7 +362,9 @@ def to_torch_sparse(matrix: Any, *, layout: str = "coo") -> Any:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "to_torch_sparse needs PyTorch: pip install torch (or convproof[torch])"
+            "to_torch_sparse needs PyTorch: pip install torch --index-url "
+            "https://download.pytorch.org/whl/cpu (a CPU-only build; a plain pip install "
+            "torch downloads a CUDA build of several GB)"
         ) from exc
     if layout == "csr":
         c = scipy.sparse.csr_array(m)

@@ -68,8 +68,10 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
+import sys
 import sysconfig
 import time
 import traceback
@@ -290,7 +292,7 @@ class CheckResult:
     ----------
     passed : bool
     examples_run : int
-        Problems evaluated (generation and shrinking).
+        Examples tried: problems the function was called on (generation and shrinking).
     counterexample : Counterexample or None
         The shrunk failing problem.
     seconds : float
@@ -304,6 +306,9 @@ class CheckResult:
     comparison : str
         How results were compared (exact where the arithmetic is exact, else the stated
         bound).
+    failures : int
+        Examples tried that failed (while shrinking, every smaller problem that still
+        fails counts); 0 when the check passed.
     """
 
     passed: bool
@@ -314,15 +319,34 @@ class CheckResult:
     note: str | None = field(default=None)
     unexercised: tuple[str, ...] = ()
     comparison: str = ""
+    failures: int = 0
 
     def __bool__(self) -> bool:
         return self.passed
 
+    def headline(self, seconds: bool = True) -> str:
+        """The first line of the report: the verdict and the counts, named.
+
+        Examples
+        --------
+        >>> CheckResult(False, 203, None, 0.5, "conv", failures=12).headline(seconds=False)
+        'conv check FAILED: 12 of 203 examples tried failed (shrinking included)'
+        >>> CheckResult(True, 30, None, 0.5, "conv").headline()
+        'conv check passed: 30 examples tried, no failure, in 0.50 s'
+        """
+        if self.passed:
+            head = f"{self.layer} check passed: {_examples(self.examples_run)} tried, no failure"
+        else:
+            head = (
+                f"{self.layer} check FAILED: {self.failures} of "
+                f"{_examples(self.examples_run)} tried failed"
+            )
+            if self.failures > 1:
+                head += " (shrinking included)"
+        return head + (f", in {self.seconds:.2f} s" if seconds else "")
+
     def __str__(self) -> str:
-        head = (
-            f"{self.layer} check {'passed' if self.passed else 'FAILED'}: "
-            f"{self.examples_run} problems in {self.seconds:.2f} s"
-        )
+        head = self.headline()
         if self.note:
             head += f" ({self.note})"
         if self.passed and self.unexercised:
@@ -337,6 +361,7 @@ class CheckResult:
             "layer": self.layer,
             "passed": self.passed,
             "examples_run": self.examples_run,
+            "failures": self.failures,
             "seconds": self.seconds,
             "note": self.note,
             "unexercised": list(self.unexercised),
@@ -345,6 +370,156 @@ class CheckResult:
                 None if self.counterexample is None else self.counterexample.to_dict()
             ),
         }
+
+
+def _examples(n: int) -> str:
+    return f"{n} example{'' if n == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------------------
+# the call boundary: the signature, and PyTorch callables
+# --------------------------------------------------------------------------------------
+
+
+class _SignatureError(ConvProofError):
+    """The user's function cannot be called the way the checker calls it (not a result)."""
+
+
+def _is_torch_callable(fn: Any) -> bool:
+    """Whether ``fn`` is a PyTorch function or module (defined in ``torch``; never imports it)."""
+    if "torch" not in sys.modules:
+        return False
+    for obj in (fn, type(fn)):
+        module = getattr(obj, "__module__", None)
+        if isinstance(module, str) and (module == "torch" or module.startswith("torch.")):
+            return True
+    return False
+
+
+def _is_torch_value(v: Any) -> bool:
+    module = type(v).__module__
+    return module == "torch" or module.startswith("torch.")
+
+
+def _to_torch(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """NumPy arrays as torch tensors (sharing memory; the checkers pass fresh copies)."""
+    import torch
+
+    return tuple(torch.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _from_torch(out: Any) -> Any:
+    """Torch tensors in a result (alone, or in a tuple or list) as NumPy arrays."""
+    if isinstance(out, tuple | list):
+        return type(out)(_from_torch(v) for v in out)
+    if _is_torch_value(out) and hasattr(out, "detach"):
+        return out.detach().cpu().numpy()
+    return out
+
+
+def _signature(fn: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins (PyTorch's C functions) have none
+        return None
+
+
+def _call_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    def text(a: Any) -> str:
+        if isinstance(a, np.ndarray):
+            return f"<array {tuple(a.shape)}>"
+        return repr(a)
+
+    return f"fn({', '.join([*map(text, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
+
+
+class _Boundary:
+    """The user's function as the checkers call it.
+
+    Every call is first bound to ``fn``'s signature: a call it cannot take is a
+    :class:`_SignatureError`, never a counterexample.  A PyTorch callable gets torch
+    tensors: ``fn`` defined in ``torch`` at once; any other after its NumPy call raised a
+    ``TypeError`` or ``AttributeError`` and the same call with tensors worked (decided once,
+    by the call before the run).  Torch results become NumPy arrays.
+    """
+
+    _convproof_boundary = True
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.signature = _signature(fn)
+        self.torch: bool | None = True if _is_torch_callable(fn) else None
+        self.probing = False
+
+    def set_probing(self, probing: bool) -> None:
+        self.probing = probing
+        if not probing and self.torch is None:
+            self.torch = False  # NumPy or PyTorch is decided by the call before the run
+
+    def _refuse(self, args: tuple[Any, ...], kwargs: dict[str, Any], exc: BaseException) -> Any:
+        name = getattr(self.fn, "__name__", None) or type(self.fn).__name__
+        sig = ""
+        if self.signature is not None:  # parameters and defaults, without annotations
+            empty = inspect.Parameter.empty
+            plain = [p.replace(annotation=empty) for p in self.signature.parameters.values()]
+            sig = str(self.signature.replace(parameters=plain, return_annotation=empty))
+        raise _SignatureError(
+            f"fn must accept the checker's call {_call_text(args, kwargs)}, got fn={name}{sig} "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.signature is not None:
+            try:
+                self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                self._refuse(args, kwargs, exc)
+        if self.torch:
+            try:
+                return _from_torch(self.fn(*_to_torch(args), **kwargs))
+            except TypeError as exc:
+                if self.probing and exc.__traceback__ and exc.__traceback__.tb_next is None:
+                    self._refuse(args, kwargs, exc)  # refused at the call itself
+                raise
+        try:
+            out = self.fn(*args, **kwargs)
+        except (TypeError, AttributeError) as exc:
+            if self.torch is False or "torch" not in sys.modules:
+                raise  # torch not imported: the function cannot be a PyTorch one
+            try:
+                out = self.fn(*_to_torch(args), **kwargs)
+            except Exception:
+                raise exc from None
+            self.torch = True
+            return _from_torch(out)
+        self.torch = False
+        return _from_torch(out)
+
+
+def _probe_problem(
+    kind: str, ndim: int, dtype: str, pool_kind: str = "max", spec: Any = None
+) -> ConvProblem:
+    """A small problem, all ones: ``spec`` (a layer the user listed) on the smallest input
+    its kernel fits, else a 1-tap layer of ``kind`` on a 1x1x2x..x2 input."""
+    dt = np.dtype(dtype)
+    if spec is None:
+        kernel = (1,) * ndim
+        if kind == "conv":
+            spec = ConvSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
+        elif kind == "conv_transpose":
+            spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
+        else:
+            spec = PoolSpec(kind=pool_kind, kernel_size=kernel, ndim=ndim)
+        sizes: tuple[int, ...] = (2,) * ndim
+    else:
+        sizes = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation))
+    channels = 1 if isinstance(spec, PoolSpec) else spec.in_channels
+    shape = (1, channels, *sizes)
+    x = np.ones(shape, dtype=dt)
+    if isinstance(spec, PoolSpec):
+        return ConvProblem(spec, shape, x, None, None)
+    bias = np.ones(spec.out_channels, dtype=dt) if spec.bias else None
+    return ConvProblem(spec, shape, x, np.ones(spec.weight_shape, dtype=dt), bias)
 
 
 # --------------------------------------------------------------------------------------
@@ -513,6 +688,8 @@ def _evaluate(
         if hasattr(raw, "detach"):  # a torch tensor slipped through
             raw = raw.detach().cpu().numpy()
         got = np.asarray(raw)
+    except _SignatureError:
+        raise
     except Exception as exc:
         return fail("raised", None, error=_user_error(exc))
     if got.shape != expected.shape:
@@ -680,6 +857,11 @@ class _Plan:
                     )
         self.enabled = _enabled(kind, merged, specs)
         self.scalar_args = scalar_args
+        listed = _listed(specs)
+        probe_ndim = merged.get("ndim") or (listed[0].ndim if listed else 2)
+        pool_kind = next(iter(merged["kinds"])) if kind == "pool" else "max"
+        first = listed[0] if listed else None
+        self.probe = _probe_problem(kind, probe_ndim, self.dtype, pool_kind, first)
         problems = conv_problems(kind=kind, specs=specs, **merged)
         self.strategy = st.tuples(problems, st.sampled_from(items))
 
@@ -704,6 +886,48 @@ class _Draws(Protocol):
     dtype: str
     scalar_args: bool
     enabled: set[str]
+    probe: Any  # one small problem, called once before the run (signature, PyTorch)
+
+
+class _CheckProgress:
+    """A ``tqdm`` bar over the examples on stderr (``progress``: True, False, or None = only
+    on a terminal); past ``max_examples`` it is Hypothesis shrinking a failure."""
+
+    def __init__(self, progress: bool | None, total: int, layer: str) -> None:
+        if progress is not None and not isinstance(progress, bool):
+            raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
+        self.bar: Any = None
+        self.total = total
+        if not (progress or (progress is None and _stderr_is_terminal())):
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total, desc=f"{layer} check", unit="example", file=sys.stderr, leave=False,
+            dynamic_ncols=True,
+        )  # fmt: skip
+
+    def tick(self, n: int) -> None:
+        if self.bar is None:
+            return
+        if n == self.total + 1:
+            self.bar.set_description("shrinking")
+        if n <= self.total:
+            self.bar.update(1)
+        else:
+            self.bar.set_postfix_str(f"{n} examples tried", refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # closed or replaced stderr
+        return False
 
 
 def _run(
@@ -716,24 +940,39 @@ def _run(
     rtol: float,
     atol: float,
     _evaluate: Callable[..., Counterexample | None] = _evaluate,  # another comparison
+    progress: bool | None = None,
 ) -> CheckResult:
     if not callable(fn):
         raise ConvProofError(f"fn must be callable, got fn={fn!r}")
+    boundary: Any = fn if getattr(fn, "_convproof_boundary", False) else _Boundary(fn)
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise ConvProofError(f"max_examples must be an int >= 1, got max_examples={max_examples!r}")
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise ConvProofError(f"{name} must be a number >= 0, got {name}={value!r}")
-    count = [0]
+    # one call before the run: a signature that cannot take the checker's call is an
+    # error here, not a counterexample; it also tells a PyTorch function (tensors) apart
+    boundary.set_probing(True)
+    try:
+        _evaluate(boundary, plan.probe, rtol, atol, scalar_args=plan.scalar_args,
+                  dtype=plan.dtype)  # fmt: skip
+    except _SignatureError as exc:  # the public type, raised here
+        raise ConvProofError(str(exc)) from None
+    finally:
+        boundary.set_probing(False)
+    count, failures = [0], [0]
     seen: set[str] = set()
+    bar = _CheckProgress(progress, max_examples, layer)
 
     def prop(drawn: tuple[ConvProblem, str]) -> None:
         problem, layout = drawn
         count[0] += 1
+        bar.tick(count[0])
         seen.update(_features(problem))
-        cx = _evaluate(fn, problem, rtol, atol, layout=layout, scalar_args=plan.scalar_args,
-                       dtype=plan.dtype)  # fmt: skip
+        cx = _evaluate(boundary, problem, rtol, atol, layout=layout,
+                       scalar_args=plan.scalar_args, dtype=plan.dtype)  # fmt: skip
         if cx is not None:
+            failures[0] += 1
             raise _Failed(cx)
 
     test = settings(
@@ -755,16 +994,22 @@ def _run(
         test()
     except _Failed as failure:
         counterexample = failure.counterexample
+    except _SignatureError as exc:  # a call the function cannot take (e.g. padding_mode=)
+        raise ConvProofError(str(exc)) from None
+    except ConvProofError:
+        raise
     except Exception as exc:  # Flaky (nondeterministic fn) and the like
         note = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return CheckResult(
             False, count[0], None, time.perf_counter() - start, layer, note,
-            comparison=_COMPARISON,
+            comparison=_COMPARISON, failures=failures[0],
         )  # fmt: skip
+    finally:
+        bar.close()
     unexercised = tuple(sorted(plan.enabled - seen))
     return CheckResult(
         counterexample is None, count[0], counterexample, time.perf_counter() - start, layer,
-        note, unexercised, _COMPARISON,
+        note, unexercised, _COMPARISON, failures[0],
     )  # fmt: skip
 
 
@@ -800,6 +1045,9 @@ _COMMON_PARAMETERS = """
         an int or ``"valid"`` / ``"same"``), as most real code expects.
     layouts : sequence of {"C", "F", "strided"}
         Memory layouts ``x`` and ``weight`` are passed in (see :data:`LAYOUTS`).
+    progress : bool, optional
+        Show a progress bar over the examples (``tqdm``, on stderr).  Default: only when
+        stderr is a terminal.
 """
 
 
@@ -822,6 +1070,7 @@ def check_conv(
     specs: Any = None,
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a convolution with PyTorch's functional signature against convproof.
@@ -830,9 +1079,12 @@ def check_conv(
     ----------
     fn : callable
         ``fn(x, weight, bias, stride=..., padding=..., dilation=..., groups=...)`` taking and
-        returning NumPy arrays, like ``torch.nn.functional.conv2d`` (``bias`` may be
-        ``None``).  With ``padding_modes`` in the bounds it also receives
-        ``padding_mode=...`` for non-zero modes.
+        returning NumPy arrays (``bias`` may be ``None``).  With ``padding_modes`` in the
+        bounds it also receives ``padding_mode=...`` for non-zero modes.  A PyTorch
+        function such as ``torch.nn.functional.conv2d`` itself, or code that computes with
+        tensors, is accepted as it is: it gets torch tensors (when it is defined in
+        ``torch``, or when its NumPy call raised a ``TypeError``/``AttributeError`` that the
+        same call with tensors does not) and tensor results are converted back.
     ndim : int, optional
         Spatial dimensions of the generated problems (default 2; with ``specs``, theirs).
     {common}
@@ -855,7 +1107,11 @@ def check_conv(
     Raises
     ------
     ConvProofError
-        For a bad argument (``hypothesis.errors.InvalidArgument`` for a bad bound).
+        For a bad argument (``hypothesis.errors.InvalidArgument`` for a bad bound), or a
+        ``fn`` that cannot take the checker's call: every call is bound to ``fn``'s
+        signature, and one call on a small problem is made before the run (for functions
+        without a signature, such as PyTorch's builtins), so a wrong signature is reported
+        as such, never as a counterexample.
 
     Warns
     -----
@@ -884,7 +1140,8 @@ def check_conv(
     """
     defaults = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
     plan = _plan("conv", ndim, defaults, bounds, specs, scalar_args, layouts)
-    return _warn_unexercised(_run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol))
+    return _warn_unexercised(_run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol,
+                                  progress=progress))  # fmt: skip
 
 
 def check_conv_transpose(
@@ -899,6 +1156,7 @@ def check_conv_transpose(
     specs: Any = None,
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a transposed convolution (``F.conv_transpose2d`` signature).
@@ -929,8 +1187,9 @@ def check_conv_transpose(
     defaults = {"paddings": ("int", "per_dim")}
     plan = _plan("conv_transpose", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(
-        _run(fn, "conv_transpose", plan, max_examples, seed, derandomize, rtol, atol)
-    )
+        _run(fn, "conv_transpose", plan, max_examples, seed, derandomize, rtol, atol,
+             progress=progress)
+    )  # fmt: skip
 
 
 def check_pool(
@@ -946,6 +1205,7 @@ def check_pool(
     specs: Any = None,
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test max or average pooling (``F.max_pool2d`` / ``F.avg_pool2d`` signature).
@@ -977,7 +1237,8 @@ def check_pool(
         raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
-    return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol))
+    return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol,
+                                  progress=progress))  # fmt: skip
 
 
 for _checker in (check_conv, check_conv_transpose, check_pool):

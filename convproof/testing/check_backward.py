@@ -65,12 +65,15 @@ from convproof.testing.check import (
     LAYOUTS,
     CheckResult,
     Counterexample,
+    _Boundary,
     _call_args,
     _call_kwargs,
     _gamma,
     _laid_out,
     _plain,
+    _probe_problem,
     _run,
+    _SignatureError,
     _user_error,
 )
 from convproof.testing.strategies import (
@@ -268,8 +271,14 @@ class _Pair:
     """``(input_fn, weight_fn)`` with ``torch.nn.grad.conv2d_input`` / ``conv2d_weight``
     signatures, called as one backward (``grad_bias`` is not part of the pair)."""
 
+    _convproof_boundary = True  # each function has its own boundary (signature, PyTorch)
+
     def __init__(self, input_fn: Callable[..., Any], weight_fn: Callable[..., Any]) -> None:
-        self.input_fn, self.weight_fn = input_fn, weight_fn
+        self.input_fn, self.weight_fn = _Boundary(input_fn), _Boundary(weight_fn)
+
+    def set_probing(self, probing: bool) -> None:
+        self.input_fn.set_probing(probing)
+        self.weight_fn.set_probing(probing)
 
     def __call__(self, g: np.ndarray, problem: BackwardProblem, kw: dict[str, Any]) -> tuple:
         x, w = problem.x.copy(), problem.weight.copy()  # type: ignore[union-attr]
@@ -348,6 +357,8 @@ def _evaluate(
 
     try:
         raw, kw = _call(fn, problem, layout)
+    except _SignatureError:
+        raise
     except Exception as exc:
         line = _user_error(exc)
         return fail("raised", "grad_input", expected[0], None, error=line, kw=_call_kwargs(
@@ -407,6 +418,7 @@ class _BackwardPlan:
     dtype: str
     scalar_args: bool = False
     enabled: set[str] = field(default_factory=set)
+    probe: Any = None
 
 
 def _problems(
@@ -427,7 +439,10 @@ def _problems(
             f"layouts must be a non-empty sequence of {', '.join(map(repr, LAYOUTS))}, "
             f"got layouts={layouts!r}"
         )
-    return _BackwardPlan(st.tuples(problems, st.sampled_from(items)), dtype)
+    small = _probe_problem(kind, ndim, dtype, next(iter(merged.get("kinds", ("max",)))))
+    out_shape = small.spec.output_shape(small.input_shape)
+    probe = BackwardProblem(*small, grad_output=np.ones(out_shape, dtype=small.x.dtype))
+    return _BackwardPlan(st.tuples(problems, st.sampled_from(items)), dtype, probe=probe)
 
 
 def _as_fn(fn: Any) -> Any:
@@ -451,6 +466,7 @@ def check_conv_backward(
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a convolution backward pass against :func:`convproof.conv_backward`.
@@ -465,8 +481,10 @@ def check_conv_backward(
         ``(input_fn, weight_fn)`` called like ``torch.nn.grad.conv2d_input(input_size,
         weight, grad_output, stride, padding, dilation, groups)`` and
         ``conv2d_weight(input, weight_size, grad_output, stride, padding, dilation, groups)``
-        (``grad_bias`` is then not checked).
-    ndim, max_examples, seed, derandomize, rtol, atol, **bounds
+        (``grad_bias`` is then not checked).  PyTorch functions are accepted as they are
+        (``torch.nn.grad.conv2d_input``, or code that computes with tensors): arrays are
+        passed as tensors and results converted back, as for :func:`convproof.check_conv`.
+    ndim, max_examples, seed, derandomize, rtol, atol, progress, **bounds
         As for :func:`convproof.check_conv` (same defaults: symmetric integer padding,
         zero padding mode; arrays of small integers, so float64 results are exact).
 
@@ -478,7 +496,8 @@ def check_conv_backward(
     Raises
     ------
     ConvProofError
-        For a bad argument.
+        For a bad argument, or a function that cannot take the checker's call (its
+        signature is checked on every call, and once before the run).
 
     Examples
     --------
@@ -497,7 +516,7 @@ def check_conv_backward(
         defaults["bias"] = False
     problems = _problems("conv", ndim, defaults, bounds)
     return _run(f, "conv_backward", problems, max_examples, seed, derandomize, rtol, atol,
-                _evaluate=_evaluate)  # fmt: skip
+                _evaluate=_evaluate, progress=progress)  # fmt: skip
 
 
 def check_conv_transpose_backward(
@@ -509,6 +528,7 @@ def check_conv_transpose_backward(
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a transposed-convolution backward pass.
@@ -543,7 +563,7 @@ def check_conv_transpose_backward(
     defaults = {"paddings": ("int", "per_dim")}
     problems = _problems("conv_transpose", ndim, defaults, bounds)
     return _run(f, "conv_transpose_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, _evaluate=_evaluate)  # fmt: skip
+                atol, _evaluate=_evaluate, progress=progress)  # fmt: skip
 
 
 def check_pool_backward(
@@ -556,6 +576,7 @@ def check_pool_backward(
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
+    progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a max- or average-pooling backward pass.
@@ -590,7 +611,7 @@ def check_pool_backward(
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     problems = _problems("pool", ndim, defaults, bounds)
     return _run(f, f"{kind}_pool_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, _evaluate=_evaluate)  # fmt: skip
+                atol, _evaluate=_evaluate, progress=progress)  # fmt: skip
 
 
 def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> CheckResult:
