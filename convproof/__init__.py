@@ -56,7 +56,9 @@ _EXPORTS: dict[str, str] = {
     ),
     "constructions.numeric": "conv",
     "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
-    "proofs.concrete": "ProofCounterexample ProofResult coefficient_table prove prove_function",
+    "proofs.result": "ProofCounterexample ProofResult",
+    "proofs.concrete": "coefficient_table prove",
+    "proofs.function": "prove_function",
     "proofs.general": "GENERAL_KINDS prove_general",
     "proofs.backward": "adjoint_check prove_backward prove_backward_general",
     "testing.strategies": "ConvProblem",
@@ -107,7 +109,9 @@ if TYPE_CHECKING:
     from convproof.presentation.export import *  # noqa: F403
     from convproof.proofs.backward import *  # noqa: F403
     from convproof.proofs.concrete import *  # noqa: F403
+    from convproof.proofs.function import *  # noqa: F403
     from convproof.proofs.general import *  # noqa: F403
+    from convproof.proofs.result import *  # noqa: F403
     from convproof.settings import *  # noqa: F403
     from convproof.spectrum.operator import *  # noqa: F403
     from convproof.testing import strategies

@@ -52,25 +52,24 @@ import numpy as np
 import sympy
 
 from convproof.constructions import backward as _bw
+from convproof.constructions.coefficients import (
+    Entries,
+    canonical,
+    canonical_keys,
+    key_fits,
+    smallest_difference,
+)
+from convproof.constructions.definition import (
+    Layout,
+    definition_chunks,
+    definition_entries,
+    definition_table,
+    layout_of,
+)
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.proofs.concrete import (
-    ProofCounterexample,
-    ProofResult,
-    _canonical,
-    _canonical_keys,
-    _combine,
-    _definition_chunks,
-    _definition_table,
-    _Entries,
-    _fits,
-    _Layout,
-    _layout,
-    _parse_outputs,
-    _sizes,
-    _smallest_difference,
-    definition_entries,
-)
+from convproof.proofs.reading import parse_outputs
+from convproof.proofs.result import ProofCounterexample, ProofResult, combine, layer_sizes
 
 __all__ = ["adjoint_check", "prove_backward", "prove_backward_general"]
 
@@ -128,7 +127,7 @@ def _combine_axes(parts: list[tuple], out_sp: tuple, in_sp: tuple) -> tuple:
     return pos, inp, coef
 
 
-def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
+def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
     """The backward plan's monomials in forward orientation ``(g row, x col, w tap)``."""
     plan = _bw._get_plan(spec, lay.in_shape)
     in_sp, out_sp = lay.in_shape[1:], lay.out_shape[1:]
@@ -161,7 +160,7 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
             r_a, c_a, t_a = co * p_out, k * p_in, tap
         chunks.append((r_a, c_a, t_a, pos, inp, coef))
     plain = div is None and all(bool(np.all(ch[5] == 1)) for ch in chunks)
-    if plain and _fits(lay.nrows, lay.ncols, lay.ntaps):
+    if plain and key_fits(lay.nrows, lay.ncols, lay.ntaps):
         # keys written straight from the chunks, then sorted in place (the fast path)
         m2 = lay.ntaps + 1
         m1 = lay.ncols * m2
@@ -173,7 +172,7 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
             b = pos * m1 + inp * m2
             np.add(a[:, None], b[None, :], out=keys[off : off + n].reshape(a.size, b.size))
             off += n
-        return _canonical_keys(keys, None, lay.ncols, lay.ntaps)
+        return canonical_keys(keys, None, lay.ncols, lay.ntaps)
     rows = np.concatenate([(ch[0][:, None] + ch[3][None, :]).reshape(-1) for ch in chunks])
     cols = np.concatenate([(ch[1][:, None] + ch[4][None, :]).reshape(-1) for ch in chunks])
     taps = np.concatenate([np.repeat(ch[2], ch[3].size) for ch in chunks])
@@ -184,15 +183,15 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
         coef_all = np.array(
             [*(Fraction(int(c), int(v)) for c, v in zip(coef_i, d)), None], dtype=object
         )[:-1]
-    return _canonical(_Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
+    return canonical(Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
 
 
-def _plan_bias_table(spec: Any, lay: _Layout) -> Any:
+def _plan_bias_table(spec: Any, lay: Layout) -> Any:
     """``grad_bias`` as the backward sums it: every output of channel ``o`` once."""
     p_out = math.prod(lay.out_shape[1:])
     rows = np.arange(lay.nrows, dtype=np.int64)
-    ent = _Entries(rows, rows // p_out, np.full(rows.size, -1, dtype=np.int64), None)
-    return _canonical(ent, lay.nrows, lay.out_shape[0], 0)
+    ent = Entries(rows, rows // p_out, np.full(rows.size, -1, dtype=np.int64), None)
+    return canonical(ent, lay.nrows, lay.out_shape[0], 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -200,14 +199,14 @@ def _plan_bias_table(spec: Any, lay: _Layout) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def _definition(spec: Any, lay: _Layout, nb: int = 1) -> _Entries:
+def _definition(spec: Any, lay: Layout, nb: int = 1) -> Entries:
     """Forward definition entries; ``nb`` samples as a block-diagonal batch."""
     d = definition_entries(spec, lay.in_shape)
     if nb == 1:
         return d
     reps = np.arange(nb, dtype=np.int64)[:, None]
     coef = None if d.coef is None else np.tile(d.coef, nb)
-    return _Entries(
+    return Entries(
         (d.rows[None, :] + reps * lay.nrows).reshape(-1),
         (d.cols[None, :] + reps * lay.ncols).reshape(-1),
         np.tile(d.taps, nb),
@@ -215,10 +214,10 @@ def _definition(spec: Any, lay: _Layout, nb: int = 1) -> _Entries:
     )
 
 
-def _bias_definition(lay: _Layout, nb: int = 1) -> _Entries:
+def _bias_definition(lay: Layout, nb: int = 1) -> Entries:
     p_out = math.prod(lay.out_shape[1:])
     rows = np.arange(nb * lay.nrows, dtype=np.int64)
-    return _Entries(rows, (rows % lay.nrows) // p_out, np.full(rows.size, -1, np.int64), None)
+    return Entries(rows, (rows % lay.nrows) // p_out, np.full(rows.size, -1, np.int64), None)
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +234,7 @@ def _name(sym: str, idx: tuple[int, ...]) -> str:
 
 
 def _gradient_cx(
-    which: str, lay: _Layout, nb: int, row: int, col: int, tap: int, e: Any, f: Any
+    which: str, lay: Layout, nb: int, row: int, col: int, tap: int, e: Any, f: Any
 ) -> ProofCounterexample:
     """Name the differing monomial from the gradient's side (forward key ``row, col, tap``)."""
     batch = nb > 1
@@ -256,10 +255,10 @@ def _gradient_cx(
 
 
 def _compare_tables(
-    which: str, statement: str, method: str, expected: Any, found: Any, lay: _Layout, nb: int
+    which: str, statement: str, method: str, expected: Any, found: Any, lay: Layout, nb: int
 ) -> ProofResult:
     t0 = time.perf_counter()
-    diff = _smallest_difference(expected, found)
+    diff = smallest_difference(expected, found)
     seconds = time.perf_counter() - t0
     if diff is None:
         return ProofResult("proved", method, statement, seconds, expected.size)
@@ -285,7 +284,7 @@ def _symbols(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _symbolic_run(
-    fn: Callable[..., Any], spec: Any, lay: _Layout, nb: int, batched: bool
+    fn: Callable[..., Any], spec: Any, lay: Layout, nb: int, batched: bool
 ) -> tuple[list[tuple[str, Any]], str | None]:
     """Run ``fn`` on SymPy symbols; return the gradients' forward-oriented tables."""
     in_shape = ((nb,) if batched else ()) + lay.in_shape
@@ -308,30 +307,28 @@ def _symbolic_run(
     gi = grads[0]
     if gi is None or gi.shape != in_shape:
         return [], f"grad_input has shape {None if gi is None else gi.shape}, expected {in_shape}"
-    ent, _, unknown = _parse_outputs(list(gi.reshape(-1)), gmap, wmap, {})
+    ent, _, unknown = parse_outputs(list(gi.reshape(-1)), gmap, wmap, {})
     if unknown is not None:
         return [], f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
-    tab = _canonical(_Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, ncols, lay.ntaps)
+    tab = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, ncols, lay.ntaps)
     out.append(("grad_input", tab))
     if lay.weight_shape is not None:
         gw = grads[1]
         if gw is None or gw.shape != lay.weight_shape:
             return [], f"grad_weight has shape {None if gw is None else gw.shape}"
-        ent, _, unknown = _parse_outputs(list(gw.reshape(-1)), xmap, gmap, {})
+        ent, _, unknown = parse_outputs(list(gw.reshape(-1)), xmap, gmap, {})
         if unknown is not None:
             return [], f"grad_weight[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = _canonical(_Entries(ent.taps, ent.cols, ent.rows, ent.coef), nrows, ncols, lay.ntaps)
+        tab = canonical(Entries(ent.taps, ent.cols, ent.rows, ent.coef), nrows, ncols, lay.ntaps)
         out.append(("grad_weight", tab))
     if bs is not None:
         gb = grads[2]
         if gb is None or gb.shape != (lay.out_shape[0],):
             return [], f"grad_bias has shape {None if gb is None else gb.shape}"
-        ent, _, unknown = _parse_outputs(list(gb.reshape(-1)), gmap, {}, {})
+        ent, _, unknown = parse_outputs(list(gb.reshape(-1)), gmap, {}, {})
         if unknown is not None:
             return [], f"grad_bias[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = _canonical(
-            _Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, lay.out_shape[0], 0
-        )
+        tab = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, lay.out_shape[0], 0)
         out.append(("grad_bias", tab))
     return out, None
 
@@ -342,7 +339,7 @@ def _library_fn(spec: Any) -> Callable[..., Any]:
     return lambda g, x, w, b: _bw.conv_backward(spec, x, w, g, b)
 
 
-def _random_execution(spec: Any, lay: _Layout, nb: int) -> ProofResult:
+def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
     """The executed ``conv_backward`` on random integers vs the definition, exactly.
 
     The definition is evaluated chunk by chunk from :mod:`convproof.proofs.concrete`'s own
@@ -351,7 +348,7 @@ def _random_execution(spec: Any, lay: _Layout, nb: int) -> ProofResult:
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
-    chunks = _definition_chunks(spec, lay)
+    chunks = definition_chunks(spec, lay)
     x = rng.integers(-9, 10, (nb, *lay.in_shape)).astype(np.float64)
     g = rng.integers(-9, 10, (nb, *lay.out_shape)).astype(np.float64)
     if isinstance(spec, PoolSpec):  # average pooling: g a multiple of every divisor (exact)
@@ -479,11 +476,11 @@ def prove_backward(
     output [0, 1]: coefficient of g_{0,1}*w_{0,0,0} is 1, the definition says 0
     """
     t0 = time.perf_counter()
-    lay = _layout(spec, input_shape)
+    lay = layout_of(spec, input_shape)
     batch, _, _ = spec.split_input_shape(input_shape)
     batched = len(batch) == 1
     nb = max(1, batch[0]) if batched else 1
-    sizes = _sizes(spec, lay)
+    sizes = layer_sizes(spec, lay)
     sizes.pop("matrix", None)
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         if x is None:
@@ -513,10 +510,10 @@ def prove_backward(
     checks: list[ProofResult] = []
     reason = None
     if fn is None:  # convproof's backward: the plan, for any size
-        expected = _definition_table(spec, lay)
+        expected = definition_table(spec, lay)
         for which in names:
             if which == "grad_bias":
-                exp_b = _canonical(_bias_definition(lay), lay.nrows, lay.out_shape[0], 0)
+                exp_b = canonical(_bias_definition(lay), lay.nrows, lay.out_shape[0], 0)
                 found = _plan_bias_table(spec, lay)
                 checks.append(
                     _compare_tables(which, stmts[which] + " (plan)", "coefficient-table",
@@ -548,10 +545,10 @@ def prove_backward(
             )  # fmt: skip
         else:
             defn = _definition(spec, lay, nb)
-            exp_t = _canonical(defn, nb * lay.nrows, nb * lay.ncols, lay.ntaps)
+            exp_t = canonical(defn, nb * lay.nrows, nb * lay.ncols, lay.ntaps)
             for which, tab in tables:
                 if which == "grad_bias":
-                    exp = _canonical(_bias_definition(lay, nb), nb * lay.nrows, lay.out_shape[0], 0)
+                    exp = canonical(_bias_definition(lay, nb), nb * lay.nrows, lay.out_shape[0], 0)
                 else:
                     exp = exp_t
                 checks.append(
@@ -569,7 +566,7 @@ def prove_backward(
         sizes["batch"] = nb
     statement = ", ".join(stmts[w] for w in names)
     method = "coefficient-table" if fn is None else "symbolic-run"
-    result = _combine(statement, checks, sizes, t0, method=method)
+    result = combine(statement, checks, sizes, t0, method=method)
     result = replace(
         result,
         scope={
@@ -586,7 +583,7 @@ def prove_backward(
 
 
 def _max_pool_routing(
-    spec: PoolSpec, lay: _Layout, x: Any, fn: Any, sizes: dict[str, Any], t0: float
+    spec: PoolSpec, lay: Layout, x: Any, fn: Any, sizes: dict[str, Any], t0: float
 ) -> ProofResult:
     """For a fixed ``x`` max pooling's backward is linear in ``g``: prove its table.
 
@@ -611,7 +608,7 @@ def _max_pool_routing(
             winner[r] = (v, c)
     wr = np.array(sorted(winner), dtype=np.int64)
     wc = np.array([winner[r][1] for r in wr.tolist()], dtype=np.int64)
-    expected = _canonical(_Entries(wr, wc, np.full(wr.size, -1), None), lay.nrows, lay.ncols, 0)
+    expected = canonical(Entries(wr, wc, np.full(wr.size, -1), None), lay.nrows, lay.ncols, 0)
     runner = fn if fn is not None else _library_fn(spec)
     gs = _symbols("g", lay.out_shape)
     try:
@@ -620,15 +617,15 @@ def _max_pool_routing(
         return ProofResult("inconclusive", "symbolic-run", "max pooling routing", sizes=sizes,
                            reason=f"the backward cannot run on symbols: {exc}")  # fmt: skip
     gmap = {sym: i for i, sym in enumerate(gs.reshape(-1))}
-    ent, _, unknown = _parse_outputs(list(gi.reshape(-1)), gmap, {}, {})
-    found = _canonical(_Entries(ent.cols, ent.rows, ent.taps, ent.coef), lay.nrows, lay.ncols, 0)
+    ent, _, unknown = parse_outputs(list(gi.reshape(-1)), gmap, {}, {})
+    found = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), lay.nrows, lay.ncols, 0)
     stmt = "grad_input routes each g to its window's first maximum (for this x)"
     res = _compare_tables("grad_input", stmt, "symbolic-run", expected, found, lay, 1)
     if unknown is not None:
         why = f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
         res = ProofResult("refuted", "symbolic-run", stmt, reason=why)
     sizes["x"] = "given (the proof is for this input only)"
-    return _combine(stmt, [res], sizes, t0, method="symbolic-run")
+    return combine(stmt, [res], sizes, t0, method="symbolic-run")
 
 
 # --------------------------------------------------------------------------------------

@@ -58,11 +58,13 @@ import sympy
 from sympy.concrete.delta import deltasummation
 
 from convproof.constructions import index as _index
+from convproof.constructions.definition import definition_table, layout_of
 from convproof.errors import ConvProofError
 from convproof.formulas.decide import decide, floor_value
 from convproof.layers import sizes as _axis
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec
-from convproof.proofs.concrete import ProofResult, _definition_table, _layout, prove
+from convproof.proofs.concrete import prove
+from convproof.proofs.result import ProofResult
 
 __all__ = ["GENERAL_KINDS", "prove_general"]
 
@@ -748,9 +750,9 @@ def _concrete_adjoint(ndim: int, count: int, rng: random.Random) -> tuple[int, l
             failures.append(
                 f"concrete proof failed for {t_spec} on {t_shape}: {result.counterexample}"
             )
-        t_lay, f_lay = _layout(t_spec, t_shape), _layout(f_spec, f_shape)
-        t_tab = _definition_table(t_spec, t_lay)
-        f_tab = _definition_table(f_spec, f_lay)
+        t_lay, f_lay = layout_of(t_spec, t_shape), layout_of(f_spec, f_shape)
+        t_tab = definition_table(t_spec, t_lay)
+        f_tab = definition_table(f_spec, f_lay)
         # forward rows are (C_in_t, *forward out); keep those inside the transposed input
         keep = {
             r
@@ -897,9 +899,9 @@ def _stride_spot(ndim: int, cases: int, seed: int, t0: float) -> ProofResult:
             proved += 1
             if not result:
                 failures.append(f"concrete proof failed for {spec} on {shape}")
-        lay_s, lay_1 = _layout(spec, shape), _layout(one, shape)
-        tab_s = _definition_table(spec, lay_s)
-        tab_1 = _definition_table(one, lay_1)
+        lay_s, lay_1 = layout_of(spec, shape), layout_of(one, shape)
+        tab_s = definition_table(spec, lay_s)
+        tab_1 = definition_table(one, lay_1)
         want = {tab_s.decode(e) for e in range(tab_s.size)}
         got = set()
         for e in range(tab_1.size):
