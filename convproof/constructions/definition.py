@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -75,15 +75,8 @@ class Layout(NamedTuple):
         return 0 if self.weight_shape is None else math.prod(self.weight_shape)
 
 
-def _check_spec(spec: Any) -> None:
-    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-        raise ConvProofError(
-            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
-        )
-
-
 def layout_of(spec: Any, input_shape: Sequence[int]) -> Layout:
-    _check_spec(spec)
+    kind_rules(spec)  # a ConvSpec, ConvTransposeSpec or PoolSpec, else an error
     _, c, spatial = spec.split_input_shape(input_shape)
     sample = (c, *spatial)
     out = spec.output_shape(sample)
@@ -258,11 +251,8 @@ def _pool_chunks(spec: PoolSpec, lay: Layout) -> list[Chunk]:
 
 
 def definition_chunks(spec: Any, lay: Layout) -> list[Chunk]:
-    if isinstance(spec, ConvSpec):
-        return _conv_chunks(spec, lay)
-    if isinstance(spec, ConvTransposeSpec):
-        return _transpose_chunks(spec, lay)
-    return _pool_chunks(spec, lay)
+    """The definition's monomials, chunk by chunk (the kind's gather or scatter form)."""
+    return kind_rules(spec).chunks(spec, lay)
 
 
 def materialize(chunks: list[Chunk]) -> Entries:
@@ -388,26 +378,90 @@ def _axis_tables(
     return flat, ok
 
 
+def _conv_slab(spec: ConvSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
+    flat, ok = _axis_tables(spec, lay, lo, hi, False)
+    npos, ktaps = ok.shape
+    per = spec.in_channels // spec.groups
+    pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
+    inner = math.prod(lay.out_shape[2:])
+    p_in = math.prod(lay.in_shape[1:])
+    return DefSlab(pos + lo * inner, k * p_in + flat[pos, u], k * ktaps + u, None)
+
+
+def _transpose_slab(spec: ConvTransposeSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
+    """Input ``(k0, i)`` lands on output ``(channel k, position flat[i, u])``."""
+    flat, ok = _axis_tables(spec, lay, lo, hi, True)
+    npos, ktaps = ok.shape
+    per = spec.out_channels // spec.groups
+    pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
+    inner = math.prod(lay.in_shape[2:])
+    p_out = math.prod(lay.out_shape[1:])
+    return DefSlab(k * p_out + flat[pos, u], pos + lo * inner, k * ktaps + u, None)
+
+
+def _pool_slab(spec: PoolSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
+    flat, ok = _axis_tables(spec, lay, lo, hi, False)
+    pos, u = np.nonzero(ok)
+    rows = pos + lo * math.prod(lay.out_shape[2:])
+    divs = pool_divisors(spec, lay)[rows] if spec.kind == "avg" else None
+    return DefSlab(rows, flat[pos, u], np.full(pos.size, -1, dtype=np.int64), divs)
+
+
 def slab_definition(spec: Any, lay: Layout, lo: int, hi: int) -> DefSlab:
     """The definition's entries of block channel 0 at the slab, in (row, channel, tap) order."""
-    transposed = isinstance(spec, ConvTransposeSpec)
-    flat, ok = _axis_tables(spec, lay, lo, hi, transposed)
-    npos, ktaps = ok.shape
+    return kind_rules(spec).slab(spec, lay, lo, hi)
+
+
+class ChannelOffsets(NamedTuple):
+    """Per block channel, what its entries add to block channel 0's rows, cols and taps."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    taps: np.ndarray
+
+
+def _conv_offsets(spec: ConvSpec, lay: Layout, c: np.ndarray) -> ChannelOffsets:
+    """Output channel ``c`` reads input channels ``(c // C_out/g) * C_in/g + ...``."""
     p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    if isinstance(spec, PoolSpec):
-        pos, u = np.nonzero(ok)
-        inner = math.prod(lay.out_shape[2:])
-        rows = pos + lo * inner
-        divs = pool_divisors(spec, lay)[rows] if spec.kind == "avg" else None
-        return DefSlab(rows, flat[pos, u], np.full(pos.size, -1, dtype=np.int64), divs)
-    per = (spec.out_channels if transposed else spec.in_channels) // spec.groups
-    pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
-    taps = k * ktaps + u
-    if transposed:  # input (k0, i) lands on output (channel k, position flat[i, u])
-        inner = math.prod(lay.in_shape[2:])
-        return DefSlab(k * p_out + flat[pos, u], pos + lo * inner, taps, None)
-    inner = math.prod(lay.out_shape[2:])
-    return DefSlab(pos + lo * inner, k * p_in + flat[pos, u], taps, None)
+    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    ktaps = math.prod(spec.kernel_size)
+    return ChannelOffsets(c * p_out, (c // cg_out) * cg_in * p_in, c * cg_in * ktaps)
+
+
+def _transpose_offsets(spec: ConvTransposeSpec, lay: Layout, c: np.ndarray) -> ChannelOffsets:
+    """Input channel ``c`` writes output channels ``(c // C_in/g) * C_out/g + ...``."""
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    ktaps = math.prod(spec.kernel_size)
+    return ChannelOffsets((c // cg_in) * cg_out * p_out, c * p_in, c * cg_out * ktaps)
+
+
+def _pool_offsets(spec: PoolSpec, lay: Layout, c: np.ndarray) -> ChannelOffsets:
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    return ChannelOffsets(c * p_out, c * p_in, np.zeros_like(c))
+
+
+def channel_offsets(spec: Any, lay: Layout, c0: int, c1: int) -> ChannelOffsets:
+    """Row, column and tap offsets of block channels ``c0..c1-1`` (the definition's channel
+    arithmetic, groups included)."""
+    return kind_rules(spec).offsets(spec, lay, np.arange(c0, c1, dtype=np.int64))
+
+
+def block_channels(spec: Any, lay: Layout) -> int:
+    """How many block channels the layer has (each owns a disjoint set of monomials)."""
+    return kind_rules(spec).block_channels(spec, lay)
+
+
+def window_axis_size(spec: Any, lay: Layout) -> int:
+    """Length of the first spatial axis the windows run over (output; input if scattered)."""
+    return (lay.in_shape if kind_rules(spec).scatter else lay.out_shape)[1]
+
+
+def per_channel_entries(spec: Any, lay: Layout) -> int:
+    """Upper bound of one block channel's entries (every window position x every tap)."""
+    rules = kind_rules(spec)
+    positions = math.prod((lay.in_shape if rules.scatter else lay.out_shape)[1:])
+    return positions * rules.channels_per_window(spec) * math.prod(spec.kernel_size)
 
 
 # --------------------------------------------------------------------------------------
@@ -426,10 +480,7 @@ def bias_definition(spec: Any, lay: Layout) -> Entries:
 
 def monomial_count(spec: Any, lay: Layout) -> int:
     """Monomials of the definition's ``x*w`` (or ``x``) part: one per (output, tap) pair."""
-    per_sample = lay.in_shape
-    return int(
-        spec.window_reads(per_sample) if isinstance(spec, PoolSpec) else spec.macs(per_sample)
-    )
+    return int(kind_rules(spec).monomials(spec, lay.in_shape))
 
 
 def definition_values(
@@ -458,3 +509,79 @@ def definition_values(
     if b is not None:
         out += np.repeat(np.asarray(b, dtype=object), math.prod(lay.out_shape[1:]))
     return np.array([*(Fraction(v) if v != -math.inf else v for v in out), None], object)[:-1]
+
+
+# --------------------------------------------------------------------------------------
+# per-kind rules: the one dispatch on the spec's kind
+# --------------------------------------------------------------------------------------
+
+
+class KindRules(NamedTuple):
+    """What the definition does differently per layer kind.
+
+    Attributes
+    ----------
+    chunks, slab, offsets :
+        The whole layer's monomials, one slab of block channel 0, and the offsets of the other
+        block channels.
+    scatter : bool
+        Windows run over input positions (the transposed convolution's scatter form) rather
+        than output positions.
+    block_channels :
+        The channels that partition the monomials (output channels of a convolution, input
+        channels of a transposed one, the channels of a pool).
+    channels_per_window :
+        Channels one window position pairs with (the group's input channels of a convolution,
+        its output channels when transposed, one for pooling).
+    monomials :
+        ``x*w`` (or ``x``) monomials of one sample, from the spec's own count.
+    """
+
+    chunks: Callable[[Any, Layout], list[Chunk]]
+    slab: Callable[[Any, Layout, int, int], DefSlab]
+    offsets: Callable[[Any, Layout, np.ndarray], ChannelOffsets]
+    scatter: bool
+    block_channels: Callable[[Any, Layout], int]
+    channels_per_window: Callable[[Any], int]
+    monomials: Callable[[Any, tuple[int, ...]], int]
+
+
+_KINDS: dict[type, KindRules] = {
+    ConvSpec: KindRules(
+        _conv_chunks,
+        _conv_slab,
+        _conv_offsets,
+        scatter=False,
+        block_channels=lambda spec, lay: spec.out_channels,
+        channels_per_window=lambda spec: spec.in_channels // spec.groups,
+        monomials=lambda spec, shape: spec.macs(shape),
+    ),
+    ConvTransposeSpec: KindRules(
+        _transpose_chunks,
+        _transpose_slab,
+        _transpose_offsets,
+        scatter=True,
+        block_channels=lambda spec, lay: spec.in_channels,
+        channels_per_window=lambda spec: spec.out_channels // spec.groups,
+        monomials=lambda spec, shape: spec.macs(shape),
+    ),
+    PoolSpec: KindRules(
+        _pool_chunks,
+        _pool_slab,
+        _pool_offsets,
+        scatter=False,
+        block_channels=lambda spec, lay: lay.in_shape[0],
+        channels_per_window=lambda spec: 1,
+        monomials=lambda spec, shape: spec.window_reads(shape),
+    ),
+}
+
+
+def kind_rules(spec: Any) -> KindRules:
+    """The rules of ``spec``'s kind (a ConvSpec, ConvTransposeSpec or PoolSpec)."""
+    for kind, rules in _KINDS.items():
+        if isinstance(spec, kind):
+            return rules
+    raise ConvProofError(
+        f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
+    )

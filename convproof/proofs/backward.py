@@ -6,12 +6,12 @@ the *same* monomials as the forward map, relabelled: the forward table says outp
 contains ``c * X[i] * W[t]``; then ``grad_input[i]`` must contain exactly ``c * g[r] * W[t]``
 (that is ``T^T g``), ``grad_weight[t]`` exactly ``c * g[r] * X[i]``, and ``grad_bias[o]``
 exactly the ``g[r]`` of output channel ``o``.  :func:`prove_backward` compares canonical
-coefficient tables of both sides with :mod:`convproof.proofs.concrete`'s machinery:
+coefficient tables of both sides with :mod:`convproof.constructions.coefficients`:
 
 ==================  ==========================================================================
 side                built from
 ==================  ==========================================================================
-definition          :func:`convproof.proofs.concrete.definition_entries` (the forward definition,
+definition          :func:`convproof.constructions.definition.definition_entries` (the forward definition,
                     gather form, padding modes mapped per axis), relabelled
 backward (plan)     :mod:`convproof.constructions.backward`'s own per-axis construction *executed on basis
                     vectors*: each tap's strided slice, the fold (scatter-add through the
@@ -342,7 +342,7 @@ def _library_fn(spec: Any) -> Callable[..., Any]:
 def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
     """The executed ``conv_backward`` on random integers vs the definition, exactly.
 
-    The definition is evaluated chunk by chunk from :mod:`convproof.proofs.concrete`'s own
+    The definition is evaluated chunk by chunk from :mod:`convproof.constructions.definition`'s own
     construction (one chunk per kernel tap and channel offset), without materializing its
     monomials.  Every value is an integer below ``2**53``, so float64 sums are exact.
     """
@@ -587,9 +587,10 @@ def _max_pool_routing(
 ) -> ProofResult:
     """For a fixed ``x`` max pooling's backward is linear in ``g``: prove its table.
 
-    Definition: the windows of :func:`convproof.proofs.concrete.definition_entries` (taps in window
-    order), each routed to its first maximum among real input cells (PyTorch's rule; NaN
-    inputs are refused).  Found: the backward run on SymPy symbols for ``g``.
+    Definition: the windows of
+    :func:`convproof.constructions.definition.definition_entries` (taps in window order),
+    each routed to its first maximum among real input cells (PyTorch's rule; NaN inputs are
+    refused).  Found: the backward run on SymPy symbols for ``g``.
     """
     xa = np.asarray(x)
     if tuple(xa.shape) != lay.in_shape:

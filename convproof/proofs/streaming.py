@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -27,15 +27,20 @@ from convproof.constructions.coefficients import (
     smallest_difference,
 )
 from convproof.constructions.definition import (
+    ChannelOffsets,
     DefSlab,
     Layout,
+    block_channels,
+    channel_offsets,
     definition_table,
+    kind_rules,
     layout_of,
     monomial_count,
+    per_channel_entries,
     slab_definition,
+    window_axis_size,
 )
 from convproof.errors import MemoryLimitError, human_bytes
-from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.proofs.reading import library_entries
 from convproof.proofs.result import (
     ProofCounterexample,
@@ -77,65 +82,24 @@ _BYTES_PER_BIAS_ROW = 80
 _THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
-class _Offsets(NamedTuple):
-    """Per block channel, what its entries add to block channel 0's rows, cols and taps."""
-
-    rows: np.ndarray
-    cols: np.ndarray
-    taps: np.ndarray
-
-
-def _block_channels(spec: Any, lay: Layout) -> int:
-    if isinstance(spec, ConvTransposeSpec):
-        return spec.in_channels
-    if isinstance(spec, ConvSpec):
-        return spec.out_channels
-    return lay.in_shape[0]
-
-
-def _offsets(spec: Any, lay: Layout, c0: int, c1: int) -> _Offsets:
-    """Row, column and tap offsets of block channels ``c0..c1-1`` (the definition's channel
-    arithmetic: groups map output channel ``c`` to input channels ``g(c) * C_in/g ...``)."""
-    c = np.arange(c0, c1, dtype=np.int64)
-    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    if isinstance(spec, PoolSpec):
-        return _Offsets(c * p_out, c * p_in, np.zeros_like(c))
-    ktaps = math.prod(spec.kernel_size)
-    if isinstance(spec, ConvTransposeSpec):
-        cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
-        return _Offsets((c // cg_in) * cg_out * p_out, c * p_in, c * cg_out * ktaps)
-    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    return _Offsets(c * p_out, (c // cg_out) * cg_in * p_in, c * cg_in * ktaps)
-
-
 def _slabs(spec: Any, lay: Layout, per_channel: int) -> tuple[list[tuple[int, int]], int]:
     """Slabs along the first spatial axis and channels per block, for blocks of about
     :data:`_BLOCK_ENTRIES` entries (``per_channel``: one channel's entries, all slabs)."""
-    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    n0 = window_axis_size(spec, lay)
     if per_channel <= _BLOCK_ENTRIES:
         return [(0, n0)], max(1, _BLOCK_ENTRIES // max(per_channel, 1))
     step = max(1, (_BLOCK_ENTRIES * n0) // per_channel)
     return [(lo, min(lo + step, n0)) for lo in range(0, n0, step)], 1
 
 
-def _per_channel(spec: Any, lay: Layout) -> int:
-    """Upper bound of one block channel's entries (every window position x every tap)."""
-    ktaps = math.prod(spec.kernel_size)
-    if isinstance(spec, PoolSpec):
-        return math.prod(lay.out_shape[1:]) * ktaps
-    if isinstance(spec, ConvTransposeSpec):
-        return math.prod(lay.in_shape[1:]) * (spec.out_channels // spec.groups) * ktaps
-    return math.prod(lay.out_shape[1:]) * (spec.in_channels // spec.groups) * ktaps
-
-
 def stream_bytes(spec: Any, lay: Layout) -> int:
     """Peak bytes of a streaming proof: the largest block, the slab tables, the bias part."""
-    per_channel = _per_channel(spec, lay)
+    per_channel = per_channel_entries(spec, lay)
     (lo, hi), *_ = _slabs(spec, lay, per_channel)[0]
-    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    n0 = window_axis_size(spec, lay)
     slab = per_channel * (hi - lo) // max(n0, 1)
     channels = _slabs(spec, lay, per_channel)[1]
-    block = min(slab * channels, slab * _block_channels(spec, lay))
+    block = min(slab * channels, slab * block_channels(spec, lay))
     bias = lay.nrows * _BYTES_PER_BIAS_ROW if getattr(spec, "bias", False) else 0
     return block * _BYTES_PER_BLOCK_ENTRY + slab * 64 + bias
 
@@ -194,7 +158,7 @@ def _block_difference(
     lay: Layout,
     lib: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
     d: DefSlab,
-    off: _Offsets,
+    off: ChannelOffsets,
     c0: int,
     lo: int,
     hi: int,
@@ -215,8 +179,7 @@ def _block_difference(
     if stray is not None:
         raise _Outside(stray)
     # the library block's entries must lie in the block: its channels, its slab
-    transposed = isinstance(spec, ConvTransposeSpec)
-    key, size = (cols, lay.in_shape) if transposed else (rows, lay.out_shape)
+    key, size = (cols, lay.in_shape) if kind_rules(spec).scatter else (rows, lay.out_shape)
     per, inner = math.prod(size[1:]), math.prod(size[2:])
     chan, at = np.divmod(key, per)
     inside = (chan >= c0) & (chan < c0 + off.rows.size) & (at >= lo * inner) & (at < hi * inner)
@@ -244,15 +207,15 @@ def stream_compare(
     name = "T = the definition's coefficient table (x*w monomials)"
     method = "coefficient-table"
     plan = _matrix._plan(spec, lay.in_shape)
-    channels = _block_channels(spec, lay)
-    n0 = (lay.in_shape if isinstance(spec, ConvTransposeSpec) else lay.out_shape)[1]
+    channels = block_channels(spec, lay)
+    n0 = window_axis_size(spec, lay)
     if (
         plan.shape != (lay.nrows, lay.ncols)
         or plan.c_out != channels
         or plan.patterns[0].out_size != n0
     ):  # the library's layout differs: the whole-layer comparison names the difference
         return whole_layer(spec, lay, name, method, start, limit)
-    per_channel = _per_channel(spec, lay)
+    per_channel = per_channel_entries(spec, lay)
     slabs, step = _slabs(spec, lay, per_channel)
     # int32 halves the memory traffic when every index fits (both sides, checked apart)
     small = max(lay.nrows, lay.ncols, lay.ntaps) < 2**31 - 1 and _matrix._fits_int32(plan)
@@ -266,7 +229,7 @@ def stream_compare(
         if scratch is None or scratch.ints.dtype != dtype:
             scratch = local.scratch = _Scratch(dtype)
         c1 = min(c0 + step, channels)
-        off = _Offsets(*(a.astype(dtype) for a in _offsets(spec, lay, c0, c1)))
+        off = ChannelOffsets(*(a.astype(dtype) for a in channel_offsets(spec, lay, c0, c1)))
         lib = _matrix._block_entries(plan, t, lo, c0, c1, dtype)
         n = d.rows.size * (c1 - c0)
         rows, cols, taps, divs = lib
@@ -362,7 +325,7 @@ def check_memory(
     # pooling), plus one bias term per output
     sample = spec.split_input_shape(input_shape)
     per_sample = (sample[1], *sample[2])
-    pairs = spec.window_reads(per_sample) if isinstance(spec, PoolSpec) else spec.macs(per_sample)
+    pairs = kind_rules(spec).monomials(spec, per_sample)
     monomials = pairs + (math.prod(spec.output_shape(per_sample)) if spec.bias else 0)
     if streaming:
         need = stream_bytes(spec, layout_of(spec, input_shape))
