@@ -60,7 +60,8 @@ _EXPORTS: dict[str, str] = {
     "proofs.concrete": "coefficient_table prove",
     "proofs.function": "prove_function",
     "proofs.general": "GENERAL_KINDS prove_general",
-    "proofs.backward": "adjoint_check prove_backward prove_backward_general",
+    "proofs.backward": "adjoint_check prove_backward",
+    "proofs.backward_general": "prove_backward_general",
     "testing.strategies": "ConvProblem",
     "testing.check": (
         "LAYOUTS CheckResult Counterexample UnexercisedWarning assert_conv_matches check_conv "
@@ -108,6 +109,7 @@ if TYPE_CHECKING:
     from convproof.networks.summary import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403
     from convproof.proofs.backward import *  # noqa: F403
+    from convproof.proofs.backward_general import *  # noqa: F403
     from convproof.proofs.concrete import *  # noqa: F403
     from convproof.proofs.function import *  # noqa: F403
     from convproof.proofs.general import *  # noqa: F403

@@ -71,7 +71,7 @@ from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.proofs.reading import parse_outputs
 from convproof.proofs.result import ProofCounterexample, ProofResult, combine, layer_sizes
 
-__all__ = ["adjoint_check", "prove_backward", "prove_backward_general"]
+__all__ = ["adjoint_check", "prove_backward"]
 
 #: Up to this many forward monomials (per sample) the backward is also run on SymPy symbols.
 _SYMBOLIC_LIMIT = 3_000
@@ -275,7 +275,6 @@ def _compare_tables(
 
 
 def _symbols(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
-    import sympy
 
     flat = [
         sympy.Symbol(_name(prefix, idx)) for idx in itertools.product(*(range(n) for n in shape))
@@ -795,126 +794,3 @@ def adjoint_check(
             f"linearity tested by {trials} random integer pairs, seed {seed})",
         ),
     )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------
-# symbolic sizes: backward's index rule against the definitions
-# --------------------------------------------------------------------------------------
-
-
-def prove_backward_general(ndim: int = 2, *, seed: int = 0) -> ProofResult:
-    """Prove for symbolic sizes that the backward passes use the layer's own index rule.
-
-    :func:`convproof.conv_backward` and :func:`convproof.pool_backward` pair every
-    ``grad_output[a]`` with tap ``u`` at the buffer cell ``_tap_cell(a, u) = a*s + u*d`` and
-    read or write tensor index ``_cell_index(q) = q - p`` there (zero padding outside).
-    With ``n, s, d, k, p, a, u`` integer symbols (per axis, ``ndim`` axes), this compares
-    that rule, taken from the backward module itself, with the definitions written in
-    :mod:`convproof.proofs.general` (never from :mod:`convproof.constructions.backward`):
-
-    * convolution and pooling: ``<x, grad_input(g)>`` and ``grad_weight`` pair ``g[a] w[u]``
-      with ``x[pos]``: ``sum_j x(j) [j = pos]`` by delta summation must be the definition's
-      read ``x(a*s + u*d - p)`` inside the input, 0 in the padding.  So
-      ``grad_input = T^T g`` and ``grad_weight[u] = sum_a g[a] x(read(a, u))``, the
-      adjoints of the forward definition, for every size;
-    * transposed convolution: input ``a`` lands, through tap ``u``, on output
-      ``a*s + u*d - p`` (the scatter definition), so its gradients read ``g`` there;
-    * the bias gradient is ``sum g`` (no index rule).
-
-    Zero padding only (other modes fold taps with reflections that delta summation cannot
-    handle; they are proved per shape by :func:`convproof.prove_backward`).
-
-    Parameters
-    ----------
-    ndim : int
-        Number of spatial axes (1, 2 or 3).
-    seed : int
-        Seed of the search for a concrete counterexample when a step is not identical.
-
-    Returns
-    -------
-    ProofResult
-        ``"proved"`` when every step is identical, ``"refuted"`` with a concrete point
-        otherwise; ``.conditions`` state the symbols' domains.
-
-    Examples
-    --------
-    >>> import convproof as cp
-    >>> r = cp.prove_backward_general(ndim=2)
-    >>> r.status, [c.status for c in r.checks]
-    ('proved', ['proved', 'proved'])
-    """
-    from convproof.proofs import general as _g
-
-    if isinstance(ndim, bool) or not isinstance(ndim, int) or not 1 <= ndim <= 3:
-        raise ConvProofError(f"ndim must be 1, 2 or 3, got ndim={ndim!r}")
-    t0 = time.perf_counter()
-    S = _g._axis_symbols(ndim)
-    axes = range(ndim)
-    x = sympy.Function("x")
-    y = sympy.Function("g")
-
-    def rule(a: Any, i: int) -> Any:
-        cell = _bw._tap_cell(a, S["u"][i], stride=S["s"][i], dilation=S["d"][i])
-        return _bw._cell_index(cell, pad_before=S["p"][i])
-
-    gather = [rule(S["a"][i], i) for i in axes]
-    reads = [
-        _g._definition_read(S["a"][i], S["u"][i], S["s"][i], S["d"][i], S["p"][i]) for i in axes
-    ]
-    derived = _g._delta_sum(x, gather, S["j"], S["n"])
-    definition = _g._gated(x, reads, S["n"])
-    conditions = (_g._SYMBOL_CONDITIONS, "zero padding")
-    first = _g._compare(
-        f"{ndim}-D gather",
-        "grad_input = T^T g and grad_weight pair g[a] w[u] with the input the window reads",
-        derived,
-        definition,
-        _g._conv_point(S, ndim),
-        seed,
-        [
-            "backward rule: pos = _cell_index(_tap_cell(a, u)) = "
-            + ", ".join(sympy.sstr(m) for m in gather),
-            f"sum_j x(j) [j = pos] over the input box: {sympy.sstr(derived)}",
-            f"definition (window a, tap u reads a*s + u*d - p): {sympy.sstr(definition)}",
-        ],
-        conditions,
-        t0,
-    )
-    t1 = time.perf_counter()
-    scatter = [rule(S["a"][i], i) for i in axes]  # transposed: input a lands here
-    writes = [
-        _g._definition_write(S["a"][i], S["u"][i], S["s"][i], S["d"][i], S["p"][i]) for i in axes
-    ]
-    derived_t = _g._delta_sum(y, scatter, S["j"], S["n"])
-    definition_t = _g._gated(y, writes, S["n"])
-    second = _g._compare(
-        f"{ndim}-D scatter",
-        "transposed convolution: the gradients read g where input a lands through tap u",
-        derived_t,
-        definition_t,
-        _g._conv_point(S, ndim),
-        seed,
-        [
-            "backward rule (transposed): landing = _cell_index(_tap_cell(a, u)) = "
-            + ", ".join(sympy.sstr(m) for m in scatter),
-            f"sum_j g(j) [j = landing] over the output box: {sympy.sstr(derived_t)}",
-            f"definition (scatter: a*s + u*d - p, cropped outside): {sympy.sstr(definition_t)}",
-        ],
-        conditions,
-        t1,
-    )
-    steps = [
-        "grad_bias = sum of g over batch and positions (no index rule)",
-        *first.steps,
-        *second.steps,
-    ]
-    return _g._combine(
-        f"backward index rules for symbolic sizes ({ndim}-D, zero padding)",
-        [first, second],
-        None,
-        steps,
-        conditions,
-        {"sizes": f"symbolic, {ndim}-D", "layers": "conv, transposed conv, pooling (routing)"},
-        t0,
-    )
