@@ -84,7 +84,14 @@ def layout_of(spec: Any, input_shape: Sequence[int]) -> Layout:
 
 
 def _source(q: np.ndarray, n: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Input index read at padded positions ``q`` on an axis of length ``n``, and validity."""
+    """Input index read at padded positions ``q`` on an axis of length ``n``, and validity.
+
+    Independent on purpose: the padding modes are written out here again, from their
+    definition, rather than taken from the constructions' tables
+    (:mod:`convproof.constructions.index`, :mod:`convproof.constructions.numeric`), so a
+    wrong entry there is refuted by a proof instead of copied into both sides.  A new mode
+    is added here too (an unknown one raises below), and ``tests/test_proof.py`` proves it.
+    """
     if mode == "zeros":
         valid = (q >= 0) & (q < n)
         return np.where(valid, q, 0), valid
@@ -96,7 +103,10 @@ def _source(q: np.ndarray, n: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     if mode == "reflect":  # edge not repeated; padding < n, so one reflection is enough
         r = np.where(q < 0, -q, q)
         return np.where(r > n - 1, 2 * (n - 1) - r, r), ok
-    raise ConvProofError(f"padding_mode {mode!r} is not supported")  # pragma: no cover
+    raise ConvProofError(  # pragma: no cover - specs refuse other modes
+        "padding_mode must be 'zeros', 'circular', 'replicate' or 'reflect', "
+        f"got padding_mode={mode!r}"
+    )
 
 
 def flat_grid(per_axis: list[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
@@ -154,13 +164,30 @@ class Chunk(NamedTuple):
         return int(self.row_a.size * self.row_b.size)
 
 
+class _Geometry(NamedTuple):
+    """Channels per group (in, out), positions per channel (out, in), kernel taps."""
+
+    cg_in: int
+    cg_out: int
+    p_out: int
+    p_in: int
+    ktaps: int
+
+
+def _geometry(spec: ConvSpec | ConvTransposeSpec, lay: Layout) -> _Geometry:
+    return _Geometry(
+        spec.in_channels // spec.groups,
+        spec.out_channels // spec.groups,
+        math.prod(lay.out_shape[1:]),
+        math.prod(lay.in_shape[1:]),
+        math.prod(spec.kernel_size),
+    )
+
+
 def _conv_chunks(spec: ConvSpec, lay: Layout) -> list[Chunk]:
     """``Z[c, a] = sum_{k in group(c)} sum_u X[k, src(a*s + u*d - p)] * W[c, k - k0, u]``."""
-    c_out, cg_in = spec.out_channels, spec.in_channels // spec.groups
-    cg_out = c_out // spec.groups
-    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    ktaps = math.prod(spec.kernel_size)
-    c = np.arange(c_out, dtype=np.int64)
+    cg_in, cg_out, p_out, p_in, ktaps = _geometry(spec, lay)
+    c = np.arange(spec.out_channels, dtype=np.int64)
     group = c // cg_out
     chunks = []
     for uflat, u in enumerate(itertools.product(*(range(k) for k in spec.kernel_size))):
@@ -183,11 +210,8 @@ def _transpose_chunks(spec: ConvTransposeSpec, lay: Layout) -> list[Chunk]:
 
     Output padding only lengthens the output (its extra positions receive what lands there).
     """
-    c_in, cg_out = spec.in_channels, spec.out_channels // spec.groups
-    cg_in = c_in // spec.groups
-    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    ktaps = math.prod(spec.kernel_size)
-    k = np.arange(c_in, dtype=np.int64)
+    cg_in, cg_out, p_out, p_in, ktaps = _geometry(spec, lay)
+    k = np.arange(spec.in_channels, dtype=np.int64)
     group = k // cg_in
     chunks = []
     for uflat, u in enumerate(itertools.product(*(range(kk) for kk in spec.kernel_size))):
@@ -378,25 +402,28 @@ def _axis_tables(
     return flat, ok
 
 
-def _conv_slab(spec: ConvSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
-    flat, ok = _axis_tables(spec, lay, lo, hi, False)
+def _group_slab(spec: Any, lay: Layout, lo: int, hi: int, scatter: bool) -> DefSlab:
+    """Gather: output ``a`` reads input ``(k, flat[a, u])``; scatter (transposed): input
+    ``(k0, i)`` lands on output ``(channel k, position flat[i, u])``."""
+    flat, ok = _axis_tables(spec, lay, lo, hi, scatter)
     npos, ktaps = ok.shape
-    per = spec.in_channels // spec.groups
+    g = _geometry(spec, lay)
+    per = g.cg_out if scatter else g.cg_in
     pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
+    taps = k * ktaps + u
+    if scatter:
+        inner = math.prod(lay.in_shape[2:])
+        return DefSlab(k * g.p_out + flat[pos, u], pos + lo * inner, taps, None)
     inner = math.prod(lay.out_shape[2:])
-    p_in = math.prod(lay.in_shape[1:])
-    return DefSlab(pos + lo * inner, k * p_in + flat[pos, u], k * ktaps + u, None)
+    return DefSlab(pos + lo * inner, k * g.p_in + flat[pos, u], taps, None)
+
+
+def _conv_slab(spec: ConvSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
+    return _group_slab(spec, lay, lo, hi, False)
 
 
 def _transpose_slab(spec: ConvTransposeSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
-    """Input ``(k0, i)`` lands on output ``(channel k, position flat[i, u])``."""
-    flat, ok = _axis_tables(spec, lay, lo, hi, True)
-    npos, ktaps = ok.shape
-    per = spec.out_channels // spec.groups
-    pos, k, u = np.nonzero(np.broadcast_to(ok[:, None, :], (npos, per, ktaps)))
-    inner = math.prod(lay.in_shape[2:])
-    p_out = math.prod(lay.out_shape[1:])
-    return DefSlab(k * p_out + flat[pos, u], pos + lo * inner, k * ktaps + u, None)
+    return _group_slab(spec, lay, lo, hi, True)
 
 
 def _pool_slab(spec: PoolSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
@@ -422,17 +449,13 @@ class ChannelOffsets(NamedTuple):
 
 def _conv_offsets(spec: ConvSpec, lay: Layout, c: np.ndarray) -> ChannelOffsets:
     """Output channel ``c`` reads input channels ``(c // C_out/g) * C_in/g + ...``."""
-    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    ktaps = math.prod(spec.kernel_size)
+    cg_in, cg_out, p_out, p_in, ktaps = _geometry(spec, lay)
     return ChannelOffsets(c * p_out, (c // cg_out) * cg_in * p_in, c * cg_in * ktaps)
 
 
 def _transpose_offsets(spec: ConvTransposeSpec, lay: Layout, c: np.ndarray) -> ChannelOffsets:
     """Input channel ``c`` writes output channels ``(c // C_in/g) * C_out/g + ...``."""
-    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
-    cg_in, cg_out = spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    ktaps = math.prod(spec.kernel_size)
+    cg_in, cg_out, p_out, p_in, ktaps = _geometry(spec, lay)
     return ChannelOffsets((c // cg_in) * cg_out * p_out, c * p_in, c * cg_out * ktaps)
 
 
@@ -546,35 +569,34 @@ class KindRules(NamedTuple):
     monomials: Callable[[Any, tuple[int, ...]], int]
 
 
+def _group_inputs(spec: Any) -> int:
+    return int(spec.in_channels // spec.groups)
+
+
+def _group_outputs(spec: Any) -> int:
+    return int(spec.out_channels // spec.groups)
+
+
+def _macs(spec: Any, shape: tuple[int, ...]) -> int:
+    return int(spec.macs(shape))
+
+
 _KINDS: dict[type, KindRules] = {
+    # kind: chunks, slab, offsets, scatter, block channels, channels per window, monomials
     ConvSpec: KindRules(
-        _conv_chunks,
-        _conv_slab,
-        _conv_offsets,
-        scatter=False,
-        block_channels=lambda spec, lay: spec.out_channels,
-        channels_per_window=lambda spec: spec.in_channels // spec.groups,
-        monomials=lambda spec, shape: spec.macs(shape),
+        _conv_chunks, _conv_slab, _conv_offsets, False,
+        lambda spec, lay: spec.out_channels, _group_inputs, _macs,
     ),
     ConvTransposeSpec: KindRules(
-        _transpose_chunks,
-        _transpose_slab,
-        _transpose_offsets,
-        scatter=True,
-        block_channels=lambda spec, lay: spec.in_channels,
-        channels_per_window=lambda spec: spec.out_channels // spec.groups,
-        monomials=lambda spec, shape: spec.macs(shape),
+        _transpose_chunks, _transpose_slab, _transpose_offsets, True,
+        lambda spec, lay: spec.in_channels, _group_outputs, _macs,
     ),
     PoolSpec: KindRules(
-        _pool_chunks,
-        _pool_slab,
-        _pool_offsets,
-        scatter=False,
-        block_channels=lambda spec, lay: lay.in_shape[0],
-        channels_per_window=lambda spec: 1,
-        monomials=lambda spec, shape: spec.window_reads(shape),
+        _pool_chunks, _pool_slab, _pool_offsets, False,
+        lambda spec, lay: lay.in_shape[0], lambda spec: 1,
+        lambda spec, shape: spec.window_reads(shape),
     ),
-}
+}  # fmt: skip
 
 
 def kind_rules(spec: Any) -> KindRules:

@@ -303,32 +303,24 @@ def _symbolic_run(
     wmap = {} if ws is None else {s: i for i, s in enumerate(ws.reshape(-1))}
     nrows, ncols = nb * lay.nrows, nb * lay.ncols
     out = []
-    gi = grads[0]
-    if gi is None or gi.shape != in_shape:
-        return [], f"grad_input has shape {None if gi is None else gi.shape}, expected {in_shape}"
-    ent, _, unknown = parse_outputs(list(gi.reshape(-1)), gmap, wmap, {})
-    if unknown is not None:
-        return [], f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
-    tab = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, ncols, lay.ntaps)
-    out.append(("grad_input", tab))
+    # per gradient: its index in the result, name, shape wanted (and its text), the symbol
+    # maps it is read with, which parsed columns are (row, col, tap), columns and taps
+    reads = [(0, "grad_input", in_shape, f", expected {in_shape}", (gmap, wmap), (1, 0, 2))]
     if lay.weight_shape is not None:
-        gw = grads[1]
-        if gw is None or gw.shape != lay.weight_shape:
-            return [], f"grad_weight has shape {None if gw is None else gw.shape}"
-        ent, _, unknown = parse_outputs(list(gw.reshape(-1)), xmap, gmap, {})
-        if unknown is not None:
-            return [], f"grad_weight[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = canonical(Entries(ent.taps, ent.cols, ent.rows, ent.coef), nrows, ncols, lay.ntaps)
-        out.append(("grad_weight", tab))
+        reads.append((1, "grad_weight", lay.weight_shape, "", (xmap, gmap), (2, 1, 0)))
     if bs is not None:
-        gb = grads[2]
-        if gb is None or gb.shape != (lay.out_shape[0],):
-            return [], f"grad_bias has shape {None if gb is None else gb.shape}"
-        ent, _, unknown = parse_outputs(list(gb.reshape(-1)), gmap, {}, {})
+        reads.append((2, "grad_bias", (lay.out_shape[0],), "", (gmap, {}), (1, 0, 2)))
+    for index, name, shape, wanted, maps, order in reads:
+        grad = grads[index]
+        if grad is None or grad.shape != shape:
+            return [], f"{name} has shape {None if grad is None else grad.shape}{wanted}"
+        ent, _, unknown = parse_outputs(list(grad.reshape(-1)), *maps, {})
         if unknown is not None:
-            return [], f"grad_bias[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, lay.out_shape[0], 0)
-        out.append(("grad_bias", tab))
+            return [], f"{name}[{unknown[0]}] has the unexpected term {unknown[1]}"
+        parts = (ent.rows, ent.cols, ent.taps)
+        rows, cols, taps = (parts[i] for i in order)
+        columns, ntaps = (lay.out_shape[0], 0) if index == 2 else (ncols, lay.ntaps)
+        out.append((name, canonical(Entries(rows, cols, taps, ent.coef), nrows, columns, ntaps)))
     return out, None
 
 

@@ -116,8 +116,8 @@ def coefficient_table(
     dict
         ``{(row, col, tap): coefficient}``: output ``row`` (flat over ``(C_out, *out)``)
         contains ``coefficient * X[col] * W[tap]`` (flat C-order indices; ``tap == -1``
-        for pooling, which has no kernel symbols).  Built by this module's own index
-        arithmetic from the definition, never from the matrix code.
+        for pooling, which has no kernel symbols).  Built by the own index arithmetic of
+        :mod:`convproof.constructions.definition`, never from the matrix code.
 
     Examples
     --------

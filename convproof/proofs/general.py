@@ -79,6 +79,7 @@ from convproof.proofs.symbolic_sizes import (
     gated,
     random_params,
     random_spec,
+    spot_record,
     spot_result,
 )
 
@@ -228,14 +229,7 @@ def _conv_identity(ndim: int, cases: int, seed: int, spot_check: bool) -> ProofR
             done += 1
         concrete = _concrete_conv_proofs(ndim, max(3, cases // 10), rng)
         failures.extend(concrete[1])
-        spot_d = {
-            "seed": seed,
-            "cases": done,
-            "substitution_cases": done,
-            "concrete_proofs": concrete[0],
-            "passed": not failures,
-            "failures": failures[:5],
-        }
+        spot_d = spot_record(seed, done, failures, concrete_proofs=concrete[0])
         spot = spot_result(
             "the derived identity at random concrete sizes, and convproof.prove on random "
             "layers with channels and groups",

@@ -32,6 +32,7 @@ from convproof.proofs.symbolic_sizes import (
     delta_sum,
     gated,
     random_spec,
+    spot_record,
     spot_result,
 )
 
@@ -179,14 +180,7 @@ def _adjoint_spot(
         done += 1
     concrete = _concrete_adjoint(ndim, max(3, cases // 10), rng)
     failures.extend(concrete[1])
-    spot_d = {
-        "seed": seed,
-        "cases": done,
-        "substitution_cases": done,
-        "concrete_adjoint_checks": concrete[0],
-        "passed": not failures,
-        "failures": failures[:5],
-    }
+    spot_d = spot_record(seed, done, failures, concrete_adjoint_checks=concrete[0])
     return spot_result(
         "the derived identity at random concrete sizes; random transposed layers proved by "
         "convproof.prove and their definition tables compared with the forward ones",

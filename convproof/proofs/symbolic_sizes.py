@@ -173,6 +173,18 @@ def encodes_range(upper: Any, index: Any, slack: Any) -> bool:
     return bool(sympy.expand(upper - 1 - index) == slack and slack.is_nonnegative)
 
 
+def spot_record(seed: int, done: int, failures: list[str], **counts: int) -> dict[str, Any]:
+    """What a spot-check ran: its seed, substitution cases, concrete checks and failures."""
+    return {
+        "seed": seed,
+        "cases": done,
+        "substitution_cases": done,
+        **counts,
+        "passed": not failures,
+        "failures": failures[:5],
+    }
+
+
 def spot_result(statement: str, spot: dict[str, Any], ranges: str, t0: float) -> ProofResult:
     """The numeric spot-check as a sub-result: verified on its cases, or refuted."""
     passed = spot["passed"]
