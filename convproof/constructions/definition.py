@@ -76,6 +76,7 @@ class Layout(NamedTuple):
 
 
 def layout_of(spec: Any, input_shape: Sequence[int]) -> Layout:
+    """The shapes of one sample of ``input_shape`` through ``spec`` (errors name the input)."""
     kind_rules(spec)  # a ConvSpec, ConvTransposeSpec or PoolSpec, else an error
     _, c, spatial = spec.split_input_shape(input_shape)
     sample = (c, *spatial)
@@ -299,7 +300,8 @@ def materialize(chunks: list[Chunk]) -> Entries:
 
 
 def definition_entries(spec: Any, input_shape: Sequence[int]) -> Entries:
-    """The definition's monomials, unsorted (private to proofs; see :func:`coefficient_table`)."""
+    """The definition's monomials, unsorted (for proofs and checkers; the public view is
+    :func:`convproof.coefficient_table`)."""
     lay = layout_of(spec, input_shape)
     return materialize(definition_chunks(spec, lay))
 
