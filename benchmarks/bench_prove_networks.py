@@ -11,7 +11,7 @@ wall time and peak resident memory (``resource.getrusage``):
 3. ``first``: VGG-16's first layer alone (3x224x224 -> 64, 3x3, padding 1, 89 M monomials)
    with the streaming engine and with the *peer*: the whole-layer comparison (every
    monomial's composite key in memory, sorted and compared at once), which was the engine
-   before streaming and stays in ``convproof.proofs.concrete`` as its fallback (``_whole_layer``).
+   before streaming and stays in ``convproof.proofs.streaming`` as its fallback (``whole_layer``).
 
 Figures are monomials (one per (output, kernel tap) pair plus one per bias term) per second
 of wall time.  The machine's load average is printed with them: the build machine is shared
@@ -57,12 +57,13 @@ def network_child(name: str, size: int) -> dict[str, Any]:
 def _whole_layer_engine() -> None:
     """Make :func:`convproof.prove` use the whole-layer comparison (the peer)."""
     import convproof.proofs.concrete as P
+    from convproof.proofs.streaming import whole_layer
 
     def whole(spec: Any, lay: Any, progress: Any, limit: int) -> Any:
         name = "T = the definition's coefficient table (x*w monomials)"
-        return P._whole_layer(spec, lay, name, "coefficient-table", time.perf_counter(), limit)
+        return whole_layer(spec, lay, name, "coefficient-table", time.perf_counter(), limit)
 
-    P._stream_compare = whole
+    P.stream_compare = whole
 
 
 def first_layer_child(peer: bool, size: int, channels: int = 64) -> dict[str, Any]:

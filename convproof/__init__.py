@@ -56,9 +56,12 @@ _EXPORTS: dict[str, str] = {
     ),
     "constructions.numeric": "conv",
     "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
-    "proofs.concrete": "ProofCounterexample ProofResult coefficient_table prove prove_function",
+    "proofs.result": "ProofCounterexample ProofResult",
+    "proofs.concrete": "coefficient_table prove",
+    "proofs.function": "prove_function",
     "proofs.general": "GENERAL_KINDS prove_general",
-    "proofs.backward": "adjoint_check prove_backward prove_backward_general",
+    "proofs.backward": "adjoint_check prove_backward",
+    "proofs.backward_general": "prove_backward_general",
     "testing.strategies": "ConvProblem",
     "testing.check": (
         "LAYOUTS CheckResult Counterexample UnexercisedWarning assert_conv_matches check_conv "
@@ -108,8 +111,11 @@ if TYPE_CHECKING:
     from convproof.networks.zoo import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403
     from convproof.proofs.backward import *  # noqa: F403
+    from convproof.proofs.backward_general import *  # noqa: F403
     from convproof.proofs.concrete import *  # noqa: F403
+    from convproof.proofs.function import *  # noqa: F403
     from convproof.proofs.general import *  # noqa: F403
+    from convproof.proofs.result import *  # noqa: F403
     from convproof.settings import *  # noqa: F403
     from convproof.spectrum.operator import *  # noqa: F403
     from convproof.testing import strategies

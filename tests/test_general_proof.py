@@ -25,7 +25,7 @@ from sympy.concrete.delta import deltasummation
 import convproof as cp
 from convproof.constructions import index
 from convproof.formulas.decide import floor_value
-from convproof.proofs import general
+from convproof.proofs import general, general_transposed, symbolic_sizes
 
 
 def _statuses(result: cp.ProofResult) -> list[str]:
@@ -56,11 +56,11 @@ def test_conv_identity_with_spot_check(ndim: int) -> None:
 def test_range_encoding_is_exact() -> None:
     """index <= upper - 1 is encoded as upper = index + 1 + slack: nothing else passes."""
     i, n, e = sympy.symbols("i n e", integer=True, nonnegative=True)
-    assert general._encodes_range(i + 1 + e, i, e)
-    assert not general._encodes_range(i + 2 + e, i, e)  # would cover i <= n - 2 only
-    assert not general._encodes_range(i + e, i, e)  # would allow i = n
-    assert not general._encodes_range(i + 1 + e, i, sympy.Symbol("z", integer=True))
-    assert not general._encodes_range(n, i, e)
+    assert symbolic_sizes.encodes_range(i + 1 + e, i, e)
+    assert not symbolic_sizes.encodes_range(i + 2 + e, i, e)  # would cover i <= n - 2 only
+    assert not symbolic_sizes.encodes_range(i + e, i, e)  # would allow i = n
+    assert not symbolic_sizes.encodes_range(i + 1 + e, i, sympy.Symbol("z", integer=True))
+    assert not symbolic_sizes.encodes_range(n, i, e)
 
 
 def test_channel_step_is_symbolic_in_groups() -> None:
@@ -210,6 +210,7 @@ def test_spot_check_failure_refutes_even_when_symbolic_steps_pass(
         return cp.ProofResult("refuted", "coefficient-table", "planted")
 
     monkeypatch.setattr(general, "prove", failing_prove)
+    monkeypatch.setattr(general_transposed, "prove", failing_prove)
     for kind in ("conv", "conv_transpose", "stride"):
         result = cp.prove_general(kind=kind, ndim=1, cases=10)
         assert result.status == "refuted", kind
@@ -228,7 +229,7 @@ def test_a_wrong_delta_summation_is_refuted_by_the_symbolic_step(
         j, lo, hi = limit
         return deltasummation(expr, (j, lo, hi + 1))
 
-    monkeypatch.setattr(general, "deltasummation", wrong)
+    monkeypatch.setattr(symbolic_sizes, "deltasummation", wrong)
     result = cp.prove_general(kind="conv", ndim=1, spot_check=False)
     assert result.status == "refuted"
     assert result.checks[0].status == "refuted"
@@ -240,7 +241,9 @@ def test_a_wrong_delta_summation_is_refuted_by_the_symbolic_step(
 
 def test_all_takes_the_weakest_status(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index, "tap_source", _undecidable_but_right)
-    monkeypatch.setattr(general, "_same", lambda lhs, rhs: False)  # what simplify says, fast
+    monkeypatch.setattr(
+        symbolic_sizes, "same_expr", lambda lhs, rhs: False
+    )  # what simplify says, fast
     assert cp.prove_general(kind="all", ndim=1, cases=5).status == "verified"
     assert cp.prove_general(kind="all", ndim=1, spot_check=False).status == "inconclusive"
 

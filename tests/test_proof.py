@@ -1,4 +1,4 @@
-"""Tests for convproof.proofs.concrete: concrete proofs, user matrices and user functions.
+"""Tests for convproof.proofs: concrete proofs, user matrices and user functions.
 
 Independent references: the loop reference (tests/reference.py) evaluates the definition;
 planted defects come with counterexamples worked out by hand in the comments; user matrices
@@ -22,7 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof.proofs import concrete as P
+from convproof.constructions.coefficients import Entries
+from convproof.constructions.definition import definition_entries
+from convproof.proofs.result import ProofResult
 
 try:
     from reference import reference
@@ -185,7 +187,7 @@ def test_definition_table_matches_loop_reference(spec: Any, shape: tuple[int, ..
 def test_max_pool_window_sets_match_the_reference_windows() -> None:
     spec = cp.PoolSpec(kind="max", kernel_size=3, stride=2, padding=1, ceil_mode=True, ndim=1)
     # i=6, k=3, s=2, p=1, ceil: o = ceil((6+2-3)/2)+1 = 4, windows start at -1, 1, 3, 5
-    entries = P.definition_entries(spec, (1, 6))
+    entries = definition_entries(spec, (1, 6))
     windows = sorted(zip(entries.rows.tolist(), entries.cols.tolist()))
     assert windows == [(0, 0), (0, 1), (1, 1), (1, 2), (1, 3), (2, 3), (2, 4), (2, 5),
                        (3, 5)]  # fmt: skip
@@ -299,7 +301,7 @@ def test_hand_matrix_dumoulin_visin_row_0() -> None:
     assert cp.prove(spec, (1, 4, 4), matrix=T)
 
 
-def _cx(result: P.ProofResult) -> tuple[tuple[int, ...], str, Any, Any]:
+def _cx(result: ProofResult) -> tuple[tuple[int, ...], str, Any, Any]:
     assert result.status == "refuted", str(result)
     cx = result.counterexample
     assert cx is not None
@@ -384,7 +386,7 @@ def test_defect_doubled_entry() -> None:
     rows.append(3)  # x22*w11 in the last row, twice
     cols.append(8)
     taps.append(3)
-    entries = P._Entries(np.array(rows), np.array(cols), np.array(taps), None)
+    entries = Entries(np.array(rows), np.array(cols), np.array(taps), None)
     assert _cx(cp.prove(spec, (1, 3, 3), matrix=entries)) == (
         (0, 1, 1),
         "x_{0,2,2}*w_{0,0,1,1}",

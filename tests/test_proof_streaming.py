@@ -16,7 +16,8 @@ import pytest
 
 import convproof as cp
 import convproof.constructions.matrix as cpm
-from convproof.proofs import concrete as P
+from convproof.proofs import progress as progress_module
+from convproof.proofs import streaming as P
 
 try:
     from reference import reference
@@ -265,8 +266,8 @@ def test_entry_moved_to_another_block_falls_back_to_the_whole_layer(
     monkeypatch.setattr(P, "_BLOCK_ENTRIES", 4096)
     monkeypatch.setattr(cpm, "_block_entries", _planted("moved", MIDDLE))
     calls = []
-    whole = P._whole_layer
-    monkeypatch.setattr(P, "_whole_layer", lambda *a: calls.append(1) or whole(*a))
+    whole = P.whole_layer
+    monkeypatch.setattr(P, "whole_layer", lambda *a: calls.append(1) or whole(*a))
     result = cp.prove(SPEC, SHAPE)
     assert calls and result.status == "refuted"
     # the entry moves from output channel 9 to (9 + 7) mod 16 = 0: output (0, 17, 5) now
@@ -382,9 +383,9 @@ def test_streaming_estimate_is_per_block() -> None:
     would need 40 bytes per monomial."""
     spec = cp.ConvSpec(in_channels=64, out_channels=64, kernel_size=3, padding=1)
     monomials = 64 * 224 * 224 * (64 * 9 + 1)  # an upper bound (padding taps included)
-    assert P._check_memory(spec, (64, 224, 224), 4 * 2**30, streaming=True) == 4 * 2**30
+    assert P.check_memory(spec, (64, 224, 224), 4 * 2**30, streaming=True) == 4 * 2**30
     with pytest.raises(cp.MemoryLimitError, match=r"would need about \d+\.\d GiB"):
-        P._check_memory(spec, (64, 224, 224), 4 * 2**30)
+        P.check_memory(spec, (64, 224, 224), 4 * 2**30)
     assert monomials * 40 > 4 * 2**30
 
 
@@ -401,11 +402,11 @@ def test_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_progress_default_is_quiet_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(P, "_PROGRESS_MIN", 0)
-    monkeypatch.setattr(P, "_stderr_is_terminal", lambda: False)
-    assert P._progress_bar(None, 10).bar is None
-    monkeypatch.setattr(P, "_stderr_is_terminal", lambda: True)
-    bar = P._progress_bar(None, 10)
+    monkeypatch.setattr(progress_module, "_PROGRESS_MIN", 0)
+    monkeypatch.setattr(progress_module, "_stderr_is_terminal", lambda: False)
+    assert progress_module.progress_bar(None, 10).bar is None
+    monkeypatch.setattr(progress_module, "_stderr_is_terminal", lambda: True)
+    bar = progress_module.progress_bar(None, 10)
     assert bar.bar is not None
     bar.__exit__()
-    assert P._progress_bar(False, 10).bar is None
+    assert progress_module.progress_bar(False, 10).bar is None

@@ -566,7 +566,7 @@ def test_unreadable_function_term_is_named() -> None:
 
 def test_trial_inputs_cover_the_promised_value_classes() -> None:
     """The random calls of prove_function: mixed signs, all negative, all positive, wide."""
-    from convproof.proofs.concrete import _trial_inputs
+    from convproof.proofs.function import _trial_inputs
 
     rng = np.random.default_rng(0)
     shape = (2, 6, 6)
@@ -586,7 +586,7 @@ def test_trial_inputs_cover_the_promised_value_classes() -> None:
 def test_library_bias_with_a_wrong_coefficient_is_refuted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The probed (large-layer) bias path refutes a coefficient other than 1, never raises."""
     from convproof.constructions import matrix as _matrix
-    from convproof.proofs import concrete as _proof
+    from convproof.proofs import reading as _proof
 
     real = _matrix.bias_vector
 
@@ -621,7 +621,7 @@ def test_float_coefficients_stay_floats_in_json() -> None:
 
 def test_trial_inputs_value_ranges() -> None:
     """Kind 0 draws small integers; the wide kinds are small integers times powers of two."""
-    from convproof.proofs.concrete import _trial_inputs
+    from convproof.proofs.function import _trial_inputs
 
     rng = np.random.default_rng(1)
     small = _trial_inputs(rng, 0, (50,), False)

@@ -29,18 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convproof.constructions.definition import layout_of as _layout
+from convproof.constructions.definition import monomial_count as _monomials
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.networks.graph import INPUT, _split_input, analyze
 from convproof.networks.protocol import layer_kind
-from convproof.proofs.concrete import (
-    _SHARED_TICK,
-    ProofResult,
-    _layout,
-    _monomials,
-    _progress_bar,
-    prove,
-)
+from convproof.proofs.concrete import prove
+from convproof.proofs.progress import SHARED_TICK as _SHARED_TICK
+from convproof.proofs.progress import progress_bar as _progress_bar
+from convproof.proofs.result import ProofResult
 
 __all__ = ["LayerProof", "NetworkProof", "prove_network"]
 

@@ -6,12 +6,12 @@ the *same* monomials as the forward map, relabelled: the forward table says outp
 contains ``c * X[i] * W[t]``; then ``grad_input[i]`` must contain exactly ``c * g[r] * W[t]``
 (that is ``T^T g``), ``grad_weight[t]`` exactly ``c * g[r] * X[i]``, and ``grad_bias[o]``
 exactly the ``g[r]`` of output channel ``o``.  :func:`prove_backward` compares canonical
-coefficient tables of both sides with :mod:`convproof.proofs.concrete`'s machinery:
+coefficient tables of both sides with :mod:`convproof.constructions.coefficients`:
 
 ==================  ==========================================================================
 side                built from
 ==================  ==========================================================================
-definition          :func:`convproof.proofs.concrete.definition_entries` (the forward definition,
+definition          :func:`convproof.constructions.definition.definition_entries` (the forward definition,
                     gather form, padding modes mapped per axis), relabelled
 backward (plan)     :mod:`convproof.constructions.backward`'s own per-axis construction *executed on basis
                     vectors*: each tap's strided slice, the fold (scatter-add through the
@@ -52,27 +52,26 @@ import numpy as np
 import sympy
 
 from convproof.constructions import backward as _bw
+from convproof.constructions.coefficients import (
+    Entries,
+    canonical,
+    canonical_keys,
+    key_fits,
+    smallest_difference,
+)
+from convproof.constructions.definition import (
+    Layout,
+    definition_chunks,
+    definition_entries,
+    definition_table,
+    layout_of,
+)
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.proofs.concrete import (
-    ProofCounterexample,
-    ProofResult,
-    _canonical,
-    _canonical_keys,
-    _combine,
-    _definition_chunks,
-    _definition_table,
-    _Entries,
-    _fits,
-    _Layout,
-    _layout,
-    _parse_outputs,
-    _sizes,
-    _smallest_difference,
-    definition_entries,
-)
+from convproof.proofs.reading import parse_outputs
+from convproof.proofs.result import ProofCounterexample, ProofResult, combine, layer_sizes
 
-__all__ = ["adjoint_check", "prove_backward", "prove_backward_general"]
+__all__ = ["adjoint_check", "prove_backward"]
 
 #: Up to this many forward monomials (per sample) the backward is also run on SymPy symbols.
 _SYMBOLIC_LIMIT = 3_000
@@ -128,7 +127,7 @@ def _combine_axes(parts: list[tuple], out_sp: tuple, in_sp: tuple) -> tuple:
     return pos, inp, coef
 
 
-def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
+def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
     """The backward plan's monomials in forward orientation ``(g row, x col, w tap)``."""
     plan = _bw._get_plan(spec, lay.in_shape)
     in_sp, out_sp = lay.in_shape[1:], lay.out_shape[1:]
@@ -161,7 +160,7 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
             r_a, c_a, t_a = co * p_out, k * p_in, tap
         chunks.append((r_a, c_a, t_a, pos, inp, coef))
     plain = div is None and all(bool(np.all(ch[5] == 1)) for ch in chunks)
-    if plain and _fits(lay.nrows, lay.ncols, lay.ntaps):
+    if plain and key_fits(lay.nrows, lay.ncols, lay.ntaps):
         # keys written straight from the chunks, then sorted in place (the fast path)
         m2 = lay.ntaps + 1
         m1 = lay.ncols * m2
@@ -173,7 +172,7 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
             b = pos * m1 + inp * m2
             np.add(a[:, None], b[None, :], out=keys[off : off + n].reshape(a.size, b.size))
             off += n
-        return _canonical_keys(keys, None, lay.ncols, lay.ntaps)
+        return canonical_keys(keys, None, lay.ncols, lay.ntaps)
     rows = np.concatenate([(ch[0][:, None] + ch[3][None, :]).reshape(-1) for ch in chunks])
     cols = np.concatenate([(ch[1][:, None] + ch[4][None, :]).reshape(-1) for ch in chunks])
     taps = np.concatenate([np.repeat(ch[2], ch[3].size) for ch in chunks])
@@ -184,15 +183,15 @@ def _plan_table(spec: Any, lay: _Layout, side: str) -> Any:
         coef_all = np.array(
             [*(Fraction(int(c), int(v)) for c, v in zip(coef_i, d)), None], dtype=object
         )[:-1]
-    return _canonical(_Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
+    return canonical(Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
 
 
-def _plan_bias_table(spec: Any, lay: _Layout) -> Any:
+def _plan_bias_table(spec: Any, lay: Layout) -> Any:
     """``grad_bias`` as the backward sums it: every output of channel ``o`` once."""
     p_out = math.prod(lay.out_shape[1:])
     rows = np.arange(lay.nrows, dtype=np.int64)
-    ent = _Entries(rows, rows // p_out, np.full(rows.size, -1, dtype=np.int64), None)
-    return _canonical(ent, lay.nrows, lay.out_shape[0], 0)
+    ent = Entries(rows, rows // p_out, np.full(rows.size, -1, dtype=np.int64), None)
+    return canonical(ent, lay.nrows, lay.out_shape[0], 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -200,14 +199,14 @@ def _plan_bias_table(spec: Any, lay: _Layout) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def _definition(spec: Any, lay: _Layout, nb: int = 1) -> _Entries:
+def _definition(spec: Any, lay: Layout, nb: int = 1) -> Entries:
     """Forward definition entries; ``nb`` samples as a block-diagonal batch."""
     d = definition_entries(spec, lay.in_shape)
     if nb == 1:
         return d
     reps = np.arange(nb, dtype=np.int64)[:, None]
     coef = None if d.coef is None else np.tile(d.coef, nb)
-    return _Entries(
+    return Entries(
         (d.rows[None, :] + reps * lay.nrows).reshape(-1),
         (d.cols[None, :] + reps * lay.ncols).reshape(-1),
         np.tile(d.taps, nb),
@@ -215,10 +214,10 @@ def _definition(spec: Any, lay: _Layout, nb: int = 1) -> _Entries:
     )
 
 
-def _bias_definition(lay: _Layout, nb: int = 1) -> _Entries:
+def _bias_definition(lay: Layout, nb: int = 1) -> Entries:
     p_out = math.prod(lay.out_shape[1:])
     rows = np.arange(nb * lay.nrows, dtype=np.int64)
-    return _Entries(rows, (rows % lay.nrows) // p_out, np.full(rows.size, -1, np.int64), None)
+    return Entries(rows, (rows % lay.nrows) // p_out, np.full(rows.size, -1, np.int64), None)
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +234,7 @@ def _name(sym: str, idx: tuple[int, ...]) -> str:
 
 
 def _gradient_cx(
-    which: str, lay: _Layout, nb: int, row: int, col: int, tap: int, e: Any, f: Any
+    which: str, lay: Layout, nb: int, row: int, col: int, tap: int, e: Any, f: Any
 ) -> ProofCounterexample:
     """Name the differing monomial from the gradient's side (forward key ``row, col, tap``)."""
     batch = nb > 1
@@ -256,10 +255,10 @@ def _gradient_cx(
 
 
 def _compare_tables(
-    which: str, statement: str, method: str, expected: Any, found: Any, lay: _Layout, nb: int
+    which: str, statement: str, method: str, expected: Any, found: Any, lay: Layout, nb: int
 ) -> ProofResult:
     t0 = time.perf_counter()
-    diff = _smallest_difference(expected, found)
+    diff = smallest_difference(expected, found)
     seconds = time.perf_counter() - t0
     if diff is None:
         return ProofResult("proved", method, statement, seconds, expected.size)
@@ -276,7 +275,6 @@ def _compare_tables(
 
 
 def _symbols(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
-    import sympy
 
     flat = [
         sympy.Symbol(_name(prefix, idx)) for idx in itertools.product(*(range(n) for n in shape))
@@ -285,7 +283,7 @@ def _symbols(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _symbolic_run(
-    fn: Callable[..., Any], spec: Any, lay: _Layout, nb: int, batched: bool
+    fn: Callable[..., Any], spec: Any, lay: Layout, nb: int, batched: bool
 ) -> tuple[list[tuple[str, Any]], str | None]:
     """Run ``fn`` on SymPy symbols; return the gradients' forward-oriented tables."""
     in_shape = ((nb,) if batched else ()) + lay.in_shape
@@ -305,34 +303,24 @@ def _symbolic_run(
     wmap = {} if ws is None else {s: i for i, s in enumerate(ws.reshape(-1))}
     nrows, ncols = nb * lay.nrows, nb * lay.ncols
     out = []
-    gi = grads[0]
-    if gi is None or gi.shape != in_shape:
-        return [], f"grad_input has shape {None if gi is None else gi.shape}, expected {in_shape}"
-    ent, _, unknown = _parse_outputs(list(gi.reshape(-1)), gmap, wmap, {})
-    if unknown is not None:
-        return [], f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
-    tab = _canonical(_Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, ncols, lay.ntaps)
-    out.append(("grad_input", tab))
+    # per gradient: its index in the result, name, shape wanted (and its text), the symbol
+    # maps it is read with, which parsed columns are (row, col, tap), columns and taps
+    reads = [(0, "grad_input", in_shape, f", expected {in_shape}", (gmap, wmap), (1, 0, 2))]
     if lay.weight_shape is not None:
-        gw = grads[1]
-        if gw is None or gw.shape != lay.weight_shape:
-            return [], f"grad_weight has shape {None if gw is None else gw.shape}"
-        ent, _, unknown = _parse_outputs(list(gw.reshape(-1)), xmap, gmap, {})
-        if unknown is not None:
-            return [], f"grad_weight[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = _canonical(_Entries(ent.taps, ent.cols, ent.rows, ent.coef), nrows, ncols, lay.ntaps)
-        out.append(("grad_weight", tab))
+        reads.append((1, "grad_weight", lay.weight_shape, "", (xmap, gmap), (2, 1, 0)))
     if bs is not None:
-        gb = grads[2]
-        if gb is None or gb.shape != (lay.out_shape[0],):
-            return [], f"grad_bias has shape {None if gb is None else gb.shape}"
-        ent, _, unknown = _parse_outputs(list(gb.reshape(-1)), gmap, {}, {})
+        reads.append((2, "grad_bias", (lay.out_shape[0],), "", (gmap, {}), (1, 0, 2)))
+    for index, name, shape, wanted, maps, order in reads:
+        grad = grads[index]
+        if grad is None or grad.shape != shape:
+            return [], f"{name} has shape {None if grad is None else grad.shape}{wanted}"
+        ent, _, unknown = parse_outputs(list(grad.reshape(-1)), *maps, {})
         if unknown is not None:
-            return [], f"grad_bias[{unknown[0]}] has the unexpected term {unknown[1]}"
-        tab = _canonical(
-            _Entries(ent.cols, ent.rows, ent.taps, ent.coef), nrows, lay.out_shape[0], 0
-        )
-        out.append(("grad_bias", tab))
+            return [], f"{name}[{unknown[0]}] has the unexpected term {unknown[1]}"
+        parts = (ent.rows, ent.cols, ent.taps)
+        rows, cols, taps = (parts[i] for i in order)
+        columns, ntaps = (lay.out_shape[0], 0) if index == 2 else (ncols, lay.ntaps)
+        out.append((name, canonical(Entries(rows, cols, taps, ent.coef), nrows, columns, ntaps)))
     return out, None
 
 
@@ -342,16 +330,16 @@ def _library_fn(spec: Any) -> Callable[..., Any]:
     return lambda g, x, w, b: _bw.conv_backward(spec, x, w, g, b)
 
 
-def _random_execution(spec: Any, lay: _Layout, nb: int) -> ProofResult:
+def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
     """The executed ``conv_backward`` on random integers vs the definition, exactly.
 
-    The definition is evaluated chunk by chunk from :mod:`convproof.proofs.concrete`'s own
+    The definition is evaluated chunk by chunk from :mod:`convproof.constructions.definition`'s own
     construction (one chunk per kernel tap and channel offset), without materializing its
     monomials.  Every value is an integer below ``2**53``, so float64 sums are exact.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
-    chunks = _definition_chunks(spec, lay)
+    chunks = definition_chunks(spec, lay)
     x = rng.integers(-9, 10, (nb, *lay.in_shape)).astype(np.float64)
     g = rng.integers(-9, 10, (nb, *lay.out_shape)).astype(np.float64)
     if isinstance(spec, PoolSpec):  # average pooling: g a multiple of every divisor (exact)
@@ -479,11 +467,11 @@ def prove_backward(
     output [0, 1]: coefficient of g_{0,1}*w_{0,0,0} is 1, the definition says 0
     """
     t0 = time.perf_counter()
-    lay = _layout(spec, input_shape)
+    lay = layout_of(spec, input_shape)
     batch, _, _ = spec.split_input_shape(input_shape)
     batched = len(batch) == 1
     nb = max(1, batch[0]) if batched else 1
-    sizes = _sizes(spec, lay)
+    sizes = layer_sizes(spec, lay)
     sizes.pop("matrix", None)
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         if x is None:
@@ -513,10 +501,10 @@ def prove_backward(
     checks: list[ProofResult] = []
     reason = None
     if fn is None:  # convproof's backward: the plan, for any size
-        expected = _definition_table(spec, lay)
+        expected = definition_table(spec, lay)
         for which in names:
             if which == "grad_bias":
-                exp_b = _canonical(_bias_definition(lay), lay.nrows, lay.out_shape[0], 0)
+                exp_b = canonical(_bias_definition(lay), lay.nrows, lay.out_shape[0], 0)
                 found = _plan_bias_table(spec, lay)
                 checks.append(
                     _compare_tables(which, stmts[which] + " (plan)", "coefficient-table",
@@ -548,10 +536,10 @@ def prove_backward(
             )  # fmt: skip
         else:
             defn = _definition(spec, lay, nb)
-            exp_t = _canonical(defn, nb * lay.nrows, nb * lay.ncols, lay.ntaps)
+            exp_t = canonical(defn, nb * lay.nrows, nb * lay.ncols, lay.ntaps)
             for which, tab in tables:
                 if which == "grad_bias":
-                    exp = _canonical(_bias_definition(lay, nb), nb * lay.nrows, lay.out_shape[0], 0)
+                    exp = canonical(_bias_definition(lay, nb), nb * lay.nrows, lay.out_shape[0], 0)
                 else:
                     exp = exp_t
                 checks.append(
@@ -569,7 +557,7 @@ def prove_backward(
         sizes["batch"] = nb
     statement = ", ".join(stmts[w] for w in names)
     method = "coefficient-table" if fn is None else "symbolic-run"
-    result = _combine(statement, checks, sizes, t0, method=method)
+    result = combine(statement, checks, sizes, t0, method=method)
     result = replace(
         result,
         scope={
@@ -586,13 +574,14 @@ def prove_backward(
 
 
 def _max_pool_routing(
-    spec: PoolSpec, lay: _Layout, x: Any, fn: Any, sizes: dict[str, Any], t0: float
+    spec: PoolSpec, lay: Layout, x: Any, fn: Any, sizes: dict[str, Any], t0: float
 ) -> ProofResult:
     """For a fixed ``x`` max pooling's backward is linear in ``g``: prove its table.
 
-    Definition: the windows of :func:`convproof.proofs.concrete.definition_entries` (taps in window
-    order), each routed to its first maximum among real input cells (PyTorch's rule; NaN
-    inputs are refused).  Found: the backward run on SymPy symbols for ``g``.
+    Definition: the windows of
+    :func:`convproof.constructions.definition.definition_entries` (taps in window order),
+    each routed to its first maximum among real input cells (PyTorch's rule; NaN inputs are
+    refused).  Found: the backward run on SymPy symbols for ``g``.
     """
     xa = np.asarray(x)
     if tuple(xa.shape) != lay.in_shape:
@@ -611,7 +600,7 @@ def _max_pool_routing(
             winner[r] = (v, c)
     wr = np.array(sorted(winner), dtype=np.int64)
     wc = np.array([winner[r][1] for r in wr.tolist()], dtype=np.int64)
-    expected = _canonical(_Entries(wr, wc, np.full(wr.size, -1), None), lay.nrows, lay.ncols, 0)
+    expected = canonical(Entries(wr, wc, np.full(wr.size, -1), None), lay.nrows, lay.ncols, 0)
     runner = fn if fn is not None else _library_fn(spec)
     gs = _symbols("g", lay.out_shape)
     try:
@@ -620,15 +609,15 @@ def _max_pool_routing(
         return ProofResult("inconclusive", "symbolic-run", "max pooling routing", sizes=sizes,
                            reason=f"the backward cannot run on symbols: {exc}")  # fmt: skip
     gmap = {sym: i for i, sym in enumerate(gs.reshape(-1))}
-    ent, _, unknown = _parse_outputs(list(gi.reshape(-1)), gmap, {}, {})
-    found = _canonical(_Entries(ent.cols, ent.rows, ent.taps, ent.coef), lay.nrows, lay.ncols, 0)
+    ent, _, unknown = parse_outputs(list(gi.reshape(-1)), gmap, {}, {})
+    found = canonical(Entries(ent.cols, ent.rows, ent.taps, ent.coef), lay.nrows, lay.ncols, 0)
     stmt = "grad_input routes each g to its window's first maximum (for this x)"
     res = _compare_tables("grad_input", stmt, "symbolic-run", expected, found, lay, 1)
     if unknown is not None:
         why = f"grad_input[{unknown[0]}] has the unexpected term {unknown[1]}"
         res = ProofResult("refuted", "symbolic-run", stmt, reason=why)
     sizes["x"] = "given (the proof is for this input only)"
-    return _combine(stmt, [res], sizes, t0, method="symbolic-run")
+    return combine(stmt, [res], sizes, t0, method="symbolic-run")
 
 
 # --------------------------------------------------------------------------------------
@@ -797,126 +786,3 @@ def adjoint_check(
             f"linearity tested by {trials} random integer pairs, seed {seed})",
         ),
     )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------
-# symbolic sizes: backward's index rule against the definitions
-# --------------------------------------------------------------------------------------
-
-
-def prove_backward_general(ndim: int = 2, *, seed: int = 0) -> ProofResult:
-    """Prove for symbolic sizes that the backward passes use the layer's own index rule.
-
-    :func:`convproof.conv_backward` and :func:`convproof.pool_backward` pair every
-    ``grad_output[a]`` with tap ``u`` at the buffer cell ``_tap_cell(a, u) = a*s + u*d`` and
-    read or write tensor index ``_cell_index(q) = q - p`` there (zero padding outside).
-    With ``n, s, d, k, p, a, u`` integer symbols (per axis, ``ndim`` axes), this compares
-    that rule, taken from the backward module itself, with the definitions written in
-    :mod:`convproof.proofs.general` (never from :mod:`convproof.constructions.backward`):
-
-    * convolution and pooling: ``<x, grad_input(g)>`` and ``grad_weight`` pair ``g[a] w[u]``
-      with ``x[pos]``: ``sum_j x(j) [j = pos]`` by delta summation must be the definition's
-      read ``x(a*s + u*d - p)`` inside the input, 0 in the padding.  So
-      ``grad_input = T^T g`` and ``grad_weight[u] = sum_a g[a] x(read(a, u))``, the
-      adjoints of the forward definition, for every size;
-    * transposed convolution: input ``a`` lands, through tap ``u``, on output
-      ``a*s + u*d - p`` (the scatter definition), so its gradients read ``g`` there;
-    * the bias gradient is ``sum g`` (no index rule).
-
-    Zero padding only (other modes fold taps with reflections that delta summation cannot
-    handle; they are proved per shape by :func:`convproof.prove_backward`).
-
-    Parameters
-    ----------
-    ndim : int
-        Number of spatial axes (1, 2 or 3).
-    seed : int
-        Seed of the search for a concrete counterexample when a step is not identical.
-
-    Returns
-    -------
-    ProofResult
-        ``"proved"`` when every step is identical, ``"refuted"`` with a concrete point
-        otherwise; ``.conditions`` state the symbols' domains.
-
-    Examples
-    --------
-    >>> import convproof as cp
-    >>> r = cp.prove_backward_general(ndim=2)
-    >>> r.status, [c.status for c in r.checks]
-    ('proved', ['proved', 'proved'])
-    """
-    from convproof.proofs import general as _g
-
-    if isinstance(ndim, bool) or not isinstance(ndim, int) or not 1 <= ndim <= 3:
-        raise ConvProofError(f"ndim must be 1, 2 or 3, got ndim={ndim!r}")
-    t0 = time.perf_counter()
-    S = _g._axis_symbols(ndim)
-    axes = range(ndim)
-    x = sympy.Function("x")
-    y = sympy.Function("g")
-
-    def rule(a: Any, i: int) -> Any:
-        cell = _bw._tap_cell(a, S["u"][i], stride=S["s"][i], dilation=S["d"][i])
-        return _bw._cell_index(cell, pad_before=S["p"][i])
-
-    gather = [rule(S["a"][i], i) for i in axes]
-    reads = [
-        _g._definition_read(S["a"][i], S["u"][i], S["s"][i], S["d"][i], S["p"][i]) for i in axes
-    ]
-    derived = _g._delta_sum(x, gather, S["j"], S["n"])
-    definition = _g._gated(x, reads, S["n"])
-    conditions = (_g._SYMBOL_CONDITIONS, "zero padding")
-    first = _g._compare(
-        f"{ndim}-D gather",
-        "grad_input = T^T g and grad_weight pair g[a] w[u] with the input the window reads",
-        derived,
-        definition,
-        _g._conv_point(S, ndim),
-        seed,
-        [
-            "backward rule: pos = _cell_index(_tap_cell(a, u)) = "
-            + ", ".join(sympy.sstr(m) for m in gather),
-            f"sum_j x(j) [j = pos] over the input box: {sympy.sstr(derived)}",
-            f"definition (window a, tap u reads a*s + u*d - p): {sympy.sstr(definition)}",
-        ],
-        conditions,
-        t0,
-    )
-    t1 = time.perf_counter()
-    scatter = [rule(S["a"][i], i) for i in axes]  # transposed: input a lands here
-    writes = [
-        _g._definition_write(S["a"][i], S["u"][i], S["s"][i], S["d"][i], S["p"][i]) for i in axes
-    ]
-    derived_t = _g._delta_sum(y, scatter, S["j"], S["n"])
-    definition_t = _g._gated(y, writes, S["n"])
-    second = _g._compare(
-        f"{ndim}-D scatter",
-        "transposed convolution: the gradients read g where input a lands through tap u",
-        derived_t,
-        definition_t,
-        _g._conv_point(S, ndim),
-        seed,
-        [
-            "backward rule (transposed): landing = _cell_index(_tap_cell(a, u)) = "
-            + ", ".join(sympy.sstr(m) for m in scatter),
-            f"sum_j g(j) [j = landing] over the output box: {sympy.sstr(derived_t)}",
-            f"definition (scatter: a*s + u*d - p, cropped outside): {sympy.sstr(definition_t)}",
-        ],
-        conditions,
-        t1,
-    )
-    steps = [
-        "grad_bias = sum of g over batch and positions (no index rule)",
-        *first.steps,
-        *second.steps,
-    ]
-    return _g._combine(
-        f"backward index rules for symbolic sizes ({ndim}-D, zero padding)",
-        [first, second],
-        None,
-        steps,
-        conditions,
-        {"sizes": f"symbolic, {ndim}-D", "layers": "conv, transposed conv, pooling (routing)"},
-        t0,
-    )

@@ -57,9 +57,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from convproof.constructions.backward import conv_backward, pool_backward
+from convproof.constructions.definition import definition_entries
 from convproof.errors import ConvProofError
 from convproof.layers.spec import PoolSpec
-from convproof.proofs.concrete import definition_entries
 from convproof.testing.check import (
     _PRECISION,
     LAYOUTS,

@@ -1,0 +1,354 @@
+"""Checking a matrix that is not convproof's streamed one: a numeric (given-weight) matrix,
+an object array, the max-pooling window sets, and the optional SymPy cross-checks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from convproof.constructions.coefficients import Entries, Table, canonical, smallest_difference
+from convproof.constructions.definition import (
+    Chunk,
+    Layout,
+    all_valid,
+    bias_definition,
+    definition_entries,
+    flat_grid,
+    materialize,
+)
+from convproof.errors import ConvProofError
+from convproof.layers.spec import PoolSpec
+from convproof.proofs.reading import (
+    coo_triplets,
+    entries_from_matrix_entries,
+    exact_values,
+    flat_symbols,
+    is_entries,
+    parse_outputs,
+    symbol_maps,
+)
+from convproof.proofs.result import (
+    ProofCounterexample,
+    ProofResult,
+    compare_entries,
+    layer_sizes,
+    make_counterexample,
+    unravel,
+)
+
+_RTOL = 1e-12
+
+
+def prove_numeric(
+    spec: Any, lay: Layout, matrix: Any, weight: Any, t0: float, *, rounded: bool = False
+) -> tuple[ProofResult, bool]:
+    """Compare a numeric matrix with the definition evaluated at the given weight.
+
+    ``rounded``: the expected values are the exact ones rounded to the nearest float64 (for
+    a float matrix of a constant operator, such as average pooling's ``1/divisor``).
+    """
+    defn = definition_entries(spec, lay.in_shape)
+    if lay.weight_shape is not None:
+        if weight is None:
+            raise ConvProofError(
+                "weight must be given with a numeric matrix (the matrix is T(weight)), "
+                "got weight=None"
+            )
+        w = np.asarray(weight)
+        if tuple(w.shape) != tuple(lay.weight_shape):
+            raise ConvProofError(
+                f"weight must have shape {tuple(lay.weight_shape)}, got weight with shape "
+                f"{tuple(w.shape)}"
+            )
+        wvals, wfloat = exact_values(w, "weight")
+        vals = wvals[defn.taps]
+        if defn.coef is not None:
+            vals = vals.astype(object) * defn.coef
+    else:
+        wfloat = False
+        vals = defn.coef if defn.coef is not None else np.ones(defn.rows.size, dtype=np.int64)
+    if rounded:
+        exact = np.ones(defn.rows.size, dtype=object) * vals  # per entry; folds sum below
+        vals = _round_sums(defn.rows, defn.cols, exact, lay.ncols)
+        urows, ucols, utaps = _unique_pairs(defn.rows, defn.cols, lay.ncols)
+        defn = Entries(urows, ucols, utaps, None)
+    rows, cols, mvals = coo_triplets(matrix, lay)
+    mexact, mfloat = exact_values(mvals, "matrix")
+    no_tap = np.full(rows.size, -1, dtype=np.int64)
+    expected = Entries(defn.rows, defn.cols, np.full(defn.rows.size, -1, np.int64), vals)
+    found = Entries(rows, cols, no_tap, mexact)
+    res = compare_entries(
+        "T(weight) = the definition's matrix",
+        expected,
+        found,
+        lay,
+        ncols=lay.ncols,
+        ntaps=0,
+        method="numeric-exact",
+        t0=t0,
+    )
+    if res.status == "proved" or rounded or not (wfloat or mfloat):
+        return res, False
+    # floats: exact equality failed; accept rounding within a stated tolerance
+    a = canonical(expected, lay.nrows, lay.ncols, 0)
+    b = canonical(found, lay.nrows, lay.ncols, 0)
+    da = {a.decode(i)[:2]: a.coefficient(i) for i in range(a.size)}
+    db = {b.decode(i)[:2]: b.coefficient(i) for i in range(b.size)}
+    worst = Fraction(0)
+    for key in sorted(set(da) | set(db)):
+        e, f = da.get(key, Fraction(0)), db.get(key, Fraction(0))
+        scale = max(abs(e), abs(f))
+        if abs(e - f) > _RTOL * scale:
+            return res, False
+        if scale:
+            worst = max(worst, abs(e - f) / scale)
+    reason = (
+        f"floating-point entries: equal to the exact values only within relative tolerance "
+        f"{_RTOL:g} (largest relative difference {float(worst):.3g}); exact equality fails at "
+        f"{res.counterexample}"
+    )
+    return replace(
+        res, status="inconclusive", method="numeric-tolerance", reason=reason, counterexample=None
+    ), True
+
+
+def _unique_pairs(rows: np.ndarray, cols: np.ndarray, ncols: int) -> tuple[np.ndarray, ...]:
+    keys = np.unique(rows.astype(np.int64) * ncols + cols)
+    return keys // ncols, keys % ncols, np.full(keys.size, -1, dtype=np.int64)
+
+
+def _round_sums(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, ncols: int) -> np.ndarray:
+    """Exact sums per ``(row, col)`` (in ``_unique_pairs`` order), rounded to float64."""
+    keys = rows.astype(np.int64) * ncols + cols
+    order = np.argsort(keys, kind="stable")
+    _, starts = np.unique(keys[order], return_index=True)
+    sums = np.add.reduceat(vals[order], starts) if keys.size else vals[:0]
+    return np.array([*(Fraction(float(Fraction(v))) for v in sums), None], dtype=object)[:-1]
+
+
+# --------------------------------------------------------------------------------------
+# prove
+# --------------------------------------------------------------------------------------
+
+
+def _pattern_windows(spec: PoolSpec, lay: Layout) -> Entries:
+    """Window entries from :func:`~convproof.constructions.index.axis_patterns` (matrix route)."""
+    from convproof.constructions.index import axis_patterns
+
+    patterns = axis_patterns(spec, lay.in_shape)
+    channels = lay.in_shape[0]
+    p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
+    c = np.arange(channels, dtype=np.int64)
+    chunks = []
+    for u in itertools.product(*(range(k) for k in spec.kernel_size)):
+        idx = [np.asarray(pat.index)[:, ui].astype(np.int64) for pat, ui in zip(patterns, u)]
+        pos = np.flatnonzero(all_valid([i >= 0 for i in idx]))
+        inflat = flat_grid([np.maximum(i, 0) for i in idx], lay.in_shape[1:])[pos]
+        chunks.append(Chunk(c * p_out, pos, c * p_in, inflat, np.full(channels, -1)))
+    return materialize(chunks)
+
+
+def max_pool_proof(spec: PoolSpec, lay: Layout, matrix: Any, t0: float) -> ProofResult:
+    """Max pooling is not linear; prove the window *sets* (which inputs feed which output)."""
+    if matrix is not None and not is_entries(matrix):
+        raise ConvProofError(
+            "matrix must be None or window entries for max pooling (it is not linear and has "
+            "no matrix), got a matrix"
+        )
+    defn = definition_entries(spec, lay.in_shape)
+    defn = Entries(defn.rows, defn.cols, defn.taps, None)
+    me = _pattern_windows(spec, lay) if matrix is None else matrix
+    found = entries_from_matrix_entries(me)
+    # a window is a set: keep each (output, input) pair once
+    found = Entries(found.rows, found.cols, np.full(found.rows.size, -1, np.int64), None)
+    a = canonical(defn, lay.nrows, lay.ncols, 0)
+    b = canonical(found, lay.nrows, lay.ncols, 0)
+    b = Table(b.columns, None, b.ncols, b.ntaps)
+    diff = smallest_difference(a, b)
+    statement = "every max-pooling window reads exactly the definition's input elements"
+    sizes = layer_sizes(spec, lay)
+    note = (
+        "max pooling is not linear, so there is no matrix to compare; this proves the index "
+        "structure (the set of inputs of every window; -inf padding never wins)"
+    )
+    seconds = time.perf_counter() - t0
+    if diff is None:
+        return ProofResult(
+            "proved", "window-sets", statement, seconds, a.size, sizes, reason=note,
+            scope={
+                "per sample": f"input {lay.in_shape} -> output {lay.out_shape}",
+                "claim": "which inputs each window reads (index structure), not max values",
+            },
+        )  # fmt: skip
+    (row, col, _), e, f = diff
+    cx = make_counterexample(lay, row, col, -1, int(e != 0), int(f != 0))
+    return ProofResult("refuted", "window-sets", statement, seconds, a.size, sizes, cx, reason=note)
+
+
+def with_unreadable(
+    result: ProofResult, bad: tuple[int, int, str, Any] | None, lay: Layout
+) -> ProofResult:
+    """Refute ``result`` with a term its parser could not read (none may disappear)."""
+    if bad is None:
+        return result
+    row, _, term, value = bad
+    if result.counterexample is not None and result.counterexample.output <= unravel(
+        row, lay.out_shape
+    ):
+        return result
+    cx = ProofCounterexample(unravel(row, lay.out_shape), str(term), Fraction(0), value)
+    return replace(
+        result,
+        status="refuted",
+        counterexample=cx,
+        reason=f"term {term} (coefficient {value}) is not of the form c*b[c_out]",
+    )
+
+
+#: Up to this many monomials :func:`prove` also checks the CSR that ``conv_matrix`` returns.
+_OBJECT_CHECK_LIMIT = 2_000_000
+
+
+def library_object_check(
+    spec: Any, lay: Layout, monomials: int, scope: dict[str, Any]
+) -> ProofResult:
+    """The object users receive: ``conv_matrix``'s CSR, assembled for a generic weight.
+
+    The coefficient table proves ``matrix_entries`` for every weight; this checks the
+    assembly of the returned ``scipy.sparse`` matrix exactly, at distinct random 31-bit
+    integer weights (average pooling: entries equal to the exact ``1/divisor`` rounded to
+    the nearest float64).
+    """
+    from convproof.constructions import matrix as _matrix
+
+    t0 = time.perf_counter()
+    key = "conv_matrix (scipy.sparse)"
+    if monomials > _OBJECT_CHECK_LIMIT:
+        scope[key] = (
+            f"not checked (over {_OBJECT_CHECK_LIMIT:,} monomials); the claim covers "
+            f"matrix_entries, from which conv_matrix assembles it"
+        )
+        return ProofResult("proved", "object-skipped", "conv_matrix CSR: not part of the claim")
+    if lay.weight_shape is None:
+        try:
+            m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
+        except (ValueError, IndexError) as exc:
+            return _object_failed(exc, t0)
+        res, _ = prove_numeric(spec, lay, m, None, t0, rounded=True)
+        scope[key] = "float64 entries = the exact coefficients rounded to nearest, compared exactly"
+        return replace(
+            res,
+            method="object-exact",
+            statement="conv_matrix (float64 CSR) = the definition, rounded",
+        )
+    rng = np.random.default_rng(0)
+    w = rng.integers(1, 2**31, size=lay.weight_shape, dtype=np.int64)
+    try:
+        m = _matrix.conv_matrix(spec, lay.in_shape, w)
+    except (ValueError, IndexError) as exc:
+        return _object_failed(exc, t0)
+    res, _ = prove_numeric(spec, lay, m, w, t0)
+    scope[key] = "assembled at random distinct integer weights, exact"
+    return replace(
+        res,
+        method="object-exact",
+        statement="conv_matrix(weight) (CSR) = the definition at that weight",
+    )
+
+
+def _object_failed(exc: Exception, t0: float) -> ProofResult:
+    """conv_matrix could not even build the object: the claim about it is refuted."""
+    return ProofResult(
+        "refuted",
+        "object-exact",
+        "conv_matrix builds the matrix",
+        time.perf_counter() - t0,
+        reason=f"conv_matrix raised {type(exc).__name__}: {exc}",
+    )
+
+
+def sympy_crosschecks(spec: Any, lay: Layout, defn: Table) -> list[ProofResult]:
+    import sympy
+
+    from convproof.constructions import matrix as _matrix
+    from convproof.constructions.sliding_sum import layer_symbols, sliding_sum
+
+    t0 = time.perf_counter()
+    xmap, wmap, bmap = symbol_maps(spec, lay)
+    z = flat_symbols(sliding_sum(spec, lay.in_shape))
+    found, bfound, unknown = parse_outputs(z, xmap, wmap, bmap)
+    first = compare_entries(
+        "sliding_sum (SymPy) = the definition's table",
+        defn,
+        found,
+        lay,
+        ncols=lay.ncols,
+        ntaps=lay.ntaps,
+        method="sympy-coefficients",
+        t0=t0,
+    )
+    if first and getattr(spec, "bias", False):
+        bias_check = compare_entries(
+            "bias",
+            bias_definition(spec, lay),
+            bfound,
+            lay,
+            ncols=lay.out_shape[0],
+            ntaps=0,
+            method="sympy-coefficients",
+            bias=True,
+        )
+        if not bias_check:
+            first = replace(first, status="refuted", counterexample=bias_check.counterexample)
+    if unknown is not None:
+        first = replace(
+            first,
+            status="refuted",
+            reason=f"unexpected term {unknown[1]} in output row {unknown[0]} of sliding_sum",
+        )
+    out = [first]
+    # row-by-row expand(T x + b - Z) == 0 with the symbolic conv_matrix
+    t1 = time.perf_counter()
+    syms = layer_symbols(spec, lay.in_shape)
+    xs = sympy.Matrix(flat_symbols(syms.X))
+    t_sym = _matrix.conv_matrix(spec, lay.in_shape)
+    tx = t_sym * xs
+    if getattr(spec, "bias", False):
+        bvec = list(
+            np.asarray(
+                _matrix.bias_vector(
+                    spec, lay.in_shape, np.array([*flat_symbols(syms.b), None], dtype=object)[:-1]
+                ),
+                dtype=object,
+            ).reshape(-1)
+        )
+    else:
+        bvec = [0] * lay.nrows
+    bad_row = None
+    for r in range(lay.nrows):
+        if sympy.expand(tx[r] + bvec[r] - z[r]) != 0:
+            bad_row = r
+            break
+    seconds = time.perf_counter() - t1
+    stmt = "expand(T x + bias - sliding_sum) == 0, row by row"
+    if bad_row is None:
+        out.append(ProofResult("proved", "sympy-expand", stmt, seconds, 0, {"rows": lay.nrows}))
+    else:
+        out.append(
+            ProofResult(
+                "refuted",
+                "sympy-expand",
+                stmt,
+                seconds,
+                lay.nrows,
+                reason=f"row {bad_row} ({unravel(bad_row, lay.out_shape)}) does not cancel",
+            )
+        )
+    return out
