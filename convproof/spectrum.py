@@ -696,11 +696,13 @@ def _reduced_bound(
         s = np.nextafter(np.sqrt(x) * (1 + 4 * _U), np.inf) * keep  # s >= sqrt(x): s^2 >= x
         s2 = s * s  # fl(s^2); the majorant below is certified for U diag(s2) U^H as computed
         P = (U * s2[:, None, :]) @ np.swapaxes(U, -1, -2).conj()
-        e_p = _gamma(2 * b + 4) * _up(float((s2.sum(axis=1)).max()) * unorm2, 3)
+        e_p = 2 * _gamma(2 * b + 4) * _up(float((s2.sum(axis=1)).max()) * unorm2, 3)
         N = Phi - P
         e_n = _U * _up(float(np.sqrt((np.abs(N) ** 2).sum(axis=(1, 2))).max()), b * b + 4)
         mu = _certified_lambda(N, beta)
-        beta_cert = _up(mu + e_phi + e_p + e_n + _U * _up(float(s2.max()), 2), 6)
+        # + U diag(fl(s^2) - s^2) U^H, ||U||_2^2 <= ||U||_F^2 <= b max ||u||^2
+        e_s = _U * _up(float(s2.max()) * b * unorm2, 3)
+        beta_cert = _up(mu + e_phi + e_p + e_n + e_s, 6)
         if not keep.any():
             return _up(math.sqrt(beta_cert), 2), 0, beta_cert
         # the reduced Gram matrix G[p, q] = s_p s_q (u_p^H u_q) prod_axes k(f_p - f_q) [same group]
@@ -733,7 +735,10 @@ def _reduced_bound(
             nu_hat = float(np.linalg.eigvalsh(G)[-1])
         else:
             v0 = np.random.default_rng(0).standard_normal(r)
-            nu_hat = float(eigsh(G, k=1, which="LA", tol=1e-12, v0=v0)[0][0])
+            try:
+                nu_hat = float(eigsh(G, k=1, which="LA", tol=1e-12, v0=v0)[0][0])
+            except Exception:  # ARPACK did not converge: LAPACK (only the guess is at stake)
+                nu_hat = float(np.linalg.eigvalsh(G)[-1])
         nu = _certified_lambda(G[None], nu_hat)
         return _up(math.sqrt(_up(beta_cert + nu + e_g, 3)), 2), r, beta_cert
 
