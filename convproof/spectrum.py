@@ -640,6 +640,14 @@ def _direct_bound(
 
 _REDUCED_MAX = 2048  # default size of the reduced (frequency-localised) problem
 _REDUCED_STOP = 3e-4  # sizes 512, 1024, ... up to the maximum until the width is below this
+_REDUCED_ENTRIES = 1 << 24  # largest stack of per-frequency matrices (complex entries)
+
+
+def _reduced_entries(spec: ConvSpec, shape: tuple[int, ...]) -> int:
+    """Entries of the per-frequency stack of the localised Toeplitz bound."""
+    Ls = [n + (k - 1) * d for n, k, d in zip(shape[1:], spec.kernel_size, spec.dilation)]
+    freqs = math.prod(Ls[:-1]) * (Ls[-1] // 2 + 1)
+    return freqs * spec.groups * (spec.in_channels // spec.groups) ** 2
 
 
 def _reduced_bound(
@@ -1165,7 +1173,8 @@ def operator_norm(
         vector; it only affects how tight ``lower`` is, never its validity.
     reduced : int
         Largest size of the reduced problem of the localised Toeplitz bound (zero padding,
-        stride 1, layers too large for the explicit Gram matrix; Notes); 0 skips it.  Sizes
+        stride 1, layers too large for the explicit Gram matrix, at most ``2^24`` entries in
+        the per-frequency stack, 64 channels up to 86 x 86; Notes); 0 skips it.  Sizes
         512, 1024, ... up to ``reduced`` are tried until the width is below ``3e-4``; the
         default 2048 takes 1-4 s of CPU on a 64-channel layer at 32 x 32.
 
@@ -1334,6 +1343,7 @@ def _operator_norm(
         and not direct_ok
         and spec.padding_mode == "zeros"
         and all(s == 1 for s in spec.stride)
+        and _reduced_entries(spec, shape) <= _REDUCED_ENTRIES
     ):
         rb, r, beta = _reduced_bound(spec, shape, w, reduced, lower * (1 + _REDUCED_STOP))
         grid = tuple(n + (k - 1) * d for n, k, d in zip(shape[1:], spec.kernel_size, spec.dilation))
