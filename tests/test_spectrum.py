@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convproof as cp
+from convproof.errors import ConvProofError
 from convproof.spectrum import operator as spectrum
 from tests.reference import ref_conv
 
@@ -452,6 +453,169 @@ def test_circulant_on_the_unpadded_grid_is_not_a_bound_for_zero_padding():
     assert too_small < top or math.isclose(too_small, 2.0)
     up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, 3), 0))
     assert top <= up
+
+
+# --------------------------------------------------------------------------------------
+# the localised Toeplitz bound (zero padding): sound, exact when nothing is cut, and
+# planted wrong versions of it are refuted by the dense SVD
+# --------------------------------------------------------------------------------------
+
+
+@st.composite
+def zero_layers(draw):
+    ndim = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cin = groups * draw(st.integers(1, 2))
+    cout = groups * draw(st.integers(1, 2))
+    ks, ds, pads, ns = [], [], [], []
+    for _ in range(ndim):
+        k = draw(st.integers(1, 3 if ndim < 3 else 2))
+        d = draw(st.integers(1, 2))
+        keff = d * (k - 1) + 1
+        n = draw(st.integers(max(keff, 2), 6 if ndim < 3 else 3))
+        pads.append((draw(st.integers(0, keff)), draw(st.integers(0, keff))))
+        ks.append(k), ds.append(d), ns.append(n)
+    spec = cp.ConvSpec(
+        in_channels=cin,
+        out_channels=cout,
+        kernel_size=tuple(ks),
+        dilation=tuple(ds),
+        padding=tuple(pads),
+        groups=groups,
+        bias=False,
+    )
+    seed = draw(st.integers(0, 2**32 - 1))
+    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
+    return spec, (cin, *ns), w, draw(st.sampled_from([1, 2, 5, 10**6]))
+
+
+def full_conv(spec):
+    """The same layer with padding (k - 1) d per side: every output the input reaches."""
+    return cp.ConvSpec(
+        in_channels=spec.in_channels,
+        out_channels=spec.out_channels,
+        kernel_size=spec.kernel_size,
+        dilation=spec.dilation,
+        padding=tuple((k - 1) * d for k, d in zip(spec.kernel_size, spec.dilation)),
+        groups=spec.groups,
+        bias=False,
+    )
+
+
+@given(zero_layers())
+def test_localised_bound_contains_dense_largest_value(layer):
+    spec, shape, w, rmax = layer
+    bound, _, _ = spectrum._reduced_bound(spec, shape, w, rmax)
+    top = dense_svals(spec, shape, w)[0]
+    assert top <= bound
+    if rmax == 10**6:  # nothing cut: the bound is the full convolution's norm (rounding only)
+        full = dense_svals(full_conv(spec), shape, w)[0]
+        assert bound == pytest.approx(full, rel=2e-9, abs=1e-9)
+
+
+def test_localised_bound_sees_the_boundary():
+    # 1 channel, taps [1, 1], no padding, n inputs (hand-worked): the full conv is the
+    # (n + 1) x n bidiagonal matrix of ones, T^T T = 2 I + (shift + shift^T), eigenvalues
+    # 2 + 2 cos(pi j / (n + 1)): norm 2 cos(pi / (2 (n + 1))); the valid conv's
+    # (n - 1 outputs) is 2 cos(pi / (2 n)).  The symbol's sup is 2: every circulant bound
+    # stays at 2 (frequency 0 is on every grid)
+    n = 12
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    w = np.array([[[1.0, 1.0]]])
+    full = 2 * math.cos(math.pi / (2 * (n + 1)))
+    bound, rows, _ = spectrum._reduced_bound(spec, (1, n), w, 10**6)
+    assert rows == n + 1  # every frequency of the grid L = n + 1
+    assert bound == pytest.approx(full, rel=2e-9)  # the certificate: mu (1 + 1e-9)
+    assert 2 * math.cos(math.pi / (2 * n)) <= bound
+    up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, n), 0))
+    assert up >= 2.0 > full + 1e-2
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(in_channels=3, out_channels=4, kernel_size=3, padding=1),
+        dict(in_channels=2, out_channels=4, kernel_size=(3, 2), padding=(1, 0), groups=2),
+        dict(in_channels=2, out_channels=3, kernel_size=3, padding=2, dilation=2),
+    ],
+)
+def test_operator_norm_uses_the_localised_bound(kw, monkeypatch):
+    # the explicit Gram matrix is switched off so that these small layers take the path of
+    # the large ones; the interval must contain the dense SVD's value and be tight
+    monkeypatch.setattr(spectrum, "_DIRECT_MAX", 0)
+    spec = cp.ConvSpec(bias=False, **kw)
+    shape = (spec.in_channels, 9, 10)
+    w = np.random.default_rng(5).standard_normal(spec.weight_shape)
+    top = dense_svals(spec, shape, w)[0]
+    r = cp.operator_norm(spec, shape, w)
+    assert r and r.lower <= top <= r.upper
+    name = next(b for b in r.bounds if b.startswith("localised"))
+    assert top <= r.bounds[name]
+    off = cp.operator_norm(spec, shape, w, reduced=0)
+    assert not any(b.startswith("localised") for b in off.bounds)
+    assert r.upper <= off.upper
+    t = cp.ConvTransposeSpec(
+        in_channels=spec.out_channels,
+        out_channels=spec.in_channels,
+        kernel_size=spec.kernel_size,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=False,
+    )
+    out = spec.output_shape(shape)
+    rt = cp.operator_norm(t, out, w)
+    assert rt and rt.lower <= top <= rt.upper
+
+
+PLANTED = {
+    # beta, the level of the dropped eigen-directions, left out
+    "no beta": (
+        "math.sqrt(_up(beta_cert + nu + e_g, 3))",
+        "math.sqrt(_up(nu + e_g, 3))",
+    ),
+    # a window one sample short: the plane waves are cut to n - 1 positions
+    "short window": ("j = np.arange(n)", "j = np.arange(n - 1)"),
+    # the mirrored frequencies -f reuse u_f instead of conj(u_f)
+    "mirror without conjugate": ("V[m].conj()", "V[m]"),
+    # a grid one too small: the full convolution wraps around
+    "grid too small": ("Ls = [n + (k - 1) * d", "Ls = [n + (k - 1) * d - 1"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(PLANTED))
+def test_planted_wrong_localised_bounds_are_refuted(defect):
+    import inspect
+
+    old, new = PLANTED[defect]
+    src = inspect.getsource(spectrum._reduced_bound)
+    assert src.count(old) == 1
+    namespace = dict(vars(spectrum))
+    exec(src.replace(old, new), namespace)
+    planted = namespace["_reduced_bound"]
+    refuted = 0
+    rng = np.random.default_rng(2)
+    for _ in range(12):
+        ndim = int(rng.integers(1, 3))
+        ks = tuple(int(rng.integers(2, 4)) for _ in range(ndim))
+        spec = cp.ConvSpec(
+            in_channels=int(rng.integers(1, 3)),
+            out_channels=int(rng.integers(1, 3)),
+            kernel_size=ks,
+            padding=tuple(k // 2 for k in ks),
+            bias=False,
+        )
+        shape = (spec.in_channels, *(int(rng.integers(3, 7)) for _ in range(ndim)))
+        w = rng.standard_normal(spec.weight_shape)
+        top = dense_svals(spec, shape, w)[0]
+        good = min(spectrum._reduced_bound(spec, shape, w, r)[0] for r in (2, 6, 10**6))
+        assert top <= good  # the real one holds on the same layers
+        try:
+            bad = min(planted(spec, shape, w, r)[0] for r in (2, 6, 10**6))
+        except (ValueError, IndexError, ConvProofError):
+            continue
+        refuted += bad < top
+    assert refuted >= 1
 
 
 # --------------------------------------------------------------------------------------
