@@ -567,6 +567,10 @@ def sliding_sum(
     input symbol may appear with several weights.  An average-pooling window without any
     element to count (only possible with dilation) gives ``nan``.
 
+    A convolution's sums are written in SymPy's canonical form directly (products and sums
+    built from their ordered arguments), so they are the very objects ``sympy.Add(*terms)``
+    would give, equal argument by argument and printed the same, only much faster.
+
     Examples
     --------
     The seed's 3x3 input and 2x2 kernel (one channel, no bias):

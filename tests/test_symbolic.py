@@ -544,3 +544,32 @@ def test_sliding_sum_progress_bar(capsys) -> None:
     assert shown == quiet  # the bar changes nothing
     with pytest.raises(cp.ConvProofError, match="progress must be True, False or None"):
         cp.sliding_sum(spec, (2, 4, 4), progress="yes")
+
+
+# -- benchmark smoke test (the benchmark itself is not run by the tests) ---------------------
+
+
+def test_benchmark_smoke() -> None:
+    import importlib.util
+    import pathlib
+    import sys
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sliding_sum.py"
+    spec = importlib.util.spec_from_file_location("bench_sliding_sum", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_sliding_sum"] = bench
+    spec.loader.exec_module(bench)
+    r = bench.bench_case(2, 3, 4, repeat=1, peer_repeat=1)
+    assert r["equal"] and r["terms"] == 3 * 16 * 2 * 9 + 3 * 16
+    # the peer is the definition: the seed's centre output by hand
+    layer = cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, padding="same")
+    X, W, b = cp.layer_symbols(layer, (3, 5, 5))
+    assert W is not None and b is not None
+    centre = b[4] + sum(
+        X[c, 1 + u - 1, 2 + v - 1] * W[4, c, u, v]
+        for c in range(3)
+        for u in range(3)
+        for v in range(3)
+    )
+    assert bench.plain_loop(layer, (3, 5, 5))[4 * 25 + 1 * 5 + 2] == centre
