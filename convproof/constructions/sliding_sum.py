@@ -34,10 +34,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -57,13 +59,21 @@ __all__ = [
     "sliding_sum_unevaluated",
 ]
 
-#: Peak memory per product term of the expanded sums (SymPy ``Mul`` objects, ``Add``
-#: argument tuples, caches): 270-580 B measured on 147k-590k-term layers, with margin.
-_BYTES_PER_TERM = 640
+#: Peak memory per product term of a convolution's or an average pool's sums (a two-symbol
+#: ``Mul`` and its argument tuple, one slot of the ``Add``): 123-149 B measured
+#: (tracemalloc peak and RSS) on 87k-2.4M-term layers, with margin.
+_BYTES_PER_TERM = 192
+#: Per window element of a max pool (SymPy's ``Max`` keeps an argument set and runs its
+#: comparisons through SymPy's caches): 625 B kept measured, more while building.
+_BYTES_PER_MAX_TERM = 1024
 #: Per input / weight / bias symbol (the ``Symbol`` and its name).
 _BYTES_PER_SYMBOL = 400
-#: SymPy work per product term: 20-55 microseconds measured (one core of a shared machine).
-_SECONDS_PER_TERM = 40e-6
+#: Work per product term of a convolution: 0.6-1.4 microseconds measured (one core of a
+#: shared machine); SymPy's evaluating constructors take an average pool's window sums
+#: (20-40 us per term) and a max pool's ``Max`` (1.5-3 ms per window element).
+_SECONDS_PER_TERM = 1.5e-6
+_SECONDS_PER_AVG_TERM = 40e-6
+_SECONDS_PER_MAX_TERM = 3e-3
 
 AnySpec = ConvSpec | ConvTransposeSpec | PoolSpec
 
@@ -189,67 +199,160 @@ def _no_tick() -> None:
     return None
 
 
-def _conv_sum(
-    spec: ConvSpec, shape: tuple[int, ...], tick: Any = _no_tick
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building (restored afterwards).
+
+    A build allocates millions of small objects (products, argument tuples) and no cycles;
+    with the collector on, its generation-2 passes rescan everything built so far and cost
+    more than the build itself (a 2.4-million-term layer: 5.5 s instead of 1.7 s).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _axis_reads(spec: ConvSpec | ConvTransposeSpec, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per spatial axis, the input index that output ``a`` reads at kernel tap ``u``.
+
+    A table of shape ``(out_ax, k_ax)``; ``-1`` where nothing is read: a zero-padding
+    coordinate of a convolution, or no input ``j`` with ``j*s + u*d - p_before = a`` of a
+    transposed convolution.  Every entry is computed by the scalar rule of the definition.
+    """
+    pads = spec.resolve_padding(shape)
+    out = spec.output_shape(shape)[1:]
+    n = shape[1:]
+    tables = []
+    for ax in range(spec.ndim):
+        s, d, p = spec.stride[ax], spec.dilation[ax], pads[ax][0]
+        table = np.empty((out[ax], spec.kernel_size[ax]), dtype=np.int64)
+        for a in range(out[ax]):
+            for u in range(spec.kernel_size[ax]):
+                if isinstance(spec, ConvSpec):
+                    t = _read(a * s + u * d - p, n[ax], spec.padding_mode)
+                else:  # gather: input j with j*s + u*d - p_before = a
+                    q, r = divmod(a + p - u * d, s)
+                    t = q if r == 0 and 0 <= q < n[ax] else None
+                table[a, u] = -1 if t is None else t
+        tables.append(table)
+    return tables
+
+
+def _tap_table(reads: list[np.ndarray], n: tuple[int, ...]) -> np.ndarray:
+    """Row-major spatial input offset read by every output position (rows, in output order)
+    at every kernel tap (columns, row-major taps); ``-1`` where some axis reads nothing."""
+    dims = len(reads)
+    offset: Any = np.zeros((1,) * (2 * dims), dtype=np.int64)
+    valid: Any = np.ones((1,) * (2 * dims), dtype=bool)
+    step = 1
+    for ax in reversed(range(dims)):
+        view = [1] * (2 * dims)
+        view[ax], view[dims + ax] = reads[ax].shape
+        table = reads[ax].reshape(view)
+        offset = offset + table * step
+        valid = valid & (table >= 0)
+        step *= n[ax]
+    positions = math.prod(r.shape[0] for r in reads)
+    return np.where(valid, offset, -1).reshape(positions, -1)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_rank(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Rank of every symbol of ``_symbol_grid(prefix, shape)`` (row-major) in SymPy's
+    canonical order.  All grid symbols carry the same assumptions, so ``Basic.compare``
+    orders them by name alone (the tests check this against ``sympy.Add``)."""
+    names = [s.name for s in _symbol_grid(prefix, shape).ravel()]
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    rank.setflags(write=False)
+    return rank
+
+
+def _weighted_sums(
+    spec: ConvSpec | ConvTransposeSpec,
+    shape: tuple[int, ...],
+    weight_of: Any,
+    tick: Any,
 ) -> sympy.ImmutableDenseNDimArray:
+    """``b[o] + sum x * w`` for every output, the SymPy objects built in canonical form.
+
+    ``weight_of(o)`` gives, for output channel ``o``, its group ``g`` and the row-major
+    index into ``W`` of each product term ``(cc, u)`` (input channel ``g*C_in/g + cc`` of the
+    group, kernel tap ``u``).  The result equals ``sympy.Add(*terms)`` of
+    ``sympy.Mul(x, w)`` terms exactly (same ``args``, so ``==`` and printing agree): every
+    product is ``Mul._from_args`` of its two symbols in SymPy's order and every sum is
+    ``Add._from_args`` of its terms in SymPy's order, computed once per output channel
+    instead of by comparing expressions per sum.  Within one output every term has its own
+    weight symbol, so the order of the weights decides the order of the terms.
+    """
     x, w, b = _grids(spec, shape)
     assert w is not None
-    pads = spec.resolve_padding(shape)
     out = spec.output_shape(shape)
     n = shape[1:]
     cin_g = spec.in_channels // spec.groups
-    cout_g = spec.out_channels // spec.groups
-    taps = list(itertools.product(*(range(k) for k in spec.kernel_size)))
-    values = []
+    table = _tap_table(_axis_reads(spec, shape), n)  # (positions, taps)
+    size = math.prod(n)
+    xs = x.ravel().tolist()
+    ws = w.ravel().tolist()
+    w_rank = _name_rank("w", w.shape)
+    mul, add = sympy.Mul._from_args, sympy.Add._from_args
+    # SymPy's canonical order, asked once: the two factors of a product (names "w_..." and
+    # "x_..." compare the same way for every pair), and the bias against a product
+    w_first = sympy.Basic.compare(ws[0], xs[0]) < 0
+    sample = mul((ws[0], xs[0]) if w_first else (xs[0], ws[0]), True)
+    bias_first = b is not None and sympy.Basic.compare(b[0], sample) < 0
+    reads: dict[int, np.ndarray] = {}
+    values: list[Any] = []
     for o in range(spec.out_channels):
-        c0 = (o // cout_g) * cin_g
-        for a in itertools.product(*(range(m) for m in out[1:])):
-            terms = [] if b is None else [b[o]]
-            for cc in range(cin_g):
-                for u in taps:
-                    idx = []
-                    for ax in range(spec.ndim):
-                        t = a[ax] * spec.stride[ax] + u[ax] * spec.dilation[ax] - pads[ax][0]
-                        idx.append(_read(t, n[ax], spec.padding_mode))
-                    if None in idx:
-                        continue
-                    terms.append(x[(c0 + cc, *idx)] * w[(o, cc, *u)])
-            values.append(sympy.Add(*terms))
+        g, w_index = weight_of(o)
+        if g not in reads:
+            channels = (g * cin_g + np.arange(cin_g)) * size
+            flat = np.where(table[:, None, :] >= 0, channels[None, :, None] + table[:, None, :], -1)
+            reads = {g: flat.reshape(table.shape[0], -1)}  # one group's table at a time
+        order = np.argsort(w_rank[w_index], kind="stable")
+        w_sorted = [ws[k] for k in w_index[order].tolist()]
+        bias = () if b is None else (b[o],)
+        for row in reads[g][:, order].tolist():
+            if w_first:
+                terms = [mul((wk, xs[i]), True) for wk, i in zip(w_sorted, row) if i >= 0]
+            else:  # pragma: no cover - the symbol names make w_... sort first
+                terms = [mul((xs[i], wk), True) for wk, i in zip(w_sorted, row) if i >= 0]
+            values.append(add((*bias, *terms) if bias_first else (*terms, *bias), True))
         tick()  # one output channel done
     return sympy.ImmutableDenseNDimArray(values, out)
+
+
+def _conv_sum(
+    spec: ConvSpec, shape: tuple[int, ...], tick: Any = _no_tick
+) -> sympy.ImmutableDenseNDimArray:
+    cout_g = spec.out_channels // spec.groups
+    taps = (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+
+    def weight_of(o: int) -> tuple[int, np.ndarray]:
+        # W[o, cc, u], row-major
+        return o // cout_g, o * taps + np.arange(taps)
+
+    return _weighted_sums(spec, shape, weight_of, tick)
 
 
 def _conv_transpose_sum(
     spec: ConvTransposeSpec, shape: tuple[int, ...], tick: Any = _no_tick
 ) -> sympy.ImmutableDenseNDimArray:
-    x, w, b = _grids(spec, shape)
-    assert w is not None
-    pads = spec.resolve_padding(shape)
-    out = spec.output_shape(shape)
-    n = shape[1:]
     cin_g = spec.in_channels // spec.groups
     cout_g = spec.out_channels // spec.groups
-    taps = list(itertools.product(*(range(k) for k in spec.kernel_size)))
-    values = []
-    for o in range(spec.out_channels):
+    k = math.prod(spec.kernel_size)
+
+    def weight_of(o: int) -> tuple[int, np.ndarray]:
+        # W[c, oo, u] with c = g*cin_g + cc, row-major
         g, oo = divmod(o, cout_g)
-        for a in itertools.product(*(range(m) for m in out[1:])):
-            terms = [] if b is None else [b[o]]
-            for cc in range(cin_g):
-                c = g * cin_g + cc
-                for u in taps:
-                    # gather: input j with j*s + u*d - p_before = a on every axis
-                    j = []
-                    for ax in range(spec.ndim):
-                        num = a[ax] + pads[ax][0] - u[ax] * spec.dilation[ax]
-                        q, r = divmod(num, spec.stride[ax])
-                        j.append(q if r == 0 and 0 <= q < n[ax] else None)
-                    if None in j:
-                        continue
-                    terms.append(x[(c, *j)] * w[(c, oo, *u)])
-            values.append(sympy.Add(*terms))
-        tick()  # one output channel done
-    return sympy.ImmutableDenseNDimArray(values, out)
+        c = g * cin_g + np.arange(cin_g)
+        return g, ((c[:, None] * cout_g + oo) * k + np.arange(k)[None, :]).ravel()
+
+    return _weighted_sums(spec, shape, weight_of, tick)
 
 
 def _pool_sum(
@@ -298,7 +401,8 @@ class SlidingSumEstimate(NamedTuple):
     bytes : int
         Estimated peak memory.
     seconds : float
-        Rough single-core time (SymPy builds about 25,000 terms per second).
+        Rough single-core time (about 700,000 convolution terms per second; SymPy's
+        ``Add`` and ``Max`` make pooling much slower per term).
     """
 
     terms: int
@@ -318,7 +422,7 @@ def sliding_sum_estimate(spec: AnySpec, input_shape: Sequence[int]) -> SlidingSu
     >>> from convproof.constructions.sliding_sum import sliding_sum_estimate
     >>> spec = cp.ConvSpec(in_channels=64, out_channels=64, kernel_size=3, padding=1)
     >>> e = sliding_sum_estimate(spec, (64, 224, 224))
-    >>> f"{e.terms:,}", e.bytes > 2**40
+    >>> f"{e.terms:,}", e.bytes > 2**38
     ('1,852,899,328', True)
     """
     shape = _per_sample(spec, input_shape)
@@ -331,8 +435,14 @@ def sliding_sum_estimate(spec: AnySpec, input_shape: Sequence[int]) -> SlidingSu
         terms = spec.macs(shape) + (n_out if spec.bias else 0)
         assert spec.weight_shape is not None
         symbols = math.prod(shape) + math.prod(spec.weight_shape) + spec.out_channels
-    need = terms * _BYTES_PER_TERM + symbols * _BYTES_PER_SYMBOL
-    return SlidingSumEstimate(terms, symbols, need, terms * _SECONDS_PER_TERM)
+    per_term, seconds = _BYTES_PER_TERM, _SECONDS_PER_TERM
+    if isinstance(spec, PoolSpec):
+        if spec.kind == "max":
+            per_term, seconds = _BYTES_PER_MAX_TERM, _SECONDS_PER_MAX_TERM
+        else:
+            seconds = _SECONDS_PER_AVG_TERM
+    need = terms * per_term + symbols * _BYTES_PER_SYMBOL
+    return SlidingSumEstimate(terms, symbols, need, terms * seconds)
 
 
 def _duration(seconds: float) -> str:
@@ -419,7 +529,7 @@ def sliding_sum(
         ``(C_in, *spatial)`` or ``(N, C_in, *spatial)``; the result describes one sample.
     max_bytes : int, optional
         Refuse (before building) when the estimated memory (:func:`sliding_sum_estimate`:
-        about 640 bytes per product term) is larger; default
+        about 192 bytes per product term of a convolution) is larger; default
         :func:`convproof.get_max_bytes` (the one memory limit of :mod:`convproof.settings`).
     progress : bool, optional
         Show a progress bar (``tqdm`` on stderr, ticked per output channel) while building.
@@ -456,6 +566,10 @@ def sliding_sum(
     input symbol may appear with several weights.  An average-pooling window without any
     element to count (only possible with dilation) gives ``nan``.
 
+    A convolution's sums are written in SymPy's canonical form directly (products and sums
+    built from their ordered arguments), so they are the very objects ``sympy.Add(*terms)``
+    would give, equal argument by argument and printed the same, only much faster.
+
     Examples
     --------
     The seed's 3x3 input and 2x2 kernel (one channel, no bias):
@@ -477,18 +591,19 @@ def sliding_sum(
     Large layers are refused before any work, with the estimate:
 
     >>> big = cp.ConvSpec(in_channels=16, out_channels=16, kernel_size=3, padding=1)
-    >>> cp.sliding_sum(big, (16, 32, 32), max_bytes=2**30)
+    >>> cp.sliding_sum(big, (16, 32, 32), max_bytes=2**28)
     Traceback (most recent call last):
     ...
     convproof.errors.MemoryLimitError: sliding_sum would build about 2,375,680 SymPy terms,
-    needing about 1.4 GiB and roughly 2 min, more than max_bytes=1073741824 (1.0 GiB); ...
+    needing about 442.1 MiB and roughly 4 s, more than max_bytes=268435456 (256.0 MiB); ...
     """
     if progress is not None and not isinstance(progress, bool):
         raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")
     est = _check_sliding_sum(spec, input_shape, max_bytes)
     shape = _per_sample(spec, input_shape)
     show = progress if progress is not None else (est.seconds >= 2 and _stderr_is_terminal())
-    with _Progress(show, est.terms, spec.out_channels if spec.weight_shape else shape[0]) as tick:
+    channels = spec.out_channels if spec.weight_shape else shape[0]
+    with _Progress(show, est.terms, channels) as tick, _gc_paused():
         if isinstance(spec, ConvSpec):
             return _conv_sum(spec, shape, tick)
         if isinstance(spec, ConvTransposeSpec):
