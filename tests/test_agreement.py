@@ -150,6 +150,10 @@ def _numeric(spec: cp.Spec, n: int, x: np.ndarray, w: np.ndarray | None) -> np.n
         spec.output_shape((1, n))
     except cp.ConvProofError:
         return None
+    if isinstance(spec, cp.PoolSpec) and spec.kind == "max":
+        # one random input can hide a difference (max over {1} = max over {0, 1} whenever
+        # x[1] > x[0]): probe with every one-hot input, which reveals each window's set
+        return cp.conv(spec, np.eye(n)[:, None, :])
     return cp.conv(spec, x[:, :n], w) if w is not None else cp.conv(spec, x[:, :n])
 
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -267,6 +267,22 @@ def _threshold(a: Spec, b: Spec, axis: int, period: int) -> int:
     return 4 * max(_reach(a, axis, period), _reach(b, axis, period)) + 4 * period
 
 
+def _axis_key(spec: Spec, axis: int) -> tuple[object, ...]:
+    """Everything that decides the layer along ``axis``."""
+    per_axis = [
+        f.name
+        for f in fields(spec)
+        if isinstance(getattr(spec, f.name), tuple) and f.name != "padding"
+    ]
+    pad = spec.padding if isinstance(spec.padding, str) else spec.padding[axis]
+    rest = tuple(
+        (f.name, getattr(spec, f.name))
+        for f in fields(spec)
+        if f.name not in per_axis and f.name != "padding"
+    )
+    return (type(spec).__name__, pad, rest, *(getattr(spec, n)[axis] for n in per_axis))
+
+
 def _table(spec: Spec, spatial: tuple[int, ...], axis: int) -> tuple[object, ...] | None:
     """What the layer computes along ``axis`` for these input sizes, as comparable data."""
     try:
@@ -329,7 +345,14 @@ def agreement(spec_a: Spec, spec_b: Spec) -> Agreement:
     _comparable(spec_a, spec_b)
     axes = []
     notes = []
+    done: dict[tuple[object, ...], tuple[int, SizeSet]] = {}
     for axis in range(spec_a.ndim):
+        key = (_axis_key(spec_a, axis), _axis_key(spec_b, axis))
+        if key in done:  # an axis with the same parameters as an earlier one (square kernels)
+            earlier, sizes = done[key]
+            axes.append(sizes)
+            notes.append(f"axis {axis}: as axis {earlier} (same parameters)")
+            continue
         period = math.lcm(spec_a.stride[axis], spec_b.stride[axis])
         n0 = _threshold(spec_a, spec_b, axis, period)
         other = n0  # other axes: a size valid for both layers (>= every kernel and padding)
@@ -341,6 +364,7 @@ def agreement(spec_a: Spec, spec_b: Spec) -> Agreement:
             if ta is not None and ta == tb:
                 members.append(n)
         axes.append(SizeSet.from_members(members, start=n0, period=period))
+        done[key] = (axis, axes[-1])
         notes.append(f"axis {axis}: sizes 1..{n0 + period - 1} compared, period {period}")
     return Agreement(
         axes=tuple(axes),
