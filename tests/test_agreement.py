@@ -94,6 +94,7 @@ def test_size_set_membership_and_canonical_form() -> None:
         (cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, ndim=1), "same weights"),
         (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=5, ndim=1), "same weights"),
         (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, ndim=2), "ndim=1"),
+        ("conv3x3", "spec_b must be a ConvSpec"),
     ],
 )
 def test_incomparable_layers_are_refused(b: cp.Spec, match: str) -> None:

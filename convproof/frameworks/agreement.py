@@ -218,6 +218,11 @@ class Agreement:
 
 
 def _comparable(a: Spec, b: Spec) -> None:
+    for name, spec in (("spec_a", a), ("spec_b", b)):
+        if not isinstance(spec, (ConvSpec, ConvTransposeSpec, PoolSpec)):
+            raise ConvProofError(
+                f"{name} must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {name}={spec!r}"
+            )
     if type(a) is not type(b):
         raise ConvProofError(
             f"spec_b must be the same kind of layer as spec_a ({type(a).__name__}), "
