@@ -7,6 +7,8 @@ states are checked size by size against the real framework.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,8 +18,9 @@ import convproof as cp
 
 JAX_REASON = "JAX is not installed (pip install 'jax[cpu]' runs these oracle tests)"
 ORT_REASON = "onnxruntime is not installed (pip install onnx onnxruntime runs these tests)"
+# 300 generated problems per direction in CI (HYPOTHESIS_PROFILE=ci); 30 locally (dev)
 PER_DIRECTION = settings(
-    max_examples=300,
+    max_examples=300 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 30,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
