@@ -174,6 +174,7 @@ def test_jax_transposed_port_and_snippet(rng: np.random.Generator, jax) -> None:
             "count_include_pad",
         ),
         (cp.PoolSpec(kind="max", kernel_size=3, padding="SAME_UPPER"), "pytorch", "SAME"),
+        (cp.PoolSpec(kind="max", kernel_size=2, padding=((1, 0), (0, 0))), "pytorch", "symmetric"),
         (
             cp.PoolSpec(kind="max", kernel_size=2, stride=2, dilation=2, padding="SAME_LOWER"),
             "onnx",
@@ -197,3 +198,16 @@ def test_onnx_pool_same_with_dilation_is_fixed_for_the_shape(onnxruntime) -> Non
     x = np.array([[[[0.0, 1.0]]]], dtype=np.float32)
     assert p.run(x).tolist() == cp.conv(spec, x).tolist() == [[[[1.0]]]]
     assert (1, 2) in p.agrees_for
+
+
+def test_onnx_max_pool_window_entirely_in_padding_is_minus_inf(onnxruntime) -> None:
+    # onnxruntime returns the lowest float32 there; PyTorch's rule (padding <= k/2 of the raw
+    # kernel) allows such a window with dilation, and PyTorch and convproof give -inf
+    spec = cp.PoolSpec(kind="max", kernel_size=(1, 2), dilation=(1, 2), stride=1,
+                       padding=((0, 0), (1, 1)))  # fmt: skip
+    x = np.zeros((1, 1, 1, 1), np.float32)
+    p = cp.port(spec, to="onnx")
+    assert p.run(x).tolist() == cp.conv(spec, x).tolist() == [[[[-np.inf]]]]
+    raw = "\n".join(line for line in p.code.splitlines() if "np.finfo" not in line)
+    unmapped = p.__class__(**{**p.__dict__, "code": raw})
+    assert unmapped.run(x).tolist() == [[[[float(np.finfo(np.float32).min)]]]]

@@ -240,6 +240,9 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     target: Spec = spec
     if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode:
         raise _refuse(spec, to, "ceil_mode pooling has no reduce_window form (size-dependent pad)")
+    if isinstance(spec, PoolSpec) and to == "pytorch" and any(pl != pr for pl, pr in (const or ())):
+        raise _refuse(spec, to, "PyTorch pooling has symmetric padding only (a pre-pad would "
+                      "change ceil mode and the average's divisor)")  # fmt: skip
     if isinstance(spec, PoolSpec) and size_dependent and to == "pytorch":
         raise _refuse(spec, to, "PyTorch pooling has no SAME padding (its -inf pre-pad differs "
                       "in ceil mode)")  # fmt: skip
@@ -391,6 +394,10 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
                           ceil_mode=int(spec.ceil_mode), **_onnx_padding(native, n))  # fmt: skip
             if spec.kind == "avg":
                 params["count_include_pad"] = int(spec.count_include_pad)
+            else:
+                # onnxruntime fills a window lying entirely in the padding with the lowest
+                # float, PyTorch and convproof with -inf (found by tests/test_port.py)
+                output_steps.append("y = np.where(y == np.finfo(y.dtype).min, -np.inf, y)")
         else:
             params = dict(kernel_size=k, stride=s, padding=_torch_padding(native),
                           ceil_mode=spec.ceil_mode)  # fmt: skip
