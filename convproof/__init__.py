@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
         "BackwardCounterexample assert_backward_matches check_conv_backward "
         "check_conv_transpose_backward check_pool_backward"
     ),
+    "frameworks.agreement": "Agreement SizeSet agreement",
+    "frameworks.port": "FRAMEWORKS Port port",
     "networks.layers": (
         "Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity Linear Pad"
     ),
@@ -104,6 +106,8 @@ if TYPE_CHECKING:
     from convproof.constructions.sliding_sum import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403
+    from convproof.frameworks.agreement import *  # noqa: F403
+    from convproof.frameworks.port import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403

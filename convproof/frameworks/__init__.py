@@ -1,0 +1,1 @@
+"""Frameworks: where two layers agree, ports between frameworks, ONNX operator cases."""

@@ -1,0 +1,134 @@
+"""What each framework accepts: the legality rules as data, each checked by running it.
+
+convproof's specs follow PyTorch's rules.  The table below records where the other
+frameworks differ, as observed by running each rule's witness (a small call that breaks
+the rule) on PyTorch 2.13, JAX 0.10 (CPU) and onnxruntime 1.32 (opset 19);
+``tests/test_legality.py`` re-runs every witness on whatever is installed and fails when a
+framework's behaviour no longer matches the table.  TensorFlow is not installed here, so its
+column is ``None`` (not checked).  ``None`` also marks a framework without the argument.
+
+==================================  =======  ====  =====  ==========
+rule                                pytorch  onnx  jax    tensorflow
+==================================  =======  ====  =====  ==========
+negative_padding                    no       yes   yes    ?
+empty_output                        no       no    yes    ?
+pool_padding_over_half_kernel       no       yes   yes    ?
+pool_padding_at_least_kernel        no       no    yes    ?
+avg_pool_dilation                   no       yes   yes    ?
+same_with_stride                    no       yes   yes    ?
+same_with_dilation                  yes      no    yes    ?
+output_padding_at_least_stride      yes      no    --     ?
+padding_modes_in_the_call           yes      no    no     ?
+==================================  =======  ====  =====  ==========
+
+(``onnx`` is onnxruntime's CPU kernels; ONNX's spec text is stricter on negative pads.)
+
+Examples
+--------
+>>> import convproof as cp
+>>> from convproof.frameworks.legality import breaks
+>>> spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=2,
+...                    padding="SAME_UPPER", padding_mode="reflect")
+>>> breaks(spec, "onnx")
+('same_with_dilation', 'padding_modes_in_the_call')
+>>> breaks(spec, "jax")
+('padding_modes_in_the_call',)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convproof.errors import ConvProofError
+from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+
+__all__ = ["PROFILES", "RULES", "Rule", "breaks", "legality_table"]
+
+PROFILES = ("pytorch", "onnx", "jax", "tensorflow")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One legality question and each framework's answer (True: accepted)."""
+
+    name: str
+    question: str
+    accepted: dict[str, bool | None]
+
+
+def _r(name: str, question: str, pytorch: bool, onnx: bool, jax: bool | None) -> Rule:
+    return Rule(name, question, {"pytorch": pytorch, "onnx": onnx, "jax": jax, "tensorflow": None})
+
+
+RULES: tuple[Rule, ...] = (
+    _r("negative_padding", "conv padding below 0 (a crop)", False, True, True),
+    _r("empty_output", "a conv whose output size is 0", False, False, True),
+    _r(
+        "pool_padding_over_half_kernel", "pooling padding above kernel_size // 2", False, True, True
+    ),
+    _r("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True),
+    _r("avg_pool_dilation", "average pooling with dilation > 1", False, True, True),
+    _r("same_with_stride", "size-dependent SAME padding with stride > 1", False, True, True),
+    _r("same_with_dilation", "SAME padding named in the call with dilation > 1", True, False, True),
+    _r(
+        "output_padding_at_least_stride",
+        "transposed output_padding >= stride (< dilation)",
+        True,
+        False,
+        None,
+    ),
+    _r(
+        "padding_modes_in_the_call",
+        "reflect / replicate / circular padding in the conv call",
+        True,
+        False,
+        False,
+    ),
+)
+_BY_NAME = {r.name: r for r in RULES}
+
+
+def breaks(spec: ConvSpec | ConvTransposeSpec | PoolSpec, profile: str) -> tuple[str, ...]:
+    """The rules of ``profile`` that a (PyTorch-legal) spec breaks when called natively.
+
+    A port (:func:`convproof.port`) works around each: an explicit pre-pad for padding modes,
+    padding fixed for the input shape for SAME, less end padding for a large output_padding.
+
+    Raises
+    ------
+    ConvProofError
+        For an unknown profile.
+    """
+    if profile not in PROFILES:
+        raise ConvProofError(
+            f"profile must be one of {', '.join(map(repr, PROFILES))}, got profile={profile!r}"
+        )
+    found = []
+    same = spec.padding in ("SAME_UPPER", "SAME_LOWER")
+    if same and max(spec.stride) > 1:
+        found.append("same_with_stride")
+    if same and max(spec.dilation) > 1:
+        found.append("same_with_dilation")
+    if isinstance(spec, ConvTransposeSpec) and any(
+        o >= s for o, s in zip(spec.output_padding, spec.stride)
+    ):
+        found.append("output_padding_at_least_stride")
+    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+        found.append("padding_modes_in_the_call")
+    return tuple(n for n in found if _BY_NAME[n].accepted[profile] is False)
+
+
+def legality_table() -> str:
+    """The rules as a Markdown table (``yes`` / ``no`` / ``--`` no such argument / ``?``)."""
+
+    def cell(rule: Rule, p: str) -> str:
+        v = rule.accepted[p]
+        if p == "tensorflow":
+            return "?"
+        return "--" if v is None else ("yes" if v else "no")
+
+    lines = ["| rule | question | " + " | ".join(PROFILES) + " |"]
+    lines.append("|" + "---|" * (len(PROFILES) + 2))
+    for r in RULES:
+        lines.append(f"| {r.name} | {r.question} | " + " | ".join(cell(r, p) for p in PROFILES))
+    return "\n".join(line if line.endswith("|") else line + " |" for line in lines)
