@@ -501,7 +501,8 @@ def test_sliding_animation_gif(tmp_path) -> None:
 
 def test_sliding_animation_frames_without_pillow(tmp_path, monkeypatch) -> None:
     _plots()
-    monkeypatch.setattr("convproof.presentation.render._gif_writer", lambda: None)  # no GIF writer
+    # no GIF writer
+    monkeypatch.setattr("convproof.presentation.animation._gif_writer", lambda: None)
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, ndim=1)
     paths = sliding_animation(spec, (1, 4), tmp_path / "s.gif")
     assert [p.name for p in paths] == ["s_000.png", "s_001.png", "s_002.png"]
@@ -758,7 +759,7 @@ def test_sliding_legend_and_labels_for_pooling_and_transposed() -> None:
 def test_sliding_animation_samples_frames_and_says_so(tmp_path, monkeypatch) -> None:
     _plots()
     pil = pytest.importorskip("PIL.Image", reason="Pillow writes GIFs (matplotlib depends on it)")
-    import convproof.presentation.render as render_mod
+    import convproof.presentation.animation as render_mod
 
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, ndim=1)
     titles = []
@@ -822,7 +823,7 @@ def test_figures_show_themselves_in_jupyter() -> None:
 
 def test_cli_explain_picture_draws_the_chosen_output(tmp_path, monkeypatch, capsys) -> None:
     _plots()
-    import convproof.presentation.render as render_mod
+    import convproof.presentation.animation as render_mod
     from convproof.presentation.cli import main
 
     figures = []

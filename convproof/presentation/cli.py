@@ -474,7 +474,7 @@ def _spatial_dims(args: argparse.Namespace, shape: tuple[int, ...], options: dic
 
 def _describe(spec: AnySpec) -> str:
     """``Conv2d(3 -> 5), kernel_size=3, padding='same'``: only non-default settings."""
-    from convproof.presentation.render import _layer_name
+    from convproof.presentation.text import _layer_name
 
     def fmt(t: Any) -> str:
         if isinstance(t, tuple) and t and all(v == t[0] for v in t):
