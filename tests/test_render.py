@@ -150,6 +150,36 @@ def test_element_sum_bad_spec() -> None:
         element_sum("conv", (1, 3, 3), (0, 0, 0))  # type: ignore[arg-type]
 
 
+def _wrong_rule(a, u, *, stride, dilation, pad_before):  # planted: taps read backwards
+    return a * stride - u * dilation - pad_before
+
+
+@pytest.mark.parametrize(
+    ("rule", "spec", "at", "right", "wrong"),
+    [
+        (
+            "tap_source",
+            cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1),
+            (0, 1),
+            [(0, 1), (0, 2)],
+            [(0, 1), (0, 0)],
+        ),
+        (
+            "scatter_target",
+            cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1),
+            (0, 2),
+            [(0, 2), (0, 1)],
+            [(0, 2), (0, 3)],
+        ),
+    ],
+)
+def test_element_sum_renders_the_index_rule(monkeypatch, rule, spec, at, right, wrong) -> None:
+    """Presentation computes no index of its own: a planted wrong rule shows in its sums."""
+    assert [t.input for t in element_sum(spec, (1, 4), at).terms] == right  # by hand
+    monkeypatch.setattr(f"convproof.constructions.index.{rule}", _wrong_rule)
+    assert [t.input for t in element_sum(spec, (1, 4), at).terms] == wrong
+
+
 def test_latex_forms() -> None:
     pool = cp.PoolSpec(kind="avg", kernel_size=2, ndim=1)
     assert element_sum(pool, (1, 4), (0, 1)).latex() == (
