@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convproof.constructions.index import map_positions, tap_source
+from convproof.constructions.index import map_positions, scatter_target, tap_source
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.presentation.figures import _COLORS, _figure_class, _rect, _save
@@ -51,25 +51,30 @@ def _axis_grid(
     k, s, d = spec.kernel_size[ax], spec.stride[ax], spec.dilation[ax]
     pl, pr = pads
     if isinstance(spec, ConvTransposeSpec):
-        # Dumoulin & Visin: the equivalent direct conv on the zero-inserted input padded by
-        # d(k-1) - p (before) and d(k-1) - p + output_padding (after), stride 1.
-        span = d * (k - 1)
-        start = span - pl  # drawn coordinate of input 0 (may be < 0: cropped)
-        length = o_size + span
+        # Dumoulin & Visin: the equivalent direct conv (stride 1) on the zero-inserted input,
+        # padded by d(k-1) - p before and d(k-1) - p + output_padding after.  Window o covers
+        # drawn cells o .. o + d(k-1) and its first cell meets tap k-1, so the scatter rule
+        # places input j at the output it reaches through tap k-1 (< 0: cropped).
+        length = o_size + d * (k - 1)
+        landed = scatter_target(np.arange(n), k - 1, stride=s, dilation=d, pad_before=pl)
+        drawn = {int(q): j for j, q in enumerate(landed)}
+        first, last = int(landed[0]), int(landed[-1])
         kinds: list[str] = []
         sources: list[int | None] = []
         labels: list[str] = []
         for q in range(length):
-            rel = q - start
-            if 0 <= rel <= (n - 1) * s and rel % s == 0:
+            j = drawn.get(q)
+            if j is not None:
                 kinds.append("input")
-                sources.append(rel // s)
-                labels.append(str(rel // s))
+                sources.append(j)
+                labels.append(str(j))
             else:
-                kinds.append("zero-insert" if 0 < rel < (n - 1) * s else "padding")
+                kinds.append("zero-insert" if first < q < last else "padding")
                 sources.append(None)
                 labels.append("")
-        windows = tuple(tuple(o + u * d for u in range(k)) for o in range(o_size))
+        taps = np.arange(k)[None, :]
+        reads = tap_source(np.arange(o_size)[:, None], taps, stride=1, dilation=d, pad_before=0)
+        windows = tuple(tuple(w) for w in reads.tolist())
         return _Grid(tuple(kinds), windows, o_size, tuple(sources), tuple(labels))
     # drawn cell q is padded coordinate q - pl; the index rule says where each tap reads
     # and which input cell each padded coordinate holds
