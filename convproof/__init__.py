@@ -68,11 +68,11 @@ _EXPORTS: dict[str, str] = {
         "BackwardCounterexample assert_backward_matches check_conv_backward "
         "check_conv_transpose_backward check_pool_backward"
     ),
-    "networks.graph": (
-        "NodeResult NETWORKS Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity "
-        "Linear Network Node Pad Parallel Residual Sequential analyze load_network "
-        "network_from_dict network_from_json"
+    "networks.layers": (
+        "Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity Linear Pad"
     ),
+    "networks.graph": "NodeResult Network Node Parallel Residual Sequential analyze",
+    "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
     "networks.summary": "ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
     "spectrum.operator": (
@@ -102,8 +102,10 @@ if TYPE_CHECKING:
     from convproof.formulas.derived import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
+    from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403
+    from convproof.networks.zoo import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403
     from convproof.proofs.backward import *  # noqa: F403
     from convproof.proofs.concrete import *  # noqa: F403

@@ -303,7 +303,9 @@ def test_receptive_field_errors() -> None:
     conv = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3)
     with pytest.raises(cp.ConvProofError, match="at must be a spatial position"):
         receptive_field(conv, (1, 5, 5), (3, 0))
-    with pytest.raises(cp.ConvProofError, match="layer 2: convolution output would be empty"):
+    with pytest.raises(
+        cp.ConvProofError, match=r"layer 'layer 2' \(conv\): convolution output would be empty"
+    ):
         receptive_field([conv, conv, conv], (1, 5, 5), (0, 0))
     with pytest.raises(cp.ConvProofError, match="at least one layer"):
         receptive_field([], (1, 5, 5), (0, 0))

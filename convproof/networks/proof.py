@@ -31,7 +31,8 @@ from typing import Any
 
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.networks.graph import INPUT, _split_input, analyze, layer_kind
+from convproof.networks.graph import INPUT, _split_input, analyze
+from convproof.networks.protocol import layer_kind
 from convproof.proofs.concrete import (
     _SHARED_TICK,
     ProofResult,

@@ -35,11 +35,13 @@ from typing import Any
 import sympy
 
 from convproof.errors import ConvProofError
+from convproof.networks import tables
 from convproof.networks.graph import NodeResult, _split_input, analyze
+from convproof.networks.receptive import region
+from convproof.networks.tables import RowTable
+from convproof.networks.values import norm
 
 __all__ = ["ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"]
-
-MACS_NOTE = "MACs per sample: conv, transposed conv (on input positions), linear; bias excluded"
 
 
 @dataclass(frozen=True)
@@ -91,20 +93,7 @@ class Row:
         >>> s["fc"].to_dict()["macs"]
         8
         """
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "output_shape": _plain(self.output_shape),
-            "params": _plain(self.params),
-            "buffers": _plain(self.buffers),
-            "macs": _plain(self.macs),
-            "bias_adds": _plain(self.bias_adds),
-            "flops": _plain(self.flops),
-            "receptive_field": _plain(self.receptive_field),
-            "effective_stride": _plain(self.effective_stride),
-            "effective_padding": _plain(self.effective_padding),
-            "note": self.note,
-        }
+        return tables.row_dict(self)
 
 
 @dataclass(frozen=True)
@@ -158,7 +147,7 @@ class ReceptiveRegion:
     @property
     def end_exclusive(self) -> tuple[Any, ...]:
         """``stop + 1`` per axis: the exclusive end, like Python's ``range`` / slice stop."""
-        return tuple(_n(v + 1) for v in self.stop)
+        return tuple(norm(v + 1) for v in self.stop)
 
     def __repr__(self) -> str:
         return (
@@ -187,18 +176,6 @@ class ReceptiveRegion:
         return tuple(out)
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, tuple | list):
-        return [_plain(x) for x in v]
-    if isinstance(v, bool) or v is None or isinstance(v, int | str):
-        return v
-    if isinstance(v, Fraction):
-        return str(v)
-    if isinstance(v, sympy.Basic):
-        return int(v) if v.is_Integer else str(v)
-    return v
-
-
 def _sum(values: Sequence[Any]) -> Any:
     total: Any = 0
     for v in values:
@@ -209,7 +186,7 @@ def _sum(values: Sequence[Any]) -> Any:
     return total
 
 
-class Summary:
+class Summary(RowTable):
     """Per-layer rows and totals of a network for one input shape (see :func:`summary`).
 
     Attributes
@@ -237,21 +214,7 @@ class Summary:
         self.total_macs = _sum([r.macs for r in self.rows])
         self.total_bias_adds = _sum([r.bias_adds for r in self.rows])
         self.total_flops = _sum([r.flops for r in self.rows])
-        self._by_name = {r.name: r for r in self.rows}
-
-    def __getitem__(self, name: str) -> Row:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise ConvProofError(
-                f"layer must name a row of the summary, got layer={name!r}"
-            ) from None
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Any:
-        return iter(self.rows)
+        self._index()
 
     def __repr__(self) -> str:
         return (
@@ -288,7 +251,7 @@ class Summary:
             if isinstance(v, tuple):
                 return tuple(sub(x) for x in v)
             if isinstance(v, sympy.Basic):
-                return _n(_as_number(v.subs(mapping)))
+                return norm(v.subs(mapping))
             return v
 
         rows = [
@@ -366,17 +329,9 @@ class Summary:
                     f"got index={index!r}"
                 )
         assert row.effective_stride is not None and row.effective_padding is not None
-        start, stop, centre = [], [], []
-        for y, r, S, P in zip(
-            idx, row.receptive_field, row.effective_stride, row.effective_padding
-        ):
-            lo = _n(-P + y * S)
-            start.append(lo)
-            stop.append(_n(lo + r - 1))
-            centre.append(_n(lo + Fraction(r - 1, 2) if isinstance(r, int) else lo + (r - 1) / 2))
-        return ReceptiveRegion(
-            row.name, idx, tuple(start), tuple(stop), tuple(centre), row.receptive_field
-        )
+        rf = tuple(zip(row.receptive_field, row.effective_stride, row.effective_padding))
+        start, stop, centre = region(rf, idx)
+        return ReceptiveRegion(row.name, idx, start, stop, centre, row.receptive_field)
 
     # -- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -389,18 +344,7 @@ class Summary:
         >>> d["total_params"], d["total_macs"], d["rows"][0]["name"]
         (3504872, 300774272, 'features.0.0')
         """
-        return {
-            "name": self.name,
-            "input_shape": _plain(self.input_shape),
-            "output_shape": _plain(self.output_shape),
-            "total_params": _plain(self.total_params),
-            "total_buffers": _plain(self.total_buffers),
-            "total_macs": _plain(self.total_macs),
-            "total_bias_adds": _plain(self.total_bias_adds),
-            "total_flops": _plain(self.total_flops),
-            "conventions": MACS_NOTE,
-            "rows": [r.to_dict() for r in self.rows],
-        }
+        return tables.summary_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON text.
@@ -413,38 +357,6 @@ class Summary:
         10
         """
         return json.dumps(self.to_dict(), indent=indent)
-
-    # -- tables -----------------------------------------------------------------------------
-    def _table(self) -> tuple[list[str], list[list[str]]]:
-        header = ["Layer (kind)", "Output shape", "Params", "MACs", "RF", "Stride", "Padding"]
-        body = []
-        for r in self.rows:
-            body.append(
-                [
-                    f"{r.name} ({r.kind})",
-                    "[" + ", ".join(_fmt(v) for v in r.output_shape) + "]",
-                    "--" if r.params == 0 else _fmt(r.params),
-                    "--" if r.macs == 0 else _fmt(r.macs),
-                    _axes(r.receptive_field),
-                    _axes(r.effective_stride),
-                    _axes(r.effective_padding),
-                ]
-            )
-        return header, body
-
-    def _totals(self) -> list[str]:
-        lines = [
-            f"Total params: {_fmt(self.total_params)}",
-            f"Total MACs: {_fmt(self.total_macs)}{_giga(self.total_macs)}",
-            f"Bias adds: {_fmt(self.total_bias_adds)}",
-            f"FLOPs (2 x MACs): {_fmt(self.total_flops)}{_giga(self.total_flops)}",
-        ]
-        if self.total_buffers != 0:
-            lines.append(
-                f"Buffers (not params; as torch's module.buffers() counts them): "
-                f"{_fmt(self.total_buffers)}"
-            )
-        return lines
 
     def to_text(self) -> str:
         """A fixed-width table in the style of ``torchinfo.summary``, totals underneath.
@@ -469,17 +381,7 @@ class Summary:
         MACs per sample: conv, transposed conv (on input positions), linear; bias excluded
         ==================================================================================
         """
-        header, body = self._table()
-        widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-
-        def line(cells: list[str]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-        rule = "=" * max(len(line(header)), len(MACS_NOTE))
-        out = [rule, line(header), rule, *(line(b) for b in body), rule]
-        out += self._totals()
-        out += [MACS_NOTE, rule]
-        return "\n".join(out)
+        return tables.summary_text(self)
 
     def to_markdown(self) -> str:
         """A Markdown table with a totals row and the conventions underneath.
@@ -497,56 +399,7 @@ class Summary:
         Bias adds: 2; FLOPs (2 x MACs): 16. MACs per sample: conv, transposed conv (on input
         positions), linear; bias excluded.
         """
-        header, body = self._table()
-        out = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---|---|---|"]
-        for b in body:
-            out.append("| " + " | ".join(c.replace("|", "\\|") for c in b) + " |")
-        out.append(
-            f"| **Total** | | **{_fmt(self.total_params)}** | **{_fmt(self.total_macs)}** | | | |"
-        )
-        out.append("")
-        out.append(
-            f"Bias adds: {_fmt(self.total_bias_adds)}; FLOPs (2 x MACs): "
-            f"{_fmt(self.total_flops)}. {MACS_NOTE}."
-        )
-        return "\n".join(out)
-
-
-def _as_number(x: Any) -> Any:
-    """A SymPy rational -> int or Fraction; anything else unchanged."""
-    if isinstance(x, sympy.Basic) and x.is_Rational:
-        return Fraction(int(x.p), int(x.q))
-    return x
-
-
-def _n(x: Any) -> Any:
-    if isinstance(x, Fraction):
-        return x.numerator if x.denominator == 1 else x
-    if isinstance(x, sympy.Basic) and x.is_Integer:
-        return int(x)
-    return x
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def _axes(values: tuple[Any, ...] | None) -> str:
-    if values is None:
-        return "—"
-    if len(set(map(str, values))) == 1:
-        return _fmt(values[0])
-    return "(" + ", ".join(_fmt(v) for v in values) + ")"
-
-
-def _giga(v: Any) -> str:
-    if isinstance(v, int) and v >= 10**6:
-        return f" ({v / 1e9:.3f} G)"
-    return ""
+        return tables.summary_markdown(self)
 
 
 def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
@@ -562,7 +415,7 @@ def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
                 r.buffers,
                 r.macs,
                 r.bias_adds,
-                _n(sympy.expand(flops)) if isinstance(flops, sympy.Basic) else flops,
+                norm(sympy.expand(flops)) if isinstance(flops, sympy.Basic) else flops,
                 r.receptive_field,
                 r.effective_stride,
                 r.effective_padding,

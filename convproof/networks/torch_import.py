@@ -15,9 +15,9 @@ from typing import Any
 
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.networks.graph import (
+from convproof.networks.graph import INPUT, Network, Node
+from convproof.networks.layers import (
     ACTIVATIONS,
-    INPUT,
     Activation,
     AdaptivePool,
     Add,
@@ -27,8 +27,6 @@ from convproof.networks.graph import (
     Flatten,
     Identity,
     Linear,
-    Network,
-    Node,
     Pad,
 )
 

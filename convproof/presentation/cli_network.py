@@ -17,7 +17,7 @@ def _net_input(source: str) -> Any:
     import json
     from importlib import resources
 
-    from convproof.networks.graph import NETWORKS
+    from convproof.networks.zoo import NETWORKS
 
     if source in NETWORKS:
         text = resources.files("convproof").joinpath("data", "networks", f"{source}.json")
@@ -31,7 +31,7 @@ def _load_net(source: str) -> tuple[Any, Any]:
     """A network name or JSON file: the network and its recorded input shape (or None)."""
     import json
 
-    from convproof.networks.graph import NETWORKS, load_network
+    from convproof.networks.zoo import NETWORKS, load_network
 
     if source not in NETWORKS and not Path(source).is_file():
         looks_like_file = source.endswith(".json") or "/" in source

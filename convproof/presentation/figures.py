@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.presentation.receptive import _named_layers, receptive_field
 from convproof.presentation.text import _fmt_tuple, _ix, _layer_name, _unbatched
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -328,8 +327,9 @@ def receptive_field_figure(
     Figure = _figure_class()
     from matplotlib.patches import Patch, Rectangle
 
-    region = receptive_field(layers, input_shape, at)
-    last_name, last = _named_layers(layers)[-1]
+    from convproof.networks.receptive import trace
+
+    region, last_name, last = trace(layers, input_shape, at)
     spatial = tuple(input_shape)[-len(region) :]
     if len(region) == 1:
         rows_set: tuple[int, ...] = (0,)
@@ -400,8 +400,7 @@ def receptive_field_figure(
         ax.spines[side].set_visible(False)
     extent = " x ".join(str(max(s) - min(s) + 1) if s else "0" for s in region)
     ax.set_title(
-        f"receptive field of output ({_ix(at)}) of {last_name}: {_layer_name(last)}, "
-        f"k={_fmt_tuple(last.kernel_size)}, s={_fmt_tuple(last.stride)}\n"
+        f"receptive field of output ({_ix(at)}) of {last_name}: {_rf_layer_name(last)}\n"
         f"{len(hit)} input cells (extent {extent}) of the {'x'.join(map(str, spatial))} input",
         fontsize=9,
     )
@@ -416,6 +415,17 @@ def receptive_field_figure(
     legend.set_gid("legend")
     _save(fig, path, dpi=110)
     return fig
+
+
+def _rf_layer_name(layer: Any) -> str:
+    """``MaxPool2d, k=2, s=2`` for a spec, else the layer's kind."""
+    if isinstance(layer, ConvSpec | ConvTransposeSpec | PoolSpec):
+        return (
+            f"{_layer_name(layer)}, k={_fmt_tuple(layer.kernel_size)}, s={_fmt_tuple(layer.stride)}"
+        )
+    from convproof.networks.protocol import layer_kind
+
+    return layer_kind(layer)
 
 
 def _index_ticks(n: int) -> list[int]:
