@@ -80,6 +80,8 @@ def matrix_conventions(spec: AnySpec, input_shape: Sequence[int]) -> list[str]:
     ----------
     spec : ConvSpec, ConvTransposeSpec or PoolSpec
     input_shape : tuple of int
+        The input the matrix is built for, ``(C_in, *spatial)`` or ``(N, C_in, *spatial)``
+        (the matrix maps one sample either way).
 
     Returns
     -------
