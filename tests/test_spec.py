@@ -392,17 +392,17 @@ BAD = [
     # input-dependent: padding modes, empty outputs, input shapes
     (
         lambda: _conv(padding=5, padding_mode="reflect").output_shape((3, 5, 9)),
-        r"padding_mode='reflect' needs padding < input size, got padding \(5, 5\) for input size 5",
+        r"padding_mode='reflect' needs padding <= 4 for input size 5, got padding \(5, 5\)",
     ),
     (
         lambda: _conv(padding="same", kernel_size=5, padding_mode="reflect").output_shape(
             (3, 2, 9)
         ),
-        r"padding_mode='reflect' needs padding < input size",
+        r"padding_mode='reflect' needs padding <= 1 for input size 2",
     ),
     (
         lambda: _conv(padding=6, padding_mode="circular").output_shape((3, 5, 9)),
-        r"padding_mode='circular' needs padding <= input size",
+        r"padding_mode='circular' needs padding <= 5 for input size 5",
     ),
     (
         lambda: _conv(kernel_size=5).output_shape((3, 3, 9)),

@@ -61,11 +61,11 @@ import numpy as np
 # input validation is shared with the forward conv (the index arithmetic below is not)
 from convproof.constructions.numeric import _as_array, _check_weight_bias
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
 
-_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _SAFE = 2.0**62  # int64 accumulation is used only when every result is below this bound
 
 
@@ -131,7 +131,7 @@ def _fold_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
     idx = np.arange(n, dtype=np.int64)
     if mode == "zeros":
         return np.pad(idx, (before, after), mode="constant", constant_values=-1)
-    return np.pad(idx, (before, after), mode=_NP_MODES[mode])  # type: ignore[call-overload]
+    return np.pad(idx, (before, after), mode=padding_mode(mode).numpy)  # type: ignore[call-overload]
 
 
 @functools.lru_cache(maxsize=256)
@@ -157,6 +157,7 @@ def _plan(spec: Any, sample: tuple[int, ...]) -> _Plan:
             fold = _zero_fold(i, pl, length)
             if mode != "zeros":
                 fold = _fold_map(i, pl, pr, mode)
+        fold.setflags(write=False)  # cached: shared by every later call, so read-only
         axes.append(_Axis(length, taps, fold))
     return _Plan(tuple(sample), out, pads, tuple(axes))
 

@@ -778,6 +778,9 @@ def _axis_nnz(p: AxisPattern) -> int:
         gap = n - 1 - base
         hits_end = (gap >= 0) & (np.mod(gap, d) == 0) & (gap <= (k - 1) * d)
         return int((inside + (below & ~hits0) + (above & ~hits_end)).sum())
+    if p.mode != "reflect":
+        # a mode added to the padding table has no closed form here: count the index table
+        return int(p.distinct_counts().sum())
     # reflect: the window's taps base + u*d split into three arithmetic progressions of
     # step d (in range, reflected at 0, reflected at n - 1); count their union per output
     # by inclusion-exclusion

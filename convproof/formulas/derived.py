@@ -879,7 +879,6 @@ _ARG_POOL_CEIL = (
 _ARG_TRANSPOSED_INVERSE = "floor(((i-1)s + op)/s) = i - 1 + floor(op/s) = i - 1 because 0 <= op < s"
 
 
-@_cache
 def framework_formula_proofs() -> dict[str, FormulaProof]:
     """Proofs that each framework formula equals the derived one (one axis).
 
@@ -914,6 +913,8 @@ def framework_formula_proofs() -> dict[str, FormulaProof]:
     >>> ceil.status, ceil.method, ceil.cases
     ('proved', 'sympy, case split', 6)
     """
+    # a new dict every call (the proofs themselves are cached and frozen): a caller that
+    # edits or empties its dict changes nobody else's
     return {name: _framework_proof(name) for name in _FRAMEWORK_PROOFS}
 
 
@@ -928,8 +929,9 @@ _FRAMEWORK_PROOFS = (
 )
 
 
+@_cache
 def _framework_proof(name: str) -> FormulaProof:
-    """One entry of :func:`framework_formula_proofs` (uncached)."""
+    """One entry of :func:`framework_formula_proofs` (cached: a frozen value)."""
     conv = output_size_formula("conv", padding="symmetric")
     if name == "pytorch_conv":
         return prove_formula_equal(

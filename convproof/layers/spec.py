@@ -41,6 +41,8 @@ from typing import Any, ClassVar, Literal
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.padding import padding_mode as _padding_mode
+from convproof.layers.padding import padding_mode_names
 
 __all__ = [
     "PADDING_MODES",
@@ -59,7 +61,7 @@ PaddingArg = int | str | Sequence[int] | Sequence[Sequence[int]]
 PADDING_NAMES = ("valid", "same", "full", "SAME_UPPER", "SAME_LOWER")
 _NAME_ALIASES = {"VALID": "valid", "SAME": "SAME_UPPER", "FULL": "full"}
 #: Accepted ``padding_mode`` values (PyTorch's names).
-PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+PADDING_MODES = padding_mode_names()
 
 
 # --------------------------------------------------------------------------------------
@@ -496,12 +498,7 @@ class ConvSpec(_Windowed):
         setattr_(self, "padding", _padding(padding, n, PADDING_NAMES))
         setattr_(self, "groups", _positive("groups", groups))
         setattr_(self, "bias", _bool("bias", bias))
-        if padding_mode not in PADDING_MODES:
-            raise ConvProofError(
-                f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
-                f"got padding_mode={padding_mode!r}"
-            )
-        setattr_(self, "padding_mode", padding_mode)
+        setattr_(self, "padding_mode", _padding_mode(padding_mode).name)
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -591,17 +588,13 @@ class ConvSpec(_Windowed):
         )
 
     def _check_padding(self, pads: Pairs, spatial: tuple[int, ...]) -> None:
-        mode = self.padding_mode
+        mode = _padding_mode(self.padding_mode)
         for axis, ((pl, pr), i) in enumerate(zip(pads, spatial)):
-            if mode == "reflect" and max(pl, pr) >= i:
+            limit = mode.max_padding(i)
+            if limit is not None and max(pl, pr) > limit:
                 raise ConvProofError(
-                    f"padding_mode='reflect' needs padding < input size, got padding "
-                    f"{(pl, pr)} for input size {i} along dim {axis}"
-                )
-            if mode == "circular" and max(pl, pr) > i:
-                raise ConvProofError(
-                    f"padding_mode='circular' needs padding <= input size (it would wrap more "
-                    f"than once), got padding {(pl, pr)} for input size {i} along dim {axis}"
+                    f"padding_mode={mode.name!r} needs padding <= {limit} for input size {i}, "
+                    f"got padding {(pl, pr)} along dim {axis}"
                 )
 
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import sympy
 
 from convproof.errors import ConvProofError
+from convproof.layers import sizes as _axis
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, Spec, spec_from_dict
 
 __all__ = [
@@ -1353,9 +1354,9 @@ def _window_layer(
             pads_list.append(_sym_same(i, k_eff, s, spec.padding == "SAME_LOWER"))
     sizes = []
     for axis, (i, (pl, pr)) in enumerate(zip(spatial, pads_list)):
-        k_eff, s = k_effs[axis], spec.stride[axis]
+        k, d, s = spec.kernel_size[axis], spec.dilation[axis], spec.stride[axis]
         if isinstance(spec, ConvTransposeSpec):
-            o = (i - 1) * s - pl - pr + k_eff + spec.output_padding[axis]
+            o = _axis.transposed_out(i, k, s, d, pl, pr, spec.output_padding[axis])
         elif (
             isinstance(spec.padding, str)
             and spec.padding.startswith("SAME")
@@ -1363,10 +1364,10 @@ def _window_layer(
         ):
             o = sympy.ceiling(sympy.Integer(i) / s if _is_concrete(i) else i / s)  # TF's rule
         elif isinstance(spec, PoolSpec) and spec.ceil_mode:
-            o = (i + pl + pr - k_eff + s - 1) // s + 1
-            o = sympy.Piecewise((o - 1, (o - 1) * s >= i + pl), (o, True))
+            o = _axis.pool_ceil_count(i, k, s, d, pl, pr)
+            o = sympy.Piecewise((o - 1, _axis.ceil_drops_last(o, s, i, pl)), (o, True))
         else:
-            o = (i + pl + pr - k_eff) // s + 1
+            o = _axis.conv_out(i, k, s, d, pl, pr)
         sizes.append(_norm(o) if isinstance(o, sympy.Basic) else o)
     channels = c if isinstance(spec, PoolSpec) else spec.out_channels
     return (channels, *sizes), tuple(pads_list)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -368,16 +369,8 @@ def _remap_sources(
 
 def _source(pos: int, n: int, mode: str) -> int | None:
     """Input index read at padded coordinate ``pos`` on an axis of length ``n``."""
-    if 0 <= pos < n:
-        return pos
-    if mode == "zeros":
-        return None
-    if mode == "circular":
-        return pos % n
-    if mode == "replicate":
-        return 0 if pos < 0 else n - 1
-    # reflect (edge not repeated); the spec guarantees padding < n
-    return -pos if pos < 0 else 2 * (n - 1) - pos
+    src = int(padding_mode(mode).index(pos, n))  # the padding table's index map
+    return None if src < 0 else src
 
 
 def _unbatched(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
@@ -658,22 +651,20 @@ def shape_report(spec: AnySpec, input_shape: Sequence[int]) -> dict[str, Any]:
 def _size_equation(
     spec: AnySpec, i: int, k: int, s: int, d: int, pl: int, pr: int, ktxt: str, ax: int, o: int
 ) -> str:
-    """One axis's output-size equation, computed by the same integer steps as the spec.
+    """One axis's output-size equation, its value from the one rule (:mod:`convproof.layers.sizes`).
 
     The printed left side evaluates (exactly, with ``floor`` / ``ceil`` of fractions) to the
     printed right side, which is the spec's output size; a mismatch raises instead of
     printing a false equation.
     """
-    keff = _axis.effective_kernel(k, d)
-    span = i + pl + pr - keff
     if isinstance(spec, ConvTransposeSpec):
         op = spec.output_padding[ax]
-        value = (i - 1) * s - pl - pr + d * (k - 1) + op + 1
+        value = _axis.transposed_out(i, k, s, d, pl, pr, op)
         text = f"({i} - 1)*{s} - {pl} - {pr} + {d}*({k} - 1) + {op} + 1 = {value}"
     elif isinstance(spec, PoolSpec) and spec.ceil_mode:
-        value = -(-span // s) + 1  # ceil(span / s) + 1 = floor((span + s - 1) / s) + 1
+        value = _axis.pool_ceil_count(i, k, s, d, pl, pr)
         lhs = f"ceil(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1"
-        if value > 0 and (value - 1) * s >= i + pl:
+        if value > 0 and _axis.ceil_drops_last(value, s, i, pl):
             # PyTorch: the last window must start inside the input or the left padding
             start = (value - 1) * s - pl
             text = (
@@ -685,9 +676,9 @@ def _size_equation(
         else:
             text = f"{lhs} = {value} (ceil mode)"
     else:
-        value = span // s + 1
+        value = _axis.conv_out(i, k, s, d, pl, pr)
         text = f"floor(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1 = {value}"
-    if value != o:  # pragma: no cover - the spec's arithmetic and this one are the same
+    if value != o:  # pragma: no cover - both come from convproof.layers.sizes
         raise AssertionError(f"output size equation {text!r} disagrees with the spec's {o}")
     return text
 

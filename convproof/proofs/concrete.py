@@ -59,6 +59,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
@@ -380,7 +381,11 @@ def _source(q: np.ndarray, n: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     if mode == "reflect":  # edge not repeated; padding < n, so one reflection is enough
         r = np.where(q < 0, -q, q)
         return np.where(r > n - 1, 2 * (n - 1) - r, r), ok
-    raise ConvProofError(f"padding_mode {mode!r} is not supported")  # pragma: no cover
+    # a mode added to the padding table: NumPy's np.pad, never the table's index map (the
+    # matrix's), so the definition stays independent; an unknown mode is an error
+    flat = [numpy_pad_read(mode, int(t), n) for t in q.ravel()]
+    valid = np.array([v is not None for v in flat], dtype=bool).reshape(q.shape)
+    return np.array([v or 0 for v in flat], dtype=np.int64).reshape(q.shape), valid
 
 
 def _grid(per_axis: list[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
