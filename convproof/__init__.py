@@ -36,10 +36,10 @@ __version__ = "0.1.0"
 # imported above).
 _EXPORTS: dict[str, str] = {
     "settings": "DEFAULT_MAX_BYTES get_max_bytes memory_limit resolve_max_bytes set_max_bytes",
-    "formulas.derived": (
-        "SYMBOLS Formula FormulaProof Relationship framework_formula "
-        "framework_formula_proofs macs_formula output_size_formula params_formula "
-        "prove_formula_equal relationship relationships"
+    "formulas.derived": "SYMBOLS Formula macs_formula output_size_formula params_formula",
+    "formulas.equality": "FormulaProof prove_formula_equal",
+    "formulas.theorems": (
+        "Relationship framework_formula framework_formula_proofs relationship relationships"
     ),
     "formulas.inverse": (
         "input_sizes_with_same_output inverse_output_padding output_padding_for_size "
@@ -100,7 +100,9 @@ if TYPE_CHECKING:
     from convproof.constructions.numeric import *  # noqa: F403
     from convproof.constructions.sliding_sum import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403
+    from convproof.formulas.equality import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403
+    from convproof.formulas.theorems import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403

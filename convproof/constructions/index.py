@@ -411,8 +411,8 @@ def axis_patterns(
     pads = spec.resolve_padding(input_shape)
     spatial_in = tuple(input_shape[-spec.ndim :])
     spatial_out = tuple(out_shape[-spec.ndim :])
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
-    if isinstance(spec, ConvTransposeSpec):
+    mode = spec.padding_mode
+    if spec.transposed:
         spatial_in, spatial_out = spatial_out, spatial_in
     patterns = []
     for ax in range(spec.ndim):
@@ -424,9 +424,9 @@ def axis_patterns(
             spec.dilation[ax],
             pads[ax],
             mode,
-            transposed=isinstance(spec, ConvTransposeSpec),
+            transposed=spec.transposed,
         )
-        if isinstance(spec, PoolSpec) and spec.kind == "avg":
+        if isinstance(spec, PoolSpec) and spec.kind == "avg":  # narrows the type
             pl, pr = pads[ax]
             if spec.count_include_pad:
                 counted = (p.position >= -pl) & (p.position < spatial_in[ax] + pr)

@@ -57,6 +57,7 @@ from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import check_spec
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = [
@@ -181,25 +182,18 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
     return (c, *spatial)
 
 
-def _check_spec(spec: Any) -> None:
-    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-        raise ConvProofError(
-            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
-        )
-
-
-def _plan(spec: AnySpec, input_shape: Sequence[int]) -> _Plan:
-    _check_spec(spec)
-    if isinstance(spec, PoolSpec) and spec.kind == "max":
+def _plan(spec: Any, input_shape: Sequence[int]) -> _Plan:
+    check_spec(spec)
+    if not spec.is_linear:
         raise ConvProofError(
             "max pooling is not linear and has no matrix, got spec.kind='max'; use "
             "sliding_sum for its Max expressions or an average PoolSpec"
         )
     shape = _per_sample(spec, input_shape)
     patterns = axis_patterns(spec, shape)
-    if isinstance(spec, ConvSpec):
+    if spec.layer == "conv":
         c_out, c_group, groups = spec.out_channels, spec.in_channels // spec.groups, spec.groups
-    elif isinstance(spec, ConvTransposeSpec):
+    elif spec.transposed:
         c_out, c_group, groups = spec.in_channels, spec.out_channels // spec.groups, spec.groups
     else:
         c_out, c_group, groups = shape[0], 1, shape[0]
@@ -223,8 +217,8 @@ def _plan(spec: AnySpec, input_shape: Sequence[int]) -> _Plan:
         n_in=math.prod(p.in_size for p in patterns),
         n_taps=math.prod(p.kernel_size for p in patterns),
         entries=c_out * c_group * math.prod(per_axis),
-        transposed=isinstance(spec, ConvTransposeSpec),
-        pool=isinstance(spec, PoolSpec),
+        transposed=spec.transposed,
+        pool=spec.layer == "pool",
     )
 
 
@@ -726,7 +720,7 @@ def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> 
     >>> cp.bias_vector(spec, (1, 3)).T
     Matrix([[b_{0}, b_{0}, b_{1}, b_{1}]])
     """
-    _check_spec(spec)
+    check_spec(spec)
     shape = _per_sample(spec, input_shape)
     out = spec.output_shape(shape)
     c_out, per_channel = out[0], math.prod(out[1:])

@@ -55,6 +55,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from convproof.errors import ConvProofError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import check_spec
 
 __all__ = ["conv"]
 
@@ -227,9 +228,8 @@ def _exact_integers(
     (for the transposed convolution too), plus the bias, so
     ``max|x| * max|w| * terms + max|b| < 2**63`` rules out overflow of the accumulation.
     """
-    terms = (w.shape[1] if isinstance(spec, ConvSpec) else w.shape[0] // spec.groups) * math.prod(
-        spec.kernel_size
-    )
+    per_group = w.shape[0] // spec.groups if spec.transposed else w.shape[1]
+    terms = per_group * math.prod(spec.kernel_size)
     bound = _max_abs(xb) * _max_abs(w) * terms + _max_abs(b)
     cast: np.dtype[Any] = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
     return (
@@ -596,14 +596,11 @@ def conv(spec: Any, x: Any, weight: Any = None, bias: Any = None) -> np.ndarray:
 
 def _evaluate(spec: Any, x: Any, weight: Any, bias: Any, *, tuning: _Tuning) -> np.ndarray:
     """:func:`conv` with an explicit :class:`_Tuning` (tests and benchmarks pass their own)."""
-    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-        raise ConvProofError(
-            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
-        )
+    check_spec(spec)
     xa = _as_array("x", x)
     xb = _check_x(spec, xa)
     batched = xa.ndim == spec.ndim + 2
-    if isinstance(spec, PoolSpec):
+    if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(
                 f"weight and bias must be None for pooling, got weight of type "
@@ -617,7 +614,7 @@ def _evaluate(spec: Any, x: Any, weight: Any, bias: Any, *, tuning: _Tuning) -> 
         dtype = _result_dtype(xb, w, b)
         if dtype.kind == "i" and xb.dtype.kind != "O":
             xb, w, b, dtype = _exact_integers(spec, xb, w, b)
-        if isinstance(spec, ConvSpec):
+        if not spec.transposed:
             out = _conv_forward(spec, xb, w, dtype, tuning)
         else:
             out = _conv_transpose(spec, xb, w, dtype)
