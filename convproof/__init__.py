@@ -50,10 +50,8 @@ _EXPORTS: dict[str, str] = {
         "sliding_sum_estimate sliding_sum_unevaluated"
     ),
     "constructions.index": "AxisPattern axis_patterns",
-    "constructions.matrix": (
-        "BlockLevel MatrixEntries MatrixStructure bias_vector conv_matrix estimate_bytes "
-        "matrix_entries matrix_structure nnz"
-    ),
+    "constructions.matrix": "MatrixEntries bias_vector conv_matrix estimate_bytes matrix_entries",
+    "constructions.structure": "BlockLevel MatrixStructure matrix_structure nnz",
     "constructions.numeric": "conv",
     "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
     "proofs.concrete": "ProofCounterexample ProofResult coefficient_table prove prove_function",
@@ -99,6 +97,7 @@ if TYPE_CHECKING:
     from convproof.constructions.matrix import *  # noqa: F403
     from convproof.constructions.numeric import *  # noqa: F403
     from convproof.constructions.sliding_sum import *  # noqa: F403
+    from convproof.constructions.structure import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403
     from convproof.formulas.equality import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403

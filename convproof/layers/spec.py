@@ -66,6 +66,7 @@ __all__ = [
     "spec_from_dict",
 ]
 
+_POOL_NAMES = ("valid", "SAME_UPPER", "SAME_LOWER")  # padding names of transposed conv, pool
 #: Accepted ``padding_mode`` values (PyTorch's names; the table is :mod:`.padding`).
 PADDING_MODES = padding_mode_names()
 
@@ -152,17 +153,12 @@ class ConvSpec(_Windowed):
             dilation=dilation,
             padding=padding if _is_seq(padding) else None,
         )
-        setattr_ = object.__setattr__
-        setattr_(self, "ndim", n)
-        setattr_(self, "in_channels", _positive("in_channels", in_channels))
-        setattr_(self, "out_channels", _positive("out_channels", out_channels))
-        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
-        setattr_(self, "stride", _ints("stride", stride, n, 1))
-        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, PADDING_NAMES))
-        setattr_(self, "groups", _positive("groups", groups))
-        setattr_(self, "bias", _bool("bias", bias))
-        setattr_(self, "padding_mode", _padding_mode(padding_mode).name)
+        self._set_conv_fields(
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES
+        )
+        object.__setattr__(self, "groups", _positive("groups", groups))
+        object.__setattr__(self, "bias", _bool("bias", bias))
+        object.__setattr__(self, "padding_mode", _padding_mode(padding_mode).name)
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -382,14 +378,10 @@ class ConvTransposeSpec(_Windowed):
             output_padding=output_padding,
             padding=padding if _is_seq(padding) else None,
         )
+        self._set_conv_fields(
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES
+        )
         setattr_ = object.__setattr__
-        setattr_(self, "ndim", n)
-        setattr_(self, "in_channels", _positive("in_channels", in_channels))
-        setattr_(self, "out_channels", _positive("out_channels", out_channels))
-        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
-        setattr_(self, "stride", _ints("stride", stride, n, 1))
-        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, ("valid", "SAME_UPPER", "SAME_LOWER")))
         setattr_(self, "output_padding", _ints("output_padding", output_padding, n, 0))
         setattr_(self, "groups", _positive("groups", groups))
         setattr_(self, "bias", _bool("bias", bias))
@@ -586,7 +578,7 @@ class PoolSpec(_Windowed):
         setattr_(self, "kernel_size", k)
         setattr_(self, "stride", k if stride is None else _ints("stride", stride, n, 1))
         setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, ("valid", "SAME_UPPER", "SAME_LOWER")))
+        setattr_(self, "padding", _padding(padding, n, _POOL_NAMES))
         setattr_(self, "ceil_mode", _bool("ceil_mode", ceil_mode))
         setattr_(self, "count_include_pad", _bool("count_include_pad", count_include_pad))
         self.__post_init__()

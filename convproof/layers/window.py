@@ -196,6 +196,27 @@ class _Windowed:
         """
         return True
 
+    def _set_conv_fields(
+        self,
+        n: int,
+        in_channels: Any,
+        out_channels: Any,
+        kernel_size: Any,
+        stride: Any,
+        dilation: Any,
+        padding: Any,
+        names: tuple[str, ...],
+    ) -> None:
+        """Validate and store the fields both convolution kinds share (frozen dataclass)."""
+        setattr_ = object.__setattr__
+        setattr_(self, "ndim", n)
+        setattr_(self, "in_channels", _positive("in_channels", in_channels))
+        setattr_(self, "out_channels", _positive("out_channels", out_channels))
+        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
+        setattr_(self, "stride", _ints("stride", stride, n, 1))
+        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
+        setattr_(self, "padding", _padding(padding, n, names))
+
     def _axis_common(self, axis: int, padding: Any) -> dict[str, Any]:
         """Window arguments of one axis, for the kinds' ``one_axis``."""
         return dict(
