@@ -68,7 +68,7 @@ def _check_spec(spec: Any, name: str = "spec", types: tuple[type, ...] = _SPEC_T
 
 def _axis_out(spec: Spec, axis: int, i: int, padding: Any) -> int | None:
     """Output size along ``axis`` for input size ``i``, or ``None`` if the spec refuses it."""
-    if isinstance(spec, PoolSpec) and spec.kind == "avg" and spec.ndim == 3:
+    if spec.kind_name == "avg_pool" and spec.ndim == 3:
         if i < spec.kernel_size[axis]:
             return None
     try:

@@ -462,7 +462,7 @@ def _window_sum(
 ) -> ElementSum:
     c_out, a = at[0], at[1:]
     spatial = shape[1:]
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    mode = spec.padding_mode
     taps: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None, str | None]] = []
     skipped = []
     counted = 1  # average pooling divisor factors (product over axes)
@@ -1092,7 +1092,7 @@ def _grids(spec: AnySpec, input_shape: Sequence[int]) -> _Sliding:
     pads = spec.resolve_padding(input_shape)
     _, _, spatial = spec.split_input_shape(input_shape)
     o_sp = out[-spec.ndim :]
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    mode = spec.padding_mode
     grids = [_axis_grid(spec, ax, spatial[ax], pads[ax], o_sp[ax], mode) for ax in range(spec.ndim)]
     if spec.ndim == 1:  # draw a 1-D layer as one row
         grids = [_Grid(("input",), ((0,),), 1, (0,), ("",)), grids[0]]
@@ -1423,7 +1423,7 @@ def _sliding_title(spec: AnySpec, input_shape: Sequence[int]) -> str:
         parts.append(f"p={before}" if before == after else f"p=({before}, {after})")
     else:
         parts.append(f"p={pads}")
-    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros":
         parts[-1] += f" ({spec.padding_mode})"
     if any(d != 1 for d in spec.dilation):
         parts.append(f"d={_fmt_tuple(spec.dilation)}")
@@ -1634,7 +1634,7 @@ def _axis_sources(
                 if num % s == 0 and 0 <= num // s < n_in:
                     found.add(num // s)
         return found
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    mode = spec.padding_mode
     for o in outs:
         for u in range(k):
             t = o * s + u * d - pl

@@ -713,7 +713,7 @@ def _axis_tables(
     nd = spec.ndim
     here = lay.in_shape[1:] if transposed else lay.out_shape[1:]
     there = lay.out_shape[1:] if transposed else lay.in_shape[1:]
-    mode = getattr(spec, "padding_mode", "zeros")
+    mode = spec.padding_mode
     flat = np.zeros((1,) * (2 * nd), dtype=np.int64)
     ok = np.ones((1,) * (2 * nd), dtype=bool)
     for ax in range(nd):
