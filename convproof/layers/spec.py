@@ -47,6 +47,7 @@ from convproof.layers.window import (
     PaddingArg,
     Pairs,
     _bool,
+    _Conv,
     _fmt,
     _infer_ndim,
     _ints,
@@ -76,7 +77,7 @@ PADDING_MODES = padding_mode_names()
 
 
 @dataclass(frozen=True, init=False)
-class ConvSpec(_Windowed):
+class ConvSpec(_Conv):
     """A convolution layer (``torch.nn.Conv{1,2,3}d`` semantics; cross-correlation).
 
     Parameters
@@ -204,31 +205,6 @@ class ConvSpec(_Windowed):
         """
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
-    @property
-    def bias_shape(self) -> tuple[int, ...] | None:
-        """``(C_out,)`` when the layer has a bias, else ``None``.
-
-        Examples
-        --------
-        >>> import convproof as cp
-        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).bias_shape
-        (5,)
-        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, bias=False).bias_shape
-        """
-        return (self.out_channels,) if self.bias else None
-
-    @property
-    def num_params(self) -> int:
-        """Weights plus bias: ``C_out (C_in/g) prod(k) + C_out``.
-
-        Examples
-        --------
-        >>> import convproof as cp
-        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).num_params
-        140
-        """
-        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
-
     def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates per sample, bias excluded: ``C_out prod(o) (C_in/g) prod(k)``.
 
@@ -290,7 +266,7 @@ class ConvSpec(_Windowed):
 
 
 @dataclass(frozen=True, init=False)
-class ConvTransposeSpec(_Windowed):
+class ConvTransposeSpec(_Conv):
     """A transposed convolution (``torch.nn.ConvTranspose{1,2,3}d`` semantics).
 
     The transposed layer is the adjoint of the forward convolution with the same
@@ -421,31 +397,6 @@ class ConvTransposeSpec(_Windowed):
         (4, 3, 3, 3)
         """
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-
-    @property
-    def bias_shape(self) -> tuple[int, ...] | None:
-        """``(C_out,)`` when the layer has a bias, else ``None``.
-
-        Examples
-        --------
-        >>> import convproof as cp
-        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3).bias_shape
-        (6,)
-        """
-        return (self.out_channels,) if self.bias else None
-
-    @property
-    def num_params(self) -> int:
-        """Weights plus bias: ``C_in (C_out/g) prod(k) + C_out``.
-
-        Examples
-        --------
-        >>> import convproof as cp
-        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
-        ...                      ).num_params
-        114
-        """
-        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
 
     def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates per sample counted on **input** positions, bias excluded.

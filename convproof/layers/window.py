@@ -10,6 +10,7 @@ questions other stages ask: :attr:`~_Windowed.kind_name`, :attr:`~_Windowed.tran
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from dataclasses import fields
@@ -425,6 +426,49 @@ class _Windowed:
             f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
             f"(kernel_size={k}, dilation={d}), output size {o}"
         )
+
+
+class _Conv(_Windowed):
+    """What both convolution kinds add: channels, groups, a bias."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    bias: bool
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:  # pragma: no cover - each kind defines it
+        raise NotImplementedError
+
+    @property
+    def bias_shape(self) -> tuple[int, ...] | None:
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).bias_shape
+        (5,)
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3).bias_shape
+        (6,)
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, bias=False).bias_shape
+        """
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def num_params(self) -> int:
+        """Weights plus bias: ``prod(weight_shape) + C_out``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).num_params
+        140
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).num_params
+        114
+        """
+        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
 
 
 def check_spec(spec: Any, name: str = "spec") -> Any:
