@@ -36,10 +36,10 @@ __version__ = "0.1.0"
 # imported above).
 _EXPORTS: dict[str, str] = {
     "settings": "DEFAULT_MAX_BYTES get_max_bytes memory_limit resolve_max_bytes set_max_bytes",
-    "formulas.derived": (
-        "SYMBOLS Formula FormulaProof Relationship framework_formula "
-        "framework_formula_proofs macs_formula output_size_formula params_formula "
-        "prove_formula_equal relationship relationships"
+    "formulas.derived": "SYMBOLS Formula macs_formula output_size_formula params_formula",
+    "formulas.equality": "FormulaProof prove_formula_equal",
+    "formulas.theorems": (
+        "Relationship framework_formula framework_formula_proofs relationship relationships"
     ),
     "formulas.inverse": (
         "input_sizes_with_same_output inverse_output_padding output_padding_for_size "
@@ -50,10 +50,8 @@ _EXPORTS: dict[str, str] = {
         "sliding_sum_estimate sliding_sum_unevaluated"
     ),
     "constructions.index": "AxisPattern axis_patterns",
-    "constructions.matrix": (
-        "BlockLevel MatrixEntries MatrixStructure bias_vector conv_matrix estimate_bytes "
-        "matrix_entries matrix_structure nnz"
-    ),
+    "constructions.matrix": "MatrixEntries bias_vector conv_matrix estimate_bytes matrix_entries",
+    "constructions.structure": "BlockLevel MatrixStructure matrix_structure nnz",
     "constructions.numeric": "conv",
     "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
     "proofs.result": "ProofCounterexample ProofResult",
@@ -104,8 +102,11 @@ if TYPE_CHECKING:
     from convproof.constructions.matrix import *  # noqa: F403
     from convproof.constructions.numeric import *  # noqa: F403
     from convproof.constructions.sliding_sum import *  # noqa: F403
+    from convproof.constructions.structure import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403
+    from convproof.formulas.equality import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403
+    from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403

@@ -486,3 +486,12 @@ def test_relationship_claims_state_their_domain_and_count_no_cases() -> None:
     assert "i + 2*p >= k" in proof.conditions
     plain = cp.prove_formula_equal(sympy.Symbol("a") + 1, 1 + sympy.Symbol("a"))
     assert plain.status == "proved" and plain.cases == 0
+
+
+def test_framework_formula_proofs_returns_a_fresh_dict() -> None:
+    first = cp.framework_formula_proofs()
+    names = set(first)
+    first.clear()  # one caller emptying its dict ...
+    second = cp.framework_formula_proofs()
+    assert set(second) == names and second is not first  # ... empties nobody else's
+    assert second["tf_valid"] is cp.framework_formula_proofs()["tf_valid"]  # proofs cached

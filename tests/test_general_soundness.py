@@ -29,7 +29,7 @@ import sympy
 
 import convproof as cp
 from convproof.constructions import index
-from convproof.formulas import derived as formulas
+from convproof.formulas import theorems
 
 Rule = Callable[..., Any]
 
@@ -213,8 +213,8 @@ def test_planted_framework_formula_is_refuted(name: str, monkeypatch: Any) -> No
         "tf_same": ("TF SAME (planted: floor)", sympy.floor(i / s)),
         "pytorch_pool_ceil": ("planted: no drop", sympy.ceiling((i + 2 * p - k_eff) / s) + 1),
     }[name]
-    monkeypatch.setitem(formulas._FRAMEWORK, name, wrong)
-    proof = formulas._framework_proof(name)  # uncached
+    monkeypatch.setitem(theorems._FRAMEWORK, name, wrong)
+    proof = theorems._framework_proof(name)  # uncached
     assert proof.status == "refuted" and proof.counterexample
 
 

@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import convproof as cp
-from convproof.constructions import matrix as cpm
+from convproof.constructions import structure as cps
 
 try:
     from reference import reference
@@ -549,7 +549,7 @@ def test_axis_nnz_closed_forms_exhaustive(mode: str) -> None:
                     if j is not None:
                         pairs.add((a, j))
             p = axis_pattern(o, n, k, s, d, (pl, pr), mode)
-            assert cpm._axis_nnz(p) == len(pairs), (mode, n, k, s, d, pl, pr)
+            assert cps._axis_nnz(p) == len(pairs), (mode, n, k, s, d, pl, pr)
 
 
 @given(_conv_problems())

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convproof as cp
+from convproof.constructions import numeric
 from convproof.testing import strategies as cs
 
 try:
@@ -250,7 +251,6 @@ def test_depthwise_and_grouped_paths_agree_with_reference(rng: np.random.Generat
 @given(data=st.data())
 def test_wide_route_blocks_agree_with_reference(dtype: str, data: st.DataObject) -> None:
     """The stride-1 im2col in column blocks: block edges (a ragged last block) lose nothing."""
-    import convproof.constructions.numeric as numeric
 
     g = data.draw(st.sampled_from([1, 2]), label="groups")
     cin_g = data.draw(st.integers(2, 3), label="cin_g")
@@ -271,12 +271,8 @@ def test_wide_route_blocks_agree_with_reference(dtype: str, data: st.DataObject)
     w = rng.standard_normal(spec.weight_shape).astype(dtype)
     b = rng.standard_normal(spec.out_channels).astype(dtype)
     expected = reference(spec, x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
-    saved = numeric._CHUNK_BYTES, numeric._CHUNK_MIN
-    numeric._CHUNK_BYTES, numeric._CHUNK_MIN = 1, 7  # blocks of 7 columns: many per call
-    try:
-        got = cp.conv(spec, x, w, b)
-    finally:
-        numeric._CHUNK_BYTES, numeric._CHUNK_MIN = saved
+    tiny = numeric._Tuning(chunk_bytes=1, chunk_min=7)  # blocks of 7 columns: many per call
+    got = numeric._evaluate(spec, x, w, b, tuning=tiny)
     assert got.dtype == np.dtype(dtype)
     tol = 1e-4 if dtype == "float32" else 1e-10
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * 10)
@@ -467,3 +463,47 @@ def test_conv_estimates_its_work_arrays_and_refuses_above_max_bytes() -> None:
     x_big = np.broadcast_to(np.float32(0), (512, 512, 512))  # no memory behind it
     with pytest.raises(cp.MemoryLimitError, match="GiB of work arrays"):
         cp.conv(big, x_big, np.broadcast_to(np.float32(0), big.weight_shape))
+
+
+def test_scratch_pool_is_bounded_and_clearable() -> None:
+    numeric.clear_scratch()
+    assert numeric.clear_scratch() == 0
+    spec = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=3, padding=1)
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 4, 12, 12)), rng.standard_normal(spec.weight_shape)
+    expected = reference(spec, x, w, None)
+    np.testing.assert_allclose(cp.conv(spec, x, w), expected, atol=1e-10)
+    held = numeric.clear_scratch()
+    assert 0 < held <= len(numeric._ROLES) * numeric.SCRATCH_MAX
+    assert numeric.clear_scratch() == 0
+    # after clearing, results are still right (fresh buffers) and the pool refills
+    np.testing.assert_allclose(cp.conv(spec, x, w), expected, atol=1e-10)
+    assert numeric.clear_scratch() == held
+    # an array larger than SCRATCH_MAX is never kept
+    big = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=1, ndim=1)
+    n = numeric.SCRATCH_MAX // 8 + 1
+    cp.conv(big, np.ones((1, n)), np.ones((1, 1, 1)))
+    assert numeric.clear_scratch() < numeric.SCRATCH_MAX
+
+
+def test_tuning_is_frozen_and_routes_agree() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        numeric._TUNING.wide = False  # type: ignore[misc]
+    spec = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1, groups=2)
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 6, 7)), rng.standard_normal(spec.weight_shape)
+    narrow = numeric._evaluate(spec, x, w, None, tuning=numeric._Tuning(wide=False))
+    np.testing.assert_allclose(narrow, reference(spec, x, w, None), atol=1e-10)
+    np.testing.assert_allclose(cp.conv(spec, x, w), narrow, atol=1e-10)
+
+
+def test_backward_plan_cache_is_read_only() -> None:
+    from convproof.constructions import backward
+
+    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, ndim=1,
+                       padding_mode="reflect")  # fmt: skip
+    plan = backward._get_plan(spec, (1, 5))
+    with pytest.raises(ValueError, match="read-only"):
+        plan.axes[0].fold[0] = 7

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convproof as cp
+from convproof.layers.window import check_spec
 
 
 def conv1d(**kw: Any) -> cp.ConvSpec:
@@ -392,17 +393,17 @@ BAD = [
     # input-dependent: padding modes, empty outputs, input shapes
     (
         lambda: _conv(padding=5, padding_mode="reflect").output_shape((3, 5, 9)),
-        r"padding_mode='reflect' needs padding < input size, got padding \(5, 5\) for input size 5",
+        r"padding_mode='reflect' needs padding <= 4 for input size 5, got padding \(5, 5\)",
     ),
     (
         lambda: _conv(padding="same", kernel_size=5, padding_mode="reflect").output_shape(
             (3, 2, 9)
         ),
-        r"padding_mode='reflect' needs padding < input size",
+        r"padding_mode='reflect' needs padding <= 1 for input size 2",
     ),
     (
         lambda: _conv(padding=6, padding_mode="circular").output_shape((3, 5, 9)),
-        r"padding_mode='circular' needs padding <= input size",
+        r"padding_mode='circular' needs padding <= 5 for input size 5",
     ),
     (
         lambda: _conv(kernel_size=5).output_shape((3, 3, 9)),
@@ -749,3 +750,39 @@ def test_transposed_same_output_size_docstring() -> None:
         in_channels=1, out_channels=1, kernel_size=1, stride=2, padding="SAME_UPPER", ndim=1
     )
     assert t.output_shape((1, 6)) == (1, 11)  # the case: not 12
+
+
+# --------------------------------------------------------------------------------------
+# per-kind questions (answered by the specs, not by isinstance chains elsewhere)
+# --------------------------------------------------------------------------------------
+
+KINDS = [
+    # spec, kind_name, transposed, is_linear, padding_mode (hand-written expectations)
+    (cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, padding_mode="circular"),
+     "conv", False, True, "circular"),
+    (cp.ConvTransposeSpec(in_channels=1, out_channels=2, kernel_size=3),
+     "conv_transpose", True, True, "zeros"),
+    (cp.PoolSpec(kind="max", kernel_size=2), "max_pool", False, False, "zeros"),
+    (cp.PoolSpec(kind="avg", kernel_size=2), "avg_pool", False, True, "zeros"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("spec", "name", "transposed", "linear", "mode"), KINDS)
+def test_per_kind_questions(spec, name, transposed, linear, mode) -> None:
+    assert spec.kind_name == name
+    assert spec.transposed is transposed
+    assert spec.is_linear is linear
+    assert spec.padding_mode == mode
+    assert "padding_mode" not in spec.to_dict() or name == "conv"  # a class constant only
+    one = spec.one_axis(1, ((1, 0),))
+    assert one.ndim == 1 and one.kind_name == name and one.padding == ((1, 0),)
+    assert one.kernel_size == (spec.kernel_size[1],) and one.stride == (spec.stride[1],)
+    assert check_spec(spec) is spec
+
+
+def test_check_spec_refuses_non_specs() -> None:
+    for bad in ("conv", None, 3, {"type": "ConvSpec"}):
+        with pytest.raises(cp.ConvProofError, match=r"spec must be a ConvSpec, .* got spec="):
+            check_spec(bad)
+    with pytest.raises(cp.ConvProofError, match=r"layer must be a ConvSpec"):
+        check_spec("x", "layer")

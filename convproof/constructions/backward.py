@@ -61,11 +61,12 @@ import numpy as np
 # input validation is shared with the forward conv (the index arithmetic below is not)
 from convproof.constructions.numeric import _as_array, _check_weight_bias
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import check_spec
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
 
-_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _SAFE = 2.0**62  # int64 accumulation is used only when every result is below this bound
 
 
@@ -131,7 +132,7 @@ def _fold_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
     idx = np.arange(n, dtype=np.int64)
     if mode == "zeros":
         return np.pad(idx, (before, after), mode="constant", constant_values=-1)
-    return np.pad(idx, (before, after), mode=_NP_MODES[mode])  # type: ignore[call-overload]
+    return np.pad(idx, (before, after), mode=padding_mode(mode).numpy)  # type: ignore[call-overload]
 
 
 @functools.lru_cache(maxsize=256)
@@ -144,7 +145,7 @@ def _plan(spec: Any, sample: tuple[int, ...]) -> _Plan:
         i, o = sample[1 + ax], out[1 + ax]
         k, s, d = spec.kernel_size[ax], spec.stride[ax], spec.dilation[ax]
         pl, pr = pads[ax]
-        if isinstance(spec, ConvTransposeSpec):
+        if spec.transposed:
             # input i lands on padded output i*s + u*d; the buffer covers every landing
             length = max((i - 1) * s + d * (k - 1) + 1, pl + o)
             taps = tuple(_tap_slice(u, i, s, d) for u in range(k))
@@ -153,10 +154,11 @@ def _plan(spec: Any, sample: tuple[int, ...]) -> _Plan:
             # output a, tap u reads padded input a*s + u*d (ceil mode may run past pr)
             length = max(i + pl + pr, (o - 1) * s + d * (k - 1) + 1)
             taps = tuple(_tap_slice(u, o, s, d) for u in range(k))
-            mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+            mode = spec.padding_mode
             fold = _zero_fold(i, pl, length)
             if mode != "zeros":
                 fold = _fold_map(i, pl, pr, mode)
+        fold.setflags(write=False)  # cached: shared by every later call, so read-only
         axes.append(_Axis(length, taps, fold))
     return _Plan(tuple(sample), out, pads, tuple(axes))
 
@@ -219,13 +221,6 @@ def _unfold(arr: np.ndarray, axis: int, fold: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # validation and dtypes
 # --------------------------------------------------------------------------------------
-
-
-def _check_spec(spec: Any) -> None:
-    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-        raise ConvProofError(
-            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
-        )
 
 
 def _check_x_g(spec: Any, x: Any, grad_output: Any) -> tuple[np.ndarray, np.ndarray, bool, _Plan]:
@@ -463,8 +458,8 @@ def conv_backward(
     ...                  np.array([[1, 2, 3, 4]]))[:2]
     (array([[21, 43]]), array([[[ 7, 10]]]))
     """
-    _check_spec(spec)
-    if isinstance(spec, PoolSpec):
+    check_spec(spec)
+    if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(
                 f"weight and bias must be None for pooling, got weight of type "
@@ -483,7 +478,7 @@ def conv_backward(
     if xb.shape[0] == 0:
         grad_input = np.zeros(xb.shape, dtype=dtype)
         grad_weight = np.zeros(spec.weight_shape, dtype=dtype)
-    elif isinstance(spec, ConvSpec):
+    elif not spec.transposed:
         grad_input, grad_weight = _conv_grads(spec, plan, xw, ww, gw_)
     else:
         grad_input, grad_weight = _transpose_grads(spec, plan, xw, ww, gw_)
@@ -579,8 +574,8 @@ def max_pool_indices(spec: PoolSpec, x: Any) -> np.ndarray:
     >>> cp.max_pool_indices(pool, np.array([[1.0, 3, 3, 1, 3]]))
     array([[1, 1, 2]])
     """
-    _check_spec(spec)
-    if not isinstance(spec, PoolSpec) or spec.kind != "max":
+    check_spec(spec)
+    if spec.kind_name != "max_pool":
         raise ConvProofError(f"spec must be a max-pooling PoolSpec, got spec={spec!r}")
     xa = _as_array("x", x)
     if xa.ndim not in (spec.ndim + 1, spec.ndim + 2):
@@ -668,8 +663,8 @@ def max_unpool(spec: PoolSpec, x: Any, indices: Any, output_size: Any = None) ->
     >>> cp.max_unpool(pool, np.array([[7.0, 8.0]]), np.array([[1, 3]]))
     array([[0., 7., 0., 8.]])
     """
-    _check_spec(spec)
-    if not isinstance(spec, PoolSpec) or spec.kind != "max":
+    check_spec(spec)
+    if spec.kind_name != "max_pool":
         raise ConvProofError(f"spec must be a max-pooling PoolSpec, got spec={spec!r}")
     xa = _as_array("x", x)
     ia = np.asarray(indices)
@@ -763,8 +758,8 @@ def pool_backward(spec: PoolSpec, x: Any, grad_output: Any) -> np.ndarray:
     >>> cp.pool_backward(mx, np.array([[1.0, 5, 2]]), np.array([[1.0, 10.0]]))
     array([[ 0., 11.,  0.]])
     """
-    _check_spec(spec)
-    if not isinstance(spec, PoolSpec):
+    check_spec(spec)
+    if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output)
     if xb.dtype.kind == "b":

@@ -47,6 +47,7 @@ from convproof.constructions.coefficients import (
     reciprocals,
 )
 from convproof.errors import ConvProofError
+from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 # --------------------------------------------------------------------------------------
@@ -91,7 +92,8 @@ def _source(q: np.ndarray, n: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     definition, rather than taken from the constructions' tables
     (:mod:`convproof.constructions.index`, :mod:`convproof.constructions.numeric`), so a
     wrong entry there is refuted by a proof instead of copied into both sides.  A new mode
-    is added here too (an unknown one raises below), and ``tests/test_proof.py`` proves it.
+    in the padding table (:mod:`convproof.layers.padding`) is read through ``np.pad``, never
+    through the table's index map.
     """
     if mode == "zeros":
         valid = (q >= 0) & (q < n)
@@ -104,10 +106,11 @@ def _source(q: np.ndarray, n: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
     if mode == "reflect":  # edge not repeated; padding < n, so one reflection is enough
         r = np.where(q < 0, -q, q)
         return np.where(r > n - 1, 2 * (n - 1) - r, r), ok
-    raise ConvProofError(  # pragma: no cover - specs refuse other modes
-        "padding_mode must be 'zeros', 'circular', 'replicate' or 'reflect', "
-        f"got padding_mode={mode!r}"
-    )
+    # a mode added to the padding table: NumPy's np.pad, never the table's index map (the
+    # matrix's), so the definition stays independent; an unknown mode is an error there
+    flat = [numpy_pad_read(mode, int(t), n) for t in q.ravel()]
+    valid = np.array([v is not None for v in flat], dtype=bool).reshape(q.shape)
+    return np.array([v or 0 for v in flat], dtype=np.int64).reshape(q.shape), valid
 
 
 def flat_grid(per_axis: list[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
@@ -380,7 +383,7 @@ def _axis_tables(
     nd = spec.ndim
     here = lay.in_shape[1:] if transposed else lay.out_shape[1:]
     there = lay.out_shape[1:] if transposed else lay.in_shape[1:]
-    mode = getattr(spec, "padding_mode", "zeros")
+    mode = spec.padding_mode
     flat = np.zeros((1,) * (2 * nd), dtype=np.int64)
     ok = np.ones((1,) * (2 * nd), dtype=bool)
     for ax in range(nd):

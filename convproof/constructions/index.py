@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = [
@@ -65,9 +66,6 @@ __all__ = [
     "scatter_target",
     "tap_source",
 ]
-
-_MODES = ("zeros", "circular", "reflect", "replicate")
-
 
 # --------------------------------------------------------------------------------------
 # the index rules: written once, for NumPy integer arrays and SymPy symbols alike
@@ -182,9 +180,10 @@ def map_positions(positions: np.ndarray, size: int, mode: str = "zeros") -> np.n
         Padded coordinates ``t`` (any shape).
     size : int
         Input length ``n`` along the axis.
-    mode : {"zeros", "circular", "reflect", "replicate"}
-        Padding mode (PyTorch names).  ``reflect`` assumes ``-n < t < 2n - 1`` (padding smaller
-        than the input, PyTorch's rule); ``circular`` wraps modulo ``n``.
+    mode : str
+        Padding mode, a name in :data:`convproof.layers.padding.PADDING_MODE_TABLE` (whose
+        ``index`` map this applies): ``reflect`` and ``circular`` are periodic
+        (``2(n - 1)`` and ``n``), ``replicate`` clamps, ``zeros`` reads nothing outside.
 
     Returns
     -------
@@ -208,26 +207,10 @@ def map_positions(positions: np.ndarray, size: int, mode: str = "zeros") -> np.n
     reflect   [2 1 0 1 2 3 2 1]
     replicate [0 0 0 1 2 3 3 3]
     """
-    if mode not in _MODES:
-        raise ConvProofError(
-            f"mode must be one of {', '.join(map(repr, _MODES))}, got mode={mode!r}"
-        )
+    rule = padding_mode(mode, "mode").index
     if size < 1:
         raise ConvProofError(f"size must be >= 1, got size={size!r}")
-    t = np.asarray(positions, dtype=np.int64)
-    inside = (t >= 0) & (t < size)
-    if mode == "zeros":
-        return np.where(inside, t, -1)
-    if mode == "circular":
-        return np.mod(t, size)
-    if mode == "replicate":
-        return np.clip(t, 0, size - 1)
-    # reflect, edge not repeated
-    out = np.where(t < 0, -t, t)
-    out = np.where(out >= size, 2 * (size - 1) - out, out)
-    if size == 1:
-        out = np.zeros_like(t)
-    return out
+    return np.asarray(rule(np.asarray(positions, dtype=np.int64), size), dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -428,8 +411,8 @@ def axis_patterns(
     pads = spec.resolve_padding(input_shape)
     spatial_in = tuple(input_shape[-spec.ndim :])
     spatial_out = tuple(out_shape[-spec.ndim :])
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
-    if isinstance(spec, ConvTransposeSpec):
+    mode = spec.padding_mode
+    if spec.transposed:
         spatial_in, spatial_out = spatial_out, spatial_in
     patterns = []
     for ax in range(spec.ndim):
@@ -441,9 +424,9 @@ def axis_patterns(
             spec.dilation[ax],
             pads[ax],
             mode,
-            transposed=isinstance(spec, ConvTransposeSpec),
+            transposed=spec.transposed,
         )
-        if isinstance(spec, PoolSpec) and spec.kind == "avg":
+        if isinstance(spec, PoolSpec) and spec.kind == "avg":  # narrows the type
             pl, pr = pads[ax]
             if spec.count_include_pad:
                 counted = (p.position >= -pl) & (p.position < spatial_in[ax] + pr)

@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -52,17 +53,31 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import check_spec
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = ["conv"]
 
-_WIDE = True  # stride-1 fast path (switchable for benchmarks)
-_WIDE_MAX_ROW = 64  # longest output row for which the wide route is used
-_CHUNK_BYTES = 4 << 20  # size of one im2col block on the wide route
-_CHUNK_MIN = 256  # fewest columns in a block
-_SCRATCH_MAX = 16 << 20  # largest work array kept for reuse (bytes; at most 5 per thread)
-_NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+@dataclass(frozen=True)
+class _Tuning:
+    """Tuning of the numeric routes (frozen; tests and benchmarks pass their own to
+    :func:`_evaluate` instead of changing module state)."""
+
+    wide: bool = True  # stride-1 fast path
+    wide_max_row: int = 64  # longest output row for which the wide route is used
+    chunk_bytes: int = 4 << 20  # size of one im2col block on the wide route
+    chunk_min: int = 256  # fewest columns in a block
+
+
+_TUNING = _Tuning()
+#: Largest work array kept for reuse, in bytes.  At most one buffer per role (``pad``,
+#: ``wide``, ``tap``, ``cols``, ``tail``) is kept per thread, so a thread holds at most
+#: ``len(_ROLES) * SCRATCH_MAX`` bytes (80 MiB); :func:`clear_scratch` frees them.
+SCRATCH_MAX = 16 << 20
+_ROLES = ("pad", "wide", "tap", "cols", "tail")
 
 
 _local = threading.local()
@@ -74,12 +89,14 @@ def _scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     A fresh large temporary costs one page fault per 4 KiB page on every call once the
     allocator has handed its memory back to the OS; on the benchmark machine that was over
     half the time of a small convolution (the depthwise case took 1.2 ms instead of
-    0.5 ms).  Each ``role`` names one buffer, so the arrays of one call never overlap; they
-    never leave this module, and buffers over ``_SCRATCH_MAX`` bytes are not kept.
+    0.5 ms).  Each ``role`` (one of ``_ROLES``) names one buffer, so the arrays of one call
+    never overlap; they never leave this module, and buffers over ``SCRATCH_MAX`` bytes are
+    not kept.  :func:`clear_scratch` frees this thread's buffers.
     """
+    assert role in _ROLES, role
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > _SCRATCH_MAX or dtype.hasobject:
+    if nbytes > SCRATCH_MAX or dtype.hasobject:
         return np.empty(shape, dtype=dtype)
     pool = getattr(_local, "pool", None)
     if pool is None:
@@ -88,6 +105,30 @@ def _scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if buf is None or buf.nbytes < nbytes:
         buf = pool[role] = np.empty(max(nbytes, 1), dtype=np.uint8)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def clear_scratch() -> int:
+    """Free the calling thread's reusable work arrays; return how many bytes were held.
+
+    :func:`conv` keeps at most one work array per role and thread, each at most
+    ``SCRATCH_MAX`` bytes, to avoid page faults on repeated calls; a long-running
+    program that is done with convolutions can release them here (a thread's arrays
+    are also released when the thread ends).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convproof as cp
+    >>> from convproof.constructions.numeric import clear_scratch
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=3, padding=1, ndim=1)
+    >>> _ = cp.conv(spec, np.ones((2, 8)), np.ones((2, 2, 3)))
+    >>> clear_scratch() > 0, clear_scratch()
+    (True, 0)
+    """
+    pool = getattr(_local, "pool", None) or {}
+    held = sum(buf.nbytes for buf in pool.values())
+    pool.clear()
+    return held
 
 
 # --------------------------------------------------------------------------------------
@@ -188,9 +229,8 @@ def _exact_integers(
     (for the transposed convolution too), plus the bias, so
     ``max|x| * max|w| * terms + max|b| < 2**63`` rules out overflow of the accumulation.
     """
-    terms = (w.shape[1] if isinstance(spec, ConvSpec) else w.shape[0] // spec.groups) * math.prod(
-        spec.kernel_size
-    )
+    per_group = w.shape[0] // spec.groups if spec.transposed else w.shape[1]
+    terms = per_group * math.prod(spec.kernel_size)
     bound = _max_abs(xb) * _max_abs(w) * terms + _max_abs(b)
     cast: np.dtype[Any] = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
     return (
@@ -258,7 +298,7 @@ def _pad_channels_first(xb: np.ndarray, pads: tuple[tuple[int, int], ...], mode:
         interior = tuple(slice(a, a + i) for i, (a, _) in zip(xb.shape[2:], pads))
         buf[(slice(None), slice(None), *interior)] = xb.transpose(1, 0, *range(2, 2 + nd))
         return buf
-    xp = _pad(xb, pads, _NP_MODES[mode])
+    xp = _pad(xb, pads, padding_mode(mode).numpy)
     np.copyto(buf, xp.transpose(1, 0, *range(2, 2 + nd)))
     return buf
 
@@ -269,6 +309,7 @@ def _conv_wide(
     w: np.ndarray,
     pads: tuple[tuple[int, int], ...],
     out_sp: tuple[int, ...],
+    tuning: _Tuning,
 ) -> np.ndarray:
     """Stride-1 convolution on the flattened padded input ("wide" rows, cropped at the end).
 
@@ -309,10 +350,10 @@ def _conv_wide(
                 acc += buf
     else:
         # im2col by contiguous shifted copies, cols[c, u, t] = flat[c, t + off(u)], built in
-        # column blocks of about _CHUNK_BYTES that stay in cache and feed one GEMM each
+        # column blocks of about tuning.chunk_bytes that stay in cache and feed one GEMM each
         # (one huge im2col matrix costs more in memory traffic than the GEMM saves)
         k_rows = cin_g * taps
-        chunk = min(length, max(_CHUNK_MIN, _CHUNK_BYTES // (c_in * taps * item)))
+        chunk = min(length, max(tuning.chunk_min, tuning.chunk_bytes // (c_in * taps * item)))
         tap_strides = tuple(d * st * item for d, st in zip(spec.dilation, steps))
         wg = w.reshape(g, cout_g, k_rows)
         cols = _scratch("cols", (c_in, *spec.kernel_size, chunk), dtype)
@@ -335,7 +376,9 @@ def _conv_wide(
     return out
 
 
-def _conv_forward(spec: ConvSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _conv_forward(
+    spec: ConvSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype, tuning: _Tuning
+) -> np.ndarray:
     nd = spec.ndim
     n, c_in = xb.shape[:2]
     pads, out_sp = _plan(spec, xb.shape)
@@ -345,10 +388,10 @@ def _conv_forward(spec: ConvSpec, xb: np.ndarray, w: np.ndarray, dtype: np.dtype
     w = w.astype(dtype, copy=False)
     # stride 1: the "wide" route pays one extra pass over the output to crop it, and wins
     # when windowed rows are short (slow strided copies) or there is one channel per group
-    wide = all(s == 1 for s in spec.stride) and (cin_g == 1 or out_sp[-1] <= _WIDE_MAX_ROW)
-    if _WIDE and wide and dtype.kind in "fc" and n > 0:
-        return _conv_wide(spec, xb, w, pads, out_sp)
-    xp = _pad(xb, pads, _NP_MODES[spec.padding_mode])
+    wide = all(s == 1 for s in spec.stride) and (cin_g == 1 or out_sp[-1] <= tuning.wide_max_row)
+    if tuning.wide and wide and dtype.kind in "fc" and n > 0:
+        return _conv_wide(spec, xb, w, pads, out_sp, tuning)
+    xp = _pad(xb, pads, padding_mode(spec.padding_mode).numpy)
     win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
     taps = math.prod(spec.kernel_size)
     big_o = math.prod(out_sp)
@@ -594,15 +637,19 @@ def conv(
     >>> cp.conv(t, np.array([[1, 2]]), np.array([[[1, 10]]]))
     array([[ 1, 10,  2, 20]])
     """
-    if not isinstance(spec, ConvSpec | ConvTransposeSpec | PoolSpec):
-        raise ConvProofError(
-            f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
-        )
+    return _evaluate(spec, x, weight, bias, tuning=_TUNING, max_bytes=max_bytes)
+
+
+def _evaluate(
+    spec: Any, x: Any, weight: Any, bias: Any, *, tuning: _Tuning, max_bytes: int | None = None
+) -> np.ndarray:
+    """:func:`conv` with an explicit :class:`_Tuning` (tests and benchmarks pass their own)."""
+    check_spec(spec)
     xa = _as_array("x", x)
     xb = _check_x(spec, xa)
     batched = xa.ndim == spec.ndim + 2
     _check_memory(spec, xb, max_bytes)
-    if isinstance(spec, PoolSpec):
+    if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(
                 f"weight and bias must be None for pooling, got weight of type "
@@ -616,8 +663,8 @@ def conv(
         dtype = _result_dtype(xb, w, b)
         if dtype.kind == "i" and xb.dtype.kind != "O":
             xb, w, b, dtype = _exact_integers(spec, xb, w, b)
-        if isinstance(spec, ConvSpec):
-            out = _conv_forward(spec, xb, w, dtype)
+        if not spec.transposed:
+            out = _conv_forward(spec, xb, w, dtype, tuning)
         else:
             out = _conv_transpose(spec, xb, w, dtype)
         if b is not None:

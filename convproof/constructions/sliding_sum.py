@@ -46,6 +46,7 @@ import numpy as np
 import sympy
 
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
@@ -191,8 +192,11 @@ def _read(t: int, n: int, mode: str) -> int | None:
         return t % n
     if mode == "replicate":
         return 0 if t < 0 else n - 1
-    # reflect (NumPy "reflect", edge not repeated; padding < n, so one bounce)
-    return -t if t < 0 else 2 * (n - 1) - t
+    if mode == "reflect":  # NumPy "reflect", edge not repeated; padding < n, so one bounce
+        return -t if t < 0 else 2 * (n - 1) - t
+    # a mode added to the padding table: NumPy's np.pad, never the table's index map (the
+    # index rule's), so the definition stays independent; an unknown mode is an error
+    return numpy_pad_read(mode, t, n)
 
 
 def _no_tick() -> None:

@@ -66,38 +66,13 @@ def _check_spec(spec: Any, name: str = "spec", types: tuple[type, ...] = _SPEC_T
         raise ConvProofError(f"{name} must be a {accepted}, got {name}={spec!r}")
 
 
-def _axis_spec(spec: Spec, axis: int, padding: Any) -> Spec:
-    """The 1-D spec of one axis of ``spec`` with ``padding`` (raises if illegal)."""
-    common: dict[str, Any] = dict(
-        kernel_size=spec.kernel_size[axis],
-        stride=spec.stride[axis],
-        dilation=spec.dilation[axis],
-        padding=padding,
-        ndim=1,
-    )
-    if isinstance(spec, ConvSpec):
-        return ConvSpec(
-            in_channels=1, out_channels=1, bias=False, padding_mode=spec.padding_mode, **common
-        )
-    if isinstance(spec, ConvTransposeSpec):
-        return ConvTransposeSpec(
-            in_channels=1, out_channels=1, output_padding=spec.output_padding[axis], **common
-        )
-    return PoolSpec(
-        kind=spec.kind,
-        ceil_mode=spec.ceil_mode,
-        count_include_pad=spec.count_include_pad,
-        **common,
-    )
-
-
 def _axis_out(spec: Spec, axis: int, i: int, padding: Any) -> int | None:
     """Output size along ``axis`` for input size ``i``, or ``None`` if the spec refuses it."""
-    if isinstance(spec, PoolSpec) and spec.kind == "avg" and spec.ndim == 3:
+    if spec.kind_name == "avg_pool" and spec.ndim == 3:
         if i < spec.kernel_size[axis]:
             return None
     try:
-        return _axis_spec(spec, axis, padding).output_spatial((i,))[0]
+        return spec.one_axis(axis, padding).output_spatial((i,))[0]
     except ConvProofError:
         return None
 

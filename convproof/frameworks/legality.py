@@ -113,7 +113,7 @@ def breaks(spec: ConvSpec | ConvTransposeSpec | PoolSpec, profile: str) -> tuple
         o >= s for o, s in zip(spec.output_padding, spec.stride)
     ):
         found.append("output_padding_at_least_stride")
-    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros":
         found.append("padding_modes_in_the_call")
     return tuple(n for n in found if _BY_NAME[n].accepted[profile] is False)
 

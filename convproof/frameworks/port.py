@@ -230,7 +230,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     if input_shape is not None:
         spec.split_input_shape(input_shape)
     n = spec.ndim
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    mode = spec.padding_mode
     const = _constant_pads(spec)
     named = spec.padding if isinstance(spec.padding, str) else None
     size_dependent = const is None

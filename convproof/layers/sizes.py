@@ -1,7 +1,12 @@
 """Per-axis integer formulas (private; the bottom of the arithmetic stack).
 
-Everything here works on one spatial axis with plain Python integers and never
-validates user input: callers (``spec``, ``arithmetic``) check arguments first.
+Everything here works on one spatial axis and never validates user input: callers
+(``spec``, ``formulas.inverse``) check arguments first.  This is the one output-size rule:
+the specs, the network shapes (where sizes may be SymPy symbols: ``conv_out``,
+``transposed_out``, ``pool_ceil_count`` and ``ceil_drops_last`` use only ``+ - * //`` and
+comparisons, so they also take SymPy expressions) and the text reports compute from it.
+``formulas.derived`` derives its SymPy formulas independently, by counting windows, and
+proves them equal to these (its formula theorems).
 Notation: input ``i``, kernel ``k``, stride ``s``, dilation ``d``, padding before/after
 ``pl``/``pr``, output padding ``op``; the effective kernel is ``k_eff = d(k-1) + 1``.
 """
@@ -9,8 +14,10 @@ Notation: input ``i``, kernel ``k``, stride ``s``, dilation ``d``, padding befor
 from __future__ import annotations
 
 __all__ = [
+    "ceil_drops_last",
     "conv_out",
     "effective_kernel",
+    "pool_ceil_count",
     "pool_out",
     "same_total",
     "split_total",
@@ -40,13 +47,22 @@ def pool_out(i: int, k: int, s: int, d: int, pl: int, pr: int, ceil_mode: bool) 
     if the last window would start at or after ``i + pl`` (entirely in the right padding or
     beyond), one less.
     """
-    span = i + pl + pr - effective_kernel(k, d)
     if not ceil_mode:
-        return span // s + 1
-    o = (span + s - 1) // s + 1
-    if o > 0 and (o - 1) * s >= i + pl:
+        return conv_out(i, k, s, d, pl, pr)
+    o = pool_ceil_count(i, k, s, d, pl, pr)
+    if o > 0 and ceil_drops_last(o, s, i, pl):
         o -= 1
     return o
+
+
+def pool_ceil_count(i: int, k: int, s: int, d: int, pl: int, pr: int) -> int:
+    """Ceil-mode window count before PyTorch's correction: ``ceil((i + pl + pr - k_eff)/s) + 1``."""
+    return (i + pl + pr - effective_kernel(k, d) + s - 1) // s + 1
+
+
+def ceil_drops_last(o: int, s: int, i: int, pl: int) -> bool:
+    """Whether ceil mode drops window ``o - 1``: it starts at ``(o-1)s >= i + pl`` (right pad)."""
+    return (o - 1) * s >= i + pl
 
 
 def same_total(i: int, k: int, s: int, d: int) -> int:

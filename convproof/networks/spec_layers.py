@@ -29,6 +29,7 @@ import sympy
 
 from convproof.constructions.index import map_positions
 from convproof.errors import ConvProofError
+from convproof.layers import sizes as _sizes
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
 from convproof.networks.protocol import NetworkLayer, Step, json_fields
 from convproof.networks.values import fmt_shape, is_concrete, norm, prod
@@ -145,7 +146,7 @@ class _SpecLayer(NetworkLayer):
         taps = np.array([o * s + u * d - pl for o in outs for u in range(k)], dtype=np.int64)
         taps = taps[(taps >= -pl) & (taps < n_in + pr)]
         # the index rule's padding-mode map: -1 where a padded position holds zero
-        sources = map_positions(taps, n_in, getattr(spec, "padding_mode", "zeros"))
+        sources = map_positions(taps, n_in, spec.padding_mode)
         return {int(v) for v in sources if v >= 0}
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,10 +209,11 @@ class _PoolLayer(_SpecLayer):
     def _symbolic_size(self, axis: int, i: Any, pads: tuple[Any, Any]) -> Any:
         if not self.spec.ceil_mode:
             return super()._symbolic_size(axis, i, pads)
-        k_eff, s = self.spec.effective_kernel_size[axis], self.spec.stride[axis]
+        spec = self.spec
+        k, d, s = spec.kernel_size[axis], spec.dilation[axis], spec.stride[axis]
         pl, pr = pads
-        o = (i + pl + pr - k_eff + s - 1) // s + 1
-        return sympy.Piecewise((o - 1, (o - 1) * s >= i + pl), (o, True))
+        o = _sizes.pool_ceil_count(i, k, s, d, pl, pr)
+        return sympy.Piecewise((o - 1, _sizes.ceil_drops_last(o, s, i, pl)), (o, True))
 
 
 class _ConvTransposeLayer(_SpecLayer):
@@ -247,8 +249,8 @@ class _ConvTransposeLayer(_SpecLayer):
 
     def _symbolic_size(self, axis: int, i: Any, pads: tuple[Any, Any]) -> Any:
         spec = self.spec
-        k_eff, s = spec.effective_kernel_size[axis], spec.stride[axis]
-        return (i - 1) * s - pads[0] - pads[1] + k_eff + spec.output_padding[axis]
+        k, d, s = spec.kernel_size[axis], spec.dilation[axis], spec.stride[axis]
+        return _sizes.transposed_out(i, k, s, d, pads[0], pads[1], spec.output_padding[axis])
 
     def trace_back(
         self, step: Step, in_shape: tuple[int, ...], axis: int, outs: set[int]

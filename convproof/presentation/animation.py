@@ -119,7 +119,7 @@ def _grids(spec: AnySpec, input_shape: Sequence[int]) -> _Sliding:
     pads = spec.resolve_padding(input_shape)
     _, _, spatial = spec.split_input_shape(input_shape)
     o_sp = out[-spec.ndim :]
-    mode = spec.padding_mode if isinstance(spec, ConvSpec) else "zeros"
+    mode = spec.padding_mode
     grids = [_axis_grid(spec, ax, spatial[ax], pads[ax], o_sp[ax], mode) for ax in range(spec.ndim)]
     if spec.ndim == 1:  # draw a 1-D layer as one row
         grids = [_Grid(("input",), ((0,),), 1, (0,), ("",)), grids[0]]
@@ -487,7 +487,7 @@ def _sliding_title(spec: AnySpec, input_shape: Sequence[int]) -> str:
         parts.append(f"p={before}" if before == after else f"p=({before}, {after})")
     else:
         parts.append(f"p={pads}")
-    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros":
         parts[-1] += f" ({spec.padding_mode})"
     if any(d != 1 for d in spec.dilation):
         parts.append(f"d={_fmt_tuple(spec.dilation)}")

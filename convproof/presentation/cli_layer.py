@@ -181,7 +181,8 @@ def _structure_name(structure: Any) -> str:
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
-    from convproof.constructions.matrix import conv_matrix, matrix_structure, nnz
+    from convproof.constructions.matrix import conv_matrix
+    from convproof.constructions.structure import matrix_structure, nnz
 
     spec, shape = _layer(args)
     if isinstance(spec, PoolSpec) and spec.kind == "max":

@@ -196,7 +196,7 @@ def _describe(spec: AnySpec) -> str:
             parts.append(f"groups={spec.groups}")
         if not spec.bias:
             parts.append("bias=False")
-    if isinstance(spec, ConvSpec) and spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros":
         parts.append(f"padding_mode={spec.padding_mode!r}")
     if isinstance(spec, PoolSpec):
         if spec.ceil_mode:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec
 
 __all__ = [
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 _U = 2.0**-53  # unit roundoff of IEEE binary64, round to nearest
-_NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _DENSE_MAX = 1 << 22  # largest matrix (entries) for which k=None falls back to a dense SVD
 _STATUSES = ("proved", "verified", "inconclusive")
 
@@ -248,7 +248,7 @@ def _pad_maps(spec: ConvSpec, shape: tuple[int, ...]) -> list[np.ndarray]:
         if spec.padding_mode == "zeros":
             src = np.pad(idx, (pl, pr), mode="constant", constant_values=-1)
         else:
-            src = np.pad(idx, (pl, pr), mode=_NP_MODES[spec.padding_mode])  # type: ignore[call-overload]
+            src = np.pad(idx, (pl, pr), mode=padding_mode(spec.padding_mode).numpy)  # type: ignore[call-overload]
         maps.append(src)
     return maps
 

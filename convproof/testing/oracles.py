@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["torch_available", "torch_reference"]
-
-_TORCH_PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
 
 def torch_available() -> bool:
@@ -121,7 +120,9 @@ def torch_reference(
         w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
         b = None if bias is None else torch.from_numpy(np.asarray(bias, dtype=np.float64))
         if isinstance(spec, ConvSpec):
-            mode = _TORCH_PAD_MODES.get(spec.padding_mode, "constant")
+            mode = padding_mode(spec.padding_mode).torch
+            if mode is None:
+                raise NotImplementedError(f"PyTorch has no padding_mode {spec.padding_mode!r}")
             if any(p for pair in pads for p in pair):
                 t = F.pad(t, _flat_pad(pads), mode=mode)
             fn = getattr(F, f"conv{n}d")

@@ -44,6 +44,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as hnp
 
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode_names
 from convproof.layers.spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec, Spec
 
 __all__ = [
@@ -284,7 +285,7 @@ def conv_specs(
     )
     c_lo, c_hi = _check_channels(min_channels, max_channels)
     forms = _check_subset("paddings", paddings, CONV_PADDING_FORMS)
-    modes = _check_subset("padding_modes", padding_modes, PADDING_MODES)
+    modes = _check_subset("padding_modes", padding_modes, padding_mode_names())
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
@@ -631,7 +632,7 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
         "max_padding": lambda: max(pads, default=0) <= value,
         "groups": lambda: value or getattr(spec, "groups", 1) == 1,
         "bias": lambda: value is None or not conv_like or getattr(spec, "bias", None) == value,
-        "padding_modes": lambda: getattr(spec, "padding_mode", "zeros") in tuple(value),
+        "padding_modes": lambda: spec.padding_mode in tuple(value),
         "kinds": lambda: not isinstance(spec, PoolSpec) or spec.kind in tuple(value),
         "ceil_mode": lambda: value is None or getattr(spec, "ceil_mode", value) == value,
         "count_include_pad": lambda: (

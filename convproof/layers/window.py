@@ -1,0 +1,489 @@
+"""What the three spec kinds share: argument normalizers and the window geometry base class.
+
+Private to :mod:`convproof.layers` (the public classes live in :mod:`convproof.layers.spec`):
+the normalizers turn PyTorch's spellings into tuples with messages that quote the user's
+value, and :class:`_Windowed` holds the behaviour every sliding-window layer shares
+(padding resolution, output shapes from :mod:`convproof.layers.sizes`, the per-kind
+questions other stages ask: :attr:`~_Windowed.kind_name`, :attr:`~_Windowed.transposed`,
+:attr:`~_Windowed.is_linear`) plus :func:`check_spec`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any, ClassVar
+
+from convproof.errors import ConvProofError
+from convproof.layers import sizes as _axis
+
+__all__: list[str] = []
+
+Pairs = tuple[tuple[int, int], ...]
+PaddingArg = int | str | Sequence[int] | Sequence[Sequence[int]]
+
+#: Accepted padding names (``"VALID"``, ``"SAME"`` and ``"FULL"`` are accepted as TF spellings).
+PADDING_NAMES = ("valid", "same", "full", "SAME_UPPER", "SAME_LOWER")
+_NAME_ALIASES = {"VALID": "valid", "SAME": "SAME_UPPER", "FULL": "full"}
+
+
+# --------------------------------------------------------------------------------------
+# normalizers: user spellings -> tuples (messages quote the user's value)
+# --------------------------------------------------------------------------------------
+
+
+def _int(name: str, value: Any) -> int:
+    """An integer (NumPy integers welcome, ``bool`` and floats refused)."""
+    if isinstance(value, bool):
+        raise ConvProofError(f"{name} must be an integer, got {name}={value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ConvProofError(f"{name} must be an integer, got {name}={value!r}") from None
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+#: The most spatial dims a spec accepts (frameworks stop at 3; a bound keeps a hostile
+#: ``ndim=10**9`` from exhausting memory while broadcasting ints to tuples).
+MAX_NDIM = 16
+
+
+def _infer_ndim(cls: str, ndim: Any, **candidates: Any) -> int:
+    """``ndim`` as given, else the length of the first tuple argument, else 2."""
+    if ndim is not None:
+        n = _int("ndim", ndim)
+        if not 1 <= n <= MAX_NDIM:
+            raise ConvProofError(f"ndim must be between 1 and {MAX_NDIM}, got ndim={ndim!r}")
+        return n
+    for name, value in candidates.items():
+        if _is_seq(value) and len(value) > 0:
+            if len(value) > MAX_NDIM:
+                raise ConvProofError(
+                    f"{name} must have at most {MAX_NDIM} entries (one per spatial dim), "
+                    f"got {name} with {len(value)} entries"
+                )
+            return len(value)
+    return 2
+
+
+def _ints(name: str, value: Any, ndim: int, minimum: int) -> tuple[int, ...]:
+    """Broadcast an int to ``ndim`` or check a tuple's length; every entry ``>= minimum``."""
+    if _is_seq(value):
+        if len(value) != ndim:
+            raise ConvProofError(
+                f"{name} must be an int or a tuple of {ndim} ints (ndim={ndim}), "
+                f"got {name}={value!r}"
+            )
+        out = tuple(_int(name, v) for v in value)
+    elif isinstance(value, str) or value is None:
+        raise ConvProofError(
+            f"{name} must be an int or a tuple of {ndim} ints, got {name}={value!r}"
+        )
+    else:
+        out = (_int(name, value),) * ndim
+    if any(v < minimum for v in out):
+        raise ConvProofError(
+            f"{name} must be >= {minimum} in every dimension, got {name}={value!r}"
+        )
+    return out
+
+
+def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
+    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name."""
+    if isinstance(value, str):
+        name = _NAME_ALIASES.get(value, value)
+        if name not in names:
+            raise ConvProofError(
+                f"padding must be an int, a tuple, (before, after) pairs or one of "
+                f"{', '.join(repr(n) for n in names)}, got padding={value!r}"
+            )
+        if name == "valid":
+            return ((0, 0),) * ndim
+        return name
+    if _is_seq(value):
+        if len(value) != ndim:
+            raise ConvProofError(
+                f"padding must have one entry per spatial dimension (ndim={ndim}), "
+                f"got padding={value!r}"
+            )
+        pairs = []
+        for entry in value:
+            if _is_seq(entry):
+                if len(entry) != 2:
+                    raise ConvProofError(
+                        f"padding pairs must be (before, after), got padding={value!r}"
+                    )
+                pairs.append((_int("padding", entry[0]), _int("padding", entry[1])))
+            else:
+                p = _int("padding", entry)
+                pairs.append((p, p))
+        out: Pairs = tuple(pairs)
+    else:
+        if value is None:
+            raise ConvProofError(
+                f"padding must be an int, a tuple or a name, got padding={value!r}"
+            )
+        p = _int("padding", value)
+        out = ((p, p),) * ndim
+    if any(v < 0 for pair in out for v in pair):
+        raise ConvProofError(
+            f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
+            f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
+        )
+    return out
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConvProofError(f"{name} must be True or False, got {name}={value!r}")
+    return value
+
+
+def _positive(name: str, value: Any) -> int:
+    v = _int(name, value)
+    if v < 1:
+        raise ConvProofError(f"{name} must be >= 1, got {name}={value!r}")
+    return v
+
+
+def _fmt(t: tuple[int, ...]) -> str:
+    return str(t[0]) if len(set(t)) == 1 else str(t)
+
+
+# --------------------------------------------------------------------------------------
+# shared behaviour
+# --------------------------------------------------------------------------------------
+
+
+class _Windowed:
+    """Behaviour shared by the three spec kinds (a sliding window over ``ndim`` axes)."""
+
+    layer: ClassVar[str]
+    #: Whether the layer scatters its input (a transposed convolution) rather than gathers.
+    transposed: ClassVar[bool] = False
+    ndim: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: Pairs | str
+
+    # -- per-kind questions (one place instead of isinstance chains) --------------------
+    @property
+    def kind_name(self) -> str:
+        """``"conv"``, ``"conv_transpose"``, ``"max_pool"`` or ``"avg_pool"``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=2).kind_name
+        'max_pool'
+        """
+        return self.layer
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether the layer is linear in its input (every kind but max pooling).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2).is_linear
+        True
+        """
+        return True
+
+    def _set_conv_fields(
+        self,
+        n: int,
+        in_channels: Any,
+        out_channels: Any,
+        kernel_size: Any,
+        stride: Any,
+        dilation: Any,
+        padding: Any,
+        names: tuple[str, ...],
+    ) -> None:
+        """Validate and store the fields both convolution kinds share (frozen dataclass)."""
+        setattr_ = object.__setattr__
+        setattr_(self, "ndim", n)
+        setattr_(self, "in_channels", _positive("in_channels", in_channels))
+        setattr_(self, "out_channels", _positive("out_channels", out_channels))
+        setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
+        setattr_(self, "stride", _ints("stride", stride, n, 1))
+        setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
+        setattr_(self, "padding", _padding(padding, n, names))
+
+    def _axis_common(self, axis: int, padding: Any) -> dict[str, Any]:
+        """Window arguments of one axis, for the kinds' ``one_axis``."""
+        return dict(
+            kernel_size=self.kernel_size[axis],
+            stride=self.stride[axis],
+            dilation=self.dilation[axis],
+            padding=padding,
+            ndim=1,
+        )
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def effective_kernel_size(self) -> tuple[int, ...]:
+        """Span of the dilated kernel per axis, ``d(k - 1) + 1``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, dilation=(1, 2)
+        ...             ).effective_kernel_size
+        (3, 5)
+        """
+        return tuple(_axis.effective_kernel(k, d) for k, d in zip(self.kernel_size, self.dilation))
+
+    def _expected_channels(self) -> int | None:
+        return None
+
+    def split_input_shape(
+        self, input_shape: Sequence[int]
+    ) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+        """Split an input shape into ``(batch, channels, spatial)``, validating it.
+
+        ``input_shape`` is ``(C, *spatial)`` or ``(N, C, *spatial)``; ``batch`` is ``()`` or
+        ``(N,)``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).split_input_shape(
+        ...     (8, 3, 32, 32))
+        ((8,), 3, (32, 32))
+        """
+        if not _is_seq(input_shape) and not hasattr(input_shape, "__len__"):
+            raise ConvProofError(
+                f"input_shape must be a tuple (C, *spatial) or (N, C, *spatial), "
+                f"got input_shape={input_shape!r}"
+            )
+        shape = tuple(input_shape)
+        if len(shape) not in (self.ndim + 1, self.ndim + 2):
+            raise ConvProofError(
+                f"input_shape must be (C, *spatial) or (N, C, *spatial) with {self.ndim} spatial "
+                f"dims (ndim={self.ndim}), got input_shape={input_shape!r}"
+            )
+        dims = tuple(_int("input_shape", v) for v in shape)
+        batch, c, spatial = dims[: -self.ndim - 1], dims[-self.ndim - 1], dims[-self.ndim :]
+        if any(n < 0 for n in batch):
+            raise ConvProofError(f"batch size must be >= 0, got input_shape={input_shape!r}")
+        if c < 1:
+            raise ConvProofError(f"channels must be >= 1, got input_shape={input_shape!r}")
+        if any(v < 1 for v in spatial):
+            raise ConvProofError(
+                f"spatial sizes must be >= 1 in every dimension, got input_shape={input_shape!r}"
+            )
+        expected = self._expected_channels()
+        if expected is not None and c != expected:
+            raise ConvProofError(
+                f"input_shape has {c} channels but the layer expects {expected} "
+                f"(in_channels={expected}), got input_shape={input_shape!r}"
+            )
+        return batch, c, spatial
+
+    def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
+        raise NotImplementedError  # pragma: no cover - every kind overrides
+
+    def _check_padding(self, pads: Pairs, spatial: tuple[int, ...]) -> None:
+        """Kind-specific limits on resolved padding (padding modes)."""
+
+    def resolve_padding(self, input_shape: Sequence[int]) -> Pairs:
+        """Per-side padding ``((before, after), ...)`` for an input of this shape.
+
+        =================  ===========================================================
+        ``padding``        resolved per axis
+        =================  ===========================================================
+        int / tuple        as given, the same on both sides
+        pairs              as given
+        ``"valid"``        ``(0, 0)``
+        ``"full"``         ``(k_eff - 1, k_eff - 1)``
+        ``"same"``         PyTorch: total ``d(k - 1)``, odd extra at the **end**
+        ``"SAME_UPPER"``   TF/JAX ``SAME``: total ``max(0, (ceil(i/s) - 1)s + k_eff - i)``,
+                           odd extra at the **end**
+        ``"SAME_LOWER"``   the same total, odd extra at the **start**
+        =================  ===========================================================
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            ``(C, *spatial)`` or ``(N, C, *spatial)``.
+
+        Returns
+        -------
+        tuple of (int, int)
+            One ``(before, after)`` pair per spatial dimension.
+
+        Raises
+        ------
+        ConvProofError
+            If the input shape is invalid for this layer, or the padding breaks a padding
+            mode's limit (``reflect`` needs padding < input size, ``circular`` <= input size).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=7, stride=2,
+        ...                    padding="SAME_UPPER")
+        >>> spec.resolve_padding((3, 224, 224))
+        ((2, 3), (2, 3))
+        """
+        _, _, spatial = self.split_input_shape(input_shape)
+        return self._resolve_spatial(spatial)
+
+    def _resolve_spatial(self, spatial: tuple[int, ...]) -> Pairs:
+        pads = (
+            self._resolve_named(self.padding, spatial)
+            if isinstance(self.padding, str)
+            else self.padding
+        )
+        self._check_padding(pads, spatial)
+        return pads
+
+    def output_spatial(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        """Output spatial sizes for these input spatial sizes (no channel or batch axes).
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="max", kernel_size=1, stride=2, ceil_mode=True, ndim=1
+        ...             ).output_spatial((32,))
+        (16,)
+        """
+        spatial_t = tuple(spatial)
+        c = self._expected_channels() or 1
+        self.split_input_shape((c, *spatial_t))
+        pads = self._resolve_spatial(spatial_t)
+        return self._output_sizes(spatial_t, pads)
+
+    def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _out_channels(self, c_in: int) -> int:
+        raise NotImplementedError  # pragma: no cover
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        """Output shape for an input shape: same rank, channels replaced.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            ``(C, *spatial)`` or ``(N, C, *spatial)``.
+
+        Returns
+        -------
+        tuple of int
+            ``(C_out, *out)`` or ``(N, C_out, *out)``.
+
+        Raises
+        ------
+        ConvProofError
+            If the input shape does not fit the layer or the output would be empty.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=1, kernel_size=5, stride=2
+        ...             ).output_shape((1, 3, 32, 32))
+        (1, 1, 14, 14)
+        """
+        batch, c, spatial = self.split_input_shape(input_shape)
+        pads = self._resolve_spatial(spatial)
+        return (*batch, self._out_channels(c), *self._output_sizes(spatial, pads))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``{"type": ..., **fields}``) that :func:`spec_from_dict` reads.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> d = cp.PoolSpec(kind="avg", kernel_size=2).to_dict()
+        >>> d["type"], d["kernel_size"]
+        ('PoolSpec', [2, 2])
+        >>> cp.spec_from_dict(d) == cp.PoolSpec(kind="avg", kernel_size=2)
+        True
+        """
+
+        def plain(v: Any) -> Any:
+            return [plain(x) for x in v] if isinstance(v, tuple) else v
+
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in fields(self):  # type: ignore[arg-type]
+            out[f.name] = plain(getattr(self, f.name))
+        return out
+
+    def _axis_error(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> None:
+        k, d = self.kernel_size[axis], self.dilation[axis]
+        raise ConvProofError(
+            f"{what} would be empty: input size {i} along dim {axis} with padding {pads} "
+            f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
+            f"(kernel_size={k}, dilation={d}), output size {o}"
+        )
+
+
+class _Conv(_Windowed):
+    """What both convolution kinds add: channels, groups, a bias."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    bias: bool
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:  # pragma: no cover - each kind defines it
+        raise NotImplementedError
+
+    @property
+    def bias_shape(self) -> tuple[int, ...] | None:
+        """``(C_out,)`` when the layer has a bias, else ``None``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).bias_shape
+        (5,)
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3).bias_shape
+        (6,)
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3, bias=False).bias_shape
+        """
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def num_params(self) -> int:
+        """Weights plus bias: ``prod(weight_shape) + C_out``.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.ConvSpec(in_channels=3, out_channels=5, kernel_size=3).num_params
+        140
+        >>> cp.ConvTransposeSpec(in_channels=4, out_channels=6, kernel_size=3, groups=2
+        ...                      ).num_params
+        114
+        """
+        return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
+
+
+def check_spec(spec: Any, name: str = "spec") -> Any:
+    """``spec`` itself if it is a ConvSpec, ConvTransposeSpec or PoolSpec, else a ConvProofError.
+
+    Examples
+    --------
+    >>> from convproof.layers.window import check_spec
+    >>> check_spec("conv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convproof.errors.ConvProofError: spec must be a ConvSpec, ..., got spec='conv'
+    """
+    if not isinstance(spec, _Windowed):
+        raise ConvProofError(
+            f"{name} must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {name}={spec!r}"
+        )
+    return spec
