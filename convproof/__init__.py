@@ -60,10 +60,8 @@ _EXPORTS: dict[str, str] = {
     "proofs.general": "GENERAL_KINDS prove_general",
     "proofs.backward": "adjoint_check prove_backward prove_backward_general",
     "testing.strategies": "ConvProblem",
-    "testing.check": (
-        "LAYOUTS CheckResult Counterexample UnexercisedWarning assert_conv_matches check_conv "
-        "check_conv_transpose check_pool"
-    ),
+    "testing.reports": "CheckResult Counterexample UnexercisedWarning",
+    "testing.check": "LAYOUTS assert_conv_matches check_conv check_conv_transpose check_pool",
     "testing.check_backward": (
         "BackwardCounterexample assert_backward_matches check_conv_backward "
         "check_conv_transpose_backward check_pool_backward"
@@ -115,6 +113,7 @@ if TYPE_CHECKING:
     from convproof.testing import strategies
     from convproof.testing.check import *  # noqa: F403
     from convproof.testing.check_backward import *  # noqa: F403
+    from convproof.testing.reports import *  # noqa: F403
     from convproof.testing.strategies import ConvProblem as ConvProblem
 
 

@@ -60,22 +60,17 @@ from convproof.constructions.backward import conv_backward, pool_backward
 from convproof.errors import ConvProofError
 from convproof.layers.spec import PoolSpec
 from convproof.proofs.concrete import definition_entries
-from convproof.testing.check import (
-    _PRECISION,
+from convproof.testing.calling import (
     LAYOUTS,
-    CheckResult,
-    Counterexample,
     _Boundary,
     _call_args,
     _call_kwargs,
-    _gamma,
     _laid_out,
-    _plain,
     _probe_problem,
-    _run,
     _SignatureError,
-    _user_error,
 )
+from convproof.testing.reports import CheckResult, Counterexample, _plain, _user_error
+from convproof.testing.runner import _PRECISION, _gamma, _run
 from convproof.testing.strategies import (
     VALUE_KINDS,
     BackwardProblem,
@@ -412,7 +407,7 @@ _PROBLEM_KEYS = ("dtype", "max_value", "max_batch", "max_extra_size")
 
 @dataclass
 class _BackwardPlan:
-    """What :func:`~convproof.testing.check._run` needs: problems in C order, no features."""
+    """What :func:`~convproof.testing.runner._run` needs: problems in C order, no features."""
 
     strategy: Any
     dtype: str
