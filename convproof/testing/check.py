@@ -76,7 +76,7 @@ from convproof.errors import ConvProofError
 from convproof.testing.calling import LAYOUTS
 from convproof.testing.reports import CheckResult, UnexercisedWarning
 from convproof.testing.reports import Counterexample as Counterexample  # its home is reports
-from convproof.testing.runner import _Plan, _run, _warn_unexercised
+from convproof.testing.runner import _layer_checker, _Plan, _run, _warn_unexercised
 
 __all__ = [
     "LAYOUTS",
@@ -352,14 +352,10 @@ def assert_conv_matches(
         "max_pool": lambda f, **kw: check_pool(f, kind="max", **kw),
         "avg_pool": lambda f, **kw: check_pool(f, kind="avg", **kw),
     }
-    if layer not in checkers:
-        raise ConvProofError(
-            f"layer must be one of 'conv', 'conv_transpose', 'max_pool', 'avg_pool', "
-            f"got layer={layer!r}"
-        )
+    checker = _layer_checker(layer, checkers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnexercisedWarning)
-        result = checkers[layer](fn, **kwargs)
+        result = checker(fn, **kwargs)
     _warn_unexercised(result)
     if not result:
         raise AssertionError(str(result))

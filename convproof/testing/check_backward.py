@@ -70,7 +70,7 @@ from convproof.testing.calling import (
     _SignatureError,
 )
 from convproof.testing.reports import CheckResult, Counterexample, _plain, _user_error
-from convproof.testing.runner import _PRECISION, _gamma, _run
+from convproof.testing.runner import _PRECISION, _gamma, _layer_checker, _run
 from convproof.testing.strategies import (
     VALUE_KINDS,
     BackwardProblem,
@@ -639,17 +639,13 @@ def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> C
     ...
     AssertionError: conv_backward check FAILED: ...
     """
-    if layer == "conv":
-        result = check_conv_backward(fn, **kwargs)
-    elif layer == "conv_transpose":
-        result = check_conv_transpose_backward(fn, **kwargs)
-    elif layer in ("max_pool", "avg_pool"):
-        result = check_pool_backward(fn, kind=layer.split("_")[0], **kwargs)
-    else:
-        raise ConvProofError(
-            f"layer must be one of 'conv', 'conv_transpose', 'max_pool', 'avg_pool', "
-            f"got layer={layer!r}"
-        )
+    checkers: dict[str, Callable[..., CheckResult]] = {
+        "conv": check_conv_backward,
+        "conv_transpose": check_conv_transpose_backward,
+        "max_pool": lambda f, **kw: check_pool_backward(f, kind="max", **kw),
+        "avg_pool": lambda f, **kw: check_pool_backward(f, kind="avg", **kw),
+    }
+    result = _layer_checker(layer, checkers)(fn, **kwargs)
     if not result:
         raise AssertionError(str(result))
     return result

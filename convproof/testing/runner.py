@@ -467,6 +467,17 @@ def _run(
     )  # fmt: skip
 
 
+def _layer_checker(
+    layer: str, checkers: dict[str, Callable[..., CheckResult]]
+) -> Callable[..., CheckResult]:
+    """The checker an ``assert_*_matches`` runs for ``layer`` (a key of ``checkers``)."""
+    if layer not in checkers:
+        raise ConvProofError(
+            f"layer must be one of {', '.join(map(repr, checkers))}, got layer={layer!r}"
+        )
+    return checkers[layer]
+
+
 def _warn_unexercised(result: CheckResult, stacklevel: int = 3) -> CheckResult:
     """Warn (at the public caller) when a passing run left an enabled feature unexercised."""
     if result.passed and result.unexercised:
