@@ -31,6 +31,8 @@ Examples
 ConvSpec(in_channels=1, out_channels=1, kernel_size=(1, 1), stride=(1, 2), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1, bias=False, padding_mode='zeros', ndim=2)
 """  # noqa: E501
 
+# the padding modes conv_specs draws from by default (``cs.PADDING_MODES``, as before the split)
+from convproof.layers.spec import PADDING_MODES as PADDING_MODES
 from convproof.testing.problem_strategies import LARGE_SIZES as LARGE_SIZES
 from convproof.testing.problem_strategies import VALUE_KINDS as VALUE_KINDS
 from convproof.testing.problem_strategies import BackwardProblem as BackwardProblem
