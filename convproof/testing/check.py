@@ -76,7 +76,13 @@ from convproof.errors import ConvProofError
 from convproof.testing.calling import LAYOUTS
 from convproof.testing.reports import CheckResult, UnexercisedWarning
 from convproof.testing.reports import Counterexample as Counterexample  # its home is reports
-from convproof.testing.runner import _layer_checker, _Plan, _run, _warn_unexercised
+from convproof.testing.runner import (
+    _layer_checker,
+    _Plan,
+    _run,
+    _stderr_is_terminal,
+    _warn_unexercised,
+)
 
 __all__ = [
     "LAYOUTS",
@@ -111,6 +117,12 @@ _COMMON_PARAMETERS = """
         Show a progress bar over the examples (``tqdm``, on stderr).  Default: only when
         stderr is a terminal.
 """
+
+
+def _progress(progress: bool | None) -> bool | None:
+    """``progress=None`` (a bar only when stderr is a terminal), decided here for the forward
+    checkers; anything else goes to the run, which checks it."""
+    return _stderr_is_terminal() if progress is None else progress
 
 
 def _plan(
@@ -204,7 +216,7 @@ def check_conv(
     defaults = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
     plan = _plan("conv", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol,
-                                  progress=progress))  # fmt: skip
+                                  progress=_progress(progress)))  # fmt: skip
 
 
 def check_conv_transpose(
@@ -251,7 +263,7 @@ def check_conv_transpose(
     plan = _plan("conv_transpose", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(
         _run(fn, "conv_transpose", plan, max_examples, seed, derandomize, rtol, atol,
-             progress=progress)
+             progress=_progress(progress))
     )  # fmt: skip
 
 
@@ -301,7 +313,7 @@ def check_pool(
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol,
-                                  progress=progress))  # fmt: skip
+                                  progress=_progress(progress)))  # fmt: skip
 
 
 for _checker in (check_conv, check_conv_transpose, check_pool):

@@ -112,23 +112,13 @@ class BackwardCounterexample(Counterexample):
     feeds: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.call.items())
         w = "weight, bias, " if self.weight is not None else ""
-        lines = [
-            f"counterexample ({self.reason}, {self.tensor}):",
-            f"  spec        = {self.spec!r}",
-            f"  input_shape = {self.input_shape}",
-            f"  call        = fn(grad_output, x, {w}{args})",
-        ]
-        if self.reason == "raised":
-            first, *where = (self.error or "").splitlines()
-            lines.append(f"  raised      = {first}")
-            lines.extend(f"                {w}" for w in where)
-        elif self.reason == "wrong shape":
+        lines = self._head(f"{self.reason}, {self.tensor}", f"grad_output, x, {w}")
+        if self.reason == "wrong shape":
             got_shape = None if self.got is None else np.shape(self.got)
             exp_shape = None if self.expected is None else np.shape(self.expected)
             lines.append(f"  {self.tensor} shape = expected {exp_shape}, got {got_shape}")
-        else:
+        elif self.reason != "raised":
             lines.append(
                 f"  {self.tensor}[{', '.join(map(str, self.index or ()))}]: expected "
                 f"{self.expected_value!r}, got {self.got_value!r}"

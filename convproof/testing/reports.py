@@ -136,22 +136,28 @@ class Counterexample:
             return None
         return self.got[self.index].item()
 
-    def __str__(self) -> str:
+    def _head(self, title: str, arrays: str) -> list[str]:
+        """The first lines of the text: what failed, the layer, the input and the call
+        (``fn(<arrays>, <keyword arguments>)``), then what was raised if it raised."""
         args = ", ".join(f"{k}={v!r}" for k, v in self.call.items())
         lines = [
-            f"counterexample ({self.reason}):",
+            f"counterexample ({title}):",
             f"  spec        = {self.spec!r}",
             f"  input_shape = {self.input_shape}",
-            f"  call        = fn(x, {'weight, bias, ' if self.weight is not None else ''}{args})",
+            f"  call        = fn({arrays}{args})",
         ]
         if self.reason == "raised":
             first, *where = (self.error or "").splitlines()
             lines.append(f"  raised      = {first}")
             lines.extend(f"                {w}" for w in where)
-        elif self.reason == "wrong shape":
+        return lines
+
+    def __str__(self) -> str:
+        lines = self._head(self.reason, f"x, {'weight, bias, ' if self.weight is not None else ''}")
+        if self.reason == "wrong shape":
             got_shape = None if self.got is None else self.got.shape
             lines.append(f"  shape       = expected {self.expected.shape}, got {got_shape}")
-        else:
+        elif self.reason != "raised":
             lines.append(
                 f"  at index {self.index}: expected {self.expected_value!r}, got {self.got_value!r}"
             )
