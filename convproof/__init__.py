@@ -61,10 +61,8 @@ _EXPORTS: dict[str, str] = {
     "proofs.backward": "adjoint_check prove_backward",
     "proofs.backward_general": "prove_backward_general",
     "testing.strategies": "ConvProblem",
-    "testing.check": (
-        "LAYOUTS CheckResult Counterexample UnexercisedWarning assert_conv_matches check_conv "
-        "check_conv_transpose check_pool"
-    ),
+    "testing.reports": "CheckResult Counterexample UnexercisedWarning",
+    "testing.check": "LAYOUTS assert_conv_matches check_conv check_conv_transpose check_pool",
     "testing.check_backward": (
         "BackwardCounterexample assert_backward_matches check_conv_backward "
         "check_conv_transpose_backward check_pool_backward"
@@ -126,6 +124,7 @@ if TYPE_CHECKING:
     from convproof.testing import strategies
     from convproof.testing.check import *  # noqa: F403
     from convproof.testing.check_backward import *  # noqa: F403
+    from convproof.testing.reports import *  # noqa: F403
     from convproof.testing.strategies import ConvProblem as ConvProblem
 
 

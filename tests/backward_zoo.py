@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from reference import source_index
 
 import convproof as cp
 
@@ -107,18 +108,6 @@ def _padding_only_window(spec: Any, shape: tuple, pads: Any) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def _src(pos: int, n: int, mode: str) -> int | None:
-    if 0 <= pos < n:
-        return pos
-    if mode == "zeros":
-        return None
-    if mode == "circular":
-        return pos % n
-    if mode == "replicate":
-        return 0 if pos < 0 else n - 1
-    return -pos if pos < 0 else 2 * (n - 1) - pos  # reflect
-
-
 def _zeros_like(a: np.ndarray, *others: Any) -> np.ndarray:
     kinds = {np.asarray(v).dtype.kind for v in (a, *others) if v is not None}
     return np.zeros(a.shape, dtype=object if "O" in kinds else np.float64)
@@ -144,7 +133,7 @@ def loop_backward(spec: Any, x: Any, weight: Any, bias: Any, grad_output: Any) -
                         k = (co // cout_g) * cin_g + ci
                         for u in taps:
                             idx = [
-                                _src(
+                                source_index(
                                     a[ax] * spec.stride[ax]
                                     + u[ax] * spec.dilation[ax]
                                     - pads[ax][0],

@@ -11,6 +11,10 @@ the same attribute names, so ``torch.fx`` node names match torchvision's:
   ``Dropout(0.2)`` + ``Linear(1280, 1000)``.
 
 torch is imported lazily so that importing this module never needs it.
+
+The blocks repeat each other as torchvision's source does (``BasicBlock`` and ``Bottleneck``
+forward passes, say): a transcription on purpose, so that what the import tests trace is
+what torchvision users trace.  Do not factor them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ slow and only meant for small shapes.  They accept float arrays and object array
 
 Only the *shape* bookkeeping comes from convproof (``resolve_padding`` / ``output_shape``,
 which have their own tests against PyTorch); every value is computed here.
+
+Independent on purpose: this module repeats what convproof's constructions compute (padding
+modes, windows, scatters) without importing them, so a bug there cannot hide here.  Near-copies
+of convproof code in this file are deliberate; do not replace them with imports from
+convproof.  Other test helpers may import from here (``source_index``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import sympy
 import convproof as cp
 
 
-def _source_index(pos: int, n: int, mode: str) -> int | None:
+def source_index(pos: int, n: int, mode: str) -> int | None:
     """Input index read at padded position ``pos`` on an axis of length ``n`` (None = zero)."""
     if 0 <= pos < n:
         return pos
@@ -63,7 +68,7 @@ def _ref_conv_one(spec: cp.ConvSpec, x: np.ndarray, w: np.ndarray, b: Any) -> np
                     idx = []
                     for ax in range(spec.ndim):
                         pos = a[ax] * spec.stride[ax] + u[ax] * spec.dilation[ax] - pads[ax][0]
-                        idx.append(_source_index(pos, x.shape[1 + ax], spec.padding_mode))
+                        idx.append(source_index(pos, x.shape[1 + ax], spec.padding_mode))
                     if None in idx:
                         continue
                     acc = acc + x[(c, *idx)] * w[(co, ci, *u)]

@@ -13,6 +13,7 @@ from hypothesis.errors import InvalidArgument
 import convproof as cp
 from convproof.testing import check as cpc
 from convproof.testing import faulty_convs as examples
+from convproof.testing import runner
 
 
 def good_conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -220,7 +221,7 @@ def test_rounding_to_integers_is_caught_exactly() -> None:
      ([1.0, 2.0**-30], -30), ([2.0**52 + 1], 0)],
 )  # fmt: skip
 def test_quantum_is_the_finest_binary_exponent(values: list[float], quantum: Any) -> None:
-    assert cpc._quantum(np.array(values)) == quantum
+    assert runner._quantum(np.array(values)) == quantum
 
 
 def _problem_1d(x: list[float], w: list[float], bias: Any = None, dtype: Any = np.float64) -> Any:
@@ -247,7 +248,7 @@ def _problem_1d(x: list[float], w: list[float], bias: Any = None, dtype: Any = n
     ],
 )  # fmt: skip
 def test_allowed_deviation_table(x: Any, w: Any, bias: Any, dtype: str, bound: float) -> None:
-    expected, allowed = cpc._reference(_problem_1d(x, w, bias, dtype), dtype)
+    expected, allowed = runner._reference(_problem_1d(x, w, bias, dtype), dtype)
     exact = sum(a * b for a, b in zip(x, w)) + (bias or 0)
     assert expected[0, 0, 0] == exact
     assert allowed[0, 0, 0] == pytest.approx(bound, rel=1e-8, abs=0)
@@ -258,7 +259,7 @@ def test_pool_bounds() -> None:
     for kind, bound in (("max", 0.0), ("avg", 2 * (5 * 2.0**-53 / (1 - 5 * 2.0**-53)))):
         spec = cp.PoolSpec(kind=kind, kernel_size=3, ndim=1)
         problem = cp.strategies.ConvProblem(spec, x.shape, x, None, None)
-        expected, allowed = cpc._reference(problem, "float64")
+        expected, allowed = runner._reference(problem, "float64")
         mean = (1.0 + 2.0**60 + 3.0) / 3
         assert expected[0, 0, 0] == pytest.approx(2.0**60 if kind == "max" else mean, rel=1e-15)
         assert allowed[0, 0, 0] == pytest.approx(bound * mean, rel=1e-8, abs=0)
@@ -411,7 +412,7 @@ def test_enabled_features(layer: str, bounds: dict[str, Any], features: set[str]
                 "max_pool": {"paddings": ("int", "per_dim"), "kinds": ("max",)},
                 "avg_pool": {"paddings": ("int", "per_dim"), "kinds": ("avg",)}}[layer]  # fmt: skip
     kind = layer if layer.startswith("conv") else "pool"
-    plan = cpc._Plan(kind, None, defaults, bounds, None, False, cpc.LAYOUTS)
+    plan = runner._Plan(kind, None, defaults, bounds, None, False, cpc.LAYOUTS)
     assert plan.enabled == features
 
 
@@ -420,7 +421,7 @@ def test_features_of_a_problem() -> None:
                        dilation=(1, 2), padding_mode="reflect")  # fmt: skip
     x = np.zeros((3, 2, 5, 5))
     problem = cp.strategies.ConvProblem(spec, x.shape, x, np.zeros((2, 1, 3, 3)), None)
-    assert cpc._features(problem) == {
+    assert runner._features(problem) == {
         "groups > 1",
         "dilation > 1",
         "padding > 0",
@@ -430,9 +431,9 @@ def test_features_of_a_problem() -> None:
     }
     tspec = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2,
                                  output_padding=(0, 1), bias=True)  # fmt: skip
-    assert cpc._spec_features(tspec) == {"stride > 1", "output_padding > 0", "bias"}
+    assert runner._spec_features(tspec) == {"stride > 1", "output_padding > 0", "bias"}
     pspec = cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, count_include_pad=False)
-    assert cpc._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
+    assert runner._spec_features(pspec) == {"stride > 1", "ceil_mode=True",
                                                "count_include_pad=False"}  # fmt: skip
 
 
@@ -444,7 +445,7 @@ def test_shipped_im2col_example_fails_only_on_other_layouts() -> None:
 
 def test_gamma() -> None:
     # gamma_n = n u / (1 - n u): with u = 1/4, gamma_1 = 1/3 and gamma_2 = 1
-    assert cpc._gamma(np.array([1.0, 2.0]), 0.25).tolist() == [1 / 3, 1.0]
+    assert runner._gamma(np.array([1.0, 2.0]), 0.25).tolist() == [1 / 3, 1.0]
 
 
 def test_counterexample_to_dict_keeps_the_call_a_mapping() -> None:

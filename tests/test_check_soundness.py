@@ -15,8 +15,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pytest
+from torch_functions import numpy_function
 
 import convproof as cp
 from convproof.testing import faulty_convs as examples
@@ -113,17 +113,6 @@ def test_correct_numpy_implementation_passes(layer: str, fn: Any, options: dict)
         assert result, str(result)
 
 
-def _torch_fn(torch: Any, name: str) -> Callable[..., Any]:
-    op = getattr(torch.nn.functional, name)
-
-    def fn(x: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
-        args = tuple(torch.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args)
-        with torch.no_grad():
-            return op(torch.from_numpy(x), *args, **kwargs).numpy()
-
-    return fn
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize(
     ("layer", "name", "ndim", "dtype"),
@@ -138,5 +127,5 @@ def test_torch_functional_passes_over_seeds(
 ) -> None:
     # one seed here (PyTorch's float64 kernels are slow on 129-wide inputs); benchmarks/
     # check_false_alarms.py runs many seeds
-    result = _CHECKERS[layer](_torch_fn(torch, name), ndim=ndim, seed=0, dtype=dtype)
+    result = _CHECKERS[layer](numpy_function(torch, name), ndim=ndim, seed=0, dtype=dtype)
     assert result, str(result)

@@ -89,34 +89,19 @@ def _random_spec(rng: np.random.Generator):
     kind = rng.choice(["conv", "convT", "max", "avg"])
     g = int(rng.choice([1, 2]))
     cin, cout = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+
+    def layer(cls, **kw):  # bias is drawn last, after the kind's own draws
+        return cls(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, dilation=d,
+                   groups=g, bias=bool(rng.integers(2)), **kw)  # fmt: skip
+
     if kind == "conv":
         pads = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (ndim, 2)))
         mode = str(rng.choice(cp.PADDING_MODES))
-        return cp.ConvSpec(
-            in_channels=cin,
-            out_channels=cout,
-            kernel_size=k,
-            stride=s,
-            dilation=d,
-            padding=pads,
-            groups=g,
-            padding_mode=mode,
-            bias=bool(rng.integers(2)),
-        )
+        return layer(cp.ConvSpec, padding=pads, padding_mode=mode)
     if kind == "convT":
         op = tuple(int(rng.integers(0, max(si, di))) for si, di in zip(s, d))
         pads = tuple((int(a), int(b)) for a, b in rng.integers(0, 2, (ndim, 2)))
-        return cp.ConvTransposeSpec(
-            in_channels=cin,
-            out_channels=cout,
-            kernel_size=k,
-            stride=s,
-            dilation=d,
-            padding=pads,
-            output_padding=op,
-            groups=g,
-            bias=bool(rng.integers(2)),
-        )
+        return layer(cp.ConvTransposeSpec, padding=pads, output_padding=op)
     pad = tuple(int(rng.integers(0, ki // 2 + 1)) for ki in k)
     return cp.PoolSpec(
         kind=str(kind),

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from torch_functions import numpy_function
 
 import convproof as cp
 
@@ -374,17 +375,6 @@ def test_correct_user_implementations_pass(layer: str, fn: Callable[..., Any]) -
     assert result.examples_run > 50
 
 
-def _torch_fn(torch: Any, name: str) -> Callable[..., Any]:
-    op = getattr(torch.nn.functional, name)
-
-    def fn(x: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
-        args = tuple(torch.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args)
-        with torch.no_grad():
-            return op(torch.from_numpy(x), *args, **kwargs).numpy()
-
-    return fn
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize(
     ("layer", "name", "ndim"),
@@ -394,6 +384,6 @@ def _torch_fn(torch: Any, name: str) -> Callable[..., Any]:
      ("max_pool", "max_pool1d", 1)],
 )  # fmt: skip
 def test_torch_functional_passes(torch: Any, layer: str, name: str, ndim: int) -> None:
-    result = _CHECKERS[layer](_torch_fn(torch, name), ndim=ndim, max_examples=100,
+    result = _CHECKERS[layer](numpy_function(torch, name), ndim=ndim, max_examples=100,
                               derandomize=True)  # fmt: skip
     assert result, str(result)

@@ -60,22 +60,17 @@ from convproof.constructions.backward import conv_backward, pool_backward
 from convproof.constructions.definition import definition_entries
 from convproof.errors import ConvProofError
 from convproof.layers.spec import PoolSpec
-from convproof.testing.check import (
-    _PRECISION,
+from convproof.testing.calling import (
     LAYOUTS,
-    CheckResult,
-    Counterexample,
     _Boundary,
     _call_args,
     _call_kwargs,
-    _gamma,
     _laid_out,
-    _plain,
     _probe_problem,
-    _run,
     _SignatureError,
-    _user_error,
 )
+from convproof.testing.reports import CheckResult, Counterexample, _plain, _user_error
+from convproof.testing.runner import _PRECISION, _gamma, _layer_checker, _run
 from convproof.testing.strategies import (
     VALUE_KINDS,
     BackwardProblem,
@@ -117,23 +112,13 @@ class BackwardCounterexample(Counterexample):
     feeds: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.call.items())
         w = "weight, bias, " if self.weight is not None else ""
-        lines = [
-            f"counterexample ({self.reason}, {self.tensor}):",
-            f"  spec        = {self.spec!r}",
-            f"  input_shape = {self.input_shape}",
-            f"  call        = fn(grad_output, x, {w}{args})",
-        ]
-        if self.reason == "raised":
-            first, *where = (self.error or "").splitlines()
-            lines.append(f"  raised      = {first}")
-            lines.extend(f"                {w}" for w in where)
-        elif self.reason == "wrong shape":
+        lines = self._head(f"{self.reason}, {self.tensor}", f"grad_output, x, {w}")
+        if self.reason == "wrong shape":
             got_shape = None if self.got is None else np.shape(self.got)
             exp_shape = None if self.expected is None else np.shape(self.expected)
             lines.append(f"  {self.tensor} shape = expected {exp_shape}, got {got_shape}")
-        else:
+        elif self.reason != "raised":
             lines.append(
                 f"  {self.tensor}[{', '.join(map(str, self.index or ()))}]: expected "
                 f"{self.expected_value!r}, got {self.got_value!r}"
@@ -412,7 +397,7 @@ _PROBLEM_KEYS = ("dtype", "max_value", "max_batch", "max_extra_size")
 
 @dataclass
 class _BackwardPlan:
-    """What :func:`~convproof.testing.check._run` needs: problems in C order, no features."""
+    """What :func:`~convproof.testing.runner._run` needs: problems in C order, no features."""
 
     strategy: Any
     dtype: str
@@ -644,17 +629,13 @@ def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> C
     ...
     AssertionError: conv_backward check FAILED: ...
     """
-    if layer == "conv":
-        result = check_conv_backward(fn, **kwargs)
-    elif layer == "conv_transpose":
-        result = check_conv_transpose_backward(fn, **kwargs)
-    elif layer in ("max_pool", "avg_pool"):
-        result = check_pool_backward(fn, kind=layer.split("_")[0], **kwargs)
-    else:
-        raise ConvProofError(
-            f"layer must be one of 'conv', 'conv_transpose', 'max_pool', 'avg_pool', "
-            f"got layer={layer!r}"
-        )
+    checkers: dict[str, Callable[..., CheckResult]] = {
+        "conv": check_conv_backward,
+        "conv_transpose": check_conv_transpose_backward,
+        "max_pool": lambda f, **kw: check_pool_backward(f, kind="max", **kw),
+        "avg_pool": lambda f, **kw: check_pool_backward(f, kind="avg", **kw),
+    }
+    result = _layer_checker(layer, checkers)(fn, **kwargs)
     if not result:
         raise AssertionError(str(result))
     return result

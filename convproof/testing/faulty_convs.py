@@ -60,6 +60,13 @@ def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value)
 
 
+def _window(pos: Any, s: Any, d: Any, k: Any) -> tuple[slice, ...]:
+    """The (padded) input window read by the output at ``pos``: one slice per axis."""
+    return tuple(
+        slice(p * si, p * si + di * (ki - 1) + 1, di) for p, si, di, ki in zip(pos, s, d, k)
+    )
+
+
 def _conv(
     x: Any,
     weight: Any,
@@ -93,10 +100,7 @@ def _conv(
         g = o // per_group
         channels = slice(g * c_group, (g + 1) * c_group)
         for pos in itertools.product(*(range(m) for m in out_sizes)):
-            window = tuple(
-                slice(pos[a] * s[a], pos[a] * s[a] + d[a] * (k[a] - 1) + 1, d[a])
-                for a in range(ndim)
-            )
+            window = _window(pos, s, d, k)
             patch = xp[(slice(None), channels, *window)]
             target: tuple[Any, ...] = (slice(None), o, *pos)
             out[target] = (patch * kernel[o]).reshape(n, -1).sum(axis=1)
@@ -272,10 +276,7 @@ def _conv_backward(
         grp = o // per_group
         channels = slice(grp * c_group, (grp + 1) * c_group)
         for pos in itertools.product(*(range(m) for m in g.shape[2:])):
-            window = tuple(
-                slice(pos[a] * s[a], pos[a] * s[a] + d[a] * (k[a] - 1) + 1, d[a])
-                for a in range(ndim)
-            )
+            window = _window(pos, s, d, k)
             for n in range(x.shape[0]):
                 gv = g[(n, o, *pos)]
                 at: tuple[Any, ...] = (n, channels, *window)
