@@ -861,3 +861,28 @@ def test_planted_backward_rule_is_refuted_symbolically_and_concretely(
         assert _backward_refuted_concretely(), name  # the rule really drives conv_backward
     finally:
         _bw._plan.cache_clear()
+
+
+def test_backward_refuses_before_allocating_what_would_not_fit() -> None:
+    """The gradients estimate their work arrays first (twice the forward's: the per-tap
+    products folded into grad_input and the unfolded input read by grad_weight)."""
+    spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=3, padding=1)
+    x, w = np.ones((2, 3, 16, 16)), np.ones(spec.weight_shape)
+    g = np.ones(spec.output_shape(x.shape))
+    # by hand: 2 x (padded 2*3*18*18 + im2col 2*3*9*16*16 + output 2*8*16*16) float64 values
+    need = 2 * (2 * 3 * 18 * 18 + 2 * 3 * 9 * 256 + 2 * 8 * 256) * 8
+    assert cp.conv_backward(spec, x, w, g, max_bytes=need)[0].shape == x.shape
+    with pytest.raises(cp.MemoryLimitError, match=f"max_bytes={need - 1} ") as e:
+        cp.conv_backward(spec, x, w, g, max_bytes=need - 1)
+    assert "pass a larger max_bytes=" in str(e.value)
+    pool = cp.PoolSpec(kind="max", kernel_size=2)
+    with pytest.raises(cp.MemoryLimitError, match="backward pass"):
+        cp.pool_backward(pool, x, np.ones(pool.output_shape(x.shape)), max_bytes=1000)
+    with cp.memory_limit(1000), pytest.raises(cp.MemoryLimitError):
+        cp.conv_backward(spec, x, w, g)
+    # the default limit refuses a huge layer at once (broadcast arrays: no memory behind them)
+    big = cp.ConvSpec(in_channels=512, out_channels=512, kernel_size=3, padding=1)
+    xb = np.broadcast_to(np.float32(0), (4, 512, 256, 256))
+    gb = np.broadcast_to(np.float32(0), big.output_shape(xb.shape))
+    with pytest.raises(cp.MemoryLimitError, match="GiB of work arrays"):
+        cp.conv_backward(big, xb, np.broadcast_to(np.float32(0), big.weight_shape), gb)

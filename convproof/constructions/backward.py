@@ -59,11 +59,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 # input validation is shared with the forward conv (the index arithmetic below is not)
-from convproof.constructions.numeric import _as_array, _check_weight_bias
-from convproof.errors import ConvProofError
+from convproof.constructions.numeric import _as_array, _check_weight_bias, _work_bytes
+from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
+from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
 
@@ -223,8 +224,11 @@ def _unfold(arr: np.ndarray, axis: int, fold: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _check_x_g(spec: Any, x: Any, grad_output: Any) -> tuple[np.ndarray, np.ndarray, bool, _Plan]:
-    """Validate ``x`` and ``grad_output``; return them batched, the batched flag and the plan."""
+def _check_x_g(
+    spec: Any, x: Any, grad_output: Any, max_bytes: int | None = None
+) -> tuple[np.ndarray, np.ndarray, bool, _Plan]:
+    """Validate ``x`` and ``grad_output`` (and the memory the gradients need); return them
+    batched, the batched flag and the plan."""
     xa = _as_array("x", x)
     ga = _as_array("grad_output", grad_output)
     if xa.ndim not in (spec.ndim + 1, spec.ndim + 2):
@@ -239,6 +243,7 @@ def _check_x_g(spec: Any, x: Any, grad_output: Any) -> tuple[np.ndarray, np.ndar
             f"{xa.shape}, got grad_output.shape={ga.shape}"
         )
     batched = xa.ndim == spec.ndim + 2
+    _check_memory(spec, xa.shape if batched else (1, *xa.shape), xa.dtype, max_bytes)
     plan = _get_plan(spec, tuple(xa.shape[-spec.ndim - 1 :]))
     if not batched:
         xa, ga = xa[None], ga[None]
@@ -374,8 +379,32 @@ def _transpose_grads(
     return grad_input, grad_weight
 
 
+#: The backward pass holds about twice the forward's work arrays: the per-tap products of
+#: ``grad_output`` folded into ``grad_input`` and the unfolded input read by ``grad_weight``.
+_BACKWARD_WORK_FACTOR = 2
+
+
+def _check_memory(spec: Any, shape: tuple[int, ...], dtype: np.dtype, max_bytes: Any) -> None:
+    """Refuse before allocating when the gradients' work arrays would exceed the limit."""
+    limit = resolve_max_bytes(max_bytes)
+    itemsize = 64 if dtype.kind == "O" else max(8, dtype.itemsize)  # objects: boxed
+    need = _BACKWARD_WORK_FACTOR * _work_bytes(spec, tuple(shape), itemsize)
+    if need > limit:
+        raise MemoryLimitError(
+            f"the backward pass on an input of shape {tuple(shape)} would need about "
+            f"{human_bytes(need)} of work arrays, more than max_bytes={limit} "
+            f"({human_bytes(limit)}); {LIMIT_HINT}, or use a smaller batch or input"
+        )
+
+
 def conv_backward(
-    spec: Any, x: Any, weight: Any, grad_output: Any, bias: Any = None
+    spec: Any,
+    x: Any,
+    weight: Any,
+    grad_output: Any,
+    bias: Any = None,
+    *,
+    max_bytes: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Gradients of a layer's output with respect to its input, weight and bias.
 
@@ -396,6 +425,9 @@ def conv_backward(
         ``dL/dZ``, of the layer's output shape ``spec.output_shape(x.shape)``.
     bias : array_like, optional
         Only decides whether ``grad_bias`` is returned (its value never matters).
+    max_bytes : int, optional
+        Refuse (before allocating) when the estimated work arrays are larger; default
+        :func:`convproof.get_max_bytes`.
 
     Returns
     -------
@@ -465,8 +497,8 @@ def conv_backward(
                 f"weight and bias must be None for pooling, got weight of type "
                 f"{type(weight).__name__}, bias of type {type(bias).__name__}"
             )
-        return pool_backward(spec, x, grad_output), None, None
-    xb, gb, batched, plan = _check_x_g(spec, x, grad_output)
+        return pool_backward(spec, x, grad_output, max_bytes=max_bytes), None, None
+    xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)
     w, b = _check_weight_bias(spec, weight, bias)
     taps = math.prod(spec.kernel_size)
 
@@ -715,7 +747,9 @@ def max_unpool(spec: PoolSpec, x: Any, indices: Any, output_size: Any = None) ->
     return out if batched else out[0]
 
 
-def pool_backward(spec: PoolSpec, x: Any, grad_output: Any) -> np.ndarray:
+def pool_backward(
+    spec: PoolSpec, x: Any, grad_output: Any, *, max_bytes: int | None = None
+) -> np.ndarray:
     """``dL/dx`` of max or average pooling, given ``grad_output = dL/dZ``.
 
     Parameters
@@ -726,6 +760,9 @@ def pool_backward(spec: PoolSpec, x: Any, grad_output: Any) -> np.ndarray:
         values to find each window's maximum; average pooling only its shape).
     grad_output : array_like
         Of the output shape ``spec.output_shape(x.shape)``.
+    max_bytes : int, optional
+        Refuse (before allocating) when the estimated work arrays are larger; default
+        :func:`convproof.get_max_bytes`.
 
     Returns
     -------
@@ -761,7 +798,7 @@ def pool_backward(spec: PoolSpec, x: Any, grad_output: Any) -> np.ndarray:
     check_spec(spec)
     if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
-    xb, gb, batched, plan = _check_x_g(spec, x, grad_output)
+    xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)
     if xb.dtype.kind == "b":
         xb = xb.astype(np.int64)
     n, c = xb.shape[:2]
