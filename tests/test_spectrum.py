@@ -1,4 +1,4 @@
-"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum.operator).
+"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum).
 
 Every expected value comes from elsewhere: the dense SVD of ``conv_matrix(...).toarray()``
 (LAPACK on the explicit matrix), closed forms worked by hand (circulant eigenvalues), and the
@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 import convproof as cp
 from convproof.errors import ConvProofError
-from convproof.spectrum import operator as spectrum
+from convproof.spectrum import bounds, linear_map, lower_bound
+from convproof.spectrum import operator_norm as norm_module
+from convproof.spectrum import singular_values as sv_module
 from tests.reference import ref_conv
 
 
@@ -125,7 +127,7 @@ def circulant_layers(draw):
 @given(circulant_layers())
 def test_circular_all_singular_values_match_dense_svd(layer):
     spec, shape, w = layer
-    assert spectrum._exact_circulant(spec, shape) is not None  # the FFT route is used
+    assert linear_map._exact_circulant(spec, shape) is not None  # the FFT route is used
     got = cp.singular_values(spec, shape, w)
     expected = dense_svals(spec, shape, w)
     assert got.shape == expected.shape
@@ -145,7 +147,7 @@ def test_circular_all_singular_values_match_dense_svd(layer):
 def test_circular_strided_table_matches_dense(kw, n):
     spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode="circular", bias=False, **kw)
     shape = (2, n, n)
-    assert spectrum._exact_circulant(spec, shape) is not None
+    assert linear_map._exact_circulant(spec, shape) is not None
     w = np.random.default_rng(3).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, shape, w), dense_svals(spec, shape, w), atol=1e-10
@@ -163,7 +165,7 @@ def test_circular_3d_matches_dense():
         bias=False,
     )
     shape = (2, 3, 4, 3)
-    assert spectrum._exact_circulant(spec, shape) is not None
+    assert linear_map._exact_circulant(spec, shape) is not None
     w = np.random.default_rng(4).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, shape, w), dense_svals(spec, shape, w), atol=1e-10
@@ -183,10 +185,10 @@ def test_uneven_circular_selection_is_not_treated_as_circulant():
         bias=False,
     )
     shape = (2, 8, 8)
-    assert spectrum._exact_circulant(spec, shape) is None
+    assert linear_map._exact_circulant(spec, shape) is None
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
     # the polyphase formula applied anyway would be wrong here: the check is meaningful
-    wrong = spectrum._svals_circulant(w, spec, [spectrum._Axis(8, 1, 2, 1)] * 2)
+    wrong = sv_module._svals_circulant(w, spec, [linear_map._Axis(8, 1, 2, 1)] * 2)
     expected = dense_svals(spec, shape, w)
     assert abs(wrong[0] - expected[0]) > 1e-3
     np.testing.assert_allclose(cp.singular_values(spec, shape, w), expected, atol=1e-10)
@@ -213,7 +215,7 @@ def test_adjoint_is_the_transpose(mode, kw):
     spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode=mode, bias=False, **kw)
     shape = (2, 7, 8)
     w = np.random.default_rng(6).standard_normal(spec.weight_shape)
-    op = spectrum._Operator(spec, shape, w)
+    op = linear_map._Operator(spec, shape, w)
     T = cp.conv_matrix(spec, shape, w)
     y = np.random.default_rng(7).standard_normal(T.shape[0])
     x = np.random.default_rng(8).standard_normal(T.shape[1])
@@ -318,13 +320,13 @@ def test_certified_interval_contains_dense_largest_value(layer):
     for value in r.bounds.values():  # every named bound is a bound
         assert top <= value
     # Araujo et al.'s bound, times ||P|| (sqrt(m) for repeated circular rows)
-    exact = spectrum._exact_circulant(spec, shape)
+    exact = linear_map._exact_circulant(spec, shape)
     factor = (
         math.sqrt(math.prod(a.m for a in exact))
         if exact is not None
-        else spectrum._pad_norm(spectrum._pad_maps(spec, shape))
+        else linear_map._pad_norm(linear_map._pad_maps(spec, shape))
     )
-    assert top <= spectrum._araujo(w, spec) * factor * (1 + 1e-12)
+    assert top <= bounds._araujo(w, spec) * factor * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -377,7 +379,7 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
     spec = cp.ConvSpec(bias=False, **kw)
     w = np.random.default_rng(20).standard_normal(spec.weight_shape)
     T = cp.conv_matrix(spec, shape, w)
-    assert min(T.shape) > spectrum._DIRECT_MAX
+    assert min(T.shape) > norm_module._DIRECT_MAX
     top = svds(T, k=1, tol=1e-12, return_singular_vectors=False)[0]
     r = cp.operator_norm(spec, shape, w, grids=2)
     assert r.status == "verified" and not r.theorem.startswith("explicit")
@@ -415,13 +417,13 @@ def test_lower_is_the_exact_rayleigh_quotient_of_its_vector():
 
 def test_sqrt_down_is_a_lower_bound():
     for q in [Fraction(2), Fraction(1, 3), Fraction(10**40 + 1, 7), Fraction(1, 10**30)]:
-        s = spectrum._sqrt_down(q)
+        s = lower_bound._sqrt_down(q)
         assert Fraction(s) ** 2 <= q < Fraction(math.nextafter(s, math.inf) * (1 + 1e-15)) ** 2
 
 
 def test_weight_digits_are_exact():
     w = np.array([1.0, -3.5e-7, 2.0**-60 + 1.0, 0.0, 123456.789, -(2.0**-1070)])
-    digits = spectrum._weight_digits(w, 19)
+    digits = lower_bound._weight_digits(w, 19)
     total = [sum(Fraction(float(d[i])) * Fraction(2) ** e for e, d in digits) for i in range(6)]
     assert total == [Fraction(float(v)) for v in w]
     assert all(np.abs(d).max() < 2**19 for _, d in digits)
@@ -437,7 +439,7 @@ def test_reshaped_weight_norm_is_not_an_upper_bound():
     shape = (3, 8, 8)
     w = np.random.default_rng(13).standard_normal(spec.weight_shape)
     top = dense_svals(spec, shape, w)[0]
-    reshaped = spectrum.reshaped_weight_norm(w)
+    reshaped = bounds.reshaped_weight_norm(w)
     assert reshaped < top  # the planted "upper bound" fails
     r = cp.operator_norm(spec, shape, w)
     assert reshaped < r.lower  # and the certificate proves it
@@ -449,9 +451,9 @@ def test_circulant_on_the_unpadded_grid_is_not_a_bound_for_zero_padding():
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, padding=1, bias=False, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     top = dense_svals(spec, (1, 3), w)[0]  # zero-padded [1, 1] on 3 inputs: 2 cos(pi/5) ...
-    too_small = spectrum._svals_circulant(w, spec, [spectrum._Axis(2, 0, 1, 1)])[0]
+    too_small = sv_module._svals_circulant(w, spec, [linear_map._Axis(2, 0, 1, 1)])[0]
     assert too_small < top or math.isclose(too_small, 2.0)
-    up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, 3), 0))
+    up, _ = bounds._circulant_bound(w, spec, bounds._embedding_axes(spec, (1, 3), 0))
     assert top <= up
 
 
@@ -505,7 +507,7 @@ def full_conv(spec):
 @given(zero_layers())
 def test_localised_bound_contains_dense_largest_value(layer):
     spec, shape, w, rmax = layer
-    bound, _, _ = spectrum._reduced_bound(spec, shape, w, rmax)
+    bound, _, _ = bounds._reduced_bound(spec, shape, w, rmax)
     top = dense_svals(spec, shape, w)[0]
     assert top <= bound
     if rmax == 10**6:  # nothing cut: the bound is the full convolution's norm (rounding only)
@@ -523,11 +525,11 @@ def test_localised_bound_sees_the_boundary():
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     full = 2 * math.cos(math.pi / (2 * (n + 1)))
-    bound, rows, _ = spectrum._reduced_bound(spec, (1, n), w, 10**6)
+    bound, rows, _ = bounds._reduced_bound(spec, (1, n), w, 10**6)
     assert rows == n + 1  # every frequency of the grid L = n + 1
     assert bound == pytest.approx(full, rel=2e-9)  # the certificate: mu (1 + 1e-9)
     assert 2 * math.cos(math.pi / (2 * n)) <= bound
-    up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, n), 0))
+    up, _ = bounds._circulant_bound(w, spec, bounds._embedding_axes(spec, (1, n), 0))
     assert up >= 2.0 > full + 1e-2
 
 
@@ -542,7 +544,7 @@ def test_localised_bound_sees_the_boundary():
 def test_operator_norm_uses_the_localised_bound(kw, monkeypatch):
     # the explicit Gram matrix is switched off so that these small layers take the path of
     # the large ones; the interval must contain the dense SVD's value and be tight
-    monkeypatch.setattr(spectrum, "_DIRECT_MAX", 0)
+    monkeypatch.setattr(norm_module, "_DIRECT_MAX", 0)
     spec = cp.ConvSpec(bias=False, **kw)
     shape = (spec.in_channels, 9, 10)
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
@@ -588,9 +590,9 @@ def test_planted_wrong_localised_bounds_are_refuted(defect):
     import inspect
 
     old, new = PLANTED[defect]
-    src = inspect.getsource(spectrum._reduced_bound)
+    src = inspect.getsource(bounds._reduced_bound)
     assert src.count(old) == 1
-    namespace = dict(vars(spectrum))
+    namespace = dict(vars(bounds))
     exec(src.replace(old, new), namespace)
     planted = namespace["_reduced_bound"]
     refuted = 0
@@ -608,7 +610,7 @@ def test_planted_wrong_localised_bounds_are_refuted(defect):
         shape = (spec.in_channels, *(int(rng.integers(3, 7)) for _ in range(ndim)))
         w = rng.standard_normal(spec.weight_shape)
         top = dense_svals(spec, shape, w)[0]
-        good = min(spectrum._reduced_bound(spec, shape, w, r)[0] for r in (2, 6, 10**6))
+        good = min(bounds._reduced_bound(spec, shape, w, r)[0] for r in (2, 6, 10**6))
         assert top <= good  # the real one holds on the same layers
         try:
             bad = min(planted(spec, shape, w, r)[0] for r in (2, 6, 10**6))
@@ -723,7 +725,7 @@ def test_check_lipschitz_passes_layers_that_meet_their_claim(mode):
 @pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
 def test_check_lipschitz_catches_spectral_norm_style_normalisation(mode):
     spec, w, b = _layer(16, mode)
-    w_sn = w / spectrum.reshaped_weight_norm(w)  # torch.nn.utils.spectral_norm's scaling
+    w_sn = w / bounds.reshaped_weight_norm(w)  # torch.nn.utils.spectral_norm's scaling
     true = dense_svals(spec, (3, 6, 6), w_sn)[0]
     assert true > 1  # the claim "1-Lipschitz" is false
     res = cp.check_lipschitz(lambda x: cp.conv(spec, x, w_sn, b), 1.0, (3, 6, 6), seed=0)
@@ -736,7 +738,7 @@ def test_check_lipschitz_catches_spectral_norm_style_normalisation(mode):
 
 def test_check_lipschitz_with_spec_reports_the_certificate():
     spec, w, b = _layer(17)
-    w_sn = w / spectrum.reshaped_weight_norm(w)
+    w_sn = w / bounds.reshaped_weight_norm(w)
     res = cp.check_lipschitz(
         lambda x: cp.conv(spec, x, w_sn, b), 1.0, (3, 6, 6), spec=spec, weight=w_sn
     )
