@@ -28,6 +28,19 @@ def dense_svals(spec, shape, w):
     return np.linalg.svd(cp.conv_matrix(spec, shape, w).toarray(), compute_uv=False)
 
 
+def spec_of(in_channels=1, out_channels=1, **kw):
+    """A conv layer without bias: its operator is the linear part."""
+    return cp.ConvSpec(in_channels=in_channels, out_channels=out_channels, bias=False, **kw)
+
+
+def drawn_layer(draw, cin, cout, ns, **kw):
+    """A drawn layer: ``spec_of`` (per-axis lists made tuples), seeded normal weights and
+    the input shape ``(cin, *ns)``."""
+    spec = spec_of(cin, cout, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+    seed = draw(st.integers(0, 2**32 - 1))
+    return spec, (cin, *ns), np.random.default_rng(seed).standard_normal(spec.weight_shape)
+
+
 # --------------------------------------------------------------------------------------
 # hand-worked closed forms
 # --------------------------------------------------------------------------------------
@@ -36,15 +49,7 @@ def dense_svals(spec, shape, w):
 @pytest.mark.parametrize("n", [3, 4, 5, 8])
 def test_circular_second_difference_closed_form(n):
     # circulant with taps [1, -2, 1]: eigenvalues -2 + 2 cos(2 pi j / n), j = 0..n-1
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=3,
-        padding=1,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=3, padding=1, padding_mode="circular", ndim=1)
     expected = sorted((abs(-2 + 2 * math.cos(2 * math.pi * j / n)) for j in range(n)), reverse=True)
     got = cp.singular_values(spec, (1, n), np.array([[[1.0, -2.0, 1.0]]]))
     np.testing.assert_allclose(got, expected, atol=1e-12)
@@ -52,30 +57,14 @@ def test_circular_second_difference_closed_form(n):
 
 def test_strided_pairs_closed_form():
     # stride 2, kernel [3, 4] on 6 inputs: three disjoint pairs, each |(3, 4)| = 5
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=2,
-        stride=2,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=2, stride=2, padding_mode="circular", ndim=1)
     np.testing.assert_allclose(cp.singular_values(spec, (1, 6), np.array([[[3.0, 4.0]]])), [5] * 3)
 
 
 def test_repeated_rows_scale_by_sqrt_m():
     # circular padding 2 on both sides of n=2 with a 1-tap kernel: o = 6 = 3 copies of each
     # input, so T^T T = 3 I and every singular value is sqrt(3) * |w|
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=1,
-        padding=2,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=1, padding=2, padding_mode="circular", ndim=1)
     got = cp.singular_values(spec, (1, 2), np.array([[[2.0]]]))
     np.testing.assert_allclose(got, [2 * math.sqrt(3)] * 2)
     r = cp.operator_norm(spec, (1, 2), np.array([[[2.0]]]))
@@ -108,20 +97,18 @@ def circulant_layers(draw):
         total = draw(st.integers(lo, min(hi, 2 * n)))
         left = draw(st.integers(max(0, total - n), min(total, n)))
         ks.append(k), ss.append(s), ds.append(d), pads.append((left, total - left)), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        stride=tuple(ss),
-        dilation=tuple(ds),
-        padding=tuple(pads),
+    return drawn_layer(
+        draw,
+        cin,
+        cout,
+        ns,
+        kernel_size=ks,
+        stride=ss,
+        dilation=ds,
+        padding=pads,
         groups=groups,
         padding_mode="circular",
-        bias=False,
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w
 
 
 @given(circulant_layers())
@@ -145,7 +132,7 @@ def test_circular_all_singular_values_match_dense_svd(layer):
     ],
 )
 def test_circular_strided_table_matches_dense(kw, n):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode="circular", bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode="circular", **kw)
     shape = (2, n, n)
     assert linear_map._exact_circulant(spec, shape) is not None
     w = np.random.default_rng(3).standard_normal(spec.weight_shape)
@@ -155,14 +142,8 @@ def test_circular_strided_table_matches_dense(kw, n):
 
 
 def test_circular_3d_matches_dense():
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=2,
-        kernel_size=2,
-        stride=(1, 2, 1),
-        padding=((1, 0),) * 3,
-        padding_mode="circular",
-        bias=False,
+    spec = spec_of(
+        2, 2, kernel_size=2, stride=(1, 2, 1), padding=((1, 0),) * 3, padding_mode="circular"
     )
     shape = (2, 3, 4, 3)
     assert linear_map._exact_circulant(spec, shape) is not None
@@ -174,16 +155,7 @@ def test_circular_3d_matches_dense():
 
 def test_uneven_circular_selection_is_not_treated_as_circulant():
     # n = 8, stride 2, k_eff 5, padding 1+1: o = 3 rows of the 4-row strided circulant
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=3,
-        kernel_size=3,
-        stride=2,
-        dilation=2,
-        padding=1,
-        padding_mode="circular",
-        bias=False,
-    )
+    spec = spec_of(2, 3, kernel_size=3, stride=2, dilation=2, padding=1, padding_mode="circular")
     shape = (2, 8, 8)
     assert linear_map._exact_circulant(spec, shape) is None
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
@@ -212,7 +184,7 @@ MODES = ["zeros", "reflect", "replicate", "circular"]
     ],
 )
 def test_adjoint_is_the_transpose(mode, kw):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode=mode, bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode=mode, **kw)
     shape = (2, 7, 8)
     w = np.random.default_rng(6).standard_normal(spec.weight_shape)
     op = linear_map._Operator(spec, shape, w)
@@ -233,7 +205,7 @@ def test_adjoint_is_the_transpose(mode, kw):
     ],
 )
 def test_top_k_matches_dense(mode, kw):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode=mode, bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode=mode, **kw)
     shape = (2, 9, 8)
     w = np.random.default_rng(9).standard_normal(spec.weight_shape)
     got = cp.singular_values(spec, shape, w, k=3)
@@ -263,7 +235,7 @@ def test_transposed_conv_has_the_forward_singular_values(stride):
 
 
 def test_all_values_of_a_small_zero_padded_layer():
-    spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, padding=1, bias=False)
+    spec = spec_of(1, 2, kernel_size=3, padding=1)
     w = np.random.default_rng(10).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, (1, 5, 5), w), dense_svals(spec, (1, 5, 5), w), atol=1e-12
@@ -293,20 +265,18 @@ def any_layers(draw):
         left = draw(st.integers(0, min(2, pmax[mode])))
         right = draw(st.integers(0, min(2, pmax[mode])))
         ks.append(k), ds.append(d), ss.append(s), pads.append((left, right)), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        stride=tuple(ss),
-        dilation=tuple(ds),
-        padding=tuple(pads),
+    return drawn_layer(
+        draw,
+        cin,
+        cout,
+        ns,
+        kernel_size=ks,
+        stride=ss,
+        dilation=ds,
+        padding=pads,
         groups=groups,
         padding_mode=mode,
-        bias=False,
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w
 
 
 @given(any_layers())
@@ -331,9 +301,7 @@ def test_certified_interval_contains_dense_largest_value(layer):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_circular_interval_is_tight_and_others_contain(mode):
-    spec = cp.ConvSpec(
-        in_channels=3, out_channels=4, kernel_size=3, padding=1, padding_mode=mode, bias=False
-    )
+    spec = spec_of(3, 4, kernel_size=3, padding=1, padding_mode=mode)
     shape = (3, 8, 8)
     w = np.random.default_rng(11).standard_normal(spec.weight_shape)
     r = cp.operator_norm(spec, shape, w)
@@ -376,7 +344,7 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
     # certifies; the reference is ARPACK on conv_matrix, an independent route
     from scipy.sparse.linalg import svds
 
-    spec = cp.ConvSpec(bias=False, **kw)
+    spec = spec_of(**kw)
     w = np.random.default_rng(20).standard_normal(spec.weight_shape)
     T = cp.conv_matrix(spec, shape, w)
     assert min(T.shape) > norm_module._DIRECT_MAX
@@ -388,16 +356,7 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
 
 
 def test_lower_is_the_exact_rayleigh_quotient_of_its_vector():
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=3,
-        kernel_size=3,
-        stride=2,
-        padding=1,
-        groups=1,
-        padding_mode="reflect",
-        bias=False,
-    )
+    spec = spec_of(2, 3, kernel_size=3, stride=2, padding=1, groups=1, padding_mode="reflect")
     shape = (2, 5, 6)
     w = np.random.default_rng(12).standard_normal(spec.weight_shape) / 3
     r = cp.operator_norm(spec, shape, w)
@@ -435,7 +394,7 @@ def test_weight_digits_are_exact():
 
 
 def test_reshaped_weight_norm_is_not_an_upper_bound():
-    spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=3, padding=1, bias=False)
+    spec = spec_of(3, 8, kernel_size=3, padding=1)
     shape = (3, 8, 8)
     w = np.random.default_rng(13).standard_normal(spec.weight_shape)
     top = dense_svals(spec, shape, w)[0]
@@ -448,7 +407,7 @@ def test_reshaped_weight_norm_is_not_an_upper_bound():
 
 def test_circulant_on_the_unpadded_grid_is_not_a_bound_for_zero_padding():
     # the embedding needs L >= n + padding; on L = n the circulant norm can be too small
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, padding=1, bias=False, ndim=1)
+    spec = spec_of(1, 1, kernel_size=2, padding=1, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     top = dense_svals(spec, (1, 3), w)[0]  # zero-padded [1, 1] on 3 inputs: 2 cos(pi/5) ...
     too_small = sv_module._svals_circulant(w, spec, [linear_map._Axis(2, 0, 1, 1)])[0]
@@ -477,30 +436,21 @@ def zero_layers(draw):
         n = draw(st.integers(max(keff, 2), 6 if ndim < 3 else 3))
         pads.append((draw(st.integers(0, keff)), draw(st.integers(0, keff))))
         ks.append(k), ds.append(d), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        dilation=tuple(ds),
-        padding=tuple(pads),
-        groups=groups,
-        bias=False,
+    layer = drawn_layer(
+        draw, cin, cout, ns, kernel_size=ks, dilation=ds, padding=pads, groups=groups
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w, draw(st.sampled_from([1, 2, 5, 10**6]))
+    return (*layer, draw(st.sampled_from([1, 2, 5, 10**6])))
 
 
 def full_conv(spec):
     """The same layer with padding (k - 1) d per side: every output the input reaches."""
-    return cp.ConvSpec(
-        in_channels=spec.in_channels,
-        out_channels=spec.out_channels,
+    return spec_of(
+        spec.in_channels,
+        spec.out_channels,
         kernel_size=spec.kernel_size,
         dilation=spec.dilation,
         padding=tuple((k - 1) * d for k, d in zip(spec.kernel_size, spec.dilation)),
         groups=spec.groups,
-        bias=False,
     )
 
 
@@ -522,7 +472,7 @@ def test_localised_bound_sees_the_boundary():
     # (n - 1 outputs) is 2 cos(pi / (2 n)).  The symbol's sup is 2: every circulant bound
     # stays at 2 (frequency 0 is on every grid)
     n = 12
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    spec = spec_of(1, 1, kernel_size=2, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     full = 2 * math.cos(math.pi / (2 * (n + 1)))
     bound, rows, _ = bounds._reduced_bound(spec, (1, n), w, 10**6)
@@ -545,7 +495,7 @@ def test_operator_norm_uses_the_localised_bound(kw, monkeypatch):
     # the explicit Gram matrix is switched off so that these small layers take the path of
     # the large ones; the interval must contain the dense SVD's value and be tight
     monkeypatch.setattr(norm_module, "_DIRECT_MAX", 0)
-    spec = cp.ConvSpec(bias=False, **kw)
+    spec = spec_of(**kw)
     shape = (spec.in_channels, 9, 10)
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
     top = dense_svals(spec, shape, w)[0]
@@ -600,12 +550,11 @@ def test_planted_wrong_localised_bounds_are_refuted(defect):
     for _ in range(12):
         ndim = int(rng.integers(1, 3))
         ks = tuple(int(rng.integers(2, 4)) for _ in range(ndim))
-        spec = cp.ConvSpec(
-            in_channels=int(rng.integers(1, 3)),
-            out_channels=int(rng.integers(1, 3)),
+        spec = spec_of(
+            int(rng.integers(1, 3)),
+            int(rng.integers(1, 3)),
             kernel_size=ks,
             padding=tuple(k // 2 for k in ks),
-            bias=False,
         )
         shape = (spec.in_channels, *(int(rng.integers(3, 7)) for _ in range(ndim)))
         w = rng.standard_normal(spec.weight_shape)
@@ -682,15 +631,14 @@ def test_lipschitz_report_torch(torch):
     assert [r.name for r in rep] == ["0", "2"]
     assert rep.weights_note == "the torch module's parameters"
     for row, mod, shape in zip(rep, [model[0], model[2]], [(2, 8, 8), (4, 8, 8)]):
-        spec = cp.ConvSpec(
-            in_channels=mod.in_channels,
-            out_channels=mod.out_channels,
+        spec = spec_of(
+            mod.in_channels,
+            mod.out_channels,
             kernel_size=3,
             stride=mod.stride,
             padding=mod.padding,
             groups=mod.groups,
             padding_mode=mod.padding_mode,
-            bias=False,
         )
         w = mod.weight.detach().double().numpy()
         top = dense_svals(spec, shape, w)[0]
@@ -764,7 +712,7 @@ def test_check_lipschitz_hypothesis_finds_a_nonlinear_violation():
 # bad input
 # --------------------------------------------------------------------------------------
 
-SPEC = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, bias=False)
+SPEC = spec_of(1, 1, kernel_size=3, padding=1)
 W = np.ones((1, 1, 3, 3))
 
 
