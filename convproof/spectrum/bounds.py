@@ -201,7 +201,7 @@ def _model(w: np.ndarray, spec: ConvSpec, axes: Sequence[_Axis]) -> _Model:
 
 def _embedding_axes(spec: ConvSpec, shape: tuple[int, ...], extra: int) -> tuple[_Axis, ...]:
     """Circulant grids for the embedding of the valid conv on the padded input (Notes of
-    :func:`operator_norm`): per axis ``L`` = the smallest multiple of ``s`` that is at
+    :func:`convproof.operator_norm`): per axis ``L`` = the smallest multiple of ``s`` that is at
     least ``max(n_p, o s)``, plus ``extra`` strides."""
     pads = spec.resolve_padding(shape)
     outs = spec.output_shape(shape)[1:]
@@ -320,7 +320,7 @@ def _reduced_bound(
     target: float | None = None,
 ) -> tuple[float, int, float]:
     """Certified ``||T||`` for zero padding that sees the boundary (Notes of
-    :func:`operator_norm`, *localised Toeplitz bound*): ``(bound, r, beta)``.
+    :func:`convproof.operator_norm`, *localised Toeplitz bound*): ``(bound, r, beta)``.
 
     ``||T x|| <= ||C_L E x||`` (``T`` is a row selection of the full convolution of the
     zero-extended input; no wrap on ``L = n + (k - 1) d``).  Per frequency the certified
@@ -446,7 +446,7 @@ def _reshaped(wg: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
 def reshaped_weight_norm(weight: Any) -> float:
     """``||W.reshape(C_out, -1)||_2``: what ``torch.nn.utils.spectral_norm`` normalises.
 
-    Not an upper bound of the operator norm (see :func:`lipschitz_report`).
+    Not an upper bound of the operator norm (see :func:`convproof.lipschitz_report`).
 
     Examples
     --------

@@ -116,7 +116,7 @@ class _Axis:
 
 def _exact_circulant(spec: ConvSpec, shape: tuple[int, ...]) -> tuple[_Axis, ...] | None:
     """The per-axis model when the circular-padded layer *is* block-circulant (see Notes of
-    :func:`singular_values`), else ``None``."""
+    :func:`convproof.singular_values`), else ``None``."""
     if spec.padding_mode != "circular":
         return None
     pads = spec.resolve_padding(shape)

@@ -39,11 +39,8 @@ __all__ = ["OperatorNorm", "operator_norm"]
 
 
 _DIRECT_MAX = 4096  # largest Gram matrix side for the explicit-matrix bound
-
 _REDUCED_MAX = 2048  # default size of the reduced (frequency-localised) problem
-
 _REDUCED_STOP = 3e-4  # sizes 512, 1024, ... up to the maximum until the width is below this
-
 _REDUCED_ENTRIES = 1 << 24  # largest stack of per-frequency matrices (complex entries)
 
 
@@ -218,7 +215,7 @@ def operator_norm(
     float64 sums of integers below ``2^53``, Python integers) and its square root rounded
     down.
 
-    *Upper, circular and block-circulant* (see :func:`singular_values`):
+    *Upper, circular and block-circulant* (see :func:`convproof.singular_values`):
     ``||T|| = sqrt(m) max_f ||M(f)||`` exactly.
 
     *Upper, circulant embedding.*  Otherwise ``T = C_valid P``: ``P`` pads (zeros,
@@ -231,7 +228,7 @@ def operator_norm(
     padded input at positions ``0..n_p - 1`` and ``R`` the selection of rows ``a < o`` (a
     co-isometry, ``o <= L / s``): ``T`` is a compression of ``C_L`` times ``P``, hence
     ``||T|| <= ||R|| ||C_L|| ||E|| ||P|| = ||C_L|| ||P||``.  ``||C_L|| = max_f ||M_L(f)||``
-    (polyphase, :func:`singular_values`) is then bounded rigorously: for the computed
+    (polyphase, :func:`convproof.singular_values`) is then bounded rigorously: for the computed
     ``M(f)`` with entrywise error ``<= (2 gamma_{K+2} + 128u) sum_u |W_u|`` (the phases'
     angles reduced modulo ``N`` in integers), form
     ``A = fl(M M^H)`` (error ``<= 2 gamma_{2n+4} ||M||_F^2``), and find ``mu`` such that
