@@ -76,9 +76,10 @@ _EXPORTS: dict[str, str] = {
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
     "networks.summary": "ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
-    "spectrum.operator": (
-        "LipschitzCheck LipschitzReport LipschitzRow OperatorNorm check_lipschitz "
-        "lipschitz_report operator_norm singular_values"
+    "spectrum.singular_values": "singular_values",
+    "spectrum.operator_norm": "OperatorNorm operator_norm",
+    "spectrum.lipschitz": (
+        "LipschitzCheck LipschitzReport LipschitzRow check_lipschitz lipschitz_report"
     ),
     "presentation.export": (
         "DENSE_MAX_ELEMENTS matrix_conventions to_dense to_latex to_mtx to_npz to_torch_sparse"
@@ -120,7 +121,9 @@ if TYPE_CHECKING:
     from convproof.proofs.general import *  # noqa: F403
     from convproof.proofs.result import *  # noqa: F403
     from convproof.settings import *  # noqa: F403
-    from convproof.spectrum.operator import *  # noqa: F403
+    from convproof.spectrum.lipschitz import *  # noqa: F403
+    from convproof.spectrum.operator_norm import *  # noqa: F403
+    from convproof.spectrum.singular_values import *  # noqa: F403
     from convproof.testing import strategies
     from convproof.testing.check import *  # noqa: F403
     from convproof.testing.check_backward import *  # noqa: F403

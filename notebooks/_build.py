@@ -719,7 +719,7 @@ at most $\sqrt{k_h k_w}\,\|W\|_2$).
 quotient of an explicit integer vector, $u$ a named theorem with its rounding errors
 accounted. Small versions of the issue's layers (random He-normal weights):
 """),
-    code(r"""from convproof.spectrum import operator as spectrum
+    code(r"""from convproof.spectrum import bounds
 
 def row(name, c_in, c_out, k, n, stride=1, seed=0):
     spec = cp.ConvSpec(in_channels=c_in, out_channels=c_out, kernel_size=k, stride=stride,
@@ -727,8 +727,8 @@ def row(name, c_in, c_out, k, n, stride=1, seed=0):
     w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
     w *= np.sqrt(2 / (c_in * k * k))
     r = cp.operator_norm(spec, (c_in, n, n), w, grids=2)
-    reshaped = spectrum.reshaped_weight_norm(w)
-    return name, r, reshaped, np.sqrt(k * k) * reshaped, spectrum._araujo(w, spec)
+    reshaped = bounds.reshaped_weight_norm(w)
+    return name, r, reshaped, np.sqrt(k * k) * reshaped, bounds._araujo(w, spec)
 
 rows = [row("3->16, 7x7, stride 2, 16x16", 3, 16, 7, 16, stride=2),
         row("8->8, 3x3, 12x12", 8, 8, 3, 12),
@@ -747,7 +747,7 @@ finds an input that proves it:
 """),
     code(r"""spec = cp.ConvSpec(in_channels=16, out_channels=16, kernel_size=3, padding=1, bias=False)
 w = np.random.default_rng(1).standard_normal(spec.weight_shape)
-w_sn = w / spectrum.reshaped_weight_norm(w)
+w_sn = w / bounds.reshaped_weight_norm(w)
 res = cp.check_lipschitz(lambda x: cp.conv(spec, x, w_sn), 1.0, (16, 12, 12), seed=0,
                          max_examples=10)
 print(res)

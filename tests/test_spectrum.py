@@ -1,4 +1,4 @@
-"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum.operator).
+"""Singular values, certified operator norms and the Lipschitz tools (convproof.spectrum).
 
 Every expected value comes from elsewhere: the dense SVD of ``conv_matrix(...).toarray()``
 (LAPACK on the explicit matrix), closed forms worked by hand (circulant eigenvalues), and the
@@ -18,12 +18,27 @@ from hypothesis import strategies as st
 
 import convproof as cp
 from convproof.errors import ConvProofError
-from convproof.spectrum import operator as spectrum
+from convproof.spectrum import bounds, linear_map, lower_bound
+from convproof.spectrum import operator_norm as norm_module
+from convproof.spectrum import singular_values as sv_module
 from tests.reference import ref_conv
 
 
 def dense_svals(spec, shape, w):
     return np.linalg.svd(cp.conv_matrix(spec, shape, w).toarray(), compute_uv=False)
+
+
+def spec_of(in_channels=1, out_channels=1, **kw):
+    """A conv layer without bias: its operator is the linear part."""
+    return cp.ConvSpec(in_channels=in_channels, out_channels=out_channels, bias=False, **kw)
+
+
+def drawn_layer(draw, cin, cout, ns, **kw):
+    """A drawn layer: ``spec_of`` (per-axis lists made tuples), seeded normal weights and
+    the input shape ``(cin, *ns)``."""
+    spec = spec_of(cin, cout, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+    seed = draw(st.integers(0, 2**32 - 1))
+    return spec, (cin, *ns), np.random.default_rng(seed).standard_normal(spec.weight_shape)
 
 
 # --------------------------------------------------------------------------------------
@@ -34,15 +49,7 @@ def dense_svals(spec, shape, w):
 @pytest.mark.parametrize("n", [3, 4, 5, 8])
 def test_circular_second_difference_closed_form(n):
     # circulant with taps [1, -2, 1]: eigenvalues -2 + 2 cos(2 pi j / n), j = 0..n-1
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=3,
-        padding=1,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=3, padding=1, padding_mode="circular", ndim=1)
     expected = sorted((abs(-2 + 2 * math.cos(2 * math.pi * j / n)) for j in range(n)), reverse=True)
     got = cp.singular_values(spec, (1, n), np.array([[[1.0, -2.0, 1.0]]]))
     np.testing.assert_allclose(got, expected, atol=1e-12)
@@ -50,30 +57,14 @@ def test_circular_second_difference_closed_form(n):
 
 def test_strided_pairs_closed_form():
     # stride 2, kernel [3, 4] on 6 inputs: three disjoint pairs, each |(3, 4)| = 5
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=2,
-        stride=2,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=2, stride=2, padding_mode="circular", ndim=1)
     np.testing.assert_allclose(cp.singular_values(spec, (1, 6), np.array([[[3.0, 4.0]]])), [5] * 3)
 
 
 def test_repeated_rows_scale_by_sqrt_m():
     # circular padding 2 on both sides of n=2 with a 1-tap kernel: o = 6 = 3 copies of each
     # input, so T^T T = 3 I and every singular value is sqrt(3) * |w|
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=1,
-        padding=2,
-        padding_mode="circular",
-        bias=False,
-        ndim=1,
-    )
+    spec = spec_of(1, 1, kernel_size=1, padding=2, padding_mode="circular", ndim=1)
     got = cp.singular_values(spec, (1, 2), np.array([[[2.0]]]))
     np.testing.assert_allclose(got, [2 * math.sqrt(3)] * 2)
     r = cp.operator_norm(spec, (1, 2), np.array([[[2.0]]]))
@@ -106,26 +97,24 @@ def circulant_layers(draw):
         total = draw(st.integers(lo, min(hi, 2 * n)))
         left = draw(st.integers(max(0, total - n), min(total, n)))
         ks.append(k), ss.append(s), ds.append(d), pads.append((left, total - left)), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        stride=tuple(ss),
-        dilation=tuple(ds),
-        padding=tuple(pads),
+    return drawn_layer(
+        draw,
+        cin,
+        cout,
+        ns,
+        kernel_size=ks,
+        stride=ss,
+        dilation=ds,
+        padding=pads,
         groups=groups,
         padding_mode="circular",
-        bias=False,
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w
 
 
 @given(circulant_layers())
 def test_circular_all_singular_values_match_dense_svd(layer):
     spec, shape, w = layer
-    assert spectrum._exact_circulant(spec, shape) is not None  # the FFT route is used
+    assert linear_map._exact_circulant(spec, shape) is not None  # the FFT route is used
     got = cp.singular_values(spec, shape, w)
     expected = dense_svals(spec, shape, w)
     assert got.shape == expected.shape
@@ -143,9 +132,9 @@ def test_circular_all_singular_values_match_dense_svd(layer):
     ],
 )
 def test_circular_strided_table_matches_dense(kw, n):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode="circular", bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode="circular", **kw)
     shape = (2, n, n)
-    assert spectrum._exact_circulant(spec, shape) is not None
+    assert linear_map._exact_circulant(spec, shape) is not None
     w = np.random.default_rng(3).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, shape, w), dense_svals(spec, shape, w), atol=1e-10
@@ -153,17 +142,11 @@ def test_circular_strided_table_matches_dense(kw, n):
 
 
 def test_circular_3d_matches_dense():
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=2,
-        kernel_size=2,
-        stride=(1, 2, 1),
-        padding=((1, 0),) * 3,
-        padding_mode="circular",
-        bias=False,
+    spec = spec_of(
+        2, 2, kernel_size=2, stride=(1, 2, 1), padding=((1, 0),) * 3, padding_mode="circular"
     )
     shape = (2, 3, 4, 3)
-    assert spectrum._exact_circulant(spec, shape) is not None
+    assert linear_map._exact_circulant(spec, shape) is not None
     w = np.random.default_rng(4).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, shape, w), dense_svals(spec, shape, w), atol=1e-10
@@ -172,21 +155,12 @@ def test_circular_3d_matches_dense():
 
 def test_uneven_circular_selection_is_not_treated_as_circulant():
     # n = 8, stride 2, k_eff 5, padding 1+1: o = 3 rows of the 4-row strided circulant
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=3,
-        kernel_size=3,
-        stride=2,
-        dilation=2,
-        padding=1,
-        padding_mode="circular",
-        bias=False,
-    )
+    spec = spec_of(2, 3, kernel_size=3, stride=2, dilation=2, padding=1, padding_mode="circular")
     shape = (2, 8, 8)
-    assert spectrum._exact_circulant(spec, shape) is None
+    assert linear_map._exact_circulant(spec, shape) is None
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
     # the polyphase formula applied anyway would be wrong here: the check is meaningful
-    wrong = spectrum._svals_circulant(w, spec, [spectrum._Axis(8, 1, 2, 1)] * 2)
+    wrong = sv_module._svals_circulant(w, spec, [linear_map._Axis(8, 1, 2, 1)] * 2)
     expected = dense_svals(spec, shape, w)
     assert abs(wrong[0] - expected[0]) > 1e-3
     np.testing.assert_allclose(cp.singular_values(spec, shape, w), expected, atol=1e-10)
@@ -210,10 +184,10 @@ MODES = ["zeros", "reflect", "replicate", "circular"]
     ],
 )
 def test_adjoint_is_the_transpose(mode, kw):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode=mode, bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode=mode, **kw)
     shape = (2, 7, 8)
     w = np.random.default_rng(6).standard_normal(spec.weight_shape)
-    op = spectrum._Operator(spec, shape, w)
+    op = linear_map._Operator(spec, shape, w)
     T = cp.conv_matrix(spec, shape, w)
     y = np.random.default_rng(7).standard_normal(T.shape[0])
     x = np.random.default_rng(8).standard_normal(T.shape[1])
@@ -231,7 +205,7 @@ def test_adjoint_is_the_transpose(mode, kw):
     ],
 )
 def test_top_k_matches_dense(mode, kw):
-    spec = cp.ConvSpec(in_channels=2, out_channels=4, padding_mode=mode, bias=False, **kw)
+    spec = spec_of(2, 4, padding_mode=mode, **kw)
     shape = (2, 9, 8)
     w = np.random.default_rng(9).standard_normal(spec.weight_shape)
     got = cp.singular_values(spec, shape, w, k=3)
@@ -261,7 +235,7 @@ def test_transposed_conv_has_the_forward_singular_values(stride):
 
 
 def test_all_values_of_a_small_zero_padded_layer():
-    spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=3, padding=1, bias=False)
+    spec = spec_of(1, 2, kernel_size=3, padding=1)
     w = np.random.default_rng(10).standard_normal(spec.weight_shape)
     np.testing.assert_allclose(
         cp.singular_values(spec, (1, 5, 5), w), dense_svals(spec, (1, 5, 5), w), atol=1e-12
@@ -291,20 +265,18 @@ def any_layers(draw):
         left = draw(st.integers(0, min(2, pmax[mode])))
         right = draw(st.integers(0, min(2, pmax[mode])))
         ks.append(k), ds.append(d), ss.append(s), pads.append((left, right)), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        stride=tuple(ss),
-        dilation=tuple(ds),
-        padding=tuple(pads),
+    return drawn_layer(
+        draw,
+        cin,
+        cout,
+        ns,
+        kernel_size=ks,
+        stride=ss,
+        dilation=ds,
+        padding=pads,
         groups=groups,
         padding_mode=mode,
-        bias=False,
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w
 
 
 @given(any_layers())
@@ -318,20 +290,18 @@ def test_certified_interval_contains_dense_largest_value(layer):
     for value in r.bounds.values():  # every named bound is a bound
         assert top <= value
     # Araujo et al.'s bound, times ||P|| (sqrt(m) for repeated circular rows)
-    exact = spectrum._exact_circulant(spec, shape)
+    exact = linear_map._exact_circulant(spec, shape)
     factor = (
         math.sqrt(math.prod(a.m for a in exact))
         if exact is not None
-        else spectrum._pad_norm(spectrum._pad_maps(spec, shape))
+        else linear_map._pad_norm(linear_map._pad_maps(spec, shape))
     )
-    assert top <= spectrum._araujo(w, spec) * factor * (1 + 1e-12)
+    assert top <= bounds._araujo(w, spec) * factor * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_circular_interval_is_tight_and_others_contain(mode):
-    spec = cp.ConvSpec(
-        in_channels=3, out_channels=4, kernel_size=3, padding=1, padding_mode=mode, bias=False
-    )
+    spec = spec_of(3, 4, kernel_size=3, padding=1, padding_mode=mode)
     shape = (3, 8, 8)
     w = np.random.default_rng(11).standard_normal(spec.weight_shape)
     r = cp.operator_norm(spec, shape, w)
@@ -374,10 +344,10 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
     # certifies; the reference is ARPACK on conv_matrix, an independent route
     from scipy.sparse.linalg import svds
 
-    spec = cp.ConvSpec(bias=False, **kw)
+    spec = spec_of(**kw)
     w = np.random.default_rng(20).standard_normal(spec.weight_shape)
     T = cp.conv_matrix(spec, shape, w)
-    assert min(T.shape) > spectrum._DIRECT_MAX
+    assert min(T.shape) > norm_module._DIRECT_MAX
     top = svds(T, k=1, tol=1e-12, return_singular_vectors=False)[0]
     r = cp.operator_norm(spec, shape, w, grids=2)
     assert r.status == "verified" and not r.theorem.startswith("explicit")
@@ -386,16 +356,7 @@ def test_embedding_interval_contains_arpack_on_the_explicit_matrix(kw, shape):
 
 
 def test_lower_is_the_exact_rayleigh_quotient_of_its_vector():
-    spec = cp.ConvSpec(
-        in_channels=2,
-        out_channels=3,
-        kernel_size=3,
-        stride=2,
-        padding=1,
-        groups=1,
-        padding_mode="reflect",
-        bias=False,
-    )
+    spec = spec_of(2, 3, kernel_size=3, stride=2, padding=1, groups=1, padding_mode="reflect")
     shape = (2, 5, 6)
     w = np.random.default_rng(12).standard_normal(spec.weight_shape) / 3
     r = cp.operator_norm(spec, shape, w)
@@ -415,13 +376,13 @@ def test_lower_is_the_exact_rayleigh_quotient_of_its_vector():
 
 def test_sqrt_down_is_a_lower_bound():
     for q in [Fraction(2), Fraction(1, 3), Fraction(10**40 + 1, 7), Fraction(1, 10**30)]:
-        s = spectrum._sqrt_down(q)
+        s = lower_bound._sqrt_down(q)
         assert Fraction(s) ** 2 <= q < Fraction(math.nextafter(s, math.inf) * (1 + 1e-15)) ** 2
 
 
 def test_weight_digits_are_exact():
     w = np.array([1.0, -3.5e-7, 2.0**-60 + 1.0, 0.0, 123456.789, -(2.0**-1070)])
-    digits = spectrum._weight_digits(w, 19)
+    digits = lower_bound._weight_digits(w, 19)
     total = [sum(Fraction(float(d[i])) * Fraction(2) ** e for e, d in digits) for i in range(6)]
     assert total == [Fraction(float(v)) for v in w]
     assert all(np.abs(d).max() < 2**19 for _, d in digits)
@@ -433,11 +394,11 @@ def test_weight_digits_are_exact():
 
 
 def test_reshaped_weight_norm_is_not_an_upper_bound():
-    spec = cp.ConvSpec(in_channels=3, out_channels=8, kernel_size=3, padding=1, bias=False)
+    spec = spec_of(3, 8, kernel_size=3, padding=1)
     shape = (3, 8, 8)
     w = np.random.default_rng(13).standard_normal(spec.weight_shape)
     top = dense_svals(spec, shape, w)[0]
-    reshaped = spectrum.reshaped_weight_norm(w)
+    reshaped = bounds.reshaped_weight_norm(w)
     assert reshaped < top  # the planted "upper bound" fails
     r = cp.operator_norm(spec, shape, w)
     assert reshaped < r.lower  # and the certificate proves it
@@ -446,12 +407,12 @@ def test_reshaped_weight_norm_is_not_an_upper_bound():
 
 def test_circulant_on_the_unpadded_grid_is_not_a_bound_for_zero_padding():
     # the embedding needs L >= n + padding; on L = n the circulant norm can be too small
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, padding=1, bias=False, ndim=1)
+    spec = spec_of(1, 1, kernel_size=2, padding=1, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     top = dense_svals(spec, (1, 3), w)[0]  # zero-padded [1, 1] on 3 inputs: 2 cos(pi/5) ...
-    too_small = spectrum._svals_circulant(w, spec, [spectrum._Axis(2, 0, 1, 1)])[0]
+    too_small = sv_module._svals_circulant(w, spec, [linear_map._Axis(2, 0, 1, 1)])[0]
     assert too_small < top or math.isclose(too_small, 2.0)
-    up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, 3), 0))
+    up, _ = bounds._circulant_bound(w, spec, bounds._embedding_axes(spec, (1, 3), 0))
     assert top <= up
 
 
@@ -475,37 +436,28 @@ def zero_layers(draw):
         n = draw(st.integers(max(keff, 2), 6 if ndim < 3 else 3))
         pads.append((draw(st.integers(0, keff)), draw(st.integers(0, keff))))
         ks.append(k), ds.append(d), ns.append(n)
-    spec = cp.ConvSpec(
-        in_channels=cin,
-        out_channels=cout,
-        kernel_size=tuple(ks),
-        dilation=tuple(ds),
-        padding=tuple(pads),
-        groups=groups,
-        bias=False,
+    layer = drawn_layer(
+        draw, cin, cout, ns, kernel_size=ks, dilation=ds, padding=pads, groups=groups
     )
-    seed = draw(st.integers(0, 2**32 - 1))
-    w = np.random.default_rng(seed).standard_normal(spec.weight_shape)
-    return spec, (cin, *ns), w, draw(st.sampled_from([1, 2, 5, 10**6]))
+    return (*layer, draw(st.sampled_from([1, 2, 5, 10**6])))
 
 
 def full_conv(spec):
     """The same layer with padding (k - 1) d per side: every output the input reaches."""
-    return cp.ConvSpec(
-        in_channels=spec.in_channels,
-        out_channels=spec.out_channels,
+    return spec_of(
+        spec.in_channels,
+        spec.out_channels,
         kernel_size=spec.kernel_size,
         dilation=spec.dilation,
         padding=tuple((k - 1) * d for k, d in zip(spec.kernel_size, spec.dilation)),
         groups=spec.groups,
-        bias=False,
     )
 
 
 @given(zero_layers())
 def test_localised_bound_contains_dense_largest_value(layer):
     spec, shape, w, rmax = layer
-    bound, _, _ = spectrum._reduced_bound(spec, shape, w, rmax)
+    bound, _, _ = bounds._reduced_bound(spec, shape, w, rmax)
     top = dense_svals(spec, shape, w)[0]
     assert top <= bound
     if rmax == 10**6:  # nothing cut: the bound is the full convolution's norm (rounding only)
@@ -520,14 +472,14 @@ def test_localised_bound_sees_the_boundary():
     # (n - 1 outputs) is 2 cos(pi / (2 n)).  The symbol's sup is 2: every circulant bound
     # stays at 2 (frequency 0 is on every grid)
     n = 12
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    spec = spec_of(1, 1, kernel_size=2, ndim=1)
     w = np.array([[[1.0, 1.0]]])
     full = 2 * math.cos(math.pi / (2 * (n + 1)))
-    bound, rows, _ = spectrum._reduced_bound(spec, (1, n), w, 10**6)
+    bound, rows, _ = bounds._reduced_bound(spec, (1, n), w, 10**6)
     assert rows == n + 1  # every frequency of the grid L = n + 1
     assert bound == pytest.approx(full, rel=2e-9)  # the certificate: mu (1 + 1e-9)
     assert 2 * math.cos(math.pi / (2 * n)) <= bound
-    up, _ = spectrum._circulant_bound(w, spec, spectrum._embedding_axes(spec, (1, n), 0))
+    up, _ = bounds._circulant_bound(w, spec, bounds._embedding_axes(spec, (1, n), 0))
     assert up >= 2.0 > full + 1e-2
 
 
@@ -542,8 +494,8 @@ def test_localised_bound_sees_the_boundary():
 def test_operator_norm_uses_the_localised_bound(kw, monkeypatch):
     # the explicit Gram matrix is switched off so that these small layers take the path of
     # the large ones; the interval must contain the dense SVD's value and be tight
-    monkeypatch.setattr(spectrum, "_DIRECT_MAX", 0)
-    spec = cp.ConvSpec(bias=False, **kw)
+    monkeypatch.setattr(norm_module, "_DIRECT_MAX", 0)
+    spec = spec_of(**kw)
     shape = (spec.in_channels, 9, 10)
     w = np.random.default_rng(5).standard_normal(spec.weight_shape)
     top = dense_svals(spec, shape, w)[0]
@@ -588,9 +540,9 @@ def test_planted_wrong_localised_bounds_are_refuted(defect):
     import inspect
 
     old, new = PLANTED[defect]
-    src = inspect.getsource(spectrum._reduced_bound)
+    src = inspect.getsource(bounds._reduced_bound)
     assert src.count(old) == 1
-    namespace = dict(vars(spectrum))
+    namespace = dict(vars(bounds))
     exec(src.replace(old, new), namespace)
     planted = namespace["_reduced_bound"]
     refuted = 0
@@ -598,17 +550,16 @@ def test_planted_wrong_localised_bounds_are_refuted(defect):
     for _ in range(12):
         ndim = int(rng.integers(1, 3))
         ks = tuple(int(rng.integers(2, 4)) for _ in range(ndim))
-        spec = cp.ConvSpec(
-            in_channels=int(rng.integers(1, 3)),
-            out_channels=int(rng.integers(1, 3)),
+        spec = spec_of(
+            int(rng.integers(1, 3)),
+            int(rng.integers(1, 3)),
             kernel_size=ks,
             padding=tuple(k // 2 for k in ks),
-            bias=False,
         )
         shape = (spec.in_channels, *(int(rng.integers(3, 7)) for _ in range(ndim)))
         w = rng.standard_normal(spec.weight_shape)
         top = dense_svals(spec, shape, w)[0]
-        good = min(spectrum._reduced_bound(spec, shape, w, r)[0] for r in (2, 6, 10**6))
+        good = min(bounds._reduced_bound(spec, shape, w, r)[0] for r in (2, 6, 10**6))
         assert top <= good  # the real one holds on the same layers
         try:
             bad = min(planted(spec, shape, w, r)[0] for r in (2, 6, 10**6))
@@ -680,15 +631,14 @@ def test_lipschitz_report_torch(torch):
     assert [r.name for r in rep] == ["0", "2"]
     assert rep.weights_note == "the torch module's parameters"
     for row, mod, shape in zip(rep, [model[0], model[2]], [(2, 8, 8), (4, 8, 8)]):
-        spec = cp.ConvSpec(
-            in_channels=mod.in_channels,
-            out_channels=mod.out_channels,
+        spec = spec_of(
+            mod.in_channels,
+            mod.out_channels,
             kernel_size=3,
             stride=mod.stride,
             padding=mod.padding,
             groups=mod.groups,
             padding_mode=mod.padding_mode,
-            bias=False,
         )
         w = mod.weight.detach().double().numpy()
         top = dense_svals(spec, shape, w)[0]
@@ -723,7 +673,7 @@ def test_check_lipschitz_passes_layers_that_meet_their_claim(mode):
 @pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
 def test_check_lipschitz_catches_spectral_norm_style_normalisation(mode):
     spec, w, b = _layer(16, mode)
-    w_sn = w / spectrum.reshaped_weight_norm(w)  # torch.nn.utils.spectral_norm's scaling
+    w_sn = w / bounds.reshaped_weight_norm(w)  # torch.nn.utils.spectral_norm's scaling
     true = dense_svals(spec, (3, 6, 6), w_sn)[0]
     assert true > 1  # the claim "1-Lipschitz" is false
     res = cp.check_lipschitz(lambda x: cp.conv(spec, x, w_sn, b), 1.0, (3, 6, 6), seed=0)
@@ -736,7 +686,7 @@ def test_check_lipschitz_catches_spectral_norm_style_normalisation(mode):
 
 def test_check_lipschitz_with_spec_reports_the_certificate():
     spec, w, b = _layer(17)
-    w_sn = w / spectrum.reshaped_weight_norm(w)
+    w_sn = w / bounds.reshaped_weight_norm(w)
     res = cp.check_lipschitz(
         lambda x: cp.conv(spec, x, w_sn, b), 1.0, (3, 6, 6), spec=spec, weight=w_sn
     )
@@ -762,7 +712,7 @@ def test_check_lipschitz_hypothesis_finds_a_nonlinear_violation():
 # bad input
 # --------------------------------------------------------------------------------------
 
-SPEC = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, bias=False)
+SPEC = spec_of(1, 1, kernel_size=3, padding=1)
 W = np.ones((1, 1, 3, 3))
 
 
