@@ -46,6 +46,9 @@ _LIMITS: dict[str, dict[str, int]] = {
     "float32_accumulation": {"batch": 2, "channels": 3, "size": 5},
     "transposed_float32_output": {"batch": 2, "channels": 3, "size": 3},
     "transposed_crop_start_only": {"size": 3},
+    # the ceil-mode overhang needs a width the stride does not divide; shrinking sometimes
+    # stops at 8 (seen under load), still a one-row, one-channel input
+    "max_pool_ceil_without_drop_rule": {"size": 8},
 }
 
 

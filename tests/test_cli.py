@@ -547,6 +547,7 @@ def test_prove_certificate_time_on_stderr(capsys) -> None:
     assert "time:" not in out and err.startswith("time:")
 
 
+@pytest.mark.filterwarnings("ignore:conv check passed without exercising")  # 5 examples
 def test_check_module_on_path(capsys, user_module, monkeypatch) -> None:
     monkeypatch.chdir(user_module.parent)
     monkeypatch.delitem(sys.modules, "user_convs", raising=False)
