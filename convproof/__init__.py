@@ -73,7 +73,7 @@ _EXPORTS: dict[str, str] = {
     ),
     "networks.graph": "NodeResult Network Node Parallel Residual Sequential analyze",
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
-    "networks.summary": "ReceptiveRegion Row Summary receptive_region summary",
+    "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
     "spectrum.operator": (
         "LipschitzCheck LipschitzReport LipschitzRow OperatorNorm check_lipschitz "
