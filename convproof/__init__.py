@@ -75,6 +75,7 @@ _EXPORTS: dict[str, str] = {
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
     "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
+    "networks.sizes": "SizeSet valid_input_sizes",
     "spectrum.operator": (
         "LipschitzCheck LipschitzReport LipschitzRow OperatorNorm check_lipschitz "
         "lipschitz_report operator_norm singular_values"
@@ -104,6 +105,7 @@ if TYPE_CHECKING:
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
+    from convproof.networks.sizes import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403
     from convproof.networks.zoo import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403

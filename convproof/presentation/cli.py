@@ -318,6 +318,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("network", metavar="FILE.json|NAME", help="a JSON file or e.g. vgg16")
     p.add_argument("--in", dest="input", metavar="SHAPE", help="input shape (default: the file's)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument(
+        "--check-alignment",
+        choices=["warn", "error", "off"],
+        default="warn",
+        help="branches joined without alignment: a warning and None receptive fields "
+        "(default), an error, or silent",
+    )
     p.set_defaults(run=_cmd_net)
     return parser
 
@@ -1107,7 +1114,8 @@ def _cmd_net(args: argparse.Namespace) -> int:
         raise ConvProofError(
             f"--in is required: {source} records no input_shape (give e.g. --in 3x224x224)"
         )
-    result = summary(net, shape)
+    check = {"warn": None, "error": True, "off": False}[args.check_alignment]
+    result = summary(net, shape, check_alignment=check)
     if args.json:
         print(result.to_json())
     elif args.markdown:
