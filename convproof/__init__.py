@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
     "networks.sizes": "SizeSet valid_input_sizes",
+    "networks.closed_form": "ClosedForm closed_form",
     "spectrum.operator": (
         "LipschitzCheck LipschitzReport LipschitzRow OperatorNorm check_lipschitz "
         "lipschitz_report operator_norm singular_values"
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
     from convproof.constructions.sliding_sum import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403
     from convproof.formulas.inverse import *  # noqa: F403
+    from convproof.networks.closed_form import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
