@@ -74,8 +74,10 @@ _EXPORTS: dict[str, str] = {
     ),
     "networks.graph": "NodeResult Network Node Parallel Residual Sequential analyze",
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
-    "networks.summary": "ReceptiveRegion Row Summary receptive_region summary",
+    "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
     "networks.proof": "LayerProof NetworkProof prove_network",
+    "networks.sizes": "ValidSizes valid_input_sizes",
+    "networks.closed_form": "ClosedForm closed_form",
     "spectrum.singular_values": "singular_values",
     "spectrum.operator_norm": "OperatorNorm operator_norm",
     "spectrum.lipschitz": (
@@ -108,9 +110,11 @@ if TYPE_CHECKING:
     from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
+    from convproof.networks.closed_form import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
+    from convproof.networks.sizes import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403
     from convproof.networks.zoo import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403

@@ -537,9 +537,22 @@ def test_misaligned_branches_raise():
     shift = cp.ConvSpec(in_channels=2, out_channels=2, kernel_size=(2, 1), padding=((1, 0), (0, 0)))
     net = cp.Network([cp.Residual([("shift", shift)])])
     with pytest.raises(cp.ConvProofError, match=r"not aligned along spatial axis 0.*centre -1/2"):
-        cp.summary(net, (2, 8, 8))
+        cp.summary(net, (2, 8, 8), check_alignment=True)
     s = cp.summary(net, (2, 8, 8), check_alignment=False)
     assert s["add"].receptive_field is None and s["add"].output_shape == (2, 8, 8)
+    # by default: a warning naming the join and the centres, and the counts are still given
+    with pytest.warns(cp.ConvProofWarning, match=r"joined at 'add' are not aligned.*-1/2"):
+        s = cp.summary(net, (2, 8, 8))
+    assert s["add"].receptive_field is None and "not aligned" in s["add"].note
+    assert s.total_params == 2 * 2 * 2 + 2 and s.total_macs == 2 * 2 * 2 * 64
+
+
+def test_aligned_network_gives_no_alignment_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cp.summary(cp.load_network("resnet18"), (3, 64, 64))
 
 
 def test_tf_same_stride_two_branches_are_not_aligned():
@@ -549,7 +562,7 @@ def test_tf_same_stride_two_branches_are_not_aligned():
     c1 = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=1, stride=2, padding="SAME")
     net = cp.Network([cp.Parallel([[("c3", c3)], [("c1", c1)]], join="concat")])
     with pytest.raises(cp.ConvProofError, match="not aligned"):
-        cp.summary(net, (4, 28, 28))
+        cp.summary(net, (4, 28, 28), check_alignment=True)
     # on an odd input SAME pads (1, 1): aligned
     assert cp.summary(net, (4, 27, 27))["cat"].receptive_field == (3, 3)
 
@@ -866,10 +879,12 @@ def test_symbolic_alignment_that_depends_on_the_size_is_reported():
     c1 = cp.ConvSpec(in_channels=4, out_channels=4, kernel_size=1, stride=2, padding="SAME")
     net = cp.Network([cp.Parallel([[("c3", c3)], [("c1", c1)]], join="concat")])
     with pytest.raises(cp.ConvProofError, match="depends on the symbolic input size"):
-        cp.summary(net, (4, H, H))
+        cp.summary(net, (4, H, H), check_alignment=True)
     s = cp.summary(net, (4, H, H), check_alignment=False)
     assert s["cat"].receptive_field is None
     assert "depends on the input size" in s["cat"].note
+    with pytest.warns(cp.ConvProofWarning, match="alignment at 'cat' depends on the input size"):
+        assert cp.summary(net, (4, H, H))["cat"].receptive_field is None
 
 
 def test_json_parallel_concat_equals_python_inception():

@@ -40,7 +40,7 @@ import sympy
 
 from convproof.errors import ConvProofError
 from convproof.networks.layers import Add, Concat
-from convproof.networks.protocol import as_layer, is_layer, layer_kind, layer_to_dict
+from convproof.networks.protocol import Resets, as_layer, is_layer, layer_kind, layer_to_dict
 from convproof.networks.receptive import AxisRF, advance, centre, join_fields
 from convproof.networks.values import is_concrete
 
@@ -526,23 +526,35 @@ def analyze(
         layer = as_layer(node.layer)
         if layer.joins:
             shape = layer.join_shape([x.shape for x in xs], node.inputs, node.name)
-            rf, note = join_fields(
-                node.name,
-                layer.kind,
-                node.inputs,
-                [x.rf for x in xs],
-                [x.note for x in xs],
-                check_alignment,
-            )
-            y = _Tensor(shape, rf, note, xs[0].spatial_ndim)
+            js = layer.join_step([x.shape for x in xs])
+            if js is not None and isinstance(js.receptive, Resets):
+                rf, note, nd = advance(None, "", xs[0].spatial_ndim, js.receptive)
+            else:
+                rf, note = join_fields(
+                    node.name,
+                    layer.kind,
+                    node.inputs,
+                    [x.rf for x in xs],
+                    [x.note for x in xs],
+                    check_alignment,
+                )
+                nd = xs[0].spatial_ndim
+            y = _Tensor(shape, rf, note, nd)
             params = buffers = macs = bias_adds = 0
+            if js is not None:
+                params = 0 if node.shared else layer.num_params
+                buffers, macs, bias_adds = js.buffers, js.macs, js.bias_adds
         else:
             x = xs[0]
             step = layer.apply(x.shape, x.spatial_ndim, node.name)
             rf, note, spatial_ndim = advance(x.rf, x.note, x.spatial_ndim, step.receptive)
+            if step.macs is None and isinstance(step.receptive, Resets):
+                note = step.receptive.note  # an unmodelled operation names itself
             y = _Tensor(tuple(step.shape), rf, note, spatial_ndim)
             params = 0 if node.shared else layer.num_params
             buffers, macs, bias_adds = step.buffers, step.macs, step.bias_adds
+        if y.spatial_ndim == 0 and net.ndim is not None and len(y.shape) == net.ndim + 1:
+            y.spatial_ndim = net.ndim  # (C, *spatial) again after a reshape: no field
         tensors[node.name] = y
         results.append(
             NodeResult(

@@ -81,6 +81,9 @@ class Step:
     shape : tuple
         Output shape per sample (ints or SymPy expressions).
     macs, bias_adds, buffers : int or sympy.Expr
+        ``macs`` and ``bias_adds`` are ``None`` when unknown (an operation convproof does
+        not model, :class:`~convproof.networks.traced.Opaque`); totals then leave it out and
+        say so.
     receptive : str, Resets or tuple of (k_eff, s, p_left)
         :data:`IDENTITY`, a :class:`Resets`, or one window per spatial axis.
     """
@@ -171,6 +174,12 @@ class NetworkLayer:
     ) -> tuple[Any, ...]:
         """The output shape of a join (``joins = True``) reading ``shapes``."""
         raise NotImplementedError  # pragma: no cover - only joins are asked
+
+    def join_step(self, shapes: Sequence[tuple[Any, ...]]) -> Step | None:
+        """For a join reading ``shapes``: a :class:`Step` whose counts replace the defaults
+        (MACs 0) and whose receptive effect, unless :data:`IDENTITY`, replaces the aligned
+        union of the inputs' fields; ``None`` keeps both."""
+        return None
 
     def trace_back(
         self, step: Step, in_shape: tuple[int, ...], axis: int, outs: set[int]

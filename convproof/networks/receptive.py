@@ -101,19 +101,25 @@ def join_fields(
                 )
             return None, f"alignment at {name!r} depends on the input size"
         if False in verdicts:
+            detail = "; ".join(
+                f"{n}: stride {a[1]}, centre {c} (r={a[0]}, P={a[2]})"
+                for n, a, c in zip(inputs, per, centres)
+            )
             if check_alignment:
-                detail = "; ".join(
-                    f"{n}: stride {a[1]}, centre {c} (r={a[0]}, P={a[2]})"
-                    for n, a, c in zip(inputs, per, centres)
-                )
                 raise ConvProofError(
                     f"branches joined by {kind} {name!r} are not aligned along spatial "
                     f"axis {axis}: every path needs the same effective stride and the same "
                     f"centre -P + (r-1)/2 (Araujo et al. 2019); got {detail}"
                 )
-            return None, f"branches joined at {name!r} are not aligned"
+            return None, (
+                f"branches joined at {name!r} are not aligned along spatial axis {axis} ({detail})"
+            )
         best = per[0]
         for a in per[1:]:
+            if isinstance(a[0], int | Fraction) and isinstance(best[0], int | Fraction):
+                if a[0] > best[0]:
+                    best = a
+                continue
             bigger = equal(sympy.Max(sym(a[0]), sym(best[0])), sym(a[0]))
             if bigger and not equal(a[0], best[0]):
                 best = a

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,7 +42,11 @@ from convproof.networks.receptive import region
 from convproof.networks.tables import RowTable
 from convproof.networks.values import norm
 
-__all__ = ["ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"]
+__all__ = ["ConvProofWarning", "ReceptiveRegion", "Row", "Summary", "receptive_region", "summary"]
+
+
+class ConvProofWarning(UserWarning):
+    """A result is still given, with a caveat (branches joined without alignment)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ class ReceptiveRegion:
 def _sum(values: Sequence[Any]) -> Any:
     total: Any = 0
     for v in values:
-        total = total + v
+        if v is not None:  # unknown (an operation convproof does not model)
+            total = total + v
     if isinstance(total, sympy.Basic):
         total = sympy.expand(total)
         return int(total) if total.is_Integer else total
@@ -214,6 +220,8 @@ class Summary(RowTable):
         self.total_macs = _sum([r.macs for r in self.rows])
         self.total_bias_adds = _sum([r.bias_adds for r in self.rows])
         self.total_flops = _sum([r.flops for r in self.rows])
+        #: Rows whose MACs are unknown (left out of the totals).
+        self.unknown_macs: tuple[str, ...] = tuple(r.name for r in self.rows if r.macs is None)
         self._index()
 
     def __repr__(self) -> str:
@@ -405,7 +413,7 @@ class Summary(RowTable):
 def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
     rows = []
     for r in results:
-        flops = 2 * r.macs
+        flops = None if r.macs is None else 2 * r.macs
         rows.append(
             Row(
                 r.name,
@@ -425,7 +433,9 @@ def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
     return rows
 
 
-def summary(model: Any, input_shape: Sequence[Any], *, check_alignment: bool = True) -> Summary:
+def summary(
+    model: Any, input_shape: Sequence[Any], *, check_alignment: bool | None = None
+) -> Summary:
     """Per-layer output shapes, parameters, MACs and receptive fields, plus totals.
 
     Parameters
@@ -437,9 +447,13 @@ def summary(model: Any, input_shape: Sequence[Any], *, check_alignment: bool = T
         ``(C, *spatial)`` or ``(N, C, *spatial)``.  Spatial sizes may be SymPy integer
         symbols: shapes and MACs become ``floor`` expressions, receptive fields and
         effective strides stay numbers (TF ``SAME`` makes the effective padding symbolic).
-    check_alignment : bool
-        Raise :class:`ConvProofError` when branches joined by add/concat are not aligned;
-        with ``False`` the receptive field of the join and everything after it is ``None``.
+    check_alignment : bool or None
+        Branches joined by add/concat that are not aligned (a ResNet-D average-pool
+        shortcut, an even-kernel ``padding='same'`` residual): by default (``None``) a
+        :class:`ConvProofWarning` per join, and the join and everything after it have
+        receptive field ``None`` and a note saying which join; ``True`` raises
+        :class:`ConvProofError` instead; ``False`` is silent.  Params and MACs are counted
+        in every case.
 
     Returns
     -------
@@ -474,9 +488,20 @@ def summary(model: Any, input_shape: Sequence[Any], *, check_alignment: bool = T
     """
     from convproof.networks.torch_import import as_network
 
-    net = as_network(model)
+    net = as_network(model, input_shape)
     batch, _ = _split_input(net, input_shape)
-    results = analyze(net, input_shape, check_alignment=check_alignment)
+    results = analyze(net, input_shape, check_alignment=bool(check_alignment))
+    if check_alignment is None:
+        for r in results:
+            if r.rf is None and (
+                f"joined at {r.name!r}" in r.note or f"alignment at {r.name!r}" in r.note
+            ):
+                warnings.warn(
+                    f"{r.note}; receptive fields from there on are None "
+                    f"(check_alignment=True raises, False is silent)",
+                    ConvProofWarning,
+                    stacklevel=2,
+                )
     return Summary(net.name, tuple(input_shape), _rows(results, batch))
 
 

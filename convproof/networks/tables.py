@@ -131,7 +131,7 @@ def _summary_table(s: Summary) -> tuple[list[str], list[list[str]]]:
             f"{r.name} ({r.kind})",
             "[" + ", ".join(fmt(v) for v in r.output_shape) + "]",
             "--" if r.params == 0 else fmt(r.params),
-            "--" if r.macs == 0 else fmt(r.macs),
+            "?" if r.macs is None else "--" if r.macs == 0 else fmt(r.macs),
             axes(r.receptive_field),
             axes(r.effective_stride),
             axes(r.effective_padding),
@@ -149,6 +149,11 @@ def summary_text(s: Summary) -> str:
         f"Bias adds: {fmt(s.total_bias_adds)}",
         f"FLOPs (2 x MACs): {fmt(s.total_flops)}{giga(s.total_flops)}",
     ]
+    if s.unknown_macs:
+        totals.append(
+            f"MACs unknown (left out of the totals) in {len(s.unknown_macs)} layers: "
+            f"{', '.join(s.unknown_macs[:5])}{', ...' if len(s.unknown_macs) > 5 else ''}"
+        )
     if s.total_buffers != 0:
         totals.append(
             f"Buffers (not params; as torch's module.buffers() counts them): {fmt(s.total_buffers)}"

@@ -327,6 +327,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("network", metavar="FILE.json|NAME", help="a JSON file or e.g. vgg16")
     p.add_argument("--in", dest="input", metavar="SHAPE", help="input shape (default: the file's)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument(
+        "--check-alignment",
+        choices=["warn", "error", "off"],
+        default="warn",
+        help="branches joined without alignment: a warning and None receptive fields "
+        "(default), an error, or silent",
+    )
     return parser
 
 

@@ -72,7 +72,8 @@ def _cmd_net(args: argparse.Namespace) -> int:
     source = args.network
     net, recorded = _load_net(source)
     shape = _network_input(args.input, recorded, source)
-    result = summary(net, shape)
+    check = {"warn": None, "error": True, "off": False}[args.check_alignment]
+    result = summary(net, shape, check_alignment=check)
     if args.json:
         print(result.to_json())
     elif args.markdown:
