@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from convproof.errors import ConvProofError
 
 __all__ = [
@@ -51,9 +53,10 @@ _LIMIT: contextvars.ContextVar[int] = contextvars.ContextVar(
 
 
 def _validated(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    # NumPy integers count as integers (a limit computed with NumPy); bools do not
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
         raise ConvProofError(f"max_bytes must be a positive integer, got max_bytes={value!r}")
-    return value
+    return int(value)
 
 
 def get_max_bytes() -> int:

@@ -59,12 +59,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 # input validation is shared with the forward conv (the index arithmetic below is not)
-from convproof.constructions.numeric import _as_array, _check_weight_bias, _work_bytes
-from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.constructions.numeric import _as_array, _check_memory, _check_weight_bias
+from convproof.errors import ConvProofError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
 
@@ -243,7 +242,11 @@ def _check_x_g(
             f"{xa.shape}, got grad_output.shape={ga.shape}"
         )
     batched = xa.ndim == spec.ndim + 2
-    _check_memory(spec, xa.shape if batched else (1, *xa.shape), xa.dtype, max_bytes)
+    shape = xa.shape if batched else (1, *xa.shape)
+    _check_memory(
+        spec, shape, xa.dtype, max_bytes, factor=_BACKWARD_WORK_FACTOR,
+        what="the backward pass", arrays="",
+    )  # fmt: skip
     plan = _get_plan(spec, tuple(xa.shape[-spec.ndim - 1 :]))
     if not batched:
         xa, ga = xa[None], ga[None]
@@ -382,19 +385,6 @@ def _transpose_grads(
 #: The backward pass holds about twice the forward's work arrays: the per-tap products of
 #: ``grad_output`` folded into ``grad_input`` and the unfolded input read by ``grad_weight``.
 _BACKWARD_WORK_FACTOR = 2
-
-
-def _check_memory(spec: Any, shape: tuple[int, ...], dtype: np.dtype, max_bytes: Any) -> None:
-    """Refuse before allocating when the gradients' work arrays would exceed the limit."""
-    limit = resolve_max_bytes(max_bytes)
-    itemsize = 64 if dtype.kind == "O" else max(8, dtype.itemsize)  # objects: boxed
-    need = _BACKWARD_WORK_FACTOR * _work_bytes(spec, tuple(shape), itemsize)
-    if need > limit:
-        raise MemoryLimitError(
-            f"the backward pass on an input of shape {tuple(shape)} would need about "
-            f"{human_bytes(need)} of work arrays, more than max_bytes={limit} "
-            f"({human_bytes(limit)}); {LIMIT_HINT}, or use a smaller batch or input"
-        )
 
 
 def conv_backward(

@@ -196,12 +196,8 @@ def _estimate(plan: _Plan, what: str, itemsize: int = 8) -> int:
     return spatial + final
 
 
-def _resolve_limit(max_bytes: int | None) -> int:
-    return resolve_max_bytes(int(max_bytes) if isinstance(max_bytes, np.integer) else max_bytes)
-
-
 def _check_memory(plan: _Plan, what: str, max_bytes: int | None, itemsize: int = 8) -> None:
-    limit = _resolve_limit(max_bytes)
+    limit = resolve_max_bytes(max_bytes)
     need = _estimate(plan, what, itemsize)
     if need > limit:
         rows, cols = plan.shape

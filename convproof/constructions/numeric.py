@@ -450,16 +450,26 @@ def _conv_transpose(
     return np.ascontiguousarray(buf[(slice(None), slice(None), *crop)])
 
 
-def _check_memory(spec: Any, xb: np.ndarray, max_bytes: int | None) -> None:
+def _check_memory(
+    spec: Any,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    max_bytes: int | None,
+    *,
+    factor: int = 1,
+    what: str = "conv",
+    arrays: str = " (padded input, im2col columns, output)",
+) -> None:
+    """Refuse before allocating when ``factor`` times the work arrays of :func:`conv` on a
+    batched input ``shape`` would exceed the limit (the backward pass passes its own)."""
     limit = resolve_max_bytes(max_bytes)
-    itemsize = 64 if xb.dtype.kind == "O" else max(8, xb.dtype.itemsize)  # objects: boxed
-    need = _work_bytes(spec, tuple(xb.shape), itemsize)
+    itemsize = 64 if dtype.kind == "O" else max(8, dtype.itemsize)  # objects: boxed
+    need = factor * _work_bytes(spec, tuple(shape), itemsize)
     if need > limit:
         raise MemoryLimitError(
-            f"conv on an input of shape {tuple(xb.shape)} would need about {human_bytes(need)} "
-            f"of work arrays (padded input, im2col columns, output), more than "
-            f"max_bytes={limit} ({human_bytes(limit)}); {LIMIT_HINT}, or use a smaller "
-            f"batch or input"
+            f"{what} on an input of shape {tuple(shape)} would need about {human_bytes(need)} "
+            f"of work arrays{arrays}, more than max_bytes={limit} ({human_bytes(limit)}); "
+            f"{LIMIT_HINT}, or use a smaller batch or input"
         )
 
 
@@ -648,7 +658,7 @@ def _evaluate(
     xa = _as_array("x", x)
     xb = _check_x(spec, xa)
     batched = xa.ndim == spec.ndim + 2
-    _check_memory(spec, xb, max_bytes)
+    _check_memory(spec, xb.shape, xb.dtype, max_bytes)
     if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(

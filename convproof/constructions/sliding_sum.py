@@ -460,7 +460,7 @@ def _duration(seconds: float) -> str:
 def _check_sliding_sum(
     spec: AnySpec, input_shape: Sequence[int], max_bytes: Any
 ) -> SlidingSumEstimate:
-    limit = resolve_max_bytes(int(max_bytes) if isinstance(max_bytes, np.integer) else max_bytes)
+    limit = resolve_max_bytes(max_bytes)
     est = sliding_sum_estimate(spec, input_shape)
     if est.bytes > limit:
         raise MemoryLimitError(
