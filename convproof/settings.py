@@ -41,11 +41,6 @@ __all__ = [
 
 #: The default limit: 8 GiB, a third of a 24 GB machine.
 DEFAULT_MAX_BYTES: int = 8 * 2**30
-#: How to raise the limit, for error messages.
-LIMIT_HINT = (
-    "pass a larger max_bytes= (or use convproof.memory_limit(...) / set_max_bytes(...); "
-    "--max-bytes in the CLI)"
-)
 
 _LIMIT: contextvars.ContextVar[int] = contextvars.ContextVar(
     "convproof_max_bytes", default=DEFAULT_MAX_BYTES

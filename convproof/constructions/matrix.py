@@ -55,10 +55,10 @@ import sympy
 from convproof.constructions import index as _index
 from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
-from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
+from convproof.settings import resolve_max_bytes
 
 __all__ = [
     "MatrixEntries",
@@ -203,9 +203,7 @@ def _check_memory(plan: _Plan, what: str, max_bytes: int | None, itemsize: int =
         rows, cols = plan.shape
         label = "entry arrays of the" if what == "entries" else what
         raise MemoryLimitError(
-            f"the {label} matrix {rows} x {cols} with {plan.entries:,} entries would need "
-            f"about {human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
-            f"{LIMIT_HINT}, or use a smaller input"
+            f"the {label} matrix {rows} x {cols} with {plan.entries:,} entries", need, limit
         )
 
 

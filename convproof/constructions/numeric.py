@@ -52,11 +52,11 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
+from convproof.settings import resolve_max_bytes
 
 __all__ = ["conv"]
 
@@ -467,9 +467,11 @@ def _check_memory(
     need = factor * _work_bytes(spec, tuple(shape), itemsize)
     if need > limit:
         raise MemoryLimitError(
-            f"{what} on an input of shape {tuple(shape)} would need about {human_bytes(need)} "
-            f"of work arrays{arrays}, more than max_bytes={limit} ({human_bytes(limit)}); "
-            f"{LIMIT_HINT}, or use a smaller batch or input"
+            f"{what} on an input of shape {tuple(shape)}",
+            need,
+            limit,
+            detail=f" of work arrays{arrays}",
+            remedy="use a smaller batch or input",
         )
 
 

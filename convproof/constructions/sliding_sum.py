@@ -45,10 +45,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy
 
-from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
+from convproof.settings import resolve_max_bytes
 
 __all__ = [
     "LayerSymbols",
@@ -464,11 +464,12 @@ def _check_sliding_sum(
     est = sliding_sum_estimate(spec, input_shape)
     if est.bytes > limit:
         raise MemoryLimitError(
-            f"sliding_sum would build about {est.terms:,} SymPy terms, needing about "
-            f"{human_bytes(est.bytes)} and roughly {_duration(est.seconds)}, more than "
-            f"max_bytes={limit} ({human_bytes(limit)}); {LIMIT_HINT}, use a smaller input "
-            f"(every position has the same form), or see one element with "
-            f"convproof.presentation.render.element_sum"
+            f"sliding_sum, building about {est.terms:,} SymPy terms in roughly "
+            f"{_duration(est.seconds)},",
+            est.bytes,
+            limit,
+            remedy="use a smaller input (every position has the same form), or see one "
+            "element with convproof.presentation.render.element_sum",
         )
     return est
 
@@ -598,8 +599,8 @@ def sliding_sum(
     >>> cp.sliding_sum(big, (16, 32, 32), max_bytes=2**28)
     Traceback (most recent call last):
     ...
-    convproof.errors.MemoryLimitError: sliding_sum would build about 2,375,680 SymPy terms,
-    needing about 442.1 MiB and roughly 4 s, more than max_bytes=268435456 (256.0 MiB); ...
+    convproof.errors.MemoryLimitError: sliding_sum, building about 2,375,680 SymPy terms in
+    roughly 4 s, would need about 442.1 MiB, more than max_bytes=268435456 (256.0 MiB); ...
     """
     if progress is not None and not isinstance(progress, bool):
         raise ConvProofError(f"progress must be True, False or None, got progress={progress!r}")

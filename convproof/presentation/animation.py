@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convproof.constructions.index import map_positions, scatter_target, tap_source
-from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.presentation.figures import _COLORS, _figure_class, _rect, _save
 from convproof.presentation.text import _fmt_tuple, _ix
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
+from convproof.settings import resolve_max_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -473,9 +473,10 @@ def _check_figure_memory(
     need = cells * _CELL_BYTES + 4 * pixels * max(1, frames_kept)
     if need > limit:
         raise MemoryLimitError(
-            f"drawing {what} ({cells:,} cells on a {pixels:,}-pixel canvas) would need about "
-            f"{human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
-            f"{LIMIT_HINT}, or use a smaller input or fewer frames (max_frames=)"
+            f"drawing {what} ({cells:,} cells on a {pixels:,}-pixel canvas)",
+            need,
+            limit,
+            remedy="use a smaller input or fewer frames (max_frames=)",
         )
 
 

@@ -231,7 +231,7 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         elif args.format in ("mtx", "npz", "latex"):
             _export(args.format, matrix, args.output, spec, shape)
     except MemoryLimitError as exc:  # say how to raise the limit from the command line
-        raise MemoryLimitError(_cli_limit_message(str(exc))) from None
+        raise _cli_limit_error(exc) from None
     levels = [
         {
             "name": lv.name,
@@ -294,14 +294,14 @@ def _memory_limit() -> Iterator[None]:
     try:
         yield
     except MemoryLimitError as exc:
-        raise MemoryLimitError(_cli_limit_message(str(exc))) from None
+        raise _cli_limit_error(exc) from None
 
 
-def _cli_limit_message(message: str) -> str:
-    """An API memory-limit message, reworded for the command line (--max-bytes)."""
-    head = message.split("pass a larger max_bytes=")[0].rstrip(" ;,")
-    head = head.removesuffix(" or").rstrip(" ;,")
-    return f"{head}; pass a larger --max-bytes (like --max-bytes 16G) or use a smaller --in"
+def _cli_limit_error(exc: MemoryLimitError) -> MemoryLimitError:
+    """An API memory-limit refusal, reworded from its fields for the command line."""
+    return exc.with_hint(
+        "pass a larger --max-bytes (like --max-bytes 16G)", remedy="use a smaller --in"
+    )
 
 
 def _matrix_text(matrix: Any) -> str:

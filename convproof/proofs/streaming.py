@@ -40,7 +40,7 @@ from convproof.constructions.definition import (
     slab_definition,
     window_axis_size,
 )
-from convproof.errors import MemoryLimitError, human_bytes
+from convproof.errors import MemoryLimitError
 from convproof.proofs.reading import library_entries
 from convproof.proofs.result import (
     ProofCounterexample,
@@ -49,7 +49,7 @@ from convproof.proofs.result import (
     make_counterexample,
     outside_entry,
 )
-from convproof.settings import LIMIT_HINT, resolve_max_bytes
+from convproof.settings import resolve_max_bytes
 
 # Peak bytes per monomial of a coefficient-table proof: both sides' keys and coefficients,
 # the matrix entries and the sort's scratch (VGG's first layer: 89.4 M monomials, 3.38 GB).
@@ -329,15 +329,15 @@ def check_memory(
     monomials = pairs + (math.prod(spec.output_shape(per_sample)) if spec.bias else 0)
     if streaming:
         need = stream_bytes(spec, layout_of(spec, input_shape))
-        how = "block by block, the largest block and the bias part need"
+        how = "block by block (the largest block and the bias part)"
     else:
         need = monomials * BYTES_PER_MONOMIAL
-        how = "would need"
+        how = "all at once"
     if need > limit:
         raise MemoryLimitError(
-            f"proving this layer compares about {monomials:,} monomials and {how} about "
-            f"{human_bytes(need)}, more than max_bytes={limit} ({human_bytes(limit)}); "
-            f"prove a smaller input (the identity is per position and per channel block) or "
-            f"{LIMIT_HINT}"
+            f"proving this layer, which compares about {monomials:,} monomials {how},",
+            need,
+            limit,
+            remedy="prove a smaller input (the identity is per position and per channel block)",
         )
     return limit
