@@ -53,7 +53,8 @@ _EXPORTS: dict[str, str] = {
     "constructions.matrix": "MatrixEntries bias_vector conv_matrix estimate_bytes matrix_entries",
     "constructions.structure": "BlockLevel MatrixStructure matrix_structure nnz",
     "constructions.numeric": "conv",
-    "constructions.backward": "conv_backward max_pool_indices max_unpool pool_backward",
+    "constructions.backward": "conv_backward",
+    "constructions.backward_pool": "max_pool_indices max_unpool pool_backward",
     "proofs.result": "ProofCounterexample ProofResult",
     "proofs.concrete": "coefficient_table prove",
     "proofs.function": "prove_function",
@@ -98,6 +99,7 @@ _SUBMODULES = {
 
 if TYPE_CHECKING:
     from convproof.constructions.backward import *  # noqa: F403
+    from convproof.constructions.backward_pool import *  # noqa: F403
     from convproof.constructions.index import AxisPattern as AxisPattern
     from convproof.constructions.index import axis_patterns as axis_patterns
     from convproof.constructions.matrix import *  # noqa: F403

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import convproof as cp
 from convproof.constructions import backward as bw
+from convproof.constructions import backward_plan
 from convproof.testing import strategies as cs
 
 try:
@@ -421,7 +422,7 @@ def test_prove_backward_large_layer_is_verified_not_proved() -> None:
 
 def test_prove_backward_refutes_a_wrong_scatter_in_the_plan(monkeypatch: Any) -> None:
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2, ndim=1)
-    real = bw._plan.__wrapped__
+    real = backward_plan._plan.__wrapped__
 
     def stride_ignored(s: Any, sample: tuple) -> Any:
         plan = real(s, sample)
@@ -431,7 +432,7 @@ def test_prove_backward_refutes_a_wrong_scatter_in_the_plan(monkeypatch: Any) ->
         )
         return plan._replace(axes=axes)
 
-    monkeypatch.setattr(bw, "_get_plan", stride_ignored)
+    monkeypatch.setattr(backward_plan, "_get_plan", stride_ignored)
     r = cp.prove_backward(spec, (1, 4), symbolic=False)
     assert r.status == "refuted"
     cx = r.checks[0].counterexample
@@ -847,7 +848,7 @@ def _backward_refuted_concretely() -> bool:
 def test_planted_backward_rule_is_refuted_symbolically_and_concretely(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from convproof.constructions import backward as _bw
+    from convproof.constructions import backward_plan as _bw
 
     _bw._plan.cache_clear()
     if name in _WRONG_TAP_CELLS:

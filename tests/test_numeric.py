@@ -500,7 +500,7 @@ def test_tuning_is_frozen_and_routes_agree() -> None:
 
 
 def test_backward_plan_cache_is_read_only() -> None:
-    from convproof.constructions import backward
+    from convproof.constructions import backward_plan as backward
 
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1, ndim=1,
                        padding_mode="reflect")  # fmt: skip

@@ -4,11 +4,12 @@ each output reads.
 This module is **deliberately independent** of the constructions it is used to check
 (:mod:`~convproof.constructions.index`, :mod:`~convproof.constructions.matrix`,
 :mod:`~convproof.constructions.sliding_sum`, :mod:`~convproof.constructions.numeric`,
-:mod:`~convproof.constructions.backward`): it imports none of them (an import-linter contract
-in ``pyproject.toml``, run by the test suite, keeps it so) and repeats its own index
-arithmetic straight from the definition, so that a proof compares two constructions that
-share no code.  The independence of every proof rests on this.  Do not "simplify" it by
-calling the index rule or the matrices; a near-copy of their arithmetic here is on purpose.
+:mod:`~convproof.constructions.backward` with its pooling and plan modules): it imports none
+of them (an import-linter contract in ``pyproject.toml``, run by the test suite, keeps it so)
+and repeats its own index arithmetic straight from the definition, so that a proof compares
+two constructions that share no code.  The independence of every proof rests on this.  Do not
+"simplify" it by calling the index rule or the matrices; a near-copy of their arithmetic here
+is on purpose.
 
 The forms, per spec kind (one dispatch, :data:`_KINDS`):
 

@@ -51,7 +51,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from convproof.constructions import backward as _bw
+from convproof.constructions import backward_plan as _bp
+from convproof.constructions.backward import conv_backward
+from convproof.constructions.backward_pool import _divisors, pool_backward
 from convproof.constructions.coefficients import (
     Entries,
     canonical,
@@ -91,26 +93,25 @@ def _axis_maps(plan: Any, ax: int, u: int, side: str, sizes: tuple[int, int]) ->
     """``(out_pos, in_pos, coef)`` of one axis and tap, from the executed plan pieces.
 
     ``side="scatter"``: tap ``u`` scatters output ``a`` into buffer cell ``taps[u][a]``,
-    then :func:`convproof.constructions.backward._fold_fast` adds cell ``q`` into its input cell;
-    both
-    run on identity matrices.  ``side="gather"``: :func:`convproof.constructions.backward._unfold`
-    builds
-    the buffer from the input, then tap ``u`` reads ``buffer[taps[u]]``.
+    then :func:`convproof.constructions.backward_plan._fold_fast` adds cell ``q`` into its
+    input cell; both run on identity matrices.  ``side="gather"``:
+    :func:`convproof.constructions.backward_plan._unfold` builds the buffer from the input,
+    then tap ``u`` reads ``buffer[taps[u]]``.
     """
     axis = plan.axes[ax]
     n_in, n_out = sizes
     if side == "transpose":  # buffer over the padded *output*, read per input position
-        unf = _bw._unfold(np.eye(n_out, dtype=np.int64), 0, axis.fold)  # (length, n_out)
+        unf = _bp._unfold(np.eye(n_out, dtype=np.int64), 0, axis.fold)  # (length, n_out)
         read = unf[axis.taps[u]]  # (n_in, n_out): input i reads output positions
         i, a, coef = _nonzeros(read)
         return a, i, coef
     select = np.zeros((n_out, axis.length), dtype=np.int64)
     select[np.arange(n_out), np.arange(axis.length)[axis.taps[u]]] = 1
     if side == "scatter":
-        folded = _bw._fold_fast(select.T.copy(), 0, axis.fold, n_in)  # (n_in, n_out)
+        folded = _bp._fold_fast(select.T.copy(), 0, axis.fold, n_in)  # (n_in, n_out)
         i, a, coef = _nonzeros(folded)
         return a, i, coef
-    unf = _bw._unfold(np.eye(n_in, dtype=np.int64), 0, axis.fold)  # (length, n_in)
+    unf = _bp._unfold(np.eye(n_in, dtype=np.int64), 0, axis.fold)  # (length, n_in)
     a, i, coef = _nonzeros(select @ unf)
     return a, i, coef
 
@@ -129,7 +130,7 @@ def _combine_axes(parts: list[tuple], out_sp: tuple, in_sp: tuple) -> tuple:
 
 def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
     """The backward plan's monomials in forward orientation ``(g row, x col, w tap)``."""
-    plan = _bw._get_plan(spec, lay.in_shape)
+    plan = _bp._get_plan(spec, lay.in_shape)
     in_sp, out_sp = lay.in_shape[1:], lay.out_shape[1:]
     p_in, p_out = math.prod(in_sp), math.prod(out_sp)
     taps_sp = list(itertools.product(*(range(k) for k in spec.kernel_size)))
@@ -137,7 +138,7 @@ def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
     if isinstance(spec, ConvTransposeSpec):
         side = "transpose"
     chunks = []
-    div = _bw._divisors(spec, plan).reshape(-1) if isinstance(spec, PoolSpec) else None
+    div = _divisors(spec, plan).reshape(-1) if isinstance(spec, PoolSpec) else None
     for uflat, u in enumerate(taps_sp):
         parts = [
             _axis_maps(plan, ax, u[ax], side, (in_sp[ax], out_sp[ax])) for ax in range(spec.ndim)
@@ -326,8 +327,8 @@ def _symbolic_run(
 
 def _library_fn(spec: Any) -> Callable[..., Any]:
     if isinstance(spec, PoolSpec):
-        return lambda g, x, w, b: _bw.pool_backward(spec, x, g)
-    return lambda g, x, w, b: _bw.conv_backward(spec, x, w, g, b)
+        return lambda g, x, w, b: pool_backward(spec, x, g)
+    return lambda g, x, w, b: conv_backward(spec, x, w, g, b)
 
 
 def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
@@ -347,7 +348,7 @@ def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
         g *= math.lcm(*divs) if divs else 1
     w = None if lay.weight_shape is None else rng.integers(-9, 10, lay.weight_shape) * 1.0
     b = np.zeros(lay.out_shape[0]) if getattr(spec, "bias", False) else None
-    gi, gw, gb = _bw.conv_backward(spec, x, w, g, b)
+    gi, gw, gb = conv_backward(spec, x, w, g, b)
     want_i = np.zeros((nb, lay.ncols))
     want_w = np.zeros(max(lay.ntaps, 1))
     gflat, xflat = g.reshape(nb, -1), x.reshape(nb, -1)

@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy
 
-from convproof.constructions import backward as _bw
+from convproof.constructions import backward_plan as _bw
 from convproof.errors import ConvProofError
 from convproof.proofs.result import ProofResult
 from convproof.proofs.symbolic_sizes import (
