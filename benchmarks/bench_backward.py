@@ -37,6 +37,7 @@ import numpy as np
 import convproof as cp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import pin_blas_threads
 from bench_numeric import CASES, _median_times
 
 
@@ -189,10 +190,7 @@ def main() -> None:
     parser.add_argument("--skip-vgg", action="store_true")
     args = parser.parse_args()
     threads = str(args.threads or os.cpu_count() or 1)
-    if os.environ.get("OPENBLAS_NUM_THREADS") != threads:
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads}  # fmt: skip
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    pin_blas_threads(threads)
     print(f"numpy {np.__version__}, threads={threads}, load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip
     run_backward_suite(args.repeat, args.threads)

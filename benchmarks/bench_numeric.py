@@ -32,6 +32,9 @@ import numpy as np
 
 import convproof as cp
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import pin_blas_threads
+
 #: (name, input shape, out_channels, kernel, padding, dilation, groups)
 CASES: list[tuple[str, tuple[int, ...], int, int, int, int, int]] = [
     ("224x224 3->64 3x3 p1", (1, 3, 224, 224), 64, 3, 1, 1, 1),
@@ -299,12 +302,8 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     threads = str(args.threads or os.cpu_count() or 1)
-    if os.environ.get("OPENBLAS_NUM_THREADS") != threads:
-        # NumPy's BLAS reads its thread count only at start-up: run again with it pinned to
-        # the same count as PyTorch's (otherwise --threads 1 would time 1 against 2 threads)
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads}  # fmt: skip
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    # the same count as PyTorch's (otherwise --threads 1 would time 1 against 2 threads)
+    pin_blas_threads(threads)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     if args.check_only:
         run_check_rate(args.check_examples)

@@ -18,16 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import median_time
 
 STEM = dict(in_channels=3, out_channels=64, kernel_size=7, stride=2)
+DILATED = dict(in_channels=64, out_channels=64, kernel_size=3, dilation=4)
+K11 = dict(in_channels=1, out_channels=1, kernel_size=11, stride=4, dilation=3)
 LAYERS = {
     "ResNet stem 7x7/2 SAME": cp.ConvSpec(**STEM, padding="SAME_UPPER"),
-    "3x3 dilation 4, reflect": cp.ConvSpec(
-        in_channels=64,
-        out_channels=64,
-        kernel_size=3,
-        dilation=4,
-        padding=4,
-        padding_mode="reflect",
-    ),
+    "3x3 dilation 4, reflect": cp.ConvSpec(**DILATED, padding=4, padding_mode="reflect"),
     "transposed 4x4/2 p1": cp.ConvTransposeSpec(
         in_channels=64, out_channels=32, kernel_size=4, stride=2, padding=1
     ),
@@ -41,17 +36,8 @@ LAYERS = {
 PAIRS = {
     "(k-1)//2 vs SAME, 7x7/2": (cp.ConvSpec(**STEM, padding=3), LAYERS["ResNet stem 7x7/2 SAME"]),
     "k=11 d=3 s=4 p=15 vs SAME": (
-        cp.ConvSpec(
-            in_channels=1, out_channels=1, kernel_size=11, stride=4, dilation=3, padding=15
-        ),
-        cp.ConvSpec(
-            in_channels=1,
-            out_channels=1,
-            kernel_size=11,
-            stride=4,
-            dilation=3,
-            padding="SAME_UPPER",
-        ),
+        cp.ConvSpec(**K11, padding=15),
+        cp.ConvSpec(**K11, padding="SAME_UPPER"),
     ),
     "pool s=3 vs s=2 (lcm 6), ceil": (
         cp.PoolSpec(kind="avg", kernel_size=3, stride=3, padding=1, ceil_mode=True),

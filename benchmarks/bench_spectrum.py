@@ -34,7 +34,7 @@ import convproof as cp
 from convproof.spectrum.bounds import reshaped_weight_norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time
+from _timing import median_time, pin_blas_threads
 
 
 def layer(c_in: int, c_out: int, k: int, n: int, *, stride: int = 1, mode: str = "zeros",
@@ -139,9 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args(argv)
     threads = str(args.threads)
-    if argv is None and os.environ.get("OPENBLAS_NUM_THREADS") != threads:
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    if argv is None:
+        pin_blas_threads(threads)
     print(
         f"numpy {np.__version__}, BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}, "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
