@@ -80,12 +80,17 @@ __all__ = ["conv_backward"]
 # --------------------------------------------------------------------------------------
 
 
+def _group_sizes(spec: ConvSpec | ConvTransposeSpec) -> tuple[int, int, int]:
+    """``(groups, in channels per group, out channels per group)``."""
+    G = spec.groups
+    return G, spec.in_channels // G, spec.out_channels // G
+
+
 def _conv_grads(
     spec: ConvSpec, plan: _Plan, x: np.ndarray, w: np.ndarray, g: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
-    G = spec.groups
-    cin_g, cout_g = spec.in_channels // G, spec.out_channels // G
+    G, cin_g, cout_g = _group_sizes(spec)
     taps = _taps(spec)
     nt = len(taps)
     out_sp = plan.out_shape[1:]
@@ -122,8 +127,8 @@ def _depthwise_grads(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One input channel per group: per-tap multiply-adds instead of tiny GEMMs."""
     n = x.shape[0]
-    G, nd = spec.groups, spec.ndim
-    cout_g = spec.out_channels // G
+    G, _, cout_g = _group_sizes(spec)
+    nd = spec.ndim
     out_sp = plan.out_shape[1:]
     gg = g.reshape(n, G, cout_g, *out_sp)
     wk = w.reshape(G, cout_g, -1)
@@ -150,8 +155,7 @@ def _transpose_grads(
     spec: ConvTransposeSpec, plan: _Plan, x: np.ndarray, w: np.ndarray, g: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
-    G = spec.groups
-    cin_g, cout_g = spec.in_channels // G, spec.out_channels // G
+    G, cin_g, cout_g = _group_sizes(spec)
     taps = _taps(spec)
     nt = len(taps)
     in_sp = plan.in_shape[1:]

@@ -163,12 +163,7 @@ class ConvSpec(_Conv):
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        for name in ("in_channels", "out_channels"):
-            if getattr(self, name) % self.groups:
-                raise ConvProofError(
-                    f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
-                    f"with groups={self.groups}"
-                )
+        self._check_groups()
         if self.padding == "same" and any(s != 1 for s in self.stride):
             raise ConvProofError(
                 f"padding='same' (PyTorch) needs stride 1 in every dimension, got "
@@ -221,12 +216,6 @@ class ConvSpec(_Conv):
         return math.prod(out[-self.ndim - 1 :]) * math.prod(self.weight_shape[1:])
 
     # -- kind-specific hooks ------------------------------------------------------------
-    def _expected_channels(self) -> int:
-        return self.in_channels
-
-    def _out_channels(self, c_in: int) -> int:
-        return self.out_channels
-
     def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
         k_eff = self.effective_kernel_size
         if name == "full":
@@ -364,12 +353,7 @@ class ConvTransposeSpec(_Conv):
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        for name in ("in_channels", "out_channels"):
-            if getattr(self, name) % self.groups:
-                raise ConvProofError(
-                    f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
-                    f"with groups={self.groups}"
-                )
+        self._check_groups()
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if not (op < s or op < d):
                 raise ConvProofError(
@@ -415,12 +399,6 @@ class ConvTransposeSpec(_Conv):
         self.output_shape(input_shape)  # validates
         _, c, spatial = self.split_input_shape(input_shape)
         return c * math.prod(spatial) * math.prod(self.weight_shape[1:])
-
-    def _expected_channels(self) -> int:
-        return self.in_channels
-
-    def _out_channels(self, c_in: int) -> int:
-        return self.out_channels
 
     def _resolve_named(self, name: str, spatial: tuple[int, ...]) -> Pairs:
         pads = []

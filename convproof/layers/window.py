@@ -470,6 +470,21 @@ class _Conv(_Windowed):
         """
         return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
 
+    def _check_groups(self) -> None:
+        """Both channel counts divisible by ``groups`` (each kind's ``__post_init__``)."""
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise ConvProofError(
+                    f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
+                    f"with groups={self.groups}"
+                )
+
+    def _expected_channels(self) -> int:
+        return self.in_channels
+
+    def _out_channels(self, c_in: int) -> int:
+        return self.out_channels
+
 
 def check_spec(spec: Any, name: str = "spec") -> Any:
     """``spec`` itself if it is a ConvSpec, ConvTransposeSpec or PoolSpec, else a ConvProofError.

@@ -81,6 +81,19 @@ def is_torch_module(obj: Any) -> bool:
     return False
 
 
+def _conv_fields(mod: Any) -> dict[str, Any]:
+    """The arguments both convolution kinds read alike from a torch conv module."""
+    return dict(
+        in_channels=mod.in_channels,
+        out_channels=mod.out_channels,
+        kernel_size=tuple(mod.kernel_size),
+        stride=tuple(mod.stride),
+        dilation=tuple(mod.dilation),
+        groups=mod.groups,
+        bias=mod.bias is not None,
+    )
+
+
 def _module_layer(mod: Any, path: str) -> Any:
     """One leaf module -> a convproof layer."""
     import torch.nn as nn
@@ -88,26 +101,14 @@ def _module_layer(mod: Any, path: str) -> Any:
     name = type(mod).__name__
     if isinstance(mod, nn.modules.conv._ConvTransposeNd):
         return ConvTransposeSpec(
-            in_channels=mod.in_channels,
-            out_channels=mod.out_channels,
-            kernel_size=tuple(mod.kernel_size),
-            stride=tuple(mod.stride),
+            **_conv_fields(mod),
             padding=tuple(int(p) for p in mod.padding),
             output_padding=tuple(mod.output_padding),
-            dilation=tuple(mod.dilation),
-            groups=mod.groups,
-            bias=mod.bias is not None,
         )
     if isinstance(mod, nn.modules.conv._ConvNd):
         return ConvSpec(
-            in_channels=mod.in_channels,
-            out_channels=mod.out_channels,
-            kernel_size=tuple(mod.kernel_size),
-            stride=tuple(mod.stride),
+            **_conv_fields(mod),
             padding=mod.padding if isinstance(mod.padding, str) else tuple(mod.padding),
-            dilation=tuple(mod.dilation),
-            groups=mod.groups,
-            bias=mod.bias is not None,
             padding_mode=mod.padding_mode,
             ndim=len(mod.kernel_size),
         )

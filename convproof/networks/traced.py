@@ -49,8 +49,33 @@ def _same(shape: tuple[Any, ...], recorded: tuple[Any, ...], where: str) -> None
         )
 
 
+class _NamedOp:
+    """Layers recorded as an operation ``op`` reading ``params`` parameters: the row label
+    is ``op``, the parameter count ``params`` (counted by PyTorch)."""
+
+    op: str
+    params: int
+
+    @property
+    def kind(self) -> str:
+        """The operation (``"mul"``, ``"layer_norm"``, ...)."""
+        return self.op
+
+    @property
+    def num_params(self) -> int:
+        """Parameters the operation reads (a layer scale, affine parameters, ...)."""
+        return self.params
+
+
+class _UnmodelledOp(_NamedOp):
+    @property
+    def kind(self) -> str:
+        """``"?<op>"``: the question mark says the MACs are unknown."""
+        return f"?{self.op}"
+
+
 @dataclass(frozen=True)
-class Elementwise(NetworkLayer):
+class Elementwise(_NamedOp, NetworkLayer):
     """An element-wise operation (``op``) with constants or its own parameters (``params``).
 
     Examples
@@ -63,16 +88,6 @@ class Elementwise(NetworkLayer):
     op: str = "mul"
     params: int = 0
     layer: ClassVar[str] = "elementwise"
-
-    @property
-    def kind(self) -> str:
-        """The operation (``"mul"``, ``"add"``, ...)."""
-        return self.op
-
-    @property
-    def num_params(self) -> int:
-        """Parameters the operation reads (a layer scale, a position embedding)."""
-        return self.params
 
 
 @dataclass(frozen=True)
@@ -210,7 +225,7 @@ class SpatialMean(NetworkLayer):
 
 
 @dataclass(frozen=True)
-class Normalization(NetworkLayer):
+class Normalization(_NamedOp, NetworkLayer):
     """LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm: shape unchanged, MACs 0 (as
     batch norm: normalisation is not counted), ``params`` and ``buffers`` from the module.
     ``mixes_positions``: statistics over spatial positions (group/instance norm, a layer
@@ -230,16 +245,6 @@ class Normalization(NetworkLayer):
     mixes_positions: bool = True
     layer: ClassVar[str] = "normalization"
 
-    @property
-    def kind(self) -> str:
-        """The normalisation (``"layer_norm"``, ``"group_norm"``, ...)."""
-        return self.op
-
-    @property
-    def num_params(self) -> int:
-        """Affine parameters."""
-        return self.params
-
     def apply(self, shape: tuple[Any, ...], spatial_ndim: int, name: str) -> Step:
         """Shape unchanged; MACs 0; receptive field ends when positions are mixed."""
         if self.mixes_positions and spatial_ndim:
@@ -249,7 +254,7 @@ class Normalization(NetworkLayer):
 
 
 @dataclass(frozen=True)
-class Opaque(NetworkLayer):
+class Opaque(_UnmodelledOp, NetworkLayer):
     """An operation convproof does not model: recorded shapes, counted params, MACs unknown.
 
     Attributes
@@ -275,16 +280,6 @@ class Opaque(NetworkLayer):
         object.__setattr__(self, "out_shape", tuple(self.out_shape))
 
     @property
-    def kind(self) -> str:
-        """``"?<op>"``: the question mark says the MACs are unknown."""
-        return f"?{self.op}"
-
-    @property
-    def num_params(self) -> int:
-        """Parameters of the module (or parameter tensors read), counted by PyTorch."""
-        return self.params
-
-    @property
     def note(self) -> str:
         """Why MACs and receptive field are unknown, and where the operation is."""
         return f"{self.op} is not modelled (at {self.origin}): MACs unknown, shape from PyTorch"
@@ -297,7 +292,7 @@ class Opaque(NetworkLayer):
 
 
 @dataclass(frozen=True)
-class OpaqueJoin(JoinLayer):
+class OpaqueJoin(_UnmodelledOp, JoinLayer):
     """:class:`Opaque` reading two or more traced tensors."""
 
     op: str = ""
@@ -309,16 +304,6 @@ class OpaqueJoin(JoinLayer):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_shape", tuple(self.out_shape))
-
-    @property
-    def kind(self) -> str:
-        """``"?<op>"``."""
-        return f"?{self.op}"
-
-    @property
-    def num_params(self) -> int:
-        """Parameters read."""
-        return self.params
 
     def join_shape(
         self, shapes: Sequence[tuple[Any, ...]], inputs: Sequence[str], name: str

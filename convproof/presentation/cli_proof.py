@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from convproof.errors import ConvProofError
@@ -26,17 +27,33 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     from convproof.proofs.concrete import prove
 
     spec, shape = _layer(args)
+    return _run_proof(args, prove, spec, shape, _print_certificate)
+
+
+def _run_proof(
+    args: argparse.Namespace,
+    prove: Callable[..., Any],
+    target: Any,
+    shape: Any,
+    show: Callable[[Any], None],
+) -> int:
+    """Run a proof under ``--max-bytes`` (a bar unless --quiet or --json) and report it."""
     with _memory_limit():
         result = prove(
-            spec,
+            target,
             shape,
             progress=False if (args.quiet or args.json) else None,
             max_bytes=_max_bytes(args),
         )
+    return _report(args, result, show)
+
+
+def _report(args: argparse.Namespace, result: Any, show: Callable[[Any], None]) -> int:
+    """The result as JSON (``--json``) or shown as text; exit 0 iff it holds."""
     if args.json:
         _emit_json(result.to_dict())
     else:
-        _print_certificate(result)
+        show(result)
     return 0 if result else 1
 
 
@@ -94,18 +111,9 @@ def _prove_network(args: argparse.Namespace) -> int:
                 f"got {type(model).__name__} from --model={args.model!r}"
             )
     shape = _network_input(args.input, recorded, source)
-    with _memory_limit():
-        result = prove_network(
-            model,
-            shape,
-            progress=False if (args.quiet or args.json) else None,
-            max_bytes=_max_bytes(args),
-        )
-    if args.json:
-        _emit_json(result.to_dict())
-    else:
-        print("\n".join(result.lines()))
-    return 0 if result else 1
+    return _run_proof(
+        args, prove_network, model, shape, lambda result: print("\n".join(result.lines()))
+    )
 
 
 def _prove_general(args: argparse.Namespace) -> int:
@@ -142,12 +150,7 @@ def _prove_general(args: argparse.Namespace) -> int:
     claim = args.claim or ("conv_transpose" if args.transposed else "conv")
     if args.transposed and claim != "conv_transpose":
         raise ConvProofError(f"--transposed contradicts --claim {claim}")
-    result = prove_general(claim, ndim, seed=args.seed)
-    if args.json:
-        _emit_json(result.to_dict())
-    else:
-        _print_certificate(result)
-    return 0 if result else 1
+    return _report(args, prove_general(claim, ndim, seed=args.seed), _print_certificate)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -182,9 +185,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         result = check.check_conv_transpose(wrapped, **common)
     else:
         result = check.check_pool(wrapped, kind=args.kind.split("-")[0], **common)
-    if args.json:
-        _emit_json(result.to_dict())
-    else:
+
+    def show(result: Any) -> None:
         head = result.headline(seconds=False)
         if result.note:
             head += f" ({result.note})"
@@ -193,7 +195,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(result.counterexample)
         if not args.quiet:  # timings vary between runs: stderr, so stdout is reproducible
             print(f"time: {result.seconds:.2f} s", file=sys.stderr)
-    return 0 if result else 1
+
+    return _report(args, result, show)
 
 
 def _print_certificate(result: Any) -> None:
