@@ -19,8 +19,10 @@ from convproof.constructions import structure as cps
 
 try:
     from reference import reference
+    from testsupport import load_benchmark
 except ImportError:  # pragma: no cover - when tests/ is not on sys.path
     from tests.reference import reference
+    from tests.testsupport import load_benchmark
 
 # --------------------------------------------------------------------------------------
 # seeded random specs (rejection sampling: only specs the spec classes accept)
@@ -788,23 +790,9 @@ def test_bad_input(call: Callable[[], Any], match: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _load_benchmark() -> Any:
-    import importlib.util
-    import pathlib
-    import sys
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_matrix.py"
-    spec = importlib.util.spec_from_file_location("bench_matrix", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_matrix"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.torch
 def test_benchmark_smoke(torch: Any) -> None:
-    bench = _load_benchmark()
+    bench = load_benchmark("bench_matrix")
     assert bench.bench_jacrev(4, c_in=2, c_out=2, repeat=1, jac_repeat=1)["equal"]
     assert bench.bench_coo(n=5, c_in=2, c_out=3, repeat=1)["equal"]
     r = bench.bench_symbolic(n=4, repeat=1)
