@@ -285,7 +285,7 @@ def _backward_variant(name: str, doc: str, **options: bool) -> Callable[..., _Gr
     def conv_backward(
         grad_output: Any, x: Any, weight: Any, bias: Any = None, stride: Any = 1,
         padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    ) -> _Grads:  # fmt: skip
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
         geometry = (stride, padding, dilation)
         return _conv_backward(grad_output, x, weight, bias, geometry, groups, **options)
 
