@@ -194,6 +194,16 @@ def test_random_spec_counts() -> None:
         assert len({(s, sh) for s, sh in specs}) > 250  # genuinely different problems
 
 
+def _assert_applies(
+    spec: Any, shape: Any, x: Any, w: Any, b: Any, expected: Any, rtol: float
+) -> None:
+    """The matrix route applied to ``x`` equals ``expected`` (atol 1e-12)."""
+    np.testing.assert_allclose(
+        _apply(spec, shape, x, w, b), expected.ravel(), rtol=rtol, atol=1e-12,
+        err_msg=f"{spec} on {shape}",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose", "avg_pool"])
 def test_matvec_equals_reference(kind: str, chunk: int) -> None:
@@ -204,13 +214,7 @@ def test_matvec_equals_reference(kind: str, chunk: int) -> None:
         expected = _reference_or_none(spec, x, w, b)
         if expected is None:
             continue
-        np.testing.assert_allclose(
-            _apply(spec, shape, x, w, b),
-            expected.ravel(),
-            rtol=1e-12,
-            atol=1e-12,
-            err_msg=f"{spec} on {shape}",
-        )
+        _assert_applies(spec, shape, x, w, b, expected, rtol=1e-12)
         checked += 1
     assert checked >= 0.9 * (N_SPECS // CHUNKS)
 
@@ -225,13 +229,7 @@ def test_matvec_equals_torch(kind: str, chunk: int, torch: Any) -> None:
     for spec, shape in _specs(kind, 100 + chunk, N_SPECS // CHUNKS):
         x, w, b = _problem(spec, shape, rng)
         expected = torch_reference(spec, x, w, b)
-        np.testing.assert_allclose(
-            _apply(spec, shape, x, w, b),
-            expected.ravel(),
-            rtol=1e-10,
-            atol=1e-12,
-            err_msg=f"{spec} on {shape}",
-        )
+        _assert_applies(spec, shape, x, w, b, expected, rtol=1e-10)
 
 
 def test_batched_input_shape_uses_the_sample_shape(rng: np.random.Generator) -> None:
@@ -354,12 +352,7 @@ def test_symbolic_matrix_substituted_equals_numeric(kind: str, seed: int) -> Non
         ),
         (
             cp.ConvTransposeSpec(
-                in_channels=2,
-                out_channels=1,
-                kernel_size=3,
-                stride=2,
-                padding=1,
-                output_padding=1,
+                in_channels=2, out_channels=1, kernel_size=3, stride=2, padding=1, output_padding=1
             ),
             (2, 2, 2),
         ),

@@ -49,6 +49,8 @@ def _random_case(rng: random.Random) -> tuple[Any, tuple[int, ...]] | None:
     groups = rng.choice([1, 1, 2])
     cin, cout = groups * rng.randint(1, 2), groups * rng.randint(1, 2)
     bias = rng.random() < 0.5
+    conv_kw: dict[str, Any] = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s,
+                                   dilation=d, groups=groups, bias=bias)  # fmt: skip
     try:
         if kind == "conv":
             form = rng.choice(["int", "pairs", "same", "full", "SAME_UPPER", "SAME_LOWER"])
@@ -57,28 +59,14 @@ def _random_case(rng: random.Random) -> tuple[Any, tuple[int, ...]] | None:
                 "pairs": tuple((rng.randint(0, 2), rng.randint(0, 2)) for _ in range(ndim)),
             }.get(form, form)
             if form == "same":
-                s = (1,) * ndim
+                conv_kw["stride"] = (1,) * ndim
             spec: Any = cp.ConvSpec(
-                in_channels=cin,
-                out_channels=cout,
-                kernel_size=k,
-                stride=s,
-                dilation=d,
-                groups=groups,
-                bias=bias,
-                padding=padding,
-                padding_mode=rng.choice(cp.PADDING_MODES),
+                **conv_kw, padding=padding, padding_mode=rng.choice(cp.PADDING_MODES)
             )
         elif kind == "transpose":
             op = tuple(rng.randint(0, max(si, di) - 1) for si, di in zip(s, d))
             spec = cp.ConvTransposeSpec(
-                in_channels=cin,
-                out_channels=cout,
-                kernel_size=k,
-                stride=s,
-                dilation=d,
-                groups=groups,
-                bias=bias,
+                **conv_kw,
                 padding=tuple(rng.randint(0, 2) for _ in range(ndim)),
                 output_padding=op,
             )

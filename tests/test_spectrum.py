@@ -41,6 +41,15 @@ def drawn_layer(draw, cin, cout, ns, **kw):
     return spec, (cin, *ns), np.random.default_rng(seed).standard_normal(spec.weight_shape)
 
 
+def axes_layer(draw, cin, cout, groups, axes, padding_mode):
+    """``drawn_layer`` from per-axis ``(kernel, stride, dilation, (left, right), size)``."""
+    ks, ss, ds, pads, ns = (list(v) for v in zip(*axes))
+    return drawn_layer(
+        draw, cin, cout, ns, kernel_size=ks, stride=ss, dilation=ds, padding=pads, groups=groups,
+        padding_mode=padding_mode,
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------
 # hand-worked closed forms
 # --------------------------------------------------------------------------------------
@@ -84,7 +93,7 @@ def circulant_layers(draw):
     groups = draw(st.integers(1, 2))
     cin = groups * draw(st.integers(1, 2))
     cout = groups * draw(st.integers(1, 2))
-    ks, ss, ds, pads, ns = [], [], [], [], []
+    axes = []
     for _ in range(ndim):
         k = draw(st.integers(1, 3))
         s = draw(st.integers(1, 3))
@@ -96,19 +105,8 @@ def circulant_layers(draw):
         lo, hi = max(0, keff - s), keff - 1  # total padding giving o = N
         total = draw(st.integers(lo, min(hi, 2 * n)))
         left = draw(st.integers(max(0, total - n), min(total, n)))
-        ks.append(k), ss.append(s), ds.append(d), pads.append((left, total - left)), ns.append(n)
-    return drawn_layer(
-        draw,
-        cin,
-        cout,
-        ns,
-        kernel_size=ks,
-        stride=ss,
-        dilation=ds,
-        padding=pads,
-        groups=groups,
-        padding_mode="circular",
-    )
+        axes.append((k, s, d, (left, total - left), n))
+    return axes_layer(draw, cin, cout, groups, axes, "circular")
 
 
 @given(circulant_layers())
@@ -254,7 +252,7 @@ def any_layers(draw):
     cin = groups * draw(st.integers(1, 2))
     cout = groups * draw(st.integers(1, 3))
     mode = draw(st.sampled_from(MODES))
-    ks, ss, ds, pads, ns = [], [], [], [], []
+    axes = []
     for _ in range(ndim):
         k = draw(st.integers(1, 3))
         d = draw(st.integers(1, 2))
@@ -264,19 +262,8 @@ def any_layers(draw):
         pmax = {"zeros": keff, "circular": min(keff, n), "reflect": n - 1, "replicate": keff}
         left = draw(st.integers(0, min(2, pmax[mode])))
         right = draw(st.integers(0, min(2, pmax[mode])))
-        ks.append(k), ds.append(d), ss.append(s), pads.append((left, right)), ns.append(n)
-    return drawn_layer(
-        draw,
-        cin,
-        cout,
-        ns,
-        kernel_size=ks,
-        stride=ss,
-        dilation=ds,
-        padding=pads,
-        groups=groups,
-        padding_mode=mode,
-    )
+        axes.append((k, s, d, (left, right), n))
+    return axes_layer(draw, cin, cout, groups, axes, mode)
 
 
 @given(any_layers())
