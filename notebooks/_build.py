@@ -375,12 +375,14 @@ $$\forall\, (\text{spec}, X, W, b):\quad \texttt{my\_conv}(X, W, b;\ s, p, d, g)
 ## A convolution to test
 
 A straightforward NumPy implementation with PyTorch's functional signature, and a
-deliberately buggy copy that ignores the dilation when it slices the window.
+deliberately buggy variant (`bug=True`) that ignores the dilation when it slices the window.
 """),
-    code(r"""def my_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    code(r"""def my_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+            *, bug=False):
     n, c, h, w_ = x.shape
     co, cg, kh, kw = weight.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    th, tw = (1, 1) if bug else (dh, dw)   # the bug: taps read contiguously, dilation ignored
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     ow = (w_ + 2 * pw - dw * (kw - 1) - 1) // sw + 1
@@ -391,8 +393,8 @@ deliberately buggy copy that ignores the dilation when it slices the window.
         for i in range(oh):
             for j in range(ow):
                 win = xp[:, g * cg:(g + 1) * cg,
-                         i * sh:i * sh + dh * (kh - 1) + 1:dh,
-                         j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                         i * sh:i * sh + th * (kh - 1) + 1:th,
+                         j * sw:j * sw + tw * (kw - 1) + 1:tw]
                 out[:, o, i, j] = (win * weight[o]).sum(axis=(1, 2, 3))
         if bias is not None:
             out[:, o] += bias[o]
@@ -401,23 +403,7 @@ deliberately buggy copy that ignores the dilation when it slices the window.
 
 def buggy_conv(x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     # the bug: windows are read contiguously (dilation ignored) -- but the output size is right
-    n, c, h, w_ = x.shape
-    co, cg, kh, kw = weight.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    ow = (w_ + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, co, oh, ow))
-    per = co // groups
-    for o in range(co):
-        g = o // per
-        for i in range(oh):
-            for j in range(ow):
-                win = xp[:, g * cg:(g + 1) * cg, i * sh:i * sh + kh, j * sw:j * sw + kw]
-                out[:, o, i, j] = (win * weight[o]).sum(axis=(1, 2, 3))
-        if bias is not None:
-            out[:, o] += bias[o]
-    return out"""),
+    return my_conv(x, weight, bias, stride, padding, dilation, groups, bug=True)"""),
     md(r"""
 ## The strategies
 

@@ -20,6 +20,7 @@ from convproof.testing import strategies as cs
 try:
     from backward_zoo import CORRECT, ZOO, loop_backward, numpy_conv_backward, torch_backward
     from reference import reference
+    from testsupport import kind_problems
 except ImportError:  # pragma: no cover - run from another rootdir
     from tests.backward_zoo import (
         CORRECT,
@@ -29,20 +30,13 @@ except ImportError:  # pragma: no cover - run from another rootdir
         torch_backward,
     )
     from tests.reference import reference
-
-FORMS = {
-    "conv": cs.CONV_PADDING_FORMS,
-    "conv_transpose": cs.TRANSPOSE_PADDING_FORMS,
-    "pool": cs.POOL_PADDING_FORMS,
-}
+    from tests.testsupport import kind_problems
 
 
 def _problems(kind: str, ndim: int, **kw: Any) -> st.SearchStrategy:
-    if kind == "pool":
-        kw.pop("max_channels", None)  # pooling keeps the input's channels
-    else:
+    if kind != "pool":
         kw.setdefault("max_channels", 3)
-    return cs.conv_backward_problems(kind=kind, ndim=ndim, paddings=FORMS[kind], **kw)
+    return kind_problems(cs.conv_backward_problems, kind, ndim, **kw)
 
 
 def _f64(a: Any) -> np.ndarray:

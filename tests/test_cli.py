@@ -117,30 +117,11 @@ def test_shape_text_seed(capsys) -> None:
 
 def test_shape_macs_conventions(capsys) -> None:
     conv = run_json(
-        capsys,
-        "shape",
-        "--in",
-        "3x224x224",
-        "--out-channels",
-        "64",
-        "--kernel",
-        "3",
-        "--padding",
-        "1",
+        capsys, *"shape --in 3x224x224 --out-channels 64 --kernel 3 --padding 1".split()
     )
     assert conv["macs"] == 64 * 224 * 224 * 3 * 3 * 3  # torchvision's VGG conv1 figure
     tr = run_json(
-        capsys,
-        "shape",
-        "--in",
-        "4x5x5",
-        "--transposed",
-        "--out-channels",
-        "2",
-        "--kernel",
-        "3",
-        "--stride",
-        "2",
+        capsys, *"shape --in 4x5x5 --transposed --out-channels 2 --kernel 3 --stride 2".split()
     )
     assert tr["macs"] == 4 * 25 * 2 * 9  # counted on input positions
 
@@ -154,17 +135,7 @@ def test_explain_seed_channels_collapse(capsys) -> None:
     """Seed 000: one output is 3 channels x 9 taps of products plus one bias."""
     code, out, err = run(
         capsys,
-        "explain",
-        "--in",
-        "3x25x25",
-        "--out-channels",
-        "5",
-        "--kernel",
-        "3",
-        "--at",
-        "2,10,10",
-        "--padding",
-        "same",
+        *"explain --in 3x25x25 --out-channels 5 --kernel 3 --at 2,10,10 --padding same".split(),
     )
     assert code == 0 and err == ""
     assert out.splitlines()[0] == "Z[2,10,10] = b[2]"
@@ -178,18 +149,7 @@ def test_explain_seed_channels_collapse(capsys) -> None:
 
 def test_explain_json_evaluates_like_the_definition(capsys, rng) -> None:
     data = run_json(
-        capsys,
-        "explain",
-        "--in",
-        "3x6x6",
-        "--out-channels",
-        "2",
-        "--kernel",
-        "3",
-        "--padding",
-        "1",
-        "--at",
-        "1,0,5",
+        capsys, *"explain --in 3x6x6 --out-channels 2 --kernel 3 --padding 1 --at 1,0,5".split()
     )
     x = rng.integers(-3, 4, size=(3, 6, 6))
     w = rng.integers(-3, 4, size=(2, 3, 3, 3))
@@ -218,51 +178,24 @@ def test_explain_latex_and_modes(capsys) -> None:
     assert out.startswith("Z_{0,0,0} = b_{0} + \\underbrace{")
     assert "\\text{channel } 1" in out
     code, out, _ = run(
-        capsys,
-        "explain",
-        "--in",
-        "1x4x4",
-        "--kernel",
-        "3",
-        "--padding",
-        "1",
-        "--padding-mode",
-        "circular",
+        capsys, *"explain --in 1x4x4 --kernel 3 --padding 1 --padding-mode circular".split()
     )
     assert code == 0
     assert "circular padding remaps 5 taps" in out
     assert "(0,0) reads (-1,-1) -> (3,3)" in out  # wraps to the far corner
 
 
+#: A stride-2 transposed conv on a 1x3 input, explained (the tests add ``--at`` or ``--picture``).
+_EXPLAIN_TRANSPOSED = ("explain", "--in", "1x3", "--transposed", "--kernel", "3", "--stride", "2")
+
+
 def test_explain_pool_and_transposed(capsys) -> None:
     code, out, _ = run(
-        capsys,
-        "explain",
-        "--in",
-        "1x5",
-        "--pool",
-        "avg",
-        "--kernel",
-        "2",
-        "--ceil-mode",
-        "--at",
-        "0,2",
+        capsys, *"explain --in 1x5 --pool avg --kernel 2 --ceil-mode --at 0,2".split()
     )
     # SEMANTICS: [1,2,3,4,5], k=2, s=2, ceil -> last window averages X[4] alone
     assert code == 0 and out.splitlines()[0] == "Z[0,2] = (X[0,4]) / 1"
-    data = run_json(
-        capsys,
-        "explain",
-        "--in",
-        "1x3",
-        "--transposed",
-        "--kernel",
-        "3",
-        "--stride",
-        "2",
-        "--at",
-        "0,2",
-    )
+    data = run_json(capsys, *_EXPLAIN_TRANSPOSED, "--at", "0,2")
     # output 2 of a stride-2 transposed conv: i*2 + u = 2 -> (i=1,u=0) and (i=0,u=2)
     pairs = {(t["input"][1], t["tap"][0]) for t in data["channels"][0]["terms"]}
     assert pairs == {(1, 0), (0, 2)}
@@ -277,19 +210,7 @@ def test_explain_picture(capsys, tmp_path) -> None:
     assert code == 0, err
     assert out.splitlines()[-1] == f"picture: {png}"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    data = run_json(
-        capsys,
-        "explain",
-        "--in",
-        "1x3",
-        "--transposed",
-        "--kernel",
-        "3",
-        "--stride",
-        "2",
-        "--picture",
-        str(gif),
-    )
+    data = run_json(capsys, *_EXPLAIN_TRANSPOSED, "--picture", str(gif))
     assert data["picture"] == str(gif)
     assert gif.read_bytes()[:6] == b"GIF89a"
 
@@ -506,37 +427,17 @@ def test_check_buggy_function_fails_with_counterexample(capsys, user_module) -> 
 def test_check_shipped_examples_are_reproducible(capsys) -> None:
     """stdout is the same on every run (timings go to stderr), so the README can show it."""
     first = run(
-        capsys,
-        "check",
-        "convproof.examples:flipped_conv",
-        "--max-examples",
-        "20",
-        "--seed",
-        "0",
+        capsys, "check", "convproof.examples:flipped_conv", "--max-examples", "20", "--seed", "0"
     )
     second = run(
-        capsys,
-        "check",
-        "convproof.examples:flipped_conv",
-        "--max-examples",
-        "20",
-        "--seed",
-        "0",
+        capsys, "check", "convproof.examples:flipped_conv", "--max-examples", "20", "--seed", "0"
     )
     assert first[0] == second[0] == 1
     assert first[1] == second[1]
     assert "time:" not in first[1] and "time: " in first[2]
     assert "kernel_size=(1, 2)" in first[1]  # flipping needs a two-tap kernel to show
     code, out, _ = run(
-        capsys,
-        "check",
-        "convproof.examples:loop_conv",
-        "--max-examples",
-        "10",
-        "--seed",
-        "0",
-        "--ndim",
-        "1",
+        capsys, *"check convproof.examples:loop_conv --max-examples 10 --seed 0 --ndim 1".split()
     )
     assert (code, out) == (0, "conv check passed: 10 examples tried, no failure\n")
 

@@ -19,8 +19,10 @@ from convproof.constructions import structure as cps
 
 try:
     from reference import reference
+    from testsupport import load_benchmark
 except ImportError:  # pragma: no cover - when tests/ is not on sys.path
     from tests.reference import reference
+    from tests.testsupport import load_benchmark
 
 # --------------------------------------------------------------------------------------
 # seeded random specs (rejection sampling: only specs the spec classes accept)
@@ -192,6 +194,16 @@ def test_random_spec_counts() -> None:
         assert len({(s, sh) for s, sh in specs}) > 250  # genuinely different problems
 
 
+def _assert_applies(
+    spec: Any, shape: Any, x: Any, w: Any, b: Any, expected: Any, rtol: float
+) -> None:
+    """The matrix route applied to ``x`` equals ``expected`` (atol 1e-12)."""
+    np.testing.assert_allclose(
+        _apply(spec, shape, x, w, b), expected.ravel(), rtol=rtol, atol=1e-12,
+        err_msg=f"{spec} on {shape}",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose", "avg_pool"])
 def test_matvec_equals_reference(kind: str, chunk: int) -> None:
@@ -202,13 +214,7 @@ def test_matvec_equals_reference(kind: str, chunk: int) -> None:
         expected = _reference_or_none(spec, x, w, b)
         if expected is None:
             continue
-        np.testing.assert_allclose(
-            _apply(spec, shape, x, w, b),
-            expected.ravel(),
-            rtol=1e-12,
-            atol=1e-12,
-            err_msg=f"{spec} on {shape}",
-        )
+        _assert_applies(spec, shape, x, w, b, expected, rtol=1e-12)
         checked += 1
     assert checked >= 0.9 * (N_SPECS // CHUNKS)
 
@@ -223,13 +229,7 @@ def test_matvec_equals_torch(kind: str, chunk: int, torch: Any) -> None:
     for spec, shape in _specs(kind, 100 + chunk, N_SPECS // CHUNKS):
         x, w, b = _problem(spec, shape, rng)
         expected = torch_reference(spec, x, w, b)
-        np.testing.assert_allclose(
-            _apply(spec, shape, x, w, b),
-            expected.ravel(),
-            rtol=1e-10,
-            atol=1e-12,
-            err_msg=f"{spec} on {shape}",
-        )
+        _assert_applies(spec, shape, x, w, b, expected, rtol=1e-10)
 
 
 def test_batched_input_shape_uses_the_sample_shape(rng: np.random.Generator) -> None:
@@ -352,12 +352,7 @@ def test_symbolic_matrix_substituted_equals_numeric(kind: str, seed: int) -> Non
         ),
         (
             cp.ConvTransposeSpec(
-                in_channels=2,
-                out_channels=1,
-                kernel_size=3,
-                stride=2,
-                padding=1,
-                output_padding=1,
+                in_channels=2, out_channels=1, kernel_size=3, stride=2, padding=1, output_padding=1
             ),
             (2, 2, 2),
         ),
@@ -788,23 +783,9 @@ def test_bad_input(call: Callable[[], Any], match: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _load_benchmark() -> Any:
-    import importlib.util
-    import pathlib
-    import sys
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_matrix.py"
-    spec = importlib.util.spec_from_file_location("bench_matrix", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_matrix"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.torch
 def test_benchmark_smoke(torch: Any) -> None:
-    bench = _load_benchmark()
+    bench = load_benchmark("bench_matrix")
     assert bench.bench_jacrev(4, c_in=2, c_out=2, repeat=1, jac_repeat=1)["equal"]
     assert bench.bench_coo(n=5, c_in=2, c_out=3, repeat=1)["equal"]
     r = bench.bench_symbolic(n=4, repeat=1)

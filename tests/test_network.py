@@ -299,31 +299,17 @@ def _check_probe(net, spatial, exact: bool, transposed: bool, data) -> None:
             assert (mask == box).all(), (y, region)
 
 
-@given(
-    net=small_networks(transposed=False, dense=True),
-    spatial=st.tuples(st.integers(6, 14), st.integers(6, 14)),
-    data=st.data(),
+# (dense networks: the region equals what is read; the others: it bounds it)
+@pytest.mark.parametrize(
+    ("dense", "transposed", "sizes"),
+    [(True, False, (6, 14)), (False, False, (6, 14)), (False, True, (3, 8))],
+    ids=["equals-on-dense-networks", "bounds-with-dilation-and-gaps", "bounds-transposed-convs"],
 )
-def test_receptive_field_equals_probe_on_dense_networks(net, spatial, data):
-    _check_probe(net, spatial, True, False, data)
-
-
-@given(
-    net=small_networks(transposed=False, dense=False),
-    spatial=st.tuples(st.integers(6, 14), st.integers(6, 14)),
-    data=st.data(),
-)
-def test_receptive_field_bounds_probe_with_dilation_and_gaps(net, spatial, data):
-    _check_probe(net, spatial, False, False, data)
-
-
-@given(
-    net=small_networks(transposed=True, dense=False),
-    spatial=st.tuples(st.integers(3, 8), st.integers(3, 8)),
-    data=st.data(),
-)
-def test_receptive_field_bounds_probe_with_transposed_convs(net, spatial, data):
-    _check_probe(net, spatial, False, True, data)
+@given(data=st.data())
+def test_receptive_field_against_probe(dense, transposed, sizes, data):
+    net = data.draw(small_networks(transposed=transposed, dense=dense), label="net")
+    spatial = data.draw(st.tuples(st.integers(*sizes), st.integers(*sizes)), label="spatial")
+    _check_probe(net, spatial, dense, transposed, data)
 
 
 @given(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 import sys
 from fractions import Fraction
 from typing import Any
@@ -20,20 +18,14 @@ from convproof.testing import strategies as cs
 
 try:
     from reference import reference
+    from testsupport import kind_problems, load_benchmark
 except ImportError:  # pragma: no cover - run from another rootdir
     from tests.reference import reference
-
-FORMS = {
-    "conv": cs.CONV_PADDING_FORMS,
-    "conv_transpose": cs.TRANSPOSE_PADDING_FORMS,
-    "pool": cs.POOL_PADDING_FORMS,
-}
+    from tests.testsupport import kind_problems, load_benchmark
 
 
 def _problems(kind: str, ndim: int, **kw: Any) -> st.SearchStrategy:
-    if kind == "pool":
-        kw.pop("max_channels", None)  # pooling keeps the input's channels
-    return cs.conv_problems(kind=kind, ndim=ndim, paddings=FORMS[kind], **kw)
+    return kind_problems(cs.conv_problems, kind, ndim, **kw)
 
 
 # --------------------------------------------------------------------------------------
@@ -421,19 +413,9 @@ def test_agrees_with_torch(kind: str, torch: Any) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _load_benchmark() -> Any:
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_numeric.py"
-    spec = importlib.util.spec_from_file_location("bench_numeric", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_numeric"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.torch
 def test_benchmark_smoke(torch: Any) -> None:
-    bench = _load_benchmark()
+    bench = load_benchmark("bench_numeric")
     for order in ("blocked", "interleaved"):
         results = bench.run_conv_suite(
             bench.TINY_CASES, repeat=2, threads=1, verbose=False, order=order

@@ -28,8 +28,10 @@ from convproof.proofs.result import ProofResult
 
 try:
     from reference import reference
+    from testsupport import load_benchmark
 except ImportError:  # pragma: no cover
     from tests.reference import reference
+    from tests.testsupport import load_benchmark
 
 
 # --------------------------------------------------------------------------------------
@@ -47,6 +49,8 @@ def _random_case(rng: random.Random) -> tuple[Any, tuple[int, ...]] | None:
     groups = rng.choice([1, 1, 2])
     cin, cout = groups * rng.randint(1, 2), groups * rng.randint(1, 2)
     bias = rng.random() < 0.5
+    conv_kw: dict[str, Any] = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s,
+                                   dilation=d, groups=groups, bias=bias)  # fmt: skip
     try:
         if kind == "conv":
             form = rng.choice(["int", "pairs", "same", "full", "SAME_UPPER", "SAME_LOWER"])
@@ -55,28 +59,14 @@ def _random_case(rng: random.Random) -> tuple[Any, tuple[int, ...]] | None:
                 "pairs": tuple((rng.randint(0, 2), rng.randint(0, 2)) for _ in range(ndim)),
             }.get(form, form)
             if form == "same":
-                s = (1,) * ndim
+                conv_kw["stride"] = (1,) * ndim
             spec: Any = cp.ConvSpec(
-                in_channels=cin,
-                out_channels=cout,
-                kernel_size=k,
-                stride=s,
-                dilation=d,
-                groups=groups,
-                bias=bias,
-                padding=padding,
-                padding_mode=rng.choice(cp.PADDING_MODES),
+                **conv_kw, padding=padding, padding_mode=rng.choice(cp.PADDING_MODES)
             )
         elif kind == "transpose":
             op = tuple(rng.randint(0, max(si, di) - 1) for si, di in zip(s, d))
             spec = cp.ConvTransposeSpec(
-                in_channels=cin,
-                out_channels=cout,
-                kernel_size=k,
-                stride=s,
-                dilation=d,
-                groups=groups,
-                bias=bias,
+                **conv_kw,
                 padding=tuple(rng.randint(0, 2) for _ in range(ndim)),
                 output_padding=op,
             )
@@ -616,22 +606,8 @@ def test_bad_input(call: Any, match: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _load_benchmark() -> Any:
-    import importlib.util
-    import pathlib
-    import sys
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_proof.py"
-    spec = importlib.util.spec_from_file_location("bench_proof", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_proof"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_smoke() -> None:
-    bench = _load_benchmark()
+    bench = load_benchmark("bench_proof")
     rows = bench.bench_seed(1, 1, False, n25=4, n32=5)
     assert [r["case"] for r in rows] == ["3x4x4 -> 5, 3x3 same", "3x5x5 -> 1, 5x5"]
     assert all(r["naive_s"] > 0 and r["prove_s"] > 0 for r in rows)
@@ -641,7 +617,7 @@ def test_benchmark_smoke() -> None:
 
 
 def test_naive_peer_detects_a_wrong_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    bench = _load_benchmark()
+    bench = load_benchmark("bench_proof")
     spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=2, bias=False, ndim=1)
     assert bench.naive_prove(spec, (1, 3))
     real = cp.conv_matrix

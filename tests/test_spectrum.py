@@ -41,6 +41,27 @@ def drawn_layer(draw, cin, cout, ns, **kw):
     return spec, (cin, *ns), np.random.default_rng(seed).standard_normal(spec.weight_shape)
 
 
+def draw_channels(draw, max_out):
+    """``(groups, in_channels, out_channels)``: 1-2 groups, per group 1-2 in, 1-``max_out`` out."""
+    groups = draw(st.integers(1, 2))
+    return groups, groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, max_out))
+
+
+def draw_taps(draw, max_stride):
+    """One axis: kernel size 1-3, stride 1-``max_stride``, dilation 1-2 and the effective kernel."""
+    k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, max_stride)), draw(st.integers(1, 2))
+    return k, s, d, d * (k - 1) + 1
+
+
+def axes_layer(draw, cin, cout, groups, axes, padding_mode):
+    """``drawn_layer`` from per-axis ``(kernel, stride, dilation, (left, right), size)``."""
+    ks, ss, ds, pads, ns = (list(v) for v in zip(*axes))
+    return drawn_layer(
+        draw, cin, cout, ns, kernel_size=ks, stride=ss, dilation=ds, padding=pads, groups=groups,
+        padding_mode=padding_mode,
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------
 # hand-worked closed forms
 # --------------------------------------------------------------------------------------
@@ -81,34 +102,18 @@ def test_repeated_rows_scale_by_sqrt_m():
 def circulant_layers(draw):
     """Circular layers that are block-circulant: per axis o * g = n * m (see the Notes)."""
     ndim = draw(st.integers(1, 2))
-    groups = draw(st.integers(1, 2))
-    cin = groups * draw(st.integers(1, 2))
-    cout = groups * draw(st.integers(1, 2))
-    ks, ss, ds, pads, ns = [], [], [], [], []
+    groups, cin, cout = draw_channels(draw, max_out=2)
+    axes = []
     for _ in range(ndim):
-        k = draw(st.integers(1, 3))
-        s = draw(st.integers(1, 3))
-        d = draw(st.integers(1, 2))
-        keff = d * (k - 1) + 1
+        k, s, d, keff = draw_taps(draw, max_stride=3)
         lo_n = max(1, -(-keff // s))
         N = draw(st.integers(lo_n, lo_n + 2))
         n = s * N
         lo, hi = max(0, keff - s), keff - 1  # total padding giving o = N
         total = draw(st.integers(lo, min(hi, 2 * n)))
         left = draw(st.integers(max(0, total - n), min(total, n)))
-        ks.append(k), ss.append(s), ds.append(d), pads.append((left, total - left)), ns.append(n)
-    return drawn_layer(
-        draw,
-        cin,
-        cout,
-        ns,
-        kernel_size=ks,
-        stride=ss,
-        dilation=ds,
-        padding=pads,
-        groups=groups,
-        padding_mode="circular",
-    )
+        axes.append((k, s, d, (left, total - left), n))
+    return axes_layer(draw, cin, cout, groups, axes, "circular")
 
 
 @given(circulant_layers())
@@ -250,33 +255,17 @@ def test_all_values_of_a_small_zero_padded_layer():
 @st.composite
 def any_layers(draw):
     ndim = draw(st.integers(1, 2))
-    groups = draw(st.integers(1, 2))
-    cin = groups * draw(st.integers(1, 2))
-    cout = groups * draw(st.integers(1, 3))
+    groups, cin, cout = draw_channels(draw, max_out=3)
     mode = draw(st.sampled_from(MODES))
-    ks, ss, ds, pads, ns = [], [], [], [], []
+    axes = []
     for _ in range(ndim):
-        k = draw(st.integers(1, 3))
-        d = draw(st.integers(1, 2))
-        s = draw(st.integers(1, 2))
-        keff = d * (k - 1) + 1
+        k, s, d, keff = draw_taps(draw, max_stride=2)
         n = draw(st.integers(max(keff, 3), 7))
         pmax = {"zeros": keff, "circular": min(keff, n), "reflect": n - 1, "replicate": keff}
         left = draw(st.integers(0, min(2, pmax[mode])))
         right = draw(st.integers(0, min(2, pmax[mode])))
-        ks.append(k), ds.append(d), ss.append(s), pads.append((left, right)), ns.append(n)
-    return drawn_layer(
-        draw,
-        cin,
-        cout,
-        ns,
-        kernel_size=ks,
-        stride=ss,
-        dilation=ds,
-        padding=pads,
-        groups=groups,
-        padding_mode=mode,
-    )
+        axes.append((k, s, d, (left, right), n))
+    return axes_layer(draw, cin, cout, groups, axes, mode)
 
 
 @given(any_layers())

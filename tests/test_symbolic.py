@@ -16,8 +16,10 @@ import convproof.constructions.sliding_sum as cps
 
 try:
     from reference import reference
+    from testsupport import load_benchmark
 except ImportError:  # pragma: no cover
     from tests.reference import reference
+    from tests.testsupport import load_benchmark
 
 try:
     from test_matrix import _specs
@@ -550,16 +552,7 @@ def test_sliding_sum_progress_bar(capsys) -> None:
 
 
 def test_benchmark_smoke() -> None:
-    import importlib.util
-    import pathlib
-    import sys
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sliding_sum.py"
-    spec = importlib.util.spec_from_file_location("bench_sliding_sum", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["bench_sliding_sum"] = bench
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_sliding_sum")
     r = bench.bench_case(2, 3, 4, repeat=1, peer_repeat=1)
     assert r["equal"] and r["terms"] == 3 * 16 * 2 * 9 + 3 * 16
     # the peer is the definition: the seed's centre output by hand

@@ -77,6 +77,8 @@ from convproof.testing.calling import LAYOUTS
 from convproof.testing.reports import CheckResult, UnexercisedWarning
 from convproof.testing.reports import Counterexample as Counterexample  # its home is reports
 from convproof.testing.runner import (
+    _assert_doc,
+    _asserted,
     _layer_checker,
     _Plan,
     _run,
@@ -321,6 +323,7 @@ for _checker in (check_conv, check_conv_transpose, check_pool):
         _checker.__doc__ = _checker.__doc__.replace("    {common}\n", _COMMON_PARAMETERS[1:])
 
 
+@_assert_doc
 def assert_conv_matches(
     fn: Callable[..., Any], *, layer: str = "conv", **kwargs: Any
 ) -> CheckResult:
@@ -331,18 +334,7 @@ def assert_conv_matches(
     fn : callable
     layer : {"conv", "conv_transpose", "max_pool", "avg_pool"}
         Which checker to run.
-    **kwargs
-        Passed to the checker.
-
-    Returns
-    -------
-    CheckResult
-        When the check passed.
-
-    Raises
-    ------
-    AssertionError
-        With the readable counterexample when it failed.
+    {asserts}
 
     Examples
     --------
@@ -358,17 +350,9 @@ def assert_conv_matches(
     ...
     AssertionError: conv check FAILED: ...
     """
-    checkers: dict[str, Callable[..., CheckResult]] = {
-        "conv": check_conv,
-        "conv_transpose": check_conv_transpose,
-        "max_pool": lambda f, **kw: check_pool(f, kind="max", **kw),
-        "avg_pool": lambda f, **kw: check_pool(f, kind="avg", **kw),
-    }
-    checker = _layer_checker(layer, checkers)
+    checker = _layer_checker(layer, check_conv, check_conv_transpose, check_pool)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnexercisedWarning)
         result = checker(fn, **kwargs)
     _warn_unexercised(result)
-    if not result:
-        raise AssertionError(str(result))
-    return result
+    return _asserted(result)

@@ -70,7 +70,14 @@ from convproof.testing.calling import (
     _SignatureError,
 )
 from convproof.testing.reports import CheckResult, Counterexample, _plain, _user_error
-from convproof.testing.runner import _PRECISION, _gamma, _layer_checker, _run
+from convproof.testing.runner import (
+    _PRECISION,
+    _assert_doc,
+    _asserted,
+    _gamma,
+    _layer_checker,
+    _run,
+)
 from convproof.testing.strategies import (
     VALUE_KINDS,
     BackwardProblem,
@@ -599,6 +606,7 @@ def check_pool_backward(
                 atol, _evaluate=_evaluate, progress=progress)  # fmt: skip
 
 
+@_assert_doc
 def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> CheckResult:
     """Run the ``layer``'s backward checker; raise ``AssertionError`` with the counterexample.
 
@@ -606,18 +614,7 @@ def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> C
     ----------
     fn : callable (or a pair, for ``layer="conv"``)
     layer : {"conv", "conv_transpose", "max_pool", "avg_pool"}
-    **kwargs
-        Passed to the checker.
-
-    Returns
-    -------
-    CheckResult
-        When the check passed.
-
-    Raises
-    ------
-    AssertionError
-        With the readable counterexample when it failed.
+    {asserts}
 
     Examples
     --------
@@ -629,13 +626,7 @@ def assert_backward_matches(fn: Any, *, layer: str = "conv", **kwargs: Any) -> C
     ...
     AssertionError: conv_backward check FAILED: ...
     """
-    checkers: dict[str, Callable[..., CheckResult]] = {
-        "conv": check_conv_backward,
-        "conv_transpose": check_conv_transpose_backward,
-        "max_pool": lambda f, **kw: check_pool_backward(f, kind="max", **kw),
-        "avg_pool": lambda f, **kw: check_pool_backward(f, kind="avg", **kw),
-    }
-    result = _layer_checker(layer, checkers)(fn, **kwargs)
-    if not result:
-        raise AssertionError(str(result))
-    return result
+    checker = _layer_checker(
+        layer, check_conv_backward, check_conv_transpose_backward, check_pool_backward
+    )
+    return _asserted(checker(fn, **kwargs))

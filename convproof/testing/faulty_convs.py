@@ -40,6 +40,7 @@ convproof.examples:assign_conv_backward`` finds the backward bug.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,10 @@ __all__ = [
     "loop_conv_backward",
     "no_dilation_conv",
 ]
+
+
+#: What a backward pass returns: ``(grad_input, grad_weight, grad_bias)``.
+_Grads = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
@@ -68,21 +73,15 @@ def _window(pos: Any, s: Any, d: Any, k: Any) -> tuple[slice, ...]:
 
 
 def _conv(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    groups: int,
-    *,
-    flip: bool = False,
+    x: Any, weight: Any, bias: Any, geometry: Any, groups: int, *, flip: bool = False,
     use_dilation: bool = True,
-) -> np.ndarray:
+) -> np.ndarray:  # fmt: skip
+    """``geometry`` is ``(stride, padding, dilation)`` as the public function received them."""
     x = np.asarray(x)
     weight = np.asarray(weight)
     ndim = x.ndim - 2
-    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    s, p, d = (_per_axis(v, ndim) for v in geometry)
+    dilation = d
     if not use_dilation:
         d = (1,) * ndim
     flipped: tuple[slice, ...] = (slice(None), slice(None), *[slice(None, None, -1)] * ndim)
@@ -91,8 +90,7 @@ def _conv(
     c_out, c_group, *k = weight.shape
     xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
     out_sizes = [
-        (spatial[a] + 2 * p[a] - _per_axis(dilation, ndim)[a] * (k[a] - 1) - 1) // s[a] + 1
-        for a in range(ndim)
+        (spatial[a] + 2 * p[a] - dilation[a] * (k[a] - 1) - 1) // s[a] + 1 for a in range(ndim)
     ]
     out = np.zeros((n, c_out, *out_sizes), dtype=np.result_type(x, weight, np.float64))
     per_group = c_out // groups
@@ -109,15 +107,30 @@ def _conv(
     return out
 
 
-def loop_conv(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> np.ndarray:
+def _variant(
+    name: str, doc: str, impl: Callable[..., np.ndarray] = _conv, **options: bool
+) -> Callable[..., np.ndarray]:
+    """The public convolution ``name`` (PyTorch's functional signature): ``impl`` with
+    ``options`` (the one thing each variant changes), documented by ``doc``."""
+
+    def conv(
+        x: Any,
+        weight: Any,
+        bias: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> np.ndarray:
+        return impl(x, weight, bias, (stride, padding, dilation), groups, **options)
+
+    conv.__name__ = conv.__qualname__ = name
+    conv.__doc__ = doc
+    return conv
+
+
+loop_conv = _variant(
+    "loop_conv",
     """The correct convolution (cross-correlation), one output element at a time.
 
     Parameters
@@ -143,19 +156,10 @@ def loop_conv(
     >>> x = np.arange(5.0).reshape(1, 1, 5)
     >>> loop_conv(x, np.ones((1, 1, 2)), stride=2, padding=1)
     array([[[0., 3., 7.]]])
-    """
-    return _conv(x, weight, bias, stride, padding, dilation, groups)
-
-
-def flipped_conv(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> np.ndarray:
+    """,
+)
+flipped_conv = _variant(
+    "flipped_conv",
     """A buggy convolution: flips the kernel (textbook convolution, not cross-correlation).
 
     Examples
@@ -163,19 +167,11 @@ def flipped_conv(
     >>> import numpy as np
     >>> flipped_conv(np.arange(3.0).reshape(1, 1, 3), np.array([[[1.0, 0.0]]]))
     array([[[1., 2.]]])
-    """
-    return _conv(x, weight, bias, stride, padding, dilation, groups, flip=True)
-
-
-def no_dilation_conv(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> np.ndarray:
+    """,
+    flip=True,
+)
+no_dilation_conv = _variant(
+    "no_dilation_conv",
     """A buggy convolution: right output size, but windows read without dilation.
 
     Examples
@@ -185,43 +181,17 @@ def no_dilation_conv(
     >>> loop_conv(x, np.ones((1, 1, 2)), dilation=2), no_dilation_conv(x, np.ones((1, 1, 2)),
     ...                                                                 dilation=2)
     (array([[[2.]]]), array([[[1.]]]))
-    """
-    return _conv(x, weight, bias, stride, padding, dilation, groups, use_dilation=False)
+    """,
+    use_dilation=False,
+)
 
 
-def im2col_conv(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> np.ndarray:
-    """A buggy convolution: ``as_strided`` im2col with strides computed for a C-ordered buffer.
-
-    The recipe (widely copied) pads with ``np.pad`` -- which keeps a Fortran-ordered input
-    Fortran-ordered -- and then views the buffer with strides derived from the *shape*, as if
-    it were C-contiguous.  On C-contiguous input it is right; on a Fortran-ordered or strided
-    input it reads the wrong elements.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(6.0).reshape(1, 1, 2, 3)
-    >>> w = np.ones((1, 1, 1, 2))
-    >>> im2col_conv(x, w)[0, 0], loop_conv(x, w)[0, 0]
-    (array([[1., 3.],
-           [7., 9.]]), array([[1., 3.],
-           [7., 9.]]))
-    >>> im2col_conv(np.asfortranarray(x), w)[0, 0]  # the same values, Fortran-ordered: wrong
-    array([[3., 4.],
-           [6., 7.]])
-    """
+def _im2col(x: Any, weight: Any, bias: Any, geometry: Any, groups: int) -> np.ndarray:
+    """The ``as_strided`` im2col recipe (its bug is in :data:`im2col_conv`'s docstring)."""
     x = np.asarray(x)  # keeps the memory layout, as the recipe does
     weight = np.asarray(weight)
     ndim = x.ndim - 2
-    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    s, p, d = (_per_axis(v, ndim) for v in geometry)
     xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
     n, c, *spatial = xp.shape
     c_out, c_group, *k = weight.shape
@@ -252,21 +222,39 @@ def im2col_conv(
     return out
 
 
+im2col_conv = _variant(
+    "im2col_conv",
+    """A buggy convolution: ``as_strided`` im2col with strides computed for a C-ordered buffer.
+
+    The recipe (widely copied) pads with ``np.pad`` -- which keeps a Fortran-ordered input
+    Fortran-ordered -- and then views the buffer with strides derived from the *shape*, as if
+    it were C-contiguous.  On C-contiguous input it is right; on a Fortran-ordered or strided
+    input it reads the wrong elements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(6.0).reshape(1, 1, 2, 3)
+    >>> w = np.ones((1, 1, 1, 2))
+    >>> im2col_conv(x, w)[0, 0], loop_conv(x, w)[0, 0]
+    (array([[1., 3.],
+           [7., 9.]]), array([[1., 3.],
+           [7., 9.]]))
+    >>> im2col_conv(np.asfortranarray(x), w)[0, 0]  # the same values, Fortran-ordered: wrong
+    array([[3., 4.],
+           [6., 7.]])
+    """,
+    impl=_im2col,
+)
+
+
 def _conv_backward(
-    grad_output: Any,
-    x: Any,
-    weight: Any,
-    bias: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    groups: int,
-    *,
+    grad_output: Any, x: Any, weight: Any, bias: Any, geometry: Any, groups: int, *,
     accumulate: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+) -> _Grads:  # fmt: skip
     g, x, weight = np.asarray(grad_output), np.asarray(x), np.asarray(weight)
     ndim = x.ndim - 2
-    s, p, d = (_per_axis(v, ndim) for v in (stride, padding, dilation))
+    s, p, d = (_per_axis(v, ndim) for v in geometry)
     c_out, c_group, *k = weight.shape
     xp = np.pad(x, [(0, 0), (0, 0), *[(pi, pi) for pi in p]])
     dxp = np.zeros(xp.shape, dtype=np.result_type(g, weight, np.float64))
@@ -291,16 +279,23 @@ def _conv_backward(
     return dxp[crop], dw, db
 
 
-def loop_conv_backward(
-    grad_output: Any,
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _backward_variant(name: str, doc: str, **options: bool) -> Callable[..., _Grads]:
+    """The public backward pass ``name``: :func:`_conv_backward` with ``options``."""
+
+    def conv_backward(
+        grad_output: Any, x: Any, weight: Any, bias: Any = None, stride: Any = 1,
+        padding: Any = 0, dilation: Any = 1, groups: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
+        geometry = (stride, padding, dilation)
+        return _conv_backward(grad_output, x, weight, bias, geometry, groups, **options)
+
+    conv_backward.__name__ = conv_backward.__qualname__ = name
+    conv_backward.__doc__ = doc
+    return conv_backward
+
+
+loop_conv_backward = _backward_variant(
+    "loop_conv_backward",
     """The correct backward pass of :func:`loop_conv`: ``(grad_input, grad_weight, grad_bias)``.
 
     Every output position scatters ``grad_output * weight`` into its (padded) input window
@@ -313,20 +308,10 @@ def loop_conv_backward(
     ...                                 np.array([[[1.0, 10.0]]]), bias=np.zeros(1))
     >>> gi, gw, gb
     (array([[[ 1., 11., 10.]]]), array([[[1., 3.]]]), array([2.]))
-    """
-    return _conv_backward(grad_output, x, weight, bias, stride, padding, dilation, groups)
-
-
-def assign_conv_backward(
-    grad_output: Any,
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """,
+)
+assign_conv_backward = _backward_variant(
+    "assign_conv_backward",
     """A buggy backward pass: ``=`` instead of ``+=`` where input windows overlap.
 
     Examples
@@ -335,7 +320,6 @@ def assign_conv_backward(
     >>> assign_conv_backward(np.ones((1, 1, 2)), np.arange(3.0).reshape(1, 1, 3),
     ...                      np.array([[[1.0, 10.0]]]))[0]
     array([[[ 1.,  1., 10.]]])
-    """
-    return _conv_backward(
-        grad_output, x, weight, bias, stride, padding, dilation, groups, accumulate=False
-    )
+    """,
+    accumulate=False,
+)

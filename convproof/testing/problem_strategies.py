@@ -31,6 +31,7 @@ from convproof.testing.spec_strategies import (
     _check_int,
     _check_optional_bool,
     _check_subset,
+    _strategy_doc,
     conv_specs,
     conv_transpose_specs,
     pool_specs,
@@ -278,6 +279,7 @@ def _spec_source(specs: Any, bounds: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from(items)
 
 
+@_strategy_doc("argument")
 def conv_problems(
     *,
     specs: Any = None,
@@ -318,19 +320,7 @@ def conv_problems(
     **bounds
         Passed to the spec strategy (``ndim``, ``max_channels``, ...).
 
-    Returns
-    -------
-    hypothesis.strategies.SearchStrategy
-
-    Raises
-    ------
-    hypothesis.errors.InvalidArgument
-        For a bad argument, when the strategy is built.
-
-    Examples
-    --------
-    >>> from hypothesis import find
-    >>> import convproof as cp
+    {sections}
     >>> p = find(cp.strategies.conv_problems(ndim=1, batch=False), lambda p: p.spec.bias)
     >>> p.spec.kernel_size, p.input_shape, p.x, p.weight, p.bias
     ((1,), (1, 1), array([[0.]]), array([[[0.]]]), array([0.]))
@@ -411,6 +401,7 @@ class BackwardProblem(NamedTuple):
     grad_output: np.ndarray
 
 
+@_strategy_doc("argument")
 def conv_backward_problems(
     *, dtype: str = "float64", max_value: int = 3, **kwargs: Any
 ) -> st.SearchStrategy[BackwardProblem]:
@@ -427,19 +418,7 @@ def conv_backward_problems(
     **kwargs
         Passed to :func:`conv_problems` (``kind``, ``specs``, ``batch``, bounds, ...).
 
-    Returns
-    -------
-    hypothesis.strategies.SearchStrategy
-
-    Raises
-    ------
-    hypothesis.errors.InvalidArgument
-        For a bad argument, when the strategy is built.
-
-    Examples
-    --------
-    >>> from hypothesis import find
-    >>> import convproof as cp
+    {sections}
     >>> p = find(cp.strategies.conv_backward_problems(ndim=1, batch=False),
     ...          lambda p: p.spec.stride == (2,))
     >>> p.input_shape, p.grad_output.shape == p.spec.output_shape(p.input_shape)

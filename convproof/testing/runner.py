@@ -20,7 +20,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -47,6 +47,8 @@ from convproof.testing.reports import (
 from convproof.testing.strategies import VALUE_KINDS, ConvProblem, conv_problems
 
 __all__: list[str] = []
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------------------
@@ -468,14 +470,55 @@ def _run(
 
 
 def _layer_checker(
-    layer: str, checkers: dict[str, Callable[..., CheckResult]]
+    layer: str,
+    conv: Callable[..., CheckResult],
+    conv_transpose: Callable[..., CheckResult],
+    pool: Callable[..., CheckResult],
 ) -> Callable[..., CheckResult]:
-    """The checker an ``assert_*_matches`` runs for ``layer`` (a key of ``checkers``)."""
+    """The checker an ``assert_*_matches`` runs for ``layer`` (``pool`` takes ``kind=``)."""
+    checkers: dict[str, Callable[..., CheckResult]] = {
+        "conv": conv,
+        "conv_transpose": conv_transpose,
+        "max_pool": lambda f, **kw: pool(f, kind="max", **kw),
+        "avg_pool": lambda f, **kw: pool(f, kind="avg", **kw),
+    }
     if layer not in checkers:
         raise ConvProofError(
             f"layer must be one of {', '.join(map(repr, checkers))}, got layer={layer!r}"
         )
     return checkers[layer]
+
+
+def _asserted(result: CheckResult) -> CheckResult:
+    """``result`` when it passed; an ``AssertionError`` with its counterexample otherwise."""
+    if not result:
+        raise AssertionError(str(result))
+    return result
+
+
+#: The end of the Parameters and the Returns and Raises sections both ``assert_*_matches``
+#: document; their docstrings hold an ``{asserts}`` line, filled in by :func:`_assert_doc`.
+_ASSERT_SECTIONS = """\
+    **kwargs
+        Passed to the checker.
+
+    Returns
+    -------
+    CheckResult
+        When the check passed.
+
+    Raises
+    ------
+    AssertionError
+        With the readable counterexample when it failed.
+"""
+
+
+def _assert_doc(fn: _F) -> _F:
+    """Fill the ``{asserts}`` line of an ``assert_*_matches`` docstring."""
+    if fn.__doc__:  # absent under python -OO
+        fn.__doc__ = fn.__doc__.replace("    {asserts}\n", _ASSERT_SECTIONS)
+    return fn
 
 
 def _warn_unexercised(result: CheckResult, stacklevel: int = 3) -> CheckResult:

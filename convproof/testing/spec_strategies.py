@@ -13,8 +13,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
@@ -31,6 +31,8 @@ __all__ = [
     "conv_transpose_specs",
     "pool_specs",
 ]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Padding forms :func:`conv_specs` can draw (the first ones shrink best).
 CONV_PADDING_FORMS = (
@@ -52,6 +54,38 @@ POOL_PADDING_FORMS = ("int", "per_dim", "pairs", "valid", "SAME_UPPER", "SAME_LO
 # --------------------------------------------------------------------------------------
 # argument validation (when the strategy is built)
 # --------------------------------------------------------------------------------------
+
+
+#: The Returns, Raises and Examples headings every strategy's docstring shares: the docstring
+#: holds a ``{sections}`` line, which :func:`_strategy_doc` fills in when the module loads.
+_SECTIONS = """\
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy{returns}
+
+    Raises
+    ------
+    hypothesis.errors.InvalidArgument
+        For a bad {bad}, when the strategy is built.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> import convproof as cp
+"""
+
+
+def _strategy_doc(bad: str = "bound", returns: str = "") -> Callable[[_F], _F]:
+    """Fill the ``{sections}`` line of a strategy's docstring (``bad``: what a bad argument is
+    called; ``returns``: a line on the returned strategy)."""
+    text = _SECTIONS.format(bad=bad, returns=f"\n        {returns}" if returns else "")
+
+    def fill(fn: _F) -> _F:
+        if fn.__doc__:  # absent under python -OO
+            fn.__doc__ = fn.__doc__.replace("    {sections}\n", text)
+        return fn
+
+    return fill
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -173,6 +207,7 @@ def _draw_padding(
 # --------------------------------------------------------------------------------------
 
 
+@_strategy_doc(returns="Shrinks to ``kernel_size=1, stride=1, padding=0, one channel, no bias``.")
 def conv_specs(
     *,
     ndim: int = 2,
@@ -214,20 +249,7 @@ def conv_specs(
         One value for every axis: kernel size, stride, dilation and padding are drawn once
         and repeated (what code taking one scalar of each handles).
 
-    Returns
-    -------
-    hypothesis.strategies.SearchStrategy
-        Shrinks to ``kernel_size=1, stride=1, padding=0, one channel, no bias``.
-
-    Raises
-    ------
-    hypothesis.errors.InvalidArgument
-        For a bad bound, when the strategy is built.
-
-    Examples
-    --------
-    >>> from hypothesis import find
-    >>> import convproof as cp
+    {sections}
     >>> spec = find(cp.strategies.conv_specs(ndim=1, paddings=["SAME_UPPER"]), lambda s: s.bias)
     >>> spec.padding, spec.kernel_size, spec.bias
     ('SAME_UPPER', (1,), True)
@@ -262,6 +284,7 @@ def conv_specs(
     return build()
 
 
+@_strategy_doc()
 def conv_transpose_specs(
     *,
     ndim: int = 2,
@@ -293,19 +316,7 @@ def conv_transpose_specs(
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding, output padding).
 
-    Returns
-    -------
-    hypothesis.strategies.SearchStrategy
-
-    Raises
-    ------
-    hypothesis.errors.InvalidArgument
-        For a bad bound, when the strategy is built.
-
-    Examples
-    --------
-    >>> from hypothesis import find
-    >>> import convproof as cp
+    {sections}
     >>> find(cp.strategies.conv_transpose_specs(ndim=1), lambda s: s.output_padding == (1,))
     ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=(1,), stride=(1,), padding=((0, 0),), output_padding=(1,), dilation=(2,), groups=1, bias=False, ndim=1)
     """  # noqa: E501
@@ -342,6 +353,7 @@ def conv_transpose_specs(
     return build()
 
 
+@_strategy_doc()
 def pool_specs(
     *,
     ndim: int = 2,
@@ -376,19 +388,7 @@ def pool_specs(
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding).
 
-    Returns
-    -------
-    hypothesis.strategies.SearchStrategy
-
-    Raises
-    ------
-    hypothesis.errors.InvalidArgument
-        For a bad bound, when the strategy is built.
-
-    Examples
-    --------
-    >>> from hypothesis import find
-    >>> import convproof as cp
+    {sections}
     >>> find(cp.strategies.pool_specs(ndim=1, kinds=["avg"]), lambda s: s.ceil_mode)
     PoolSpec(kind='avg', kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,), ceil_mode=True, count_include_pad=False, ndim=1)
     """  # noqa: E501
