@@ -42,7 +42,7 @@ CONVENTIONS = (
     "the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.",
 )
 #: Said under tables whose Params/MACs cells are rounded.
-UNITS_NOTE = "K, M, G = 10^3, 10^6, 10^9 (3 significant digits); exact counts: exact=True, JSON."
+UNITS_NOTE = "K, M, G = 10^3, 10^6, 10^9 (3 significant digits); exact: --exact, exact=True, JSON."
 
 
 class RowTable:
@@ -115,14 +115,12 @@ def human(v: Any) -> str:
     """
     if isinstance(v, bool) or not isinstance(v, int) or abs(v) < 1000:
         return fmt(v)
-    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if abs(v) >= scale:
-            x = v / scale
-            if round(abs(x), 3 - len(str(int(abs(x))))) >= 1000 and unit != "G":
-                continue  # 999,999 rounds to 1.00M, not 1000K
-            digits = max(0, 3 - len(str(int(abs(x)))))
-            return f"{x:.{digits}f}{unit}"
-    return fmt(v)  # pragma: no cover - abs(v) >= 1000 always matches K
+    for unit, scale in (("K", 10**3), ("M", 10**6), ("G", 10**9)):
+        x = v / scale
+        text = f"{x:.{max(0, 3 - len(str(int(abs(x)))))}f}"
+        if abs(float(text)) < 1000 or unit == "G":  # 999,999 is 1.00M, not 1000K
+            return text + unit
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def giga(v: Any) -> str:
