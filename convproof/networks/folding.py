@@ -13,7 +13,7 @@ Examples
 --------
 >>> import convproof as cp
 >>> from convproof.networks.folding import own_window
->>> own_window(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=(0, 1),
+>>> own_window(cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=((0, 1),),
 ...                        ndim=1), (1, 8))
 ((3,), (1,), ((0, 1),), (1,))
 """

@@ -6,12 +6,15 @@ or one of the shipped ``load_network`` names) or a PyTorch ``nn.Module`` (traced
 :class:`Row` per layer and the totals, and renders as a text table in the style of
 ``torchinfo.summary``, as Markdown, or as JSON.
 
-Conventions (stated in every rendering): MACs are multiply-accumulates per sample of conv,
-transposed conv (counted on *input* positions) and linear layers, bias excluded —
-torchvision's "GFLOPS" column; bias additions and FLOPs (= 2 x MACs) are separate columns
-of the JSON form and separate total lines.  Parameters count learnable tensors only (batch
-norm: weight and bias); running statistics and batch norm's ``num_batches_tracked`` counter
-are *buffers*, counted as PyTorch's ``sum(b.numel() for b in module.buffers())``.
+Conventions (stated once under every rendering): one MAC is one multiply-accumulate, per
+sample, of conv, transposed conv (counted on *input* positions) and linear layers, bias
+excluded — torchvision's "GFLOPS" column; FLOPs = 2 x MACs; bias additions are a separate
+total.  Each row shows the layer's *own* kernel, stride and padding next to the
+*cumulative* receptive field, effective stride and effective padding.  Table cells give
+counts in K/M/G (3 significant digits); rows, totals and JSON keep exact integers.
+Parameters count learnable tensors only (batch norm: weight and bias); running statistics
+and batch norm's ``num_batches_tracked`` counter are *buffers*, counted as PyTorch's
+``sum(b.numel() for b in module.buffers())``.
 
 Examples
 --------
@@ -426,18 +429,20 @@ class Summary(RowTable):
         ...                                        kernel_size=3)),
         ...                   ("pool", cp.PoolSpec(kind="max", kernel_size=2))])
         >>> print(cp.summary(net, (1, 8, 8)).to_text())
-        ==================================================================================
-        Layer (kind)     Output shape  Params  MACs  RF  Stride  Padding
-        ==================================================================================
-        conv (conv)      [2, 6, 6]     20      648   3   1       0
-        pool (max_pool)  [2, 3, 3]     --      --    4   2       0
-        ==================================================================================
+        ===========================================================================================
+        Layer (kind)     Output shape  Params  MACs  Kernel  Stride  Pad  RF  Eff. stride  Eff. pad
+        ===========================================================================================
+        conv (conv)      [2, 6, 6]     20      648   3       1       0    3   1            0
+        pool (max_pool)  [2, 3, 3]     --      --    2       2       0    4   2            0
+        ===========================================================================================
         Total params: 20
         Total MACs: 648
+        Total FLOPs: 1,296 (1.30K)
         Bias adds: 72
-        FLOPs (2 x MACs): 1,296
-        MACs per sample: conv, transposed conv (on input positions), linear; bias excluded
-        ==================================================================================
+        1 MAC = one multiply-accumulate, per sample, of conv, transposed conv (on input
+        positions) and linear layers, bias excluded; FLOPs = 2 x MACs. Kernel, Stride, Pad:
+        the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.
+        ===========================================================================================
         """
         return tables.summary_text(self, exact)
 
@@ -449,14 +454,16 @@ class Summary(RowTable):
         --------
         >>> import convproof as cp
         >>> net = cp.Network([("fc", cp.Linear(4, 2))])
-        >>> print(cp.summary(net, (4,)).to_markdown())
-        | Layer (kind) | Output shape | Params | MACs | RF | Stride | Padding |
-        |---|---|---:|---:|---|---|---|
-        | fc (linear) | [2] | 10 | 8 | — | — | — |
-        | **Total** | | **10** | **8** | | | |
-        <BLANKLINE>
-        Bias adds: 2; FLOPs (2 x MACs): 16. MACs per sample: conv, transposed conv (on input
-        positions), linear; bias excluded.
+        >>> md = cp.summary(net, (4,)).to_markdown().splitlines()
+        >>> for line in md[2:4]:
+        ...     print(line)
+        | fc (linear) | [2] | 10 | 8 |  |  |  | — | — | — |
+        | **Total** |  | **10** | **8** |  |  |  |  |  |  |
+        >>> print(md[-1])  # doctest: +NORMALIZE_WHITESPACE
+        Total FLOPs: 16; bias adds: 2. 1 MAC = one multiply-accumulate, per sample, of conv,
+        transposed conv (on input positions) and linear layers, bias excluded; FLOPs = 2 x MACs.
+        Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff. stride, Eff. pad:
+        cumulative from the input.
         """
         return tables.summary_markdown(self, exact)
 

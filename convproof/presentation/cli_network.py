@@ -83,9 +83,11 @@ def _load_net(source: str) -> tuple[Any, Any]:
     return net, recorded
 
 
-def _network_input(given: list[str] | None, recorded: Any, source: str) -> Any:
+def _network_input(given: str | list[str] | None, recorded: Any, source: str) -> Any:
     """The input shape: ``--in`` if given (repeated: one per input of the model), else the
     one the description records."""
+    if isinstance(given, str):
+        given = [given]
     if given:
         shapes = [parse_shape(g) for g in given]
         return shapes[0] if len(shapes) == 1 else shapes
