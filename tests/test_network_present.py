@@ -290,8 +290,11 @@ def test_cli_net_loads_a_pytorch_callable(torch, tmp_path, capsys) -> None:
     assert code == 0 and "0 (conv)" in out  # top-level modules are depth 1 already
     bad = [
         (f"{path}:nope", "has no attribute 'nope'"),
-        (f"{path}:broken", "calling .* failed: RuntimeError: no weights here"),
-        (f"{path}:not_a_model", "returning list"),
+        (f"{path}:broken", "could not be called without arguments: RuntimeError: no weights"),
+        (
+            f"{path}:not_a_model",
+            "must name a torch.nn.Module or a function returning one, got list",
+        ),
         ("no_such_pkg_xyz.models:make", "cannot import module 'no_such_pkg_xyz.models'"),
         ("os:system('ls')", "name a function after the colon"),
     ]

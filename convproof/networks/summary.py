@@ -475,7 +475,12 @@ def _rows(
     rows = []
     for node, r in zip(net.nodes, results):
         flops = None if r.macs is None else 2 * r.macs
-        window = own_window(node.layer, shapes.get(node.inputs[0]))
+        kernel, stride, padding, dilation = own_window(node.layer, shapes.get(node.inputs[0])) or (
+            None,
+            None,
+            None,
+            None,
+        )
         shapes[r.name] = r.shape
         rows.append(
             Row(
@@ -491,7 +496,10 @@ def _rows(
                 r.effective_stride,
                 r.effective_padding,
                 r.note,
-                *(window or (None, None, None, None)),
+                kernel_size=kernel,
+                stride=stride,
+                padding=padding,
+                dilation=dilation,
                 frozen_params=0 if node.shared else node.frozen_params,
             )
         )

@@ -28,25 +28,28 @@ def _net_input(source: str) -> Any:
     return data.get("input_shape") if isinstance(data, dict) else None
 
 
-def _call_model(source: str) -> Any:
-    """``package.module:callable`` -> the ``nn.Module`` (or Network) it returns; imported
-    with importlib and getattr only, never evaluated."""
+def load_model(text: str, name: str) -> Any:
+    """``package.module:callable`` (or ``file.py:callable``) -> the ``nn.Module`` or Network
+    it names or returns when called without arguments; imported with importlib and getattr
+    only, never evaluated.  ``name`` is the option, for messages."""
     from convproof.networks.graph import Network
     from convproof.networks.torch_import import is_torch_module
     from convproof.presentation.parse import resolve_callable
 
-    factory = resolve_callable(source, "network")
-    try:
-        model = factory()
-    except Exception as exc:  # the user's factory failed
-        message = " ".join(str(exc).split())[:300]
-        raise ConvProofError(
-            f"calling {source} failed: {type(exc).__name__}: {message} (network={source!r})"
-        ) from None
+    model = resolve_callable(text, name)
+    if not (is_torch_module(model) or isinstance(model, Network)):
+        try:
+            model = model()
+        except Exception as exc:  # the user's constructor: report, never a traceback
+            message = " ".join(str(exc).split())[:300]
+            raise ConvProofError(
+                f"{name} {text!r} could not be called without arguments: "
+                f"{type(exc).__name__}: {message}"
+            ) from None
     if not (is_torch_module(model) or isinstance(model, Network)):
         raise ConvProofError(
-            f"network must name a callable returning a torch.nn.Module or a convproof "
-            f"Network, got network={source!r} returning {type(model).__name__}"
+            f"{name} must name a torch.nn.Module or a function returning one, "
+            f"got {type(model).__name__} from {name}={text!r}"
         )
     return model
 
@@ -59,7 +62,7 @@ def _load_net(source: str) -> tuple[Any, Any]:
     from convproof.networks.zoo import NETWORKS, load_network
 
     if source not in NETWORKS and not Path(source).is_file() and ":" in source:
-        return _call_model(source), None
+        return load_model(source, "network"), None
     if source not in NETWORKS and not Path(source).is_file():
         looks_like_file = source.endswith(".json") or "/" in source
         raise ConvProofError(
