@@ -462,3 +462,6 @@ def test_several_inputs_in_a_network_description() -> None:
             cp.Network.from_nodes(nodes, inputs=bad)
     with pytest.raises(cp.ConvProofError, match="must name earlier nodes"):
         cp.Network.from_nodes(nodes)
+    for analysis in (cp.valid_input_sizes, cp.prove_network):  # one-input analyses say so
+        with pytest.raises(cp.ConvProofError, match="takes networks with one input"):
+            analysis(net, (2, 8, 8))

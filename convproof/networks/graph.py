@@ -462,6 +462,16 @@ class _Tensor:
 
 
 def _split_input(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(batch, per-sample shape) of the input of a one-input network."""
+    if len(net.inputs) > 1:
+        raise ConvProofError(
+            f"this analysis takes networks with one input; {net.name!r} has inputs "
+            f"{', '.join(net.inputs)} (summary and analyze take one shape per input)"
+        )
+    return _split_one(net, input_shape)
+
+
+def _split_one(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(batch, per-sample shape) of a network input; spatial sizes may be SymPy symbols."""
     if isinstance(input_shape, str) or not isinstance(input_shape, Sequence):
         raise ConvProofError(
@@ -514,7 +524,7 @@ def _split_inputs(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], list
             f"input_shape must be a list of {n} shapes (the network has {n} inputs), "
             f"got input_shape={input_shape!r}"
         )
-    splits = [_split_input(net, s) for s in input_shape]
+    splits = [_split_one(net, s) for s in input_shape]
     batches = {b for b, _ in splits}
     if len(batches) > 1:
         raise ConvProofError(
