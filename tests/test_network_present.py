@@ -444,6 +444,10 @@ def test_several_inputs_bad_shapes(torch) -> None:
         cp.summary(model, [(2, 3, 16, 16), (1, 3, 16, 16), (2, 1, 16, 16)])
     with pytest.raises(cp.ConvProofError, match="shape propagation failed"):
         cp.summary(model, [(3, 16, 16), (3, 8, 8), (1, 16, 16)])  # concat sizes differ
+    small = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))
+    for bad in (5, "3x8x8", None):
+        with pytest.raises(cp.ConvProofError, match="input_shape must"):
+            cp.summary(small, bad)
 
 
 def test_several_inputs_in_a_network_description() -> None:

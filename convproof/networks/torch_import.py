@@ -805,9 +805,9 @@ def _input_shapes(gm: Any, input_shape: Any) -> list[tuple[Any, ...]]:
     """One shape per input of the traced model (``input_shape`` is a list of shapes for a
     model whose ``forward`` takes several tensors)."""
     placeholders = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
-    if input_shape is None:
-        return []
-    given = list(input_shape) if not isinstance(input_shape, str) else [input_shape]
+    if not isinstance(input_shape, list | tuple):
+        return []  # no shape (symbolic import) or a bad one, which summary reports
+    given = list(input_shape)
     several = bool(given) and all(
         isinstance(s, list | tuple) and not isinstance(s, str) for s in given
     )
