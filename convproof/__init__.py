@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "networks.graph": "NodeResult Network Node Parallel Residual Sequential analyze",
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
     "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
+    "networks.torch_export": "network_to_json",
     "networks.proof": "LayerProof NetworkProof prove_network",
     "networks.sizes": "ValidSizes valid_input_sizes",
     "networks.closed_form": "ClosedForm closed_form",
@@ -118,6 +119,7 @@ if TYPE_CHECKING:
     from convproof.networks.proof import *  # noqa: F403
     from convproof.networks.sizes import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403
+    from convproof.networks.torch_export import *  # noqa: F403
     from convproof.networks.zoo import *  # noqa: F403
     from convproof.presentation.export import *  # noqa: F403
     from convproof.proofs.backward import *  # noqa: F403

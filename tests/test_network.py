@@ -829,13 +829,13 @@ def test_text_and_markdown_tables_show_rows_and_totals():
     text = s.to_text()
     assert "conv1 (conv)" in text and "[1, 64, 112, 112]" in text
     assert "Total params: 11,689,512" in text
-    assert "Total MACs: 1,814,073,344 (1.814 G)" in text
-    assert "FLOPs (2 x MACs): 3,628,146,688" in text
+    assert "Total MACs: 1,814,073,344 (1.81G)" in text
+    assert "Total FLOPs: 3,628,146,688" in text
     lines = text.splitlines()
     assert len([ln for ln in lines if ln.startswith("layer")]) == len(s) - 7
     md = s.to_markdown()
     assert md.splitlines()[0].startswith("| Layer (kind) | Output shape | Params | MACs |")
-    assert "| **Total** | | **11,689,512** | **1,814,073,344** |" in md
+    assert "| **Total** |  | **11,689,512** | **1,814,073,344** |" in md
 
 
 def test_json_output_is_plain_and_labelled():

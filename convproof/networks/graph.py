@@ -76,6 +76,9 @@ class Node:
         Names of earlier nodes (or ``"input"``); joins read two or more.
     shared : bool
         The parameters belong to an earlier node (a module called twice); counted once.
+    frozen_params : int
+        How many of the node's parameters are frozen (PyTorch ``requires_grad=False``);
+        they are still counted in ``params``.
 
     Examples
     --------
@@ -88,6 +91,7 @@ class Node:
     layer: Any
     inputs: tuple[str, ...] = (INPUT,)
     shared: bool = False
+    frozen_params: int = 0
 
 
 @dataclass(frozen=True)
@@ -183,8 +187,14 @@ class Network:
         self._init(tuple(builder.nodes), name)
 
     @classmethod
-    def from_nodes(cls, nodes: Iterable[Node], name: str = "network") -> Network:
+    def from_nodes(
+        cls, nodes: Iterable[Node], name: str = "network", inputs: Sequence[str] = (INPUT,)
+    ) -> Network:
         """A network from explicit :class:`Node` objects (a general DAG).
+
+        ``inputs`` names the network's input tensors (default one, ``"input"``); a model
+        with several inputs names them ``("input", "input1", ...)`` and takes one shape
+        per input.
 
         Examples
         --------
@@ -196,22 +206,32 @@ class Network:
         'sum'
         """
         net = cls.__new__(cls)
-        net._init(tuple(nodes), name)
+        net._init(tuple(nodes), name, tuple(inputs))
         return net
 
-    def _init(self, nodes: tuple[Node, ...], name: str) -> None:
+    def _init(self, nodes: tuple[Node, ...], name: str, inputs: tuple[str, ...] = (INPUT,)) -> None:
         if not isinstance(name, str):
             raise ConvProofError(f"name must be a string, got name={name!r}")
         if not nodes:
             raise ConvProofError("layers must not be empty, got layers=[]")
-        seen = {INPUT}
+        if (
+            not inputs
+            or inputs[0] != INPUT
+            or len(set(inputs)) != len(inputs)
+            or not all(isinstance(v, str) for v in inputs)
+        ):
+            raise ConvProofError(
+                f"inputs must be distinct names starting with 'input', got inputs={inputs!r}"
+            )
+        seen = set(inputs)
         ndims = set()
         for node in nodes:
             if not isinstance(node, Node):
                 raise ConvProofError(f"nodes must be Node objects, got {node!r}")
             if not isinstance(node.name, str) or node.name in seen:
                 raise ConvProofError(
-                    f"node names must be unique strings other than 'input', got name={node.name!r}"
+                    f"node names must be unique strings other than the inputs {inputs!r}, "
+                    f"got name={node.name!r}"
                 )
             if not is_layer(node.layer):
                 raise ConvProofError(
@@ -240,6 +260,8 @@ class Network:
             )
         self.nodes: tuple[Node, ...] = nodes
         self.name = name
+        #: Names of the input tensors (``("input",)`` unless the model takes several).
+        self.inputs: tuple[str, ...] = inputs
         self.ndim: int | None = ndims.pop() if ndims else None
 
     @property
@@ -261,7 +283,7 @@ class Network:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
-        return self.nodes == other.nodes and self.name == other.name
+        return self.nodes == other.nodes and self.name == other.name and self.inputs == other.inputs
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -283,8 +305,12 @@ class Network:
             entry["inputs"] = list(node.inputs)
             if node.shared:
                 entry["shared"] = True
+            if node.frozen_params:
+                entry["frozen_params"] = node.frozen_params
             layers.append(entry)
         out: dict[str, Any] = {"format": FORMAT, "name": self.name}
+        if self.inputs != (INPUT,):
+            out["inputs"] = list(self.inputs)
         if self.ndim is not None and self.ndim != 2:
             out["ndim"] = self.ndim
         out["layers"] = layers
@@ -436,6 +462,16 @@ class _Tensor:
 
 
 def _split_input(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(batch, per-sample shape) of the input of a one-input network."""
+    if len(net.inputs) > 1:
+        raise ConvProofError(
+            f"this analysis takes networks with one input; {net.name!r} has inputs "
+            f"{', '.join(net.inputs)} (summary and analyze take one shape per input)"
+        )
+    return _split_one(net, input_shape)
+
+
+def _split_one(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(batch, per-sample shape) of a network input; spatial sizes may be SymPy symbols."""
     if isinstance(input_shape, str) or not isinstance(input_shape, Sequence):
         raise ConvProofError(
@@ -472,6 +508,32 @@ def _split_input(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], tuple
     return batch, sample
 
 
+def _split_inputs(net: Network, input_shape: Any) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """(batch, per-sample shape of each input): one shape per name in ``net.inputs``."""
+    if len(net.inputs) == 1:
+        batch, sample = _split_input(net, input_shape)
+        return batch, [sample]
+    n = len(net.inputs)
+    if (
+        isinstance(input_shape, str)
+        or not isinstance(input_shape, Sequence)
+        or len(input_shape) != n
+        or not all(isinstance(s, Sequence) and not isinstance(s, str) for s in input_shape)
+    ):
+        raise ConvProofError(
+            f"input_shape must be a list of {n} shapes (the network has {n} inputs), "
+            f"got input_shape={input_shape!r}"
+        )
+    splits = [_split_one(net, s) for s in input_shape]
+    batches = {b for b, _ in splits}
+    if len(batches) > 1:
+        raise ConvProofError(
+            f"input_shape must give every input the same batch size (or none), "
+            f"got input_shape={input_shape!r}"
+        )
+    return splits[0][0], [sample for _, sample in splits]
+
+
 def analyze(
     net: Network, input_shape: Sequence[Any], *, check_alignment: bool = True
 ) -> list[NodeResult]:
@@ -482,7 +544,9 @@ def analyze(
     net : Network
     input_shape : tuple
         ``(C, *spatial)`` or ``(N, C, *spatial)``; spatial sizes may be SymPy integer
-        symbols (symbolic mode).  Results are per sample.
+        symbols (symbolic mode).  Results are per sample.  A network with several
+        ``inputs`` takes a list of shapes, one per input; receptive fields are then
+        positions of whichever input a path starts from.
     check_alignment : bool
         Raise when branches joined by add/concat are not aligned (different effective
         stride or centre); with ``False`` their receptive fields become ``None``.
@@ -516,10 +580,12 @@ def analyze(
     """
     if not isinstance(net, Network):
         raise ConvProofError(f"net must be a convproof Network, got {type(net).__name__}")
-    _, sample = _split_input(net, input_shape)
-    spatial_ndim = len(sample) - 1
-    rf0 = tuple((1, 1, 0) for _ in range(spatial_ndim)) if spatial_ndim else None
-    tensors: dict[str, _Tensor] = {INPUT: _Tensor(sample, rf0, "", spatial_ndim)}
+    _, samples = _split_inputs(net, input_shape)
+    tensors: dict[str, _Tensor] = {}
+    for input_name, sample in zip(net.inputs, samples):
+        spatial_ndim = len(sample) - 1
+        rf0 = tuple((1, 1, 0) for _ in range(spatial_ndim)) if spatial_ndim else None
+        tensors[input_name] = _Tensor(sample, rf0, "", spatial_ndim)
     results = []
     for node in net.nodes:
         xs = [tensors[name] for name in node.inputs]

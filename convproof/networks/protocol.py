@@ -229,7 +229,7 @@ def _tup(v: Any) -> Any:
 
 def json_fields(entry: dict[str, Any], allowed: Sequence[str], what: str) -> dict[str, Any]:
     """The ``allowed`` fields of a JSON entry (lists as tuples); unknown fields are errors."""
-    extra = set(entry) - set(allowed) - {"type", "name", "inputs", "shared"}
+    extra = set(entry) - set(allowed) - {"type", "name", "inputs", "shared", "frozen_params"}
     if extra:
         raise ConvProofError(
             f"unknown field {sorted(extra)[0]!r} for a {what} layer "

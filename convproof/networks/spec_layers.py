@@ -160,7 +160,11 @@ class _SpecLayer(NetworkLayer):
         """A spec from its compact JSON (``"type": "conv"``, fields) or its ``to_dict`` form."""
         kind = str(entry.get("type"))
         if kind == cls.spec_type:
-            spec_data = {k: v for k, v in entry.items() if k not in ("name", "inputs", "shared")}
+            spec_data = {
+                k: v
+                for k, v in entry.items()
+                if k not in ("name", "inputs", "shared", "frozen_params")
+            }
             return spec_from_dict(spec_data)
         wraps: Any = cls.wraps
         names = [f for f in wraps.__dataclass_fields__ if f != "kind" or kind == "pool"]

@@ -6,12 +6,15 @@ or one of the shipped ``load_network`` names) or a PyTorch ``nn.Module`` (traced
 :class:`Row` per layer and the totals, and renders as a text table in the style of
 ``torchinfo.summary``, as Markdown, or as JSON.
 
-Conventions (stated in every rendering): MACs are multiply-accumulates per sample of conv,
-transposed conv (counted on *input* positions) and linear layers, bias excluded —
-torchvision's "GFLOPS" column; bias additions and FLOPs (= 2 x MACs) are separate columns
-of the JSON form and separate total lines.  Parameters count learnable tensors only (batch
-norm: weight and bias); running statistics and batch norm's ``num_batches_tracked`` counter
-are *buffers*, counted as PyTorch's ``sum(b.numel() for b in module.buffers())``.
+Conventions (stated once under every rendering): one MAC is one multiply-accumulate, per
+sample, of conv, transposed conv (counted on *input* positions) and linear layers, bias
+excluded — torchvision's "GFLOPS" column; FLOPs = 2 x MACs; bias additions are a separate
+total.  Each row shows the layer's *own* kernel, stride and padding next to the
+*cumulative* receptive field, effective stride and effective padding.  Table cells give
+counts in K/M/G (3 significant digits); rows, totals and JSON keep exact integers.
+Parameters count learnable tensors only (batch norm: weight and bias); running statistics
+and batch norm's ``num_batches_tracked`` counter are *buffers*, counted as PyTorch's
+``sum(b.numel() for b in module.buffers())``.
 
 Examples
 --------
@@ -25,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -37,7 +41,8 @@ import sympy
 
 from convproof.errors import ConvProofError
 from convproof.networks import tables
-from convproof.networks.graph import NodeResult, _split_input, analyze
+from convproof.networks.folding import fold_rows, own_window
+from convproof.networks.graph import Network, NodeResult, _split_inputs, analyze
 from convproof.networks.receptive import region
 from convproof.networks.tables import RowTable
 from convproof.networks.values import norm
@@ -70,9 +75,17 @@ class Row:
     macs, bias_adds, flops : int or sympy.Expr
         Multiply-accumulates (bias excluded), bias additions, FLOPs ``= 2 * macs``.
     receptive_field, effective_stride, effective_padding : tuple or None
-        Per spatial axis ``r``, ``S``, ``P`` (Araujo et al. 2019); ``None`` when undefined
-        (see ``note``).
+        Per spatial axis ``r``, ``S``, ``P`` (Araujo et al. 2019), cumulative from the
+        input; ``None`` when undefined (see ``note``).
     note : str
+    kernel_size, stride, padding, dilation : tuple or None
+        The layer's **own** window per spatial axis (conv, transposed conv, pooling;
+        ``None`` for other layers and folded rows).  ``padding`` per axis is an int, a
+        ``(before, after)`` pair when the sides differ, or a padding name when the amount
+        depends on a symbolic input size.
+    frozen_params : int or sympy.Expr
+        How many of ``params`` are frozen (PyTorch ``requires_grad=False``);
+        :attr:`trainable_params` is the rest.
     """
 
     name: str
@@ -87,6 +100,23 @@ class Row:
     effective_stride: tuple[Any, ...] | None
     effective_padding: tuple[Any, ...] | None
     note: str = ""
+    kernel_size: tuple[Any, ...] | None = None
+    stride: tuple[Any, ...] | None = None
+    padding: tuple[Any, ...] | None = None
+    dilation: tuple[Any, ...] | None = None
+    frozen_params: Any = 0
+
+    @property
+    def trainable_params(self) -> Any:
+        """``params - frozen_params``: what an optimiser updates.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.summary(cp.Network([("fc", cp.Linear(4, 2))]), (4,))["fc"].trainable_params
+        10
+        """
+        return norm(self.params - self.frozen_params)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (Fractions and SymPy expressions become strings).
@@ -200,7 +230,13 @@ class Summary(RowTable):
     name : str
     input_shape, output_shape : tuple
     rows : tuple of Row
+        One row per layer, or per module with ``depth=`` (see :func:`summary`).
+    leaf_rows : tuple of Row
+        One row per layer (equal to ``rows`` unless folded).
+    depth : int or None
     total_params, total_buffers, total_macs, total_bias_adds, total_flops : int or sympy.Expr
+        Always over every layer (folding does not change them).
+    total_trainable_params, total_frozen_params : int or sympy.Expr
 
     Examples
     --------
@@ -210,18 +246,38 @@ class Summary(RowTable):
     ((1, 1000), 61100840)
     """
 
-    def __init__(self, name: str, input_shape: tuple[Any, ...], rows: Sequence[Row]) -> None:
+    def __init__(
+        self,
+        name: str,
+        input_shape: tuple[Any, ...],
+        rows: Sequence[Row],
+        *,
+        depth: int | None = None,
+        kinds: dict[str, str] | None = None,
+    ) -> None:
+        if depth is not None and (
+            isinstance(depth, bool) or not isinstance(depth, int) or depth < 1
+        ):
+            raise ConvProofError(f"depth must be an int >= 1 or None, got depth={depth!r}")
         self.name = name
         self.input_shape = tuple(input_shape)
-        self.rows: tuple[Row, ...] = tuple(rows)
-        self.output_shape = self.rows[-1].output_shape
-        self.total_params = _sum([r.params for r in self.rows])
-        self.total_buffers = _sum([r.buffers for r in self.rows])
-        self.total_macs = _sum([r.macs for r in self.rows])
-        self.total_bias_adds = _sum([r.bias_adds for r in self.rows])
-        self.total_flops = _sum([r.flops for r in self.rows])
-        #: Rows whose MACs are unknown (left out of the totals).
-        self.unknown_macs: tuple[str, ...] = tuple(r.name for r in self.rows if r.macs is None)
+        self.leaf_rows: tuple[Row, ...] = tuple(rows)
+        self.depth = depth
+        self._kinds = kinds
+        leaves = self.leaf_rows
+        self.rows: tuple[Row, ...] = (
+            leaves if depth is None else tuple(fold_rows(leaves, depth, kinds))
+        )
+        self.output_shape = leaves[-1].output_shape
+        self.total_params = _sum([r.params for r in leaves])
+        self.total_frozen_params = _sum([r.frozen_params for r in leaves])
+        self.total_trainable_params = norm(self.total_params - self.total_frozen_params)
+        self.total_buffers = _sum([r.buffers for r in leaves])
+        self.total_macs = _sum([r.macs for r in leaves])
+        self.total_bias_adds = _sum([r.bias_adds for r in leaves])
+        self.total_flops = _sum([r.flops for r in leaves])
+        #: Layers whose MACs are unknown (left out of the totals).
+        self.unknown_macs: tuple[str, ...] = tuple(r.name for r in leaves if r.macs is None)
         self._index()
 
     def __repr__(self) -> str:
@@ -263,23 +319,17 @@ class Summary(RowTable):
             return v
 
         rows = [
-            Row(
-                r.name,
-                r.kind,
-                sub(r.output_shape),
-                sub(r.params),
-                sub(r.buffers),
-                sub(r.macs),
-                sub(r.bias_adds),
-                sub(r.flops),
-                sub(r.receptive_field),
-                sub(r.effective_stride),
-                sub(r.effective_padding),
-                r.note,
+            dataclasses.replace(
+                r,
+                **{
+                    f.name: sub(getattr(r, f.name))
+                    for f in dataclasses.fields(r)
+                    if f.name not in ("name", "kind", "note")
+                },
             )
-            for r in self.rows
+            for r in self.leaf_rows
         ]
-        return Summary(self.name, sub(self.input_shape), rows)
+        return Summary(self.name, sub(self.input_shape), rows, depth=self.depth, kinds=self._kinds)
 
     # -- receptive regions ----------------------------------------------------------------
     def receptive_region(self, layer: str | None = None, index: Sequence[int] = ()) -> Any:
@@ -366,8 +416,11 @@ class Summary(RowTable):
         """
         return json.dumps(self.to_dict(), indent=indent)
 
-    def to_text(self) -> str:
+    def to_text(self, *, exact: bool = False) -> str:
         """A fixed-width table in the style of ``torchinfo.summary``, totals underneath.
+
+        Params and MACs cells are in K/M/G (3 significant digits) unless ``exact``; the
+        totals are exact, with the rounded figure in brackets.
 
         Examples
         --------
@@ -376,44 +429,59 @@ class Summary(RowTable):
         ...                                        kernel_size=3)),
         ...                   ("pool", cp.PoolSpec(kind="max", kernel_size=2))])
         >>> print(cp.summary(net, (1, 8, 8)).to_text())
-        ==================================================================================
-        Layer (kind)     Output shape  Params  MACs  RF  Stride  Padding
-        ==================================================================================
-        conv (conv)      [2, 6, 6]     20      648   3   1       0
-        pool (max_pool)  [2, 3, 3]     --      --    4   2       0
-        ==================================================================================
+        ===========================================================================================
+        Layer (kind)     Output shape  Params  MACs  Kernel  Stride  Pad  RF  Eff. stride  Eff. pad
+        ===========================================================================================
+        conv (conv)      [2, 6, 6]     20      648   3       1       0    3   1            0
+        pool (max_pool)  [2, 3, 3]     --      --    2       2       0    4   2            0
+        ===========================================================================================
         Total params: 20
         Total MACs: 648
+        Total FLOPs: 1,296 (1.30K)
         Bias adds: 72
-        FLOPs (2 x MACs): 1,296
-        MACs per sample: conv, transposed conv (on input positions), linear; bias excluded
-        ==================================================================================
+        1 MAC = one multiply-accumulate, per sample, of conv, transposed conv (on input
+        positions) and linear layers, bias excluded; FLOPs = 2 x MACs. Kernel, Stride, Pad:
+        the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.
+        ===========================================================================================
         """
-        return tables.summary_text(self)
+        return tables.summary_text(self, exact)
 
-    def to_markdown(self) -> str:
-        """A Markdown table with a totals row and the conventions underneath.
+    def to_markdown(self, *, exact: bool = False) -> str:
+        """A Markdown table with a totals row and the conventions underneath (Params and
+        MACs cells in K/M/G unless ``exact``).
 
         Examples
         --------
         >>> import convproof as cp
         >>> net = cp.Network([("fc", cp.Linear(4, 2))])
-        >>> print(cp.summary(net, (4,)).to_markdown())
-        | Layer (kind) | Output shape | Params | MACs | RF | Stride | Padding |
-        |---|---|---:|---:|---|---|---|
-        | fc (linear) | [2] | 10 | 8 | — | — | — |
-        | **Total** | | **10** | **8** | | | |
-        <BLANKLINE>
-        Bias adds: 2; FLOPs (2 x MACs): 16. MACs per sample: conv, transposed conv (on input
-        positions), linear; bias excluded.
+        >>> md = cp.summary(net, (4,)).to_markdown().splitlines()
+        >>> for line in md[2:4]:
+        ...     print(line)
+        | fc (linear) | [2] | 10 | 8 |  |  |  | — | — | — |
+        | **Total** |  | **10** | **8** |  |  |  |  |  |  |
+        >>> print(md[-1])  # doctest: +NORMALIZE_WHITESPACE
+        Total FLOPs: 16; bias adds: 2. 1 MAC = one multiply-accumulate, per sample, of conv,
+        transposed conv (on input positions) and linear layers, bias excluded; FLOPs = 2 x MACs.
+        Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff. stride, Eff. pad:
+        cumulative from the input.
         """
-        return tables.summary_markdown(self)
+        return tables.summary_markdown(self, exact)
 
 
-def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
+def _rows(
+    net: Network, results: list[NodeResult], batch: tuple[Any, ...], samples: list[Any]
+) -> list[Row]:
+    shapes: dict[str, Any] = dict(zip(net.inputs, samples))
     rows = []
-    for r in results:
+    for node, r in zip(net.nodes, results):
         flops = None if r.macs is None else 2 * r.macs
+        kernel, stride, padding, dilation = own_window(node.layer, shapes.get(node.inputs[0])) or (
+            None,
+            None,
+            None,
+            None,
+        )
+        shapes[r.name] = r.shape
         rows.append(
             Row(
                 r.name,
@@ -428,13 +496,29 @@ def _rows(results: list[NodeResult], batch: tuple[Any, ...]) -> list[Row]:
                 r.effective_stride,
                 r.effective_padding,
                 r.note,
+                kernel_size=kernel,
+                stride=stride,
+                padding=padding,
+                dilation=dilation,
+                frozen_params=0 if node.shared else node.frozen_params,
             )
         )
     return rows
 
 
+def _module_kinds(model: Any) -> dict[str, str] | None:
+    """Module path -> class name of a PyTorch model (``None`` for a convproof network)."""
+    if isinstance(model, Network):
+        return None
+    return {path: type(mod).__name__ for path, mod in model.named_modules() if path}
+
+
 def summary(
-    model: Any, input_shape: Sequence[Any], *, check_alignment: bool | None = None
+    model: Any,
+    input_shape: Sequence[Any],
+    *,
+    check_alignment: bool | None = None,
+    depth: int | None = None,
 ) -> Summary:
     """Per-layer output shapes, parameters, MACs and receptive fields, plus totals.
 
@@ -443,10 +527,12 @@ def summary(
     model : Network or torch.nn.Module
         A convproof network, or a PyTorch module (traced with ``torch.fx``; no forward pass
         is run).
-    input_shape : tuple
+    input_shape : tuple or list of tuples
         ``(C, *spatial)`` or ``(N, C, *spatial)``.  Spatial sizes may be SymPy integer
         symbols: shapes and MACs become ``floor`` expressions, receptive fields and
         effective strides stay numbers (TF ``SAME`` makes the effective padding symbolic).
+        A model whose ``forward`` takes several tensors (a network with several
+        ``inputs``) takes a list of shapes, one per input, in order.
     check_alignment : bool or None
         Branches joined by add/concat that are not aligned (a ResNet-D average-pool
         shortcut, an even-kernel ``padding='same'`` residual): by default (``None``) a
@@ -454,6 +540,12 @@ def summary(
         receptive field ``None`` and a note saying which join; ``True`` raises
         :class:`ConvProofError` instead; ``False`` is silent.  Params and MACs are counted
         in every case.
+    depth : int or None
+        Fold nested modules as ``torchinfo.summary(depth=...)`` does: rows whose name has
+        more than ``depth`` dot-separated parts (``layer1.0.conv1`` is at depth 3) are merged
+        into their ancestor's row (named ``layer1.0`` for ``depth=2``): params, frozen
+        params, buffers, MACs, bias adds and FLOPs summed, output shape and receptive field
+        of the module's last row.  Totals are unchanged; ``leaf_rows`` keeps every layer.
 
     Returns
     -------
@@ -489,7 +581,7 @@ def summary(
     from convproof.networks.torch_import import as_network
 
     net = as_network(model, input_shape)
-    batch, _ = _split_input(net, input_shape)
+    batch, samples = _split_inputs(net, input_shape)
     results = analyze(net, input_shape, check_alignment=bool(check_alignment))
     if check_alignment is None:
         for r in results:
@@ -502,7 +594,9 @@ def summary(
                     ConvProofWarning,
                     stacklevel=2,
                 )
-    return Summary(net.name, tuple(input_shape), _rows(results, batch))
+    shape = tuple(input_shape) if len(net.inputs) == 1 else tuple(map(tuple, input_shape))
+    rows = _rows(net, results, batch, samples)
+    return Summary(net.name, shape, rows, depth=depth, kinds=_module_kinds(model))
 
 
 def receptive_region(

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-MACS_NOTE = "MACs per sample: conv, transposed conv (on input positions), linear; bias excluded"
+#: The conventions of a summary table, stated once under it.
+CONVENTIONS = (
+    "1 MAC = one multiply-accumulate, per sample, of conv, transposed conv (on input",
+    "positions) and linear layers, bias excluded; FLOPs = 2 x MACs. Kernel, Stride, Pad:",
+    "the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.",
+)
+#: Said under tables whose Params/MACs cells are rounded.
+UNITS_NOTE = "K, M, G = 10^3, 10^6, 10^9 (3 significant digits); exact: --exact, exact=True, JSON."
 
 
 class RowTable:
@@ -96,10 +103,31 @@ def axes(values: tuple[Any, ...] | None) -> str:
     return "(" + ", ".join(fmt(v) for v in values) + ")"
 
 
+def human(v: Any) -> str:
+    """A count in K, M or G (powers of 1000) to 3 significant digits; smaller ints, and
+    anything else, as :func:`fmt`.
+
+    Examples
+    --------
+    >>> from convproof.networks.tables import human
+    >>> [human(v) for v in (224, 23296, 221184, 70276800, 1814073344)]
+    ['224', '23.3K', '221K', '70.3M', '1.81G']
+    """
+    if isinstance(v, bool) or not isinstance(v, int) or abs(v) < 1000:
+        return fmt(v)
+    for unit, scale in (("K", 10**3), ("M", 10**6), ("G", 10**9)):
+        x = v / scale
+        text = f"{x:.{max(0, 3 - len(str(int(abs(x)))))}f}"
+        if abs(float(text)) < 1000 or unit == "G":  # 999,999 is 1.00M, not 1000K
+            return text + unit
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def giga(v: Any) -> str:
-    """`` (1.234 G)`` for a count of a million or more, else empty."""
-    if isinstance(v, int) and v >= 10**6:
-        return f" ({v / 1e9:.3f} G)"
+    """`` (1.81G)``: :func:`human` in brackets for a count of a thousand or more, else
+    empty."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1000:
+        return f" ({human(v)})"
     return ""
 
 
@@ -124,30 +152,69 @@ def markdown_table(header: list[str], align: str, body: list[list[str]]) -> list
 # -- Summary ------------------------------------------------------------------------------------
 
 
-def _summary_table(s: Summary) -> tuple[list[str], list[list[str]]]:
-    header = ["Layer (kind)", "Output shape", "Params", "MACs", "RF", "Stride", "Padding"]
-    body = [
-        [
-            f"{r.name} ({r.kind})",
-            "[" + ", ".join(fmt(v) for v in r.output_shape) + "]",
-            "--" if r.params == 0 else fmt(r.params),
-            "?" if r.macs is None else "--" if r.macs == 0 else fmt(r.macs),
-            axes(r.receptive_field),
-            axes(r.effective_stride),
-            axes(r.effective_padding),
+def _pad(p: Any) -> str:
+    return f"{fmt(p[0])}/{fmt(p[1])}" if isinstance(p, tuple) else fmt(p)
+
+
+def _own(values: tuple[Any, ...] | None, pad: bool = False) -> str:
+    """A layer's own kernel, stride or padding: blank when it has none."""
+    if values is None:
+        return ""
+    return axes(tuple(_pad(p) for p in values) if pad else values)
+
+
+def _kernel(r: Any) -> str:
+    k = _own(r.kernel_size)
+    if k and r.dilation is not None and any(d != 1 for d in r.dilation):
+        k += f" d{_own(r.dilation)}"
+    return k
+
+
+def _summary_table(s: Summary, exact: bool) -> tuple[list[str], list[list[str]], bool]:
+    count = fmt if exact else human
+    frozen = s.total_frozen_params != 0
+    header = ["Layer (kind)", "Output shape", "Params"]
+    header += ["Frozen"] if frozen else []
+    header += ["MACs", "Kernel", "Stride", "Pad", "RF", "Eff. stride", "Eff. pad"]
+    body = []
+    rounded = False
+    for r in s.rows:
+        cells = [
+            "--" if r.params == 0 else count(r.params),
+            *([("--" if r.frozen_params == 0 else count(r.frozen_params))] if frozen else []),
+            "?" if r.macs is None else "--" if r.macs == 0 else count(r.macs),
         ]
-        for r in s.rows
-    ]
-    return header, body
+        rounded = rounded or any(c[-1:] in ("K", "M", "G") for c in cells)
+        body.append(
+            [
+                f"{r.name} ({r.kind})",
+                "[" + ", ".join(fmt(v) for v in r.output_shape) + "]",
+                *cells,
+                _kernel(r),
+                _own(r.stride),
+                _own(r.padding, pad=True),
+                axes(r.receptive_field),
+                axes(r.effective_stride),
+                axes(r.effective_padding),
+            ]
+        )
+    return header, body, rounded
 
 
-def summary_text(s: Summary) -> str:
+def _params_line(s: Summary) -> str:
+    line = f"Total params: {fmt(s.total_params)}{giga(s.total_params)}"
+    if s.total_frozen_params != 0:
+        line += f"; trainable {fmt(s.total_trainable_params)}, frozen {fmt(s.total_frozen_params)}"
+    return line
+
+
+def summary_text(s: Summary, exact: bool = False) -> str:
     """:meth:`~convproof.Summary.to_text`."""
     totals = [
-        f"Total params: {fmt(s.total_params)}",
+        _params_line(s),
         f"Total MACs: {fmt(s.total_macs)}{giga(s.total_macs)}",
+        f"Total FLOPs: {fmt(s.total_flops)}{giga(s.total_flops)}",
         f"Bias adds: {fmt(s.total_bias_adds)}",
-        f"FLOPs (2 x MACs): {fmt(s.total_flops)}{giga(s.total_flops)}",
     ]
     if s.unknown_macs:
         totals.append(
@@ -158,19 +225,33 @@ def summary_text(s: Summary) -> str:
         totals.append(
             f"Buffers (not params; as torch's module.buffers() counts them): {fmt(s.total_buffers)}"
         )
-    header, body = _summary_table(s)
-    return text_table(header, body, [*totals, MACS_NOTE])
+    if s.depth is not None:
+        totals.append(f"Rows folded to depth {s.depth} ({len(s.leaf_rows)} layers)")
+    header, body, rounded = _summary_table(s, exact)
+    return text_table(header, body, [*totals, *CONVENTIONS, *([UNITS_NOTE] if rounded else [])])
 
 
-def summary_markdown(s: Summary) -> str:
+def summary_markdown(s: Summary, exact: bool = False) -> str:
     """:meth:`~convproof.Summary.to_markdown`."""
-    header, body = _summary_table(s)
-    out = markdown_table(header, "|---|---|---:|---:|---|---|---|", body)
-    out.append(f"| **Total** | | **{fmt(s.total_params)}** | **{fmt(s.total_macs)}** | | | |")
+    header, body, rounded = _summary_table(s, exact)
+    align = "|---|---|" + "---:|" * (len(header) - 8) + "---|" * 6
+    out = markdown_table(header, align, body)
+    frozen = [f"**{fmt(s.total_frozen_params)}**"] if s.total_frozen_params != 0 else []
+    cells = ["**Total**", "", f"**{fmt(s.total_params)}**", *frozen, f"**{fmt(s.total_macs)}**"]
+    out.append("| " + " | ".join(cells + [""] * (len(header) - len(cells))) + " |")
     out.append("")
-    out.append(
-        f"Bias adds: {fmt(s.total_bias_adds)}; FLOPs (2 x MACs): {fmt(s.total_flops)}. {MACS_NOTE}."
-    )
+    notes = [f"Total FLOPs: {fmt(s.total_flops)}; bias adds: {fmt(s.total_bias_adds)}."]
+    if s.total_frozen_params != 0:
+        notes.append(
+            f"Params: trainable {fmt(s.total_trainable_params)}, "
+            f"frozen {fmt(s.total_frozen_params)}."
+        )
+    if s.depth is not None:
+        notes.append(f"Rows folded to depth {s.depth} ({len(s.leaf_rows)} layers).")
+    notes.append(" ".join(CONVENTIONS))
+    if rounded:
+        notes.append(UNITS_NOTE)
+    out.append(" ".join(notes))
     return "\n".join(out)
 
 
@@ -187,6 +268,12 @@ _ROW_FIELDS = (
     "effective_stride",
     "effective_padding",
     "note",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "frozen_params",
+    "trainable_params",
 )
 
 
@@ -202,10 +289,13 @@ def summary_dict(s: Summary) -> dict[str, Any]:
         "input_shape": plain(s.input_shape),
         "output_shape": plain(s.output_shape),
         "total_params": plain(s.total_params),
+        "total_trainable_params": plain(s.total_trainable_params),
+        "total_frozen_params": plain(s.total_frozen_params),
         "total_buffers": plain(s.total_buffers),
         "total_macs": plain(s.total_macs),
         "total_bias_adds": plain(s.total_bias_adds),
         "total_flops": plain(s.total_flops),
-        "conventions": MACS_NOTE,
+        "conventions": " ".join(CONVENTIONS),
+        "depth": s.depth,
         "rows": [row_dict(r) for r in s.rows],
     }

@@ -333,7 +333,7 @@ def _model_ndim(module: Any) -> int | None:
     return None
 
 
-def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
+def _propagate(module: Any, gm: Any, shapes: list[tuple[int, ...]]) -> None:
     """Every node's output shape (``node.meta["convproof_shape"]``) from PyTorch's own
     propagation on the ``meta`` device (parameters swapped for meta copies, no real
     compute); PyTorch's fake tensors (``FakeTensorMode``) when an operation has no meta
@@ -351,7 +351,8 @@ def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
                     raise
                 raise ConvProofError(
                     f"PyTorch's shape propagation failed at {_origin(n)} for input shape "
-                    f"{shape} ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
+                    f"{shape if len(shapes) > 1 else shape[0]} "
+                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
                 ) from None
             if isinstance(result, torch.Tensor):
                 n.meta["convproof_shape"] = tuple(int(v) for v in result.shape)
@@ -375,11 +376,12 @@ def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
         },
     }
     fake_pass = False
+    shape = tuple(shapes)
     try:
         with torch.no_grad():
             try:
                 with _reparametrize_module(gm, state):
-                    Record(gm).run(torch.empty(shape, dtype=dtype, device="meta"))
+                    Record(gm).run(*(torch.empty(s, dtype=dtype, device="meta") for s in shapes))
             except ConvProofError:
                 raise
             except Exception:  # an operation without a meta kernel: fake tensors instead
@@ -387,7 +389,7 @@ def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
 
                 fake_pass = True
                 with FakeTensorMode(allow_non_fake_inputs=True):
-                    Record(gm).run(torch.empty(shape, dtype=dtype))
+                    Record(gm).run(*(torch.empty(s, dtype=dtype) for s in shapes))
     finally:
         for m, training in modes:
             m.training = training
@@ -498,6 +500,8 @@ class _Importer:
         self.depends: dict[Any, bool] = {}
         self.const_params: dict[Any, set[int]] = {}
         self.tensor_parents: dict[Any, list[Any]] = {}
+        self.inputs: list[str] = []
+        self.last_frozen = 0  # frozen (requires_grad=False) among the last layer_params
 
     # -- helpers ----------------------------------------------------------------------------
     def unique(self, label: str) -> str:
@@ -559,6 +563,11 @@ class _Importer:
             ids |= self.const_params.get(a, set())
         fresh = ids - self.counted
         self.counted |= fresh
+        self.last_frozen = sum(
+            self.by_id[i].numel()
+            for i in fresh
+            if i in self.by_id and not self.by_id[i].requires_grad
+        )
         return sum(self.by_id[i].numel() for i in fresh if i in self.by_id)
 
     # -- the pass ---------------------------------------------------------------------------
@@ -574,10 +583,10 @@ class _Importer:
         return self.nodes
 
     def visit(self, node: Any) -> None:
-        if node.op == "placeholder":
-            if self.names:
-                raise ConvProofError("model must take exactly one tensor input")
-            self.names[node] = INPUT
+        if node.op == "placeholder":  # inputs "input", "input1", ...
+            label = f"{INPUT}{len(self.inputs) or ''}"
+            self.inputs.append(label)
+            self.names[node] = label
             self.depends[node] = True
             return
         if node.op == "output":
@@ -668,7 +677,8 @@ class _Importer:
                     f"parameters, PyTorch {params}"
                 )
         label = self.unique(label_base)
-        self.nodes.append(Node(label, layer, tuple(self.ref(a) for a in tensors), shared))
+        frozen = self.last_frozen if params else 0
+        self.nodes.append(Node(label, layer, tuple(self.ref(a) for a in tensors), shared, frozen))
         self.names[node] = label
 
     def opaque(self, node: Any, inputs: list[Any]) -> Any:
@@ -772,18 +782,43 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
             f"({type(exc).__name__}: {exc}); data-dependent control flow is not supported"
         ) from None
     batch = None
-    if input_shape is not None:
-        shape = tuple(input_shape)
-        if shape and all(isinstance(v, int) and not isinstance(v, bool) for v in shape):
-            ndim = _model_ndim(module)
-            if ndim is not None and len(shape) == ndim + 2:
-                full = shape
-            else:
-                full = (2, *shape)
-            batch = full[0]
-            _propagate(module, gm, full)
-    nodes = _Importer(module, gm, batch).run(gm.graph)
-    return Network.from_nodes(nodes, name=name or type(module).__name__)
+    shapes = _input_shapes(gm, input_shape)
+    if shapes and all(
+        s and all(isinstance(v, int) and not isinstance(v, bool) for v in s) for s in shapes
+    ):
+        ndim = _model_ndim(module)
+        full = [s if ndim is not None and len(s) == ndim + 2 else (2, *s) for s in shapes]
+        if len({s[0] for s in full}) > 1:
+            raise ConvProofError(
+                f"input_shape must give every input the same batch size, got "
+                f"input_shape={input_shape!r}"
+            )
+        batch = full[0][0]
+        _propagate(module, gm, full)
+    importer = _Importer(module, gm, batch)
+    nodes = importer.run(gm.graph)
+    return Network.from_nodes(
+        nodes, name=name or type(module).__name__, inputs=tuple(importer.inputs)
+    )
+
+
+def _input_shapes(gm: Any, input_shape: Any) -> list[tuple[Any, ...]]:
+    """One shape per input of the traced model (``input_shape`` is a list of shapes for a
+    model whose ``forward`` takes several tensors)."""
+    placeholders = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
+    if not isinstance(input_shape, list | tuple):
+        return []  # no shape (symbolic import) or a bad one, which summary reports
+    given = list(input_shape)
+    several = bool(given) and all(
+        isinstance(s, list | tuple) and not isinstance(s, str) for s in given
+    )
+    shapes = [tuple(s) for s in given] if several else [tuple(given)]
+    if len(shapes) != len(placeholders):
+        raise ConvProofError(
+            f"input_shape must give one shape per input of forward "
+            f"({', '.join(placeholders)}: {len(placeholders)}), got input_shape={input_shape!r}"
+        )
+    return shapes
 
 
 def as_network(model: Any, input_shape: Any = None) -> Network:

@@ -149,11 +149,19 @@ dimension, got kernel_size=0
     fmt = data.get("format", FORMAT)
     if fmt != FORMAT:
         raise ConvProofError(f"format must be {FORMAT!r}, got format={fmt!r}")
-    unknown = set(data) - {"format", "name", "ndim", "input_shape", "layers", "description"}
+    unknown = set(data) - {
+        "format",
+        "name",
+        "ndim",
+        "input_shape",
+        "inputs",
+        "layers",
+        "description",
+    }
     if unknown:
         raise ConvProofError(
             f"unknown top-level field {sorted(unknown)[0]!r} (accepted: description, format, "
-            f"input_shape, layers, name, ndim)"
+            f"input_shape, inputs, layers, name, ndim)"
         )
     name = data.get("name", "network")
     ndim = data.get("ndim", 2)
@@ -164,8 +172,11 @@ dimension, got kernel_size=0
     layers = data.get("layers")
     if not isinstance(layers, list):
         raise ConvProofError(f"$.layers must be a list of layers, got {type(layers).__name__}")
-    if any(isinstance(e, dict) and "inputs" in e for e in layers):
-        return _graph_from_json(layers, ndim, str(name))
+    inputs = data.get("inputs", [INPUT])
+    if not isinstance(inputs, list) or not all(isinstance(v, str) for v in inputs):
+        raise ConvProofError(f"$.inputs must be a list of names, got inputs={inputs!r}")
+    if any(isinstance(e, dict) and "inputs" in e for e in layers) or inputs != [INPUT]:
+        return _graph_from_json(layers, ndim, str(name), tuple(inputs))
     items = _items_from_json(layers, ndim, "$.layers")
     builder = _Builder()
     try:
@@ -175,7 +186,9 @@ dimension, got kernel_size=0
     return Network.from_nodes(builder.nodes, name=str(name))
 
 
-def _graph_from_json(layers: list[Any], ndim: int, name: str) -> Network:
+def _graph_from_json(
+    layers: list[Any], ndim: int, name: str, inputs: tuple[str, ...] = (INPUT,)
+) -> Network:
     nodes = []
     previous = INPUT
     for i, entry in enumerate(layers):
@@ -183,19 +196,23 @@ def _graph_from_json(layers: list[Any], ndim: int, name: str) -> Network:
         if not isinstance(entry, dict):
             raise ConvProofError(f"{path} must be a JSON object, got {entry!r}")
         node_name = entry.get("name", str(i))
-        inputs = entry.get("inputs", [previous])
-        if not isinstance(inputs, list) or not all(isinstance(x, str) for x in inputs):
-            raise ConvProofError(f"{path}.inputs must be a list of names, got inputs={inputs!r}")
+        entry_inputs = entry.get("inputs", [previous])
+        if not isinstance(entry_inputs, list) or not all(isinstance(x, str) for x in entry_inputs):
+            raise ConvProofError(
+                f"{path}.inputs must be a list of names, got inputs={entry_inputs!r}"
+            )
         shared = entry.get("shared", False)
+        frozen = entry.get("frozen_params", 0)
         try:
             layer = _layer_from_dict(entry, ndim)
             check_bool("shared", shared)
+            check_int("frozen_params", frozen, 0)
         except ConvProofError as exc:
             raise ConvProofError(f"{path}: {exc}") from None
-        nodes.append(Node(node_name, layer, tuple(inputs), shared))
+        nodes.append(Node(node_name, layer, tuple(entry_inputs), shared, frozen))
         previous = node_name
     try:
-        return Network.from_nodes(nodes, name=name)
+        return Network.from_nodes(nodes, name=name, inputs=inputs)
     except ConvProofError as exc:
         raise ConvProofError(f"$.layers: {exc}") from None
 

@@ -107,8 +107,10 @@ _EXAMPLES = {
     ),
     "net": (
         "convproof net vgg16",
-        "convproof net resnet18 --in 3x64x64 --markdown",
+        "convproof net resnet18 --in 3x64x64 --markdown --depth 1",
         "convproof net my_network.json --json",
+        "convproof net torchvision.models:resnet18 --in 3x224x224 --depth 2",
+        "convproof net mypackage.models:make_fusion_net --in 3x64x64 --in 1x64x64",
     ),
 }
 
@@ -322,11 +324,33 @@ def _parser() -> argparse.ArgumentParser:
         [js],
         help="summary table of a network description",
         description="Per-layer output shapes, params, MACs and receptive fields of a network "
-        "description file (JSON) or a shipped network name.",
+        "description file (JSON), a shipped network name, or a PyTorch model returned by "
+        "package.module:callable (imported, called without arguments; no forward pass).",
     )
-    p.add_argument("network", metavar="FILE.json|NAME", help="a JSON file or e.g. vgg16")
-    p.add_argument("--in", dest="input", metavar="SHAPE", help="input shape (default: the file's)")
+    p.add_argument(
+        "network",
+        metavar="FILE.json|NAME|MODULE:CALLABLE",
+        help="a JSON file, e.g. vgg16, or e.g. torchvision.models:resnet18",
+    )
+    p.add_argument(
+        "--in",
+        dest="input",
+        metavar="SHAPE",
+        action="append",
+        help="input shape (default: the file's; required for a PyTorch model); repeat it "
+        "for a model whose forward takes several tensors",
+    )
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument(
+        "--depth",
+        metavar="N",
+        help="fold nested modules below depth N into their ancestor's row (totals unchanged)",
+    )
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="exact Params/MACs in every row (default: K/M/G, exact totals)",
+    )
     p.add_argument(
         "--check-alignment",
         choices=["warn", "error", "off"],

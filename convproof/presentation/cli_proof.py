@@ -10,7 +10,7 @@ from typing import Any
 
 from convproof.errors import ConvProofError
 from convproof.presentation.cli_layer import _max_bytes, _memory_limit
-from convproof.presentation.cli_network import _load_net, _network_input
+from convproof.presentation.cli_network import _load_net, _network_input, load_model
 from convproof.presentation.cli_options import _emit_json, _given, _layer
 from convproof.presentation.parse import parse_shape
 
@@ -59,9 +59,7 @@ def _report(args: argparse.Namespace, result: Any, show: Callable[[Any], None]) 
 
 def _prove_network(args: argparse.Namespace) -> int:
     """``prove --net`` / ``--model``: one certificate line per layer, exit 0 iff all proved."""
-    from convproof.networks.graph import Network
     from convproof.networks.proof import prove_network
-    from convproof.networks.torch_import import is_torch_module
 
     if args.net is not None and args.model is not None:
         raise ConvProofError("give one of --net and --model, not both")
@@ -93,23 +91,8 @@ def _prove_network(args: argparse.Namespace) -> int:
         model, recorded = _load_net(args.net)
         source = args.net
     else:
-        from convproof.presentation.parse import resolve_callable
-
         source = args.model
-        model = resolve_callable(args.model, "--model")
-        if not is_torch_module(model):
-            try:
-                model = model()
-            except Exception as exc:  # the user's constructor: report, never a traceback
-                raise ConvProofError(
-                    f"--model {args.model!r} could not be called without arguments: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
-        if not (is_torch_module(model) or isinstance(model, Network)):
-            raise ConvProofError(
-                f"--model must name a torch.nn.Module or a function returning one, "
-                f"got {type(model).__name__} from --model={args.model!r}"
-            )
+        model = load_model(args.model, "--model")
     shape = _network_input(args.input, recorded, source)
     return _run_proof(
         args, prove_network, model, shape, lambda result: print("\n".join(result.lines()))
