@@ -105,3 +105,21 @@ def unet(torch: Any, depth: int = 3, base: int = 4) -> Any:
             return self.head(x)
 
     return UNet()
+
+
+def unet_upsample(torch: Any, depth: int = 3, base: int = 4, mode: str = "nearest") -> Any:
+    """:func:`unet` with ``nn.Upsample(scale_factor=2, mode=mode)`` and a 1x1 conv instead of
+    each transposed conv (the "resize-convolution" U-Net): the same valid sizes, multiples
+    of ``2 ** depth``."""
+    nn = torch.nn
+    model = unet(torch, depth=depth, base=base)
+    chans = [base * 2**i for i in range(depth + 1)]
+    model.up = nn.ModuleList(
+        [
+            nn.Sequential(
+                nn.Upsample(scale_factor=2, mode=mode), nn.Conv2d(chans[i + 1], chans[i], 1)
+            )
+            for i in reversed(range(depth))
+        ]
+    )
+    return model

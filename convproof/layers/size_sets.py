@@ -142,10 +142,12 @@ class SizeSet:
         """A ``torch.export`` dimension whose values are exactly this set (up to ``max``).
 
         What is expressible: an up-set ``n >= m`` (``Dim(name, min=m, max=max)``) or one
-        residue class from its smallest member ``m`` on, ``n = P k + (m - P)`` with
-        ``k >= 1``: the derived dimension ``P * Dim(name + "_k", min=1) + (m - P)`` (a
-        U-Net's multiples of 16: ``16 * Dim("h_k", min=1)``).  Several residue classes, or
-        sizes listed below the periodic part, have no ``torch.export`` spelling.
+        residue class from its smallest member ``m`` on, ``n = P k + (m - 2P)`` with
+        ``k >= 2``: the derived dimension ``P * Dim(name + "_k", min=2) + (m - 2P)`` (a
+        U-Net's multiples of 16: ``16 * Dim("h_k", min=2) - 16``).  The root starts at 2
+        because torch.export specializes a dimension whose example value is 1.  Several
+        residue classes, or sizes listed below the periodic part, have no ``torch.export``
+        spelling.
 
         Parameters
         ----------
@@ -194,5 +196,5 @@ class SizeSet:
         p = c.period
         if p == 1:
             return Dim(name, min=m, max=max if max is not None else None)
-        k_max = None if max is None else (max - (m - p)) // p
-        return p * Dim(f"{name}_k", min=1, max=k_max) + (m - p)
+        k_max = None if max is None else (max - (m - 2 * p)) // p
+        return p * Dim(f"{name}_k", min=2, max=k_max) + (m - 2 * p)

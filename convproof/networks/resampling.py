@@ -14,7 +14,7 @@ an upsampling by an integer ``r``; ``d`` for a downsampling by an integer ``d``)
 mode                   source of output ``o``                window ``(k_eff, s, p_left)``
 =====================  ====================================  ==============================
 nearest                ``floor(o s)``                        ``(1 + (q-1)/q, s, (q-1)/q)``
-nearest-exact          ``floor((o + 1/2) s)``                ``(1 + (q-1)/q, s, (q-1)/q - s/2)``
+nearest-exact          ``floor((o + 1/2) s)``                as nearest; ``(1, d, -(d // 2))``
 (bi/tri)linear         ``src = max(0, (o + 1/2) s - 1/2)``;  ``(3, s, (3 - s)/2)``
                        taps ``floor(src)``, ``+1``
 bicubic                taps ``floor(src) - 1 .. + 2``        ``(5, s, (5 - s)/2)``
@@ -196,7 +196,8 @@ class Interpolate(NetworkLayer):
                 continue
             q = s.denominator
             if MODES[self.mode] == 1:
-                shift = s / 2 if self.mode == "nearest-exact" else 0
+                # nearest-exact reads floor((o + 1/2) s): floor(o s) for s = 1/r, o d + d // 2
+                shift = s.numerator // 2 if self.mode == "nearest-exact" and q == 1 else 0
                 windows.append((1 + Fraction(q - 1, q), s, Fraction(q - 1, q) - shift))
             else:
                 k = 3 if MODES[self.mode] == 2 else 5  # [src - 1, src + 1] or [src - 2, src + 2]

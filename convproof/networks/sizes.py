@@ -98,6 +98,7 @@ class _Walk:
     empty: str | None = None  # the first layer that is empty (or does not fit)
     join: str | None = None  # why the first join (or divisibility) that breaks does
     period: int = 1  # lcm of the numerators of every node's effective stride
+    smallest: Any = None  # the smallest size along the axis that depends on the input
 
 
 def _walk(net: Network, sample: tuple[Any, ...], axis: int, n: int) -> _Walk:
@@ -181,6 +182,9 @@ def _walk(net: Network, sample: tuple[Any, ...], axis: int, n: int) -> _Walk:
             nd_out = nd
         if S_out is not None:
             result.period = math.lcm(result.period, S_out.numerator)
+            if nd_out:
+                size = step.shape[1 + axis]
+                result.smallest = size if result.smallest is None else min(result.smallest, size)
         tensors[node.name] = (tuple(step.shape), S_out, nd_out)
     return result
 
@@ -260,7 +264,11 @@ def export_dynamic_shapes(
 
     Each axis's set must be one residue class (see
     :meth:`~convproof.SizeSet.torch_export_dim`: ``Dim(min=m)`` or
-    ``P * Dim(min=1) + (m - P)``); batch and channels stay static.
+    ``P * Dim(min=2) + (m - 2P)``); batch and channels stay static.  torch.export
+    specializes any size equal to 1 (broadcasting), so the dimension starts at the smallest
+    valid size for which every size along the axis (of every layer whose size depends on
+    it) is at least 2: ResNet-18's valid sizes start at 1, its exportable ones at 33, where
+    the last stage is 2 wide.  Smaller valid sizes need a separate export.
 
     Parameters
     ----------
@@ -290,7 +298,17 @@ def export_dynamic_shapes(
     >>> cp.export_dynamic_shapes(net, (1, 8))  # doctest: +SKIP
     ({2: 2*w_k},)
     """
-    sizes = valid_input_sizes(model, input_shape)
+    from convproof.networks.torch_import import as_network
+
+    net = as_network(model)
+    sizes = valid_input_sizes(net, input_shape)
+    _, sample = _split_input(net, input_shape)
+    exportable = []
+    for axis, valid in enumerate(sizes):
+        n = valid.start if valid.start > 1 else 2  # torch.export specializes a size 1
+        while (_walk(net, tuple(sample), axis, n).smallest or 2) < 2:
+            n += 1
+        exportable.append(SizeSet(start=n, period=valid.period, residues=valid.residues))
     names = ("d", "h", "w") if len(sizes) <= 3 else tuple(f"x{i}" for i in range(len(sizes)))
     names = names[len(names) - len(sizes) :]
-    return ({2 + axis: s.torch_export_dim(names[axis], max=max) for axis, s in enumerate(sizes)},)
+    return ({2 + a: s.torch_export_dim(names[a], max=max) for a, s in enumerate(exportable)},)
