@@ -123,3 +123,18 @@ def unet_upsample(torch: Any, depth: int = 3, base: int = 4, mode: str = "neares
         ]
     )
     return model
+
+
+def brute_sizes(torch: Any, model: Any, channels: int, other: int, stop: int) -> list[int]:
+    """The sizes ``1 .. stop - 1`` of the first spatial axis (the second at ``other``) on which
+    ``model`` runs: build the input and call it, catching PyTorch's errors."""
+    model.eval()
+    ok = []
+    for n in range(1, stop):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, channels, n, other))
+        except RuntimeError:
+            continue
+        ok.append(n)
+    return ok

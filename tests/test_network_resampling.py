@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from nets_torchvision import unet, unet_upsample
+from nets_torchvision import brute_sizes, unet, unet_upsample
 
 import convproof as cp
 from convproof.networks.receptive import receptive_field
@@ -192,15 +192,7 @@ def test_unet_with_bilinear_upsampling_sizes_equal_brute_force(torch):
         model = unet_upsample(torch, depth=2, mode=mode).eval()
         (h, _) = cp.valid_input_sizes(model, (1, 1, 64, 16))
         assert (h.start, h.period, h.residues) == (4, 4, frozenset({0}))
-        ok = []
-        for n in range(1, 26):
-            try:
-                with torch.no_grad():
-                    model(torch.zeros(1, 1, n, 8))
-                ok.append(n)
-            except RuntimeError:
-                pass
-        assert h.sizes(26) == ok
+        assert h.sizes(26) == brute_sizes(torch, model, 1, 8, 26)
         assert "join 'cat' does not line up" in h.explain(18)
 
 
@@ -220,14 +212,7 @@ def test_planted_mismatch_and_unshuffle_residues(torch):
     # a pixel unshuffle needs multiples of 2 after a stride-3 conv: n = 3 m + 1, m even
     model = nn.Sequential(nn.Conv2d(1, 1, 3, stride=3, padding=1), nn.PixelUnshuffle(2))
     (h, _) = cp.valid_input_sizes(model, (1, 1, 12, 12))
-    ok = []
-    for n in range(1, 40):
-        try:
-            with torch.no_grad():
-                model(torch.zeros(1, 1, n, 12))
-            ok.append(n)
-        except RuntimeError:
-            pass
+    ok = brute_sizes(torch, model, 1, 12, 40)
     assert h.sizes(40) == ok and h.period == 6
     assert "pixel_unshuffle" in h.explain(ok[0] + 3)
     with pytest.raises(cp.ConvProofError, match="one residue class"):

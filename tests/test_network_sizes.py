@@ -4,25 +4,15 @@ every size with PyTorch) for a U-Net and three torchvision models, and hand-work
 from __future__ import annotations
 
 import pytest
-from nets_torchvision import build, unet, unet_upsample
+from nets_torchvision import brute_sizes, build, unet, unet_upsample
 
 import convproof as cp
 
 TV_REASON = "torchvision is not installed (pip install torch==2.14.1 torchvision==0.29.1)"
 
 
-def _runs(torch, model, shape):
-    try:
-        with torch.no_grad():
-            model(torch.zeros(shape))
-    except RuntimeError:
-        return False
-    return True
-
-
 def _brute(torch, model, channels, other, stop):
-    model.eval()
-    return [n for n in range(1, stop) if _runs(torch, model, (1, channels, n, other))]
+    return brute_sizes(torch, model, channels, other, stop)
 
 
 def test_hand_worked_residual_pool_and_upsample():

@@ -238,8 +238,33 @@ class Interpolate(NetworkLayer):
         return read
 
 
+class _Shuffle(NetworkLayer):
+    """What the two pixel shuffles share: PyTorch rearranges the last two axes, by ``r``
+    (the dataclass field named ``factor_name``), up (``size_step`` ``1/r``) or down (``r``)."""
+
+    factor_name: ClassVar[str] = ""
+    up: ClassVar[bool] = True
+
+    @property
+    def factor(self) -> int:
+        """``r``."""
+        return int(getattr(self, self.factor_name))
+
+    def __post_init__(self) -> None:
+        check_int(self.factor_name, getattr(self, self.factor_name), 1)
+
+    @property
+    def ndim(self) -> int:
+        """PyTorch (un)shuffles the last two axes."""
+        return 2
+
+    def size_step(self, axis: int, spatial_ndim: int) -> Fraction:
+        """``1 / r`` (sizes multiplied by ``r``) or ``r`` (divided by ``r``)."""
+        return Fraction(1, self.factor) if self.up else Fraction(self.factor)
+
+
 @dataclass(frozen=True)
-class PixelShuffle(NetworkLayer):
+class PixelShuffle(_Shuffle):
     """``nn.PixelShuffle(r)``: ``(C r^2, H, W) -> (C, H r, W r)``; output ``(y, x)`` reads
     input position ``(y // r, x // r)`` (window ``(1 + (r-1)/r, 1/r, (r-1)/r)`` per axis,
     as an upsampling by ``r``); 0 MACs.
@@ -253,18 +278,7 @@ class PixelShuffle(NetworkLayer):
 
     upscale_factor: int = 2
     layer: ClassVar[str] = "pixel_shuffle"
-
-    def __post_init__(self) -> None:
-        check_int("upscale_factor", self.upscale_factor, 1)
-
-    @property
-    def ndim(self) -> int:
-        """PyTorch shuffles the last two axes."""
-        return 2
-
-    def size_step(self, axis: int, spatial_ndim: int) -> Fraction:
-        """``1 / r``: each size is multiplied by ``r``."""
-        return Fraction(1, self.upscale_factor)
+    factor_name: ClassVar[str] = "upscale_factor"
 
     def apply(self, shape: tuple[Any, ...], spatial_ndim: int, name: str) -> Step:
         """Channels divided by ``r**2`` (an error unless they divide), sizes times ``r``."""
@@ -288,7 +302,7 @@ class PixelShuffle(NetworkLayer):
 
 
 @dataclass(frozen=True)
-class PixelUnshuffle(NetworkLayer):
+class PixelUnshuffle(_Shuffle):
     """``nn.PixelUnshuffle(r)``: ``(C, H, W) -> (C r^2, H / r, W / r)``; ``H`` and ``W`` must
     be multiples of ``r``.  Output ``y`` reads input rows ``y r .. y r + r - 1`` (over its
     channels): window ``(r, r, 0)``; 0 MACs.  :func:`~convproof.valid_input_sizes` counts
@@ -303,18 +317,8 @@ class PixelUnshuffle(NetworkLayer):
 
     downscale_factor: int = 2
     layer: ClassVar[str] = "pixel_unshuffle"
-
-    def __post_init__(self) -> None:
-        check_int("downscale_factor", self.downscale_factor, 1)
-
-    @property
-    def ndim(self) -> int:
-        """PyTorch unshuffles the last two axes."""
-        return 2
-
-    def size_step(self, axis: int, spatial_ndim: int) -> Fraction:
-        """``r``: each size is divided by ``r``."""
-        return Fraction(self.downscale_factor)
+    factor_name: ClassVar[str] = "downscale_factor"
+    up: ClassVar[bool] = False
 
     def misfit(self, size: int) -> str | None:
         """Why an axis of ``size`` cannot be unshuffled (``None``: it can)."""

@@ -291,12 +291,22 @@ def export_dynamic_shapes(
 
     Examples
     --------
+    A U-Net with four 2x2 poolings (needs torch; ``tests/test_network_resampling.py``):
+
+    >>> shapes = cp.export_dynamic_shapes(unet, (1, 1, 256, 256))  # doctest: +SKIP
+    >>> shapes  # doctest: +SKIP
+    ({2: 16*h_k - 16, 3: 16*w_k - 16},)
+    >>> torch.export.export(unet, (x,), dynamic_shapes=shapes)  # doctest: +SKIP
+
+    A join of branches with different strides has no valid-size set to export:
+
     >>> import convproof as cp
-    >>> down = cp.PoolSpec(kind="max", kernel_size=2, ndim=1)
-    >>> up = cp.ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=2, stride=2, ndim=1)
-    >>> net = cp.Network([cp.Residual([("down", down), ("up", up)])])
-    >>> cp.export_dynamic_shapes(net, (1, 8))  # doctest: +SKIP
-    ({2: 2*w_k},)
+    >>> pool = cp.PoolSpec(kind="max", kernel_size=2, ndim=1)
+    >>> net = cp.Network([cp.Residual([("pool", pool)])])
+    >>> cp.export_dynamic_shapes(net, (1, 8))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convproof.errors.ConvProofError: ... joined at 'add' have different effective strides ['1', '2']...
     """
     from convproof.networks.torch_import import as_network
 
