@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 # imported above).
 _EXPORTS: dict[str, str] = {
     "settings": "DEFAULT_MAX_BYTES get_max_bytes memory_limit resolve_max_bytes set_max_bytes",
+    "layers.size_sets": "SizeSet",
     "formulas.derived": "SYMBOLS Formula macs_formula output_size_formula params_formula",
     "formulas.equality": "FormulaProof prove_formula_equal",
     "formulas.theorems": (
@@ -68,17 +69,18 @@ _EXPORTS: dict[str, str] = {
         "BackwardCounterexample assert_backward_matches check_conv_backward "
         "check_conv_transpose_backward check_pool_backward"
     ),
-    "frameworks.agreement": "Agreement SizeSet agreement",
+    "frameworks.agreement": "Agreement agreement",
     "frameworks.port": "FRAMEWORKS Port port",
     "networks.layers": (
         "Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity Linear Pad"
     ),
+    "networks.resampling": "Interpolate PixelShuffle PixelUnshuffle",
     "networks.graph": "NodeResult Network Node Parallel Residual Sequential analyze",
     "networks.zoo": "NETWORKS load_network network_from_dict network_from_json",
     "networks.summary": "ConvProofWarning ReceptiveRegion Row Summary receptive_region summary",
     "networks.torch_export": "network_to_json",
     "networks.proof": "LayerProof NetworkProof prove_network",
-    "networks.sizes": "ValidSizes valid_input_sizes",
+    "networks.sizes": "ValidSizes export_dynamic_shapes valid_input_sizes",
     "networks.closed_form": "ClosedForm closed_form",
     "spectrum.singular_values": "singular_values",
     "spectrum.operator_norm": "OperatorNorm operator_norm",
@@ -113,10 +115,12 @@ if TYPE_CHECKING:
     from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
+    from convproof.layers.size_sets import *  # noqa: F403
     from convproof.networks.closed_form import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403
     from convproof.networks.layers import *  # noqa: F403
     from convproof.networks.proof import *  # noqa: F403
+    from convproof.networks.resampling import *  # noqa: F403
     from convproof.networks.sizes import *  # noqa: F403
     from convproof.networks.summary import *  # noqa: F403
     from convproof.networks.torch_export import *  # noqa: F403

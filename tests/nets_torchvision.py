@@ -105,3 +105,36 @@ def unet(torch: Any, depth: int = 3, base: int = 4) -> Any:
             return self.head(x)
 
     return UNet()
+
+
+def unet_upsample(torch: Any, depth: int = 3, base: int = 4, mode: str = "nearest") -> Any:
+    """:func:`unet` with ``nn.Upsample(scale_factor=2, mode=mode)`` and a 1x1 conv instead of
+    each transposed conv (the "resize-convolution" U-Net): the same valid sizes, multiples
+    of ``2 ** depth``."""
+    nn = torch.nn
+    model = unet(torch, depth=depth, base=base)
+    chans = [base * 2**i for i in range(depth + 1)]
+    model.up = nn.ModuleList(
+        [
+            nn.Sequential(
+                nn.Upsample(scale_factor=2, mode=mode), nn.Conv2d(chans[i + 1], chans[i], 1)
+            )
+            for i in reversed(range(depth))
+        ]
+    )
+    return model
+
+
+def brute_sizes(torch: Any, model: Any, channels: int, other: int, stop: int) -> list[int]:
+    """The sizes ``1 .. stop - 1`` of the first spatial axis (the second at ``other``) on which
+    ``model`` runs: build the input and call it, catching PyTorch's errors."""
+    model.eval()
+    ok = []
+    for n in range(1, stop):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, channels, n, other))
+        except RuntimeError:
+            continue
+        ok.append(n)
+    return ok

@@ -134,13 +134,17 @@ def test_torch_transposed_conv_macs_on_input_positions(torch):
 def test_torch_unmodelled_modules_are_named(torch):
     nn = torch.nn
     # with a concrete size: PyTorch's shape, MACs unknown, the module path in the note
-    s = cp.summary(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2)), (3, 8, 8))
+    s = cp.summary(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2, mode="area")), (3, 8, 8)
+    )
     assert s["1"].output_shape == (4, 12, 12) and s["1"].macs is None
     assert s.unknown_macs == ("1",) and "Upsample is not modelled (at 1)" in s["1"].note
     # symbolic sizes cannot be propagated: an error naming the module
     H = sympy.Symbol("H", integer=True, positive=True)
     with pytest.raises(cp.ConvProofError, match=r"module '1' of type Upsample is not supported"):
-        cp.summary(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2)), (3, H, H))
+        cp.summary(
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2, mode="area")), (3, H, H)
+        )
     # a module PyTorch itself refuses on this input: the error names it
     with pytest.raises(cp.ConvProofError, match=r"shape propagation failed at 1 "):
         cp.summary(nn.Sequential(nn.Conv2d(3, 4, 3), nn.LSTM(4, 4)), (3, 8, 8))

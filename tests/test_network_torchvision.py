@@ -160,7 +160,7 @@ def test_unknown_operation_is_marked_with_module_path_and_source_line(torch):
             self.conv = nn.Conv2d(3, 4, 3)
 
         def forward(self, x):
-            return F.interpolate(self.conv(x), scale_factor=2.0, mode="bilinear")
+            return F.interpolate(self.conv(x), scale_factor=2.0, mode="area")
 
     class Outer(nn.Module):
         def __init__(self):

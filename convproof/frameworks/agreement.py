@@ -50,125 +50,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from convproof.constructions.index import axis_patterns
 from convproof.errors import ConvProofError
+from convproof.layers.size_sets import SizeSet
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
-__all__ = ["Agreement", "SizeSet", "agreement"]
+__all__ = ["Agreement", "agreement"]
 
 Spec = ConvSpec | ConvTransposeSpec | PoolSpec
-
-
-@dataclass(frozen=True)
-class SizeSet:
-    """A set of positive input sizes: listed sizes below ``start``, residues from ``start`` on.
-
-    ``n in s`` is ``n in s.below`` for ``n < start`` and ``n % s.period in s.residues`` for
-    ``n >= start``.  Built in canonical form (smallest period, smallest start).
-
-    Attributes
-    ----------
-    start : int
-        From this size on, membership is periodic.
-    period : int
-    residues : frozenset of int
-        Members ``n >= start`` are those with ``n % period`` in this set.
-    below : frozenset of int
-        Members smaller than ``start``.
-
-    Examples
-    --------
-    >>> from convproof.frameworks.agreement import SizeSet
-    >>> odd = SizeSet.from_members(range(1, 20, 2), start=1, period=2)
-    >>> 7 in odd, 8 in odd, odd.minimum, odd.smallest_outside
-    (True, False, 1, 2)
-    """
-
-    start: int
-    period: int
-    residues: frozenset[int]
-    below: frozenset[int] = field(default_factory=frozenset)
-
-    @classmethod
-    def from_members(cls, members: object, *, start: int, period: int) -> SizeSet:
-        """Canonical set from the members among ``1 .. start + period - 1``.
-
-        Sizes ``>= start`` are decided by their residue modulo ``period``, which the members in
-        ``start .. start + period - 1`` give.
-        """
-        m = {int(n) for n in members}  # type: ignore[attr-defined]
-        residues = frozenset(n % period for n in m if start <= n < start + period)
-        below = frozenset(n for n in m if n < start)
-        # smallest period: a divisor q of the period whose residues repeat
-        for q in sorted(d for d in range(1, period + 1) if period % d == 0):
-            if all(
-                ((r % q) in {x % q for x in residues}) == (r in residues) for r in range(period)
-            ):
-                residues = frozenset(r % q for r in residues)
-                period = q
-                break
-        # smallest start: lower it while the size below already follows the residue rule
-        while start > 1 and ((start - 1) in below) == (((start - 1) % period) in residues):
-            start -= 1
-            below = below - {start}
-        return cls(start=start, period=period, residues=residues, below=below)
-
-    def __contains__(self, n: object) -> bool:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-            return False
-        n = int(n)
-        if n < 1:
-            return False
-        return n in self.below if n < self.start else (n % self.period) in self.residues
-
-    @property
-    def is_empty(self) -> bool:
-        """No size at all."""
-        return not self.residues and not self.below
-
-    @property
-    def is_all(self) -> bool:
-        """Every size ``>= 1``."""
-        return self.start == 1 and len(self.residues) == self.period
-
-    @property
-    def minimum(self) -> int | None:
-        """The smallest member, or None for the empty set."""
-        if self.below:
-            return min(self.below)
-        if not self.residues:
-            return None
-        return next(n for n in range(self.start, self.start + self.period) if n in self)
-
-    @property
-    def smallest_outside(self) -> int | None:
-        """The smallest size ``>= 1`` that is not a member, or None when every size is."""
-        if self.is_all:
-            return None
-        return next(n for n in range(1, self.start + self.period + 1) if n not in self)
-
-    def members(self, up_to: int) -> Iterator[int]:
-        """Members ``1 .. up_to`` in increasing order."""
-        return (n for n in range(1, up_to + 1) if n in self)
-
-    def __str__(self) -> str:
-        if self.is_empty:
-            return "no size"
-        parts = []
-        if self.below:
-            parts.append("n in {" + ", ".join(map(str, sorted(self.below))) + "}")
-        if self.residues:
-            rule = f"n >= {self.start}"
-            if len(self.residues) < self.period:
-                res = ", ".join(map(str, sorted(self.residues)))
-                rule += f", n ≡ {res} (mod {self.period})"
-            parts.append(rule)
-        return " or ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from convproof.errors import ConvProofError
+from convproof.layers.padding import padding_mode
 from convproof.networks.protocol import NetworkLayer, Resets, Step, json_fields
 from convproof.networks.values import (
     Pairs,
@@ -214,10 +215,16 @@ class Dropout(NetworkLayer):
 
 @dataclass(frozen=True, init=False)
 class Pad(NetworkLayer):
-    """Explicit constant (zero by default) padding, per side and per spatial axis.
+    """Explicit padding, per side and per spatial axis: constant (zero by default),
+    reflect, replicate or circular (``nn.ZeroPad2d``, ``nn.ConstantPad*``,
+    ``nn.ReflectionPad*``, ``nn.ReplicationPad*``, ``nn.CircularPad*``, ``F.pad``).
 
     This is how TF ``SAME`` is spelled in PyTorch ports (``nn.ZeroPad2d((0, 1, 0, 1))``
     before a ``valid`` conv).  Negative amounts crop, as ``torch.nn.functional.pad`` does.
+    A padded position reads the input position given by the padding-mode table
+    (:mod:`convproof.layers.padding`, the one the conv specs use), so receptive positions
+    are exact; ``reflect`` needs ``padding < n`` and ``circular`` ``padding <= n`` per side
+    (PyTorch's limits), which makes them layers that are empty below a minimum size.
 
     Parameters
     ----------
@@ -226,6 +233,9 @@ class Pad(NetworkLayer):
         ``nn.ZeroPad2d`` takes ``(left, right, top, bottom)``, last axis first).
     value : float
         The constant written into the padding (receptive fields do not depend on it).
+    mode : str
+        A padding mode of :data:`convproof.layers.padding.PADDING_MODE_TABLE`: ``"zeros"``
+        (the constant ``value``), ``"reflect"``, ``"replicate"`` or ``"circular"``.
     ndim : int, optional
         Needed when ``padding`` is an int; else inferred.
 
@@ -236,13 +246,20 @@ class Pad(NetworkLayer):
     ((0, 1), (0, 1))
     >>> cp.Pad(2, ndim=1).padding
     ((2, 2),)
+    >>> cp.Pad(2, mode="reflect", ndim=1).apply((1, 2), 1, "p")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convproof.errors.ConvProofError: layer 'p' (reflect_pad): ... must be at most 1 for input size 2
     """
 
     padding: Pairs
     value: float
+    mode: str
     layer: ClassVar[str] = "pad"
 
-    def __init__(self, padding: Any, value: float = 0, ndim: int | None = None) -> None:
+    def __init__(
+        self, padding: Any, value: float = 0, ndim: int | None = None, mode: str = "zeros"
+    ) -> None:
         if isinstance(padding, bool):
             raise ConvProofError(f"padding must be an int or pairs, got padding={padding!r}")
         if isinstance(padding, int):
@@ -275,19 +292,33 @@ class Pad(NetworkLayer):
             )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConvProofError(f"value must be a number, got value={value!r}")
+        padding_mode(mode, "mode")
         object.__setattr__(self, "padding", pairs)
         object.__setattr__(self, "value", value)
+        object.__setattr__(self, "mode", mode)
 
     @property
     def ndim(self) -> int:
         """Number of spatial axes."""
         return len(self.padding)
 
+    @property
+    def kind(self) -> str:
+        """``"pad"``, or ``"reflect_pad"`` etc. for the other modes."""
+        return "pad" if self.mode == "zeros" else f"{self.mode}_pad"
+
     def apply(self, shape: tuple[Any, ...], spatial_ndim: int, name: str) -> Step:
         """Each spatial size grows by ``before + after``; a window ``(1, 1, before)``."""
         self.needs_spatial(shape, spatial_ndim, name)
         sizes = []
+        most = padding_mode(self.mode).max_padding
         for axis, (i, (pl, pr)) in enumerate(zip(shape[1:], self.padding)):
+            limit = most(i) if is_concrete(i) else None
+            if limit is not None and max(pl, pr) > limit:
+                raise ConvProofError(
+                    f"{self.where(name)}: {self.mode} padding {max(pl, pr)} along dim {axis} "
+                    f"must be at most {limit} for input size {i}"
+                )
             o = i + pl + pr
             if is_concrete(o) and o < 1:
                 raise ConvProofError(
@@ -298,17 +329,34 @@ class Pad(NetworkLayer):
         windows = tuple((1, 1, pl) for pl, _ in self.padding)
         return Step((shape[0], *sizes), receptive=windows)
 
+    def trace_back(
+        self, step: Step, in_shape: tuple[int, ...], axis: int, outs: set[int]
+    ) -> set[int] | None:
+        """Output ``o`` holds padded coordinate ``o - before``, read through the padding
+        mode's index map (``-1``, nothing read, for a constant)."""
+        import numpy as np
+
+        pl = self.padding[axis][0]
+        t = np.array(sorted(outs), dtype=np.int64) - pl
+        read = padding_mode(self.mode).index(t, in_shape[1 + axis])
+        return {int(v) for v in read if v >= 0}
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"type": "pad", "padding": [[before, after], ...], "value": v}``."""
-        return {"type": "pad", "padding": [list(p) for p in self.padding], "value": self.value}
+        """``{"type": "pad", "padding": [[before, after], ...], "value": v}`` (and ``"mode"``
+        unless zeros)."""
+        out = {"type": "pad", "padding": [list(p) for p in self.padding], "value": self.value}
+        if self.mode != "zeros":
+            out["mode"] = self.mode
+        return out
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any], ndim: int) -> Pad:
         """The JSON form of :meth:`to_dict` (``padding`` required)."""
-        kwargs = json_fields(entry, ["padding", "value"], "pad")
+        kwargs = json_fields(entry, ["padding", "value", "mode"], "pad")
         if "padding" not in kwargs:
             raise ConvProofError("pad description is incomplete: missing 'padding'")
-        return cls(kwargs["padding"], kwargs.get("value", 0), ndim=ndim)
+        mode = kwargs.get("mode", "zeros")
+        return cls(kwargs["padding"], kwargs.get("value", 0), ndim=ndim, mode=mode)
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ def json_fields(entry: dict[str, Any], allowed: Sequence[str], what: str) -> dic
 
 def _load_adapters() -> None:
     import convproof.networks.layers
+    import convproof.networks.resampling
     import convproof.networks.spec_layers  # noqa: F401
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.networks import torch_resampling
 from convproof.networks.graph import INPUT, Network, Node
 from convproof.networks.layers import (
     ACTIVATIONS,
@@ -186,10 +187,14 @@ def _module_layer(mod: Any, path: str) -> Any:
         )
     if isinstance(mod, nn.PReLU):
         return Elementwise("prelu", mod.weight.numel())
+    resampled = torch_resampling.module_layer(mod)
+    if resampled is not None:
+        return resampled
     raise ConvProofError(
         f"module {path!r} of type {name} is not supported (supported: Conv*/ConvTranspose*, "
         f"Max/AvgPool*, AdaptiveAvg/MaxPool*, BatchNorm*, Linear, Flatten, Dropout*, Identity, "
-        f"ZeroPad*/ConstantPad*, activations {', '.join(sorted(_ACT_MODULES))})"
+        f"ZeroPad*/ConstantPad*/ReflectionPad*/ReplicationPad*/CircularPad*, Upsample, "
+        f"PixelShuffle, PixelUnshuffle, activations {', '.join(sorted(_ACT_MODULES))})"
     )
 
 
@@ -749,6 +754,10 @@ class _Importer:
         name = getattr(target, "__name__", "")
         if name == "stochastic_depth" and "torchvision" in getattr(target, "__module__", ""):
             return Elementwise("stochastic_depth"), inputs  # x * Bernoulli mask / (1 - p)
+        spatial = len(ins[0]) - 1 if ins else None
+        resampled = torch_resampling.function_layer(node, out, spatial)
+        if resampled is not None and len(inputs) == 1:
+            return resampled, inputs
         if has_consts:
             return None, inputs
         return _function_layer(node)
