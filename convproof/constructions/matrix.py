@@ -421,7 +421,7 @@ def _block_entries(
     have been built with the same).
     """
     reps = c1 - c0
-    inner = plan.n_out // plan.patterns[0].out_size
+    inner = plan.n_out // max(plan.patterns[0].out_size, 1)  # 0 rows: an empty output
     first = np.arange(c0, c1, dtype=np.int64)[:, None] * plan.n_out + lo * inner
     rows = np.add(t.spatial_rows[None, :], first.astype(dtype)).ravel()
     cols = np.add(t.cols[None, :], _group_offsets(plan)[c0:c1, None].astype(dtype)).ravel()

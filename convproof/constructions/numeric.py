@@ -246,6 +246,21 @@ def _exact_integers(
 # --------------------------------------------------------------------------------------
 
 
+def _crop_negative(
+    xb: np.ndarray, pads: tuple[tuple[int, int], ...]
+) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """Apply the negative amounts of ``pads`` (a crop, zero padding only) to a batched array.
+
+    Returns the input padded with zeros where the other side is positive and cropped, and
+    the padding left to apply (all ``>= 0``); a no-op without negative amounts.
+    """
+    if min((min(pair) for pair in pads), default=0) >= 0:
+        return xb, pads
+    grown = _pad(xb, tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads), "constant", 0)
+    index = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(grown.shape[2:], pads))
+    return grown[(slice(None), slice(None), *index)], ((0, 0),) * len(pads)
+
+
 def _pad(xb: np.ndarray, pads: tuple[tuple[int, int], ...], mode: str, value: Any = 0) -> Any:
     """Pad the spatial axes of a batched array (no copy when there is nothing to pad)."""
     if not any(p for pair in pads for p in pair):
@@ -386,6 +401,9 @@ def _conv_forward(
     cin_g, cout_g = c_in // g, spec.out_channels // g
     xb = xb.astype(dtype, copy=False)
     w = w.astype(dtype, copy=False)
+    xb, pads = _crop_negative(xb, pads)  # negative padding (onnx, jax profiles): a crop
+    if 0 in out_sp:  # an empty output (jax profile)
+        return np.zeros((n, spec.out_channels, *out_sp), dtype=dtype)
     # stride 1: the "wide" route pays one extra pass over the output to crop it, and wins
     # when windowed rows are short (slow strided copies) or there is one channel per group
     wide = all(s == 1 for s in spec.stride) and (cin_g == 1 or out_sp[-1] <= tuning.wide_max_row)
@@ -515,6 +533,8 @@ def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
         for i, (pl, pr), o, s, ke in zip(spatial, pads, out_sp, spec.stride, k_eff)
     )
     obj = xb.dtype == object
+    if 0 in out_sp:  # an empty output (jax profile)
+        return np.zeros((*xb.shape[:2], *out_sp), dtype=object if obj else np.float64)
     taps_axes = tuple(range(2 + nd, 2 + 2 * nd))
     if spec.kind == "max":
         if obj:

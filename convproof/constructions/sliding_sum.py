@@ -261,7 +261,8 @@ def _tap_table(reads: list[np.ndarray], n: tuple[int, ...]) -> np.ndarray:
         valid = valid & (table >= 0)
         step *= n[ax]
     positions = math.prod(r.shape[0] for r in reads)
-    return np.where(valid, offset, -1).reshape(positions, -1)
+    taps = math.prod(r.shape[1] for r in reads)  # explicit: positions may be 0 (jax profile)
+    return np.where(valid, offset, -1).reshape(positions, taps)
 
 
 @functools.lru_cache(maxsize=64)
@@ -316,7 +317,7 @@ def _weighted_sums(
         if g not in reads:
             channels = (g * cin_g + np.arange(cin_g)) * size
             flat = np.where(table[:, None, :] >= 0, channels[None, :, None] + table[:, None, :], -1)
-            reads = {g: flat.reshape(table.shape[0], -1)}  # one group's table at a time
+            reads = {g: flat.reshape(table.shape[0], cin_g * table.shape[1])}  # one group
         order = np.argsort(w_rank[w_index], kind="stable")
         w_sorted = [ws[k] for k in w_index[order].tolist()]
         bias = () if b is None else (b[o],)

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.legality import allows, check_legality, refusal
 from convproof.layers.padding import padding_mode as _padding_mode
 from convproof.layers.padding import padding_mode_names
 from convproof.layers.window import (
@@ -54,6 +55,7 @@ from convproof.layers.window import (
     _is_seq,
     _padding,
     _positive,
+    _spec_repr,
     _Windowed,
 )
 
@@ -131,6 +133,8 @@ class ConvSpec(_Conv):
     bias: bool
     padding_mode: str
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -145,6 +149,7 @@ class ConvSpec(_Conv):
         bias: bool = True,
         padding_mode: str = "zeros",
         ndim: int | None = None,
+        legality: str = "pytorch",
     ) -> None:
         n = _infer_ndim(
             "ConvSpec",
@@ -155,8 +160,9 @@ class ConvSpec(_Conv):
             padding=padding if _is_seq(padding) else None,
         )
         self._set_conv_fields(
-            n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES
-        )
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES,
+            legality, negative_ok=True,
+        )  # fmt: skip
         object.__setattr__(self, "groups", _positive("groups", groups))
         object.__setattr__(self, "bias", _bool("bias", bias))
         object.__setattr__(self, "padding_mode", _padding_mode(padding_mode).name)
@@ -174,6 +180,12 @@ class ConvSpec(_Conv):
                 f"padding='same' (PyTorch) needs stride 1 in every dimension, got "
                 f"stride={_fmt(self.stride)}; use padding='SAME_UPPER' (TF/JAX 'SAME', output "
                 f"ceil(i/s)) or explicit padding"
+            )
+        negative = isinstance(self.padding, tuple) and min(min(p) for p in self.padding) < 0
+        if negative and self.padding_mode != "zeros":
+            raise ConvProofError(
+                f"negative padding (a crop) needs padding_mode='zeros', got "
+                f"padding_mode={self.padding_mode!r} with padding={self.padding}"
             )
 
     # -- derived ------------------------------------------------------------------------
@@ -254,9 +266,7 @@ class ConvSpec(_Conv):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
         ):
             o = _axis.conv_out(i, k, s, d, pl, pr)
-            if o < 1:
-                self._axis_error(axis, i, (pl, pr), o, "convolution output")
-            out.append(o)
+            out.append(self._axis_size(axis, i, (pl, pr), o, "convolution output"))
         return tuple(out)
 
 
@@ -330,6 +340,8 @@ class ConvTransposeSpec(_Conv):
     groups: int
     bias: bool
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -344,6 +356,7 @@ class ConvTransposeSpec(_Conv):
         groups: int = 1,
         bias: bool = True,
         ndim: int | None = None,
+        legality: str = "pytorch",
     ) -> None:
         n = _infer_ndim(
             "ConvTransposeSpec",
@@ -355,8 +368,9 @@ class ConvTransposeSpec(_Conv):
             padding=padding if _is_seq(padding) else None,
         )
         self._set_conv_fields(
-            n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES
-        )
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES,
+            legality, negative_ok=False,
+        )  # fmt: skip
         setattr_ = object.__setattr__
         setattr_(self, "output_padding", _ints("output_padding", output_padding, n, 0))
         setattr_(self, "groups", _positive("groups", groups))
@@ -370,12 +384,21 @@ class ConvTransposeSpec(_Conv):
                     f"{name} must be divisible by groups, got {name}={getattr(self, name)} "
                     f"with groups={self.groups}"
                 )
+        got = (
+            f"got output_padding={_fmt(self.output_padding)} with stride={_fmt(self.stride)}, "
+            f"dilation={_fmt(self.dilation)}"
+        )
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if not (op < s or op < d):
                 raise ConvProofError(
                     f"output_padding must be smaller than either stride or dilation in every "
-                    f"dimension, got output_padding={_fmt(self.output_padding)} with "
-                    f"stride={_fmt(self.stride)}, dilation={_fmt(self.dilation)}"
+                    f"dimension, {got}"
+                )
+            if op >= s and not allows("output_padding_at_least_stride", self.legality):
+                raise refusal(
+                    "output_padding_at_least_stride",
+                    self.legality,
+                    f"output_padding must be smaller than stride in every dimension, {got}",
                 )
 
     def one_axis(self, axis: int, padding: PaddingArg) -> ConvTransposeSpec:
@@ -499,6 +522,8 @@ class PoolSpec(_Windowed):
     ceil_mode: bool
     count_include_pad: bool
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -511,6 +536,7 @@ class PoolSpec(_Windowed):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
         ndim: int | None = None,
+        legality: str = "pytorch",
     ) -> None:
         if kind not in ("max", "avg"):
             raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
@@ -523,6 +549,7 @@ class PoolSpec(_Windowed):
             padding=padding if _is_seq(padding) else None,
         )
         setattr_ = object.__setattr__
+        setattr_(self, "legality", check_legality(legality))
         setattr_(self, "kind", kind)
         setattr_(self, "ndim", n)
         k = _ints("kernel_size", kernel_size, n, 1)
@@ -535,18 +562,34 @@ class PoolSpec(_Windowed):
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        if self.kind == "avg" and any(d != 1 for d in self.dilation):
-            raise ConvProofError(
+        if (
+            self.kind == "avg"
+            and any(d != 1 for d in self.dilation)
+            and not allows("avg_pool_dilation", self.legality)
+        ):
+            raise refusal(
+                "avg_pool_dilation",
+                self.legality,
                 f"dilation must be 1 for average pooling (PyTorch's AvgPool has no dilation), "
-                f"got dilation={_fmt(self.dilation)}"
+                f"got dilation={_fmt(self.dilation)}",
             )
         if isinstance(self.padding, tuple):
+            got = f"got padding={self.padding} with kernel_size={_fmt(self.kernel_size)}"
             for k, (pl, pr) in zip(self.kernel_size, self.padding):
-                if max(pl, pr) > k // 2:
-                    raise ConvProofError(
-                        f"padding must be at most half the kernel size (kernel_size // 2, "
-                        f"PyTorch's rule) in every dimension, got padding={self.padding} with "
-                        f"kernel_size={_fmt(self.kernel_size)}"
+                if max(pl, pr) > k // 2 and not allows(
+                    "pool_padding_over_half_kernel", self.legality
+                ):
+                    raise refusal(
+                        "pool_padding_over_half_kernel",
+                        self.legality,
+                        f"padding must be at most half the kernel size (kernel_size // 2) in "
+                        f"every dimension, {got}",
+                    )
+                if max(pl, pr) >= k and not allows("pool_padding_at_least_kernel", self.legality):
+                    raise refusal(
+                        "pool_padding_at_least_kernel",
+                        self.legality,
+                        f"padding must be smaller than the kernel size in every dimension, {got}",
                     )
 
     def one_axis(self, axis: int, padding: PaddingArg) -> PoolSpec:
@@ -670,7 +713,7 @@ class PoolSpec(_Windowed):
         )
 
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
-        if self.kind == "avg" and self.ndim == 3:
+        if self.kind == "avg" and self.ndim == 3 and self.legality == "pytorch":
             for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
                 if i < k:
                     raise ConvProofError(
@@ -683,9 +726,7 @@ class PoolSpec(_Windowed):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
         ):
             o = _axis.pool_out(i, k, s, d, pl, pr, self.ceil_mode)
-            if o < 1:
-                self._axis_error(axis, i, (pl, pr), o, "pooling output")
-            out.append(o)
+            out.append(self._axis_size(axis, i, (pl, pr), o, "pooling output"))
         return tuple(out)
 
 

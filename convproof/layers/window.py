@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.legality import allows, check_legality, refusal
 
 __all__: list[str] = []
 
@@ -93,8 +94,14 @@ def _ints(name: str, value: Any, ndim: int, minimum: int) -> tuple[int, ...]:
     return out
 
 
-def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
-    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name."""
+def _padding(
+    value: Any, ndim: int, names: tuple[str, ...], legality: str | None = None
+) -> Pairs | str:
+    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name.
+
+    Negative amounts (a crop) are refused unless ``legality`` names a profile that allows
+    them (convolutions only pass one).
+    """
     if isinstance(value, str):
         name = _NAME_ALIASES.get(value, value)
         if name not in names:
@@ -131,6 +138,14 @@ def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
         p = _int("padding", value)
         out = ((p, p),) * ndim
     if any(v < 0 for pair in out for v in pair):
+        if legality is not None:
+            if allows("negative_padding", legality):
+                return out
+            raise refusal(
+                "negative_padding",
+                legality,
+                f"padding must be >= 0 in every dimension, got padding={value!r}",
+            )
         raise ConvProofError(
             f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
             f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
@@ -160,6 +175,13 @@ def _fmt(t: tuple[int, ...]) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def _spec_repr(spec: Any) -> str:
+    """The dataclass repr, plus ``legality=...`` when it is not the default ``"pytorch"``."""
+    shown = [f for f in fields(spec) if f.repr or spec.legality != "pytorch"]
+    body = ", ".join(f"{f.name}={getattr(spec, f.name)!r}" for f in shown)
+    return f"{type(spec).__name__}({body})"
+
+
 class _Windowed:
     """Behaviour shared by the three spec kinds (a sliding window over ``ndim`` axes)."""
 
@@ -171,6 +193,7 @@ class _Windowed:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     padding: Pairs | str
+    legality: str
 
     # -- per-kind questions (one place instead of isinstance chains) --------------------
     @property
@@ -207,16 +230,22 @@ class _Windowed:
         dilation: Any,
         padding: Any,
         names: tuple[str, ...],
+        legality: Any,
+        negative_ok: bool,
     ) -> None:
-        """Validate and store the fields both convolution kinds share (frozen dataclass)."""
+        """Validate and store the fields both convolution kinds share (frozen dataclass).
+
+        ``negative_ok``: whether the kind has negative padding under some profile.
+        """
         setattr_ = object.__setattr__
+        setattr_(self, "legality", check_legality(legality))
         setattr_(self, "ndim", n)
         setattr_(self, "in_channels", _positive("in_channels", in_channels))
         setattr_(self, "out_channels", _positive("out_channels", out_channels))
         setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
         setattr_(self, "stride", _ints("stride", stride, n, 1))
         setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, names))
+        setattr_(self, "padding", _padding(padding, n, names, legality if negative_ok else None))
 
     def _axis_common(self, axis: int, padding: Any) -> dict[str, Any]:
         """Window arguments of one axis, for the kinds' ``one_axis``."""
@@ -226,6 +255,7 @@ class _Windowed:
             dilation=self.dilation[axis],
             padding=padding,
             ndim=1,
+            legality=self.legality,
         )
 
     # -- derived ------------------------------------------------------------------------
@@ -416,15 +446,28 @@ class _Windowed:
 
         out: dict[str, Any] = {"type": type(self).__name__}
         for f in fields(self):  # type: ignore[arg-type]
-            out[f.name] = plain(getattr(self, f.name))
+            if f.name != "legality" or self.legality != "pytorch":  # the default is implied
+                out[f.name] = plain(getattr(self, f.name))
         return out
 
-    def _axis_error(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> None:
+    def _axis_size(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> int:
+        """Output size ``o`` of one axis, 0 for an empty output where the profile allows it."""
+        if o >= 1:
+            return o
         k, d = self.kernel_size[axis], self.dilation[axis]
-        raise ConvProofError(
+        if allows("empty_output", self.legality):
+            if i + pads[0] + pads[1] >= 0:
+                return 0
+            raise ConvProofError(
+                f"padding must not crop more than the input, got padding {pads} along dim "
+                f"{axis} for input size {i}"
+            )
+        raise refusal(
+            "empty_output",
+            self.legality,
             f"{what} would be empty: input size {i} along dim {axis} with padding {pads} "
             f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
-            f"(kernel_size={k}, dilation={d}), output size {o}"
+            f"(kernel_size={k}, dilation={d}), output size {o}",
         )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from convproof.layers.legality import LEGALITY_PROFILES, allows
 from convproof.layers.padding import padding_mode_names
 from convproof.layers.spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec
 
@@ -144,28 +145,48 @@ def _draw_padding(
     max_padding: int,
     limits: tuple[int, ...],
     same: bool = False,
+    low: int = 0,
 ) -> Any:
     """A padding argument of one of ``forms``; explicit amounts at most ``limits`` per axis.
 
-    ``same``: one value (or one pair) for every axis (``limits`` are then equal).
+    ``same``: one value (or one pair) for every axis (``limits`` are then equal).  ``low``:
+    the smallest amount (negative: a crop, where the legality profile allows it); amounts
+    shrink towards 0.
     """
+
+    def amount(lim: int) -> int:
+        hi = min(max_padding, lim)
+        if low >= 0:
+            return draw(st.integers(0, hi))
+        return draw(st.integers(0, hi) | st.integers(low, -1))
+
     form = draw(st.sampled_from(forms))
     if form == "int":
-        return draw(st.integers(0, min(max_padding, *limits)))
+        return amount(min(limits))
     if form == "per_dim":
         if same:
-            return (draw(st.integers(0, min(max_padding, *limits))),) * ndim
-        return tuple(draw(st.integers(0, min(max_padding, lim))) for lim in limits)
+            return (amount(min(limits)),) * ndim
+        return tuple(amount(lim) for lim in limits)
     if form == "pairs":
-        pairs = tuple(
-            (
-                draw(st.integers(0, min(max_padding, lim))),
-                draw(st.integers(0, min(max_padding, lim))),
-            )
-            for lim in (limits[:1] if same else limits)
-        )
+        pairs = tuple((amount(lim), amount(lim)) for lim in (limits[:1] if same else limits))
         return pairs * ndim if same else pairs
     return form
+
+
+def _check_legality(value: Any) -> str:
+    if value not in LEGALITY_PROFILES:
+        raise InvalidArgument(
+            f"legality must be one of {', '.join(map(repr, LEGALITY_PROFILES))}, "
+            f"got legality={value!r}"
+        )
+    return str(value)
+
+
+def _negative(padding: Any) -> bool:
+    """Whether a drawn padding argument has a negative amount."""
+    if isinstance(padding, str):
+        return False
+    return min(np.ravel(padding)) < 0
 
 
 # --------------------------------------------------------------------------------------
@@ -187,6 +208,7 @@ def conv_specs(
     groups: bool = True,
     bias: bool | None = None,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
 ) -> st.SearchStrategy[ConvSpec]:
     """Strategy for valid :class:`~convproof.ConvSpec` objects.
 
@@ -213,6 +235,10 @@ def conv_specs(
     same_per_axis : bool
         One value for every axis: kernel size, stride, dilation and padding are drawn once
         and repeated (what code taking one scalar of each handles).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile, and what they may use: under ``"onnx"`` and ``"jax"``
+        explicit padding amounts down to ``-max_padding`` (a crop; such a spec gets
+        ``padding_mode="zeros"``).
 
     Returns
     -------
@@ -241,22 +267,26 @@ def conv_specs(
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+    low = -p_max if allows("negative_padding", profile) and "zeros" in modes else 0
 
     @st.composite
     def build(draw: Any) -> ConvSpec:
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
         kernel = _per_axis(draw, nd, 1, k_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same)
+        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same, low)
         stride = _per_axis(draw, nd, 1, s_max, same)  # drawn always: every form shrinks evenly
         if padding == "same":
             stride = (1,) * nd  # PyTorch's "same" needs stride 1
         dilation = _per_axis(draw, nd, 1, d_max, same)
         mode = draw(st.sampled_from(modes))
+        if _negative(padding):
+            mode = "zeros"  # a crop pads nothing
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
         return ConvSpec(
             in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride,
             padding=padding, dilation=dilation, groups=g, bias=has_bias,
-            padding_mode=mode, ndim=nd,
+            padding_mode=mode, ndim=nd, legality=profile,
         )  # fmt: skip
 
     return build()
@@ -276,6 +306,7 @@ def conv_transpose_specs(
     groups: bool = True,
     bias: bool | None = None,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
 ) -> st.SearchStrategy[ConvTransposeSpec]:
     """Strategy for valid :class:`~convproof.ConvTransposeSpec` objects.
 
@@ -287,11 +318,14 @@ def conv_transpose_specs(
         Subset of ``"int"``, ``"per_dim"``, ``"pairs"``, ``"valid"``, ``"SAME_UPPER"``,
         ``"SAME_LOWER"``.
     output_padding : bool
-        Whether a non-zero ``output_padding`` (below ``max(stride, dilation)``) may be drawn.
+        Whether a non-zero ``output_padding`` (below ``max(stride, dilation)``, or below
+        ``stride`` under ``legality="onnx"``) may be drawn.
     groups : bool
     bias : bool or None
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding, output padding).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile.
 
     Returns
     -------
@@ -318,6 +352,11 @@ def conv_transpose_specs(
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+    big_op = allows("output_padding_at_least_stride", profile)
+
+    def op_limit(s: int, d: int) -> int:
+        return max(s, d) - 1 if big_op else s - 1
 
     @st.composite
     def build(draw: Any) -> ConvTransposeSpec:
@@ -327,16 +366,16 @@ def conv_transpose_specs(
         stride = _per_axis(draw, nd, 1, s_max, same)
         dilation = _per_axis(draw, nd, 1, d_max, same)
         if allow_op and same:
-            op = (draw(st.integers(0, max(stride[0], dilation[0]) - 1)),) * nd
+            op = (draw(st.integers(0, op_limit(stride[0], dilation[0]))),) * nd
         elif allow_op:
-            op = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+            op = tuple(draw(st.integers(0, op_limit(s, d))) for s, d in zip(stride, dilation))
         else:
             op = (0,) * nd
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
         return ConvTransposeSpec(
             in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride,
             padding=padding, output_padding=op, dilation=dilation, groups=g, bias=has_bias,
-            ndim=nd,
+            ndim=nd, legality=profile,
         )  # fmt: skip
 
     return build()
@@ -355,11 +394,14 @@ def pool_specs(
     count_include_pad: bool | None = None,
     stride_none: bool = True,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
 ) -> st.SearchStrategy[PoolSpec]:
     """Strategy for valid :class:`~convproof.PoolSpec` objects.
 
-    Explicit padding is at most ``kernel_size // 2`` per axis (PyTorch's rule); average
-    pooling always has dilation 1 (PyTorch's ``AvgPool`` has none).
+    Under ``legality="pytorch"`` explicit padding is at most ``kernel_size // 2`` per axis
+    and average pooling has dilation 1 (PyTorch's ``AvgPool`` has none); ``"onnx"`` draws
+    padding up to ``kernel_size - 1`` and dilated averages, ``"jax"`` any padding up to
+    ``max_padding`` (windows of padding only) and dilated averages.
 
     Parameters
     ----------
@@ -375,6 +417,8 @@ def pool_specs(
         Whether ``stride=None`` (stride = kernel size) may be drawn.
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile (see above).
 
     Returns
     -------
@@ -401,6 +445,12 @@ def pool_specs(
     fixed_cip = _check_optional_bool("count_include_pad", count_include_pad)
     allow_none = _check_bool("stride_none", stride_none)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+
+    def pad_limit(k: int) -> int:
+        if allows("pool_padding_at_least_kernel", profile):
+            return p_max
+        return k - 1 if allows("pool_padding_over_half_kernel", profile) else k // 2
 
     @st.composite
     def build(draw: Any) -> PoolSpec:
@@ -408,15 +458,15 @@ def pool_specs(
         kernel = _per_axis(draw, nd, 1, k_max, same)
         use_none = allow_none and draw(st.booleans())
         stride = None if use_none else _per_axis(draw, nd, 1, s_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, tuple(k // 2 for k in kernel), same)
+        padding = _draw_padding(draw, forms, nd, p_max, tuple(map(pad_limit, kernel)), same)
         dilation = _per_axis(draw, nd, 1, d_max, same)  # drawn for both kinds: shrinks evenly
-        if kind == "avg":
+        if kind == "avg" and not allows("avg_pool_dilation", profile):
             dilation = (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
         cip = draw(st.booleans()) if fixed_cip is None else fixed_cip
         return PoolSpec(
             kind=kind, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-            ceil_mode=ceil, count_include_pad=cip, ndim=nd,
+            ceil_mode=ceil, count_include_pad=cip, ndim=nd, legality=profile,
         )  # fmt: skip
 
     return build()
