@@ -63,7 +63,7 @@ from convproof.constructions.numeric import _as_array, _check_memory, _check_wei
 from convproof.errors import ConvProofError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.layers.window import check_spec
+from convproof.layers.window import check_spec, refuse_lp
 
 __all__ = ["conv_backward", "max_pool_indices", "max_unpool", "pool_backward"]
 
@@ -481,6 +481,7 @@ def conv_backward(
     (array([[21, 43]]), array([[[ 7, 10]]]))
     """
     check_spec(spec)
+    refuse_lp(spec, "conv_backward")
     if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(
@@ -786,6 +787,7 @@ def pool_backward(
     array([[ 0., 11.,  0.]])
     """
     check_spec(spec)
+    refuse_lp(spec, "pool_backward")
     if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)

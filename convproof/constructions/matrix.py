@@ -57,7 +57,7 @@ from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.layers.window import check_spec
+from convproof.layers.window import check_spec, refuse_lp
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = [
@@ -140,6 +140,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
 
 def _plan(spec: Any, input_shape: Sequence[int]) -> _Plan:
     check_spec(spec)
+    refuse_lp(spec, "conv_matrix")
     if not spec.is_linear:
         raise ConvProofError(
             "max pooling is not linear and has no matrix, got spec.kind='max'; use "

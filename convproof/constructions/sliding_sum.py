@@ -48,6 +48,7 @@ import sympy
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
 from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import refuse_lp
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
 
 __all__ = [
@@ -117,6 +118,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
         )
+    refuse_lp(spec, "sliding_sum")
     _, c, spatial = spec.split_input_shape(input_shape)
     spec.output_shape((c, *spatial))
     return (c, *spatial)
@@ -418,6 +420,8 @@ class SlidingSumEstimate(NamedTuple):
 
 def sliding_sum_estimate(spec: AnySpec, input_shape: Sequence[int]) -> SlidingSumEstimate:
     """Size, memory and time of :func:`sliding_sum` for one sample, before building it.
+
+    Refuses Lp pooling (as :func:`sliding_sum` does).
 
     Examples
     --------

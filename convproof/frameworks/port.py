@@ -56,6 +56,7 @@ import numpy as np
 from convproof.errors import ConvProofError
 from convproof.frameworks.agreement import Agreement, agreement
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
+from convproof.layers.window import refuse_lp
 
 __all__ = ["FRAMEWORKS", "Port", "port"]
 
@@ -227,6 +228,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {spec!r}"
         )
+    refuse_lp(spec, "port")
     if input_shape is not None:
         spec.split_input_shape(input_shape)
     n = spec.ndim

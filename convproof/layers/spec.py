@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
@@ -477,11 +478,13 @@ class ConvTransposeSpec(_Conv):
 
 @dataclass(frozen=True, init=False)
 class PoolSpec(_Windowed):
-    """A max or average pooling layer (``torch.nn.MaxPool*`` / ``AvgPool*`` semantics).
+    """A max, average or Lp pooling layer (``torch.nn.MaxPool*`` / ``AvgPool*`` / ``LPPool*``).
 
     Parameters
     ----------
-    kind : {"max", "avg"}
+    kind : {"max", "avg", "lp"}
+        ``"lp"``: power-average pooling, ``(sum over the window of v**p) ** (1/p)``; the
+        legality profile decides ``v`` and the window (see Notes).
     kernel_size : int or tuple of int
     stride : int, tuple of int, or None
         ``None`` (the default) means ``stride = kernel_size``.
@@ -498,6 +501,24 @@ class PoolSpec(_Windowed):
         Average pooling only: whether explicit padding counts in the divisor (the ceil-mode
         overhang never does).
     ndim : int, optional
+    norm_type : int or float, optional
+        ``p`` of Lp pooling (``kind="lp"`` only, required there): a finite number > 0.
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        Whose rules the layer follows (:mod:`convproof.layers.legality`): ``"onnx"`` and
+        ``"jax"`` admit padding above half the kernel and dilated averages, ``"jax"`` also
+        padding >= the kernel (windows of padding only: ``-inf`` for max, 0 or ``nan`` for
+        averages) and empty outputs.
+
+    Notes
+    -----
+    Lp pooling follows the profile.  ``legality="pytorch"`` is ``torch.nn.LPPool{1,2,3}d``:
+    ``v = x`` (so an odd ``p`` sums signed powers and a negative sum has no real root:
+    ``nan``), no padding and no dilation; PyTorch computes it as ``prod(kernel_size)`` times
+    an average pool of ``x**p``, so a ceil-mode window overhanging the input is scaled by
+    ``prod(kernel_size) / (taps inside)``.  ``legality="onnx"`` is ONNX ``LpPool``:
+    ``v = |x|``, with pads (zeros), dilations and ceil mode, and no scaling.  JAX and
+    TensorFlow have no Lp pooling layer, so ``kind="lp"`` is refused under their profiles.
+    Only ``p = 1`` under ``"pytorch"`` (a sum pool) is linear.
 
     Examples
     --------
@@ -505,6 +526,9 @@ class PoolSpec(_Windowed):
     >>> cp.PoolSpec(kind="avg", kernel_size=2, stride=2, ceil_mode=True, ndim=1
     ...             ).output_shape((1, 5))
     (1, 3)
+    >>> lp = cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, ndim=1)
+    >>> cp.conv(lp, [[3.0, 4.0, -6.0, 8.0]])
+    array([[ 5., 10.]])
     >>> cp.PoolSpec(kind="max", kernel_size=2, stride=2, padding=1, ceil_mode=True, ndim=1
     ...             ).output_shape((1, 5))
     (1, 3)
@@ -514,7 +538,7 @@ class PoolSpec(_Windowed):
     #: Pooling pads with zeros only (ignored by max pooling); ConvSpec has the field.
     padding_mode: ClassVar[str] = "zeros"
 
-    kind: Literal["max", "avg"]
+    kind: Literal["max", "avg", "lp"]
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...]
     padding: Pairs | str
@@ -523,6 +547,7 @@ class PoolSpec(_Windowed):
     count_include_pad: bool
     ndim: int
     legality: str = field(default="pytorch", repr=False)
+    norm_type: int | float | None = field(default=None, repr=False)
     __repr__ = _spec_repr
 
     def __init__(
@@ -537,9 +562,10 @@ class PoolSpec(_Windowed):
         count_include_pad: bool = True,
         ndim: int | None = None,
         legality: str = "pytorch",
+        norm_type: float | None = None,
     ) -> None:
-        if kind not in ("max", "avg"):
-            raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+        if kind not in ("max", "avg", "lp"):
+            raise ConvProofError(f"kind must be 'max', 'avg' or 'lp', got kind={kind!r}")
         n = _infer_ndim(
             "PoolSpec",
             ndim,
@@ -559,9 +585,12 @@ class PoolSpec(_Windowed):
         setattr_(self, "padding", _padding(padding, n, _POOL_NAMES))
         setattr_(self, "ceil_mode", _bool("ceil_mode", ceil_mode))
         setattr_(self, "count_include_pad", _bool("count_include_pad", count_include_pad))
+        setattr_(self, "norm_type", _norm_type(kind, norm_type))
         self.__post_init__()
 
     def __post_init__(self) -> None:
+        if self.kind == "lp":
+            self._check_lp()
         if (
             self.kind == "avg"
             and any(d != 1 for d in self.dilation)
@@ -592,10 +621,30 @@ class PoolSpec(_Windowed):
                         f"padding must be smaller than the kernel size in every dimension, {got}",
                     )
 
+    def _check_lp(self) -> None:
+        if self.legality in ("jax", "tensorflow"):
+            raise ConvProofError(
+                f"kind='lp' needs legality='pytorch' or 'onnx' (JAX and TensorFlow have no Lp "
+                f"pooling layer), got legality={self.legality!r}"
+            )
+        if self.legality == "pytorch":
+            if self.padding != ((0, 0),) * self.ndim:
+                raise ConvProofError(
+                    f"padding must be 0 for Lp pooling under legality='pytorch' (LPPool has "
+                    f"no padding; legality='onnx' has pads), got padding={self.padding!r}"
+                )
+            if any(d != 1 for d in self.dilation):
+                raise ConvProofError(
+                    f"dilation must be 1 for Lp pooling under legality='pytorch' (LPPool has "
+                    f"no dilation; legality='onnx' has dilations), got "
+                    f"dilation={_fmt(self.dilation)}"
+                )
+
     def one_axis(self, axis: int, padding: PaddingArg) -> PoolSpec:
         """The 1-D layer of axis ``axis`` with ``padding`` (validated)."""
         return PoolSpec(
             kind=self.kind, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+            norm_type=self.norm_type,
             **self._axis_common(axis, padding),
         )  # fmt: skip
 
@@ -625,12 +674,16 @@ class PoolSpec(_Windowed):
 
     @property
     def kind_name(self) -> str:
-        """``"max_pool"`` or ``"avg_pool"``."""
+        """``"max_pool"``, ``"avg_pool"`` or ``"lp_pool"``."""
         return f"{self.kind}_pool"
 
     @property
     def is_linear(self) -> bool:
-        """Average pooling is linear in its input; max pooling is not."""
+        """Average pooling is linear in its input; max and Lp pooling are not.
+
+        (Lp pooling with ``norm_type=1`` under ``legality="pytorch"`` is a sum pool, linear
+        in value, but the matrix constructions do not build it: they refuse every Lp pool.)
+        """
         return self.kind == "avg"
 
     @property
@@ -713,11 +766,12 @@ class PoolSpec(_Windowed):
         )
 
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
-        if self.kind == "avg" and self.ndim == 3 and self.legality == "pytorch":
+        if self.kind in ("avg", "lp") and self.ndim == 3 and self.legality == "pytorch":
             for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
                 if i < k:
                     raise ConvProofError(
-                        f"3-D average pooling needs every input size >= kernel_size "
+                        f"3-D {'average' if self.kind == 'avg' else 'Lp'} pooling needs every "
+                        f"input size >= kernel_size "
                         f"(PyTorch's AvgPool3d rule, padding not counted), got input size {i} "
                         f"along dim {axis} with kernel_size={_fmt(self.kernel_size)}"
                     )
@@ -728,6 +782,22 @@ class PoolSpec(_Windowed):
             o = _axis.pool_out(i, k, s, d, pl, pr, self.ceil_mode)
             out.append(self._axis_size(axis, i, (pl, pr), o, "pooling output"))
         return tuple(out)
+
+
+def _norm_type(kind: str, value: Any) -> int | float | None:
+    """``norm_type`` checked: a finite number > 0 for ``kind="lp"``, ``None`` otherwise."""
+    if kind != "lp":
+        if value is not None:
+            raise ConvProofError(
+                f"norm_type is for kind='lp' only, got norm_type={value!r} with kind={kind!r}"
+            )
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not (0 < value < math.inf):
+        raise ConvProofError(
+            f"norm_type must be a finite number > 0 for kind='lp', got norm_type={value!r}"
+        )
+    return int(value) if float(value).is_integer() else float(value)  # plain, hashable
 
 
 Spec = ConvSpec | ConvTransposeSpec | PoolSpec

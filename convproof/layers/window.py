@@ -176,8 +176,8 @@ def _fmt(t: tuple[int, ...]) -> str:
 
 
 def _spec_repr(spec: Any) -> str:
-    """The dataclass repr, plus ``legality=...`` when it is not the default ``"pytorch"``."""
-    shown = [f for f in fields(spec) if f.repr or spec.legality != "pytorch"]
+    """The dataclass repr, plus the later fields (``legality``, ...) when not at their default."""
+    shown = [f for f in fields(spec) if f.repr or getattr(spec, f.name) != f.default]
     body = ", ".join(f"{f.name}={getattr(spec, f.name)!r}" for f in shown)
     return f"{type(spec).__name__}({body})"
 
@@ -446,7 +446,7 @@ class _Windowed:
 
         out: dict[str, Any] = {"type": type(self).__name__}
         for f in fields(self):  # type: ignore[arg-type]
-            if f.name != "legality" or self.legality != "pytorch":  # the default is implied
+            if f.repr or getattr(self, f.name) != f.default:  # the defaults are implied
                 out[f.name] = plain(getattr(self, f.name))
         return out
 
@@ -512,6 +512,21 @@ class _Conv(_Windowed):
         114
         """
         return math.prod(self.weight_shape) + (self.out_channels if self.bias else 0)
+
+
+def refuse_lp(spec: Any, what: str) -> None:
+    """A ConvProofError when ``spec`` is Lp pooling, which ``what`` does not build.
+
+    Lp pooling is evaluated by :func:`convproof.conv` and tested by the checkers; the
+    constructions built on coefficient tables (matrices, sliding sums, proofs, backward
+    passes, ports) refuse it with this message rather than treat it as another kind.
+    """
+    if getattr(spec, "kind", None) == "lp":
+        raise ConvProofError(
+            f"{what} does not support Lp pooling (kind='lp'), got norm_type={spec.norm_type!r}: "
+            f"it is not linear (norm_type=1 under legality='pytorch' is a sum pool, not built "
+            f"here either); conv() evaluates it and check_pool tests it"
+        )
 
 
 def check_spec(spec: Any, name: str = "spec") -> Any:

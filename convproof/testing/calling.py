@@ -171,7 +171,8 @@ def _probe_problem(
         elif kind == "conv_transpose":
             spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
         else:
-            spec = PoolSpec(kind=pool_kind, kernel_size=kernel, ndim=ndim)
+            norm = 2 if pool_kind == "lp" else None  # the probe only needs some Lp pool
+            spec = PoolSpec(kind=pool_kind, kernel_size=kernel, ndim=ndim, norm_type=norm)
         sizes: tuple[int, ...] = (2,) * ndim
     else:
         sizes = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation))
@@ -228,7 +229,12 @@ def _call_kwargs(problem: ConvProblem, scalar_args: bool) -> dict[str, Any]:
         }
     else:
         kw = {"kernel_size": spec.kernel_size, "stride": spec.stride, "padding": pad}
-        if spec.kind == "max":
+        if spec.kind == "lp":  # F.lp_pool2d(x, norm_type, kernel_size, stride, ceil_mode)
+            kw = {"norm_type": spec.norm_type, "kernel_size": spec.kernel_size,
+                  "stride": spec.stride, "ceil_mode": spec.ceil_mode}  # fmt: skip
+            if spec.legality != "pytorch":  # ONNX LpPool: pads and dilations too
+                kw.update(padding=pad, dilation=spec.dilation)
+        elif spec.kind == "max":
             kw["dilation"] = spec.dilation
             kw["ceil_mode"] = spec.ceil_mode
         else:

@@ -395,6 +395,7 @@ def pool_specs(
     stride_none: bool = True,
     same_per_axis: bool = False,
     legality: str = "pytorch",
+    norm_types: Sequence[float] = (1, 2, 3),
 ) -> st.SearchStrategy[PoolSpec]:
     """Strategy for valid :class:`~convproof.PoolSpec` objects.
 
@@ -407,7 +408,9 @@ def pool_specs(
     ----------
     ndim, max_kernel_size, max_stride, max_dilation, max_padding
         As for :func:`conv_specs`.
-    kinds : sequence of {"max", "avg"}
+    kinds : sequence of {"max", "avg", "lp"}
+        ``"lp"`` (Lp pooling) only under ``"pytorch"`` (then with padding 0 and dilation 1,
+        as ``LPPool``) or ``"onnx"``.
     paddings : sequence of str
         Subset of ``"int"``, ``"per_dim"``, ``"pairs"``, ``"valid"``, ``"SAME_UPPER"``,
         ``"SAME_LOWER"``.
@@ -419,6 +422,8 @@ def pool_specs(
         One value for every axis (kernel size, stride, dilation, padding).
     legality : {"pytorch", "onnx", "jax", "tensorflow"}
         The specs' legality profile (see above).
+    norm_types : sequence of float
+        The ``norm_type`` values Lp pooling draws from (shrinking to the first).
 
     Returns
     -------
@@ -439,13 +444,22 @@ def pool_specs(
     nd, k_max, s_max, d_max, p_max = _check_common(
         ndim, max_kernel_size, max_stride, max_dilation, max_padding
     )
-    kind_set = _check_subset("kinds", kinds, ("max", "avg"))
+    kind_set = _check_subset("kinds", kinds, ("max", "avg", "lp"))
     forms = _check_subset("paddings", paddings, POOL_PADDING_FORMS)
     fixed_ceil = _check_optional_bool("ceil_mode", ceil_mode)
     fixed_cip = _check_optional_bool("count_include_pad", count_include_pad)
     allow_none = _check_bool("stride_none", stride_none)
     same = _check_bool("same_per_axis", same_per_axis)
     profile = _check_legality(legality)
+    if "lp" in kind_set and profile in ("jax", "tensorflow"):
+        raise InvalidArgument(
+            f"kinds may hold 'lp' only under legality='pytorch' or 'onnx', got legality={profile!r}"
+        )
+    norms = tuple(norm_types)
+    if not norms or any(isinstance(v, bool) or not (0 < float(v) < np.inf) for v in norms):
+        raise InvalidArgument(
+            f"norm_types must hold finite numbers > 0, got norm_types={norm_types!r}"
+        )
 
     def pad_limit(k: int) -> int:
         if allows("pool_padding_at_least_kernel", profile):
@@ -462,11 +476,14 @@ def pool_specs(
         dilation = _per_axis(draw, nd, 1, d_max, same)  # drawn for both kinds: shrinks evenly
         if kind == "avg" and not allows("avg_pool_dilation", profile):
             dilation = (1,) * nd
+        norm = draw(st.sampled_from(norms)) if kind == "lp" else None
+        if kind == "lp" and profile == "pytorch":  # LPPool: no padding, no dilation
+            padding, dilation = 0, (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
         cip = draw(st.booleans()) if fixed_cip is None else fixed_cip
         return PoolSpec(
             kind=kind, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-            ceil_mode=ceil, count_include_pad=cip, ndim=nd, legality=profile,
+            ceil_mode=ceil, count_include_pad=cip, ndim=nd, legality=profile, norm_type=norm,
         )  # fmt: skip
 
     return build()
