@@ -159,10 +159,16 @@ class _Boundary:
 
 
 def _probe_problem(
-    kind: str, ndim: int, dtype: str, pool_kind: str = "max", spec: Any = None
+    kind: str,
+    ndim: int,
+    dtype: str,
+    pool_kind: str = "max",
+    spec: Any = None,
+    legality: str = "pytorch",
 ) -> ConvProblem:
     """A small problem, all ones: ``spec`` (a layer the user listed) on the smallest input
-    its kernel fits, else a 1-tap layer of ``kind`` on a 1x1x2x..x2 input."""
+    its kernel fits, else a 1-tap layer of ``kind`` (under ``legality``: the call's keywords
+    depend on it) on a 1x1x2x..x2 input."""
     dt = np.dtype(dtype)
     if spec is None:
         kernel = (1,) * ndim
@@ -172,7 +178,9 @@ def _probe_problem(
             spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
         else:
             norm = 2 if pool_kind == "lp" else None  # the probe only needs some Lp pool
-            spec = PoolSpec(kind=pool_kind, kernel_size=kernel, ndim=ndim, norm_type=norm)
+            spec = PoolSpec(
+                kind=pool_kind, kernel_size=kernel, ndim=ndim, norm_type=norm, legality=legality
+            )
         sizes: tuple[int, ...] = (2,) * ndim
     else:
         sizes = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation))

@@ -337,7 +337,8 @@ class _Plan:
         probe_ndim = merged.get("ndim") or (listed[0].ndim if listed else 2)
         pool_kind = next(iter(merged["kinds"])) if kind == "pool" else "max"
         first = listed[0] if listed else None
-        self.probe = _probe_problem(kind, probe_ndim, self.dtype, pool_kind, first)
+        profile = merged.get("legality", "pytorch")
+        self.probe = _probe_problem(kind, probe_ndim, self.dtype, pool_kind, first, profile)
         problems = conv_problems(kind=kind, specs=specs, **merged)
         self.strategy = st.tuples(problems, st.sampled_from(items))
 
