@@ -50,51 +50,27 @@ class Rule:
     spec_rule: bool = False
 
 
-def _r(
-    name: str, question: str, pytorch: bool, onnx: bool, jax: bool | None, spec_rule: bool
-) -> Rule:
-    answers = {"pytorch": pytorch, "onnx": onnx, "jax": jax, "tensorflow": None}
-    return Rule(name, question, answers, spec_rule)
+#: name, question, then the answers of pytorch, onnx, jax, and whether the specs enforce it
+_TABLE = (
+    ("negative_padding", "conv padding below 0 (a crop)", False, True, True, True),
+    ("empty_output", "a conv whose output size is 0", False, False, True, True),
+    ("pool_padding_over_half_kernel", "pooling padding above kernel_size // 2",
+     False, True, True, True),
+    ("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True, True),
+    ("avg_pool_dilation", "average pooling with dilation > 1", False, True, True, True),
+    ("same_with_stride", "size-dependent SAME padding with stride > 1",
+     False, True, True, False),
+    ("same_with_dilation", "SAME padding named in the call with dilation > 1",
+     True, False, True, False),
+    ("output_padding_at_least_stride", "transposed output_padding >= stride (< dilation)",
+     True, False, None, True),
+    ("padding_modes_in_the_call", "reflect / replicate / circular padding in the conv call",
+     True, False, False, False),
+)  # fmt: skip
 
-
-RULES: tuple[Rule, ...] = (
-    _r("negative_padding", "conv padding below 0 (a crop)", False, True, True, True),
-    _r("empty_output", "a conv whose output size is 0", False, False, True, True),
-    _r(
-        "pool_padding_over_half_kernel",
-        "pooling padding above kernel_size // 2",
-        False,
-        True,
-        True,
-        True,
-    ),
-    _r("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True, True),
-    _r("avg_pool_dilation", "average pooling with dilation > 1", False, True, True, True),
-    _r("same_with_stride", "size-dependent SAME padding with stride > 1", False, True, True, False),
-    _r(
-        "same_with_dilation",
-        "SAME padding named in the call with dilation > 1",
-        True,
-        False,
-        True,
-        False,
-    ),
-    _r(
-        "output_padding_at_least_stride",
-        "transposed output_padding >= stride (< dilation)",
-        True,
-        False,
-        None,
-        True,
-    ),
-    _r(
-        "padding_modes_in_the_call",
-        "reflect / replicate / circular padding in the conv call",
-        True,
-        False,
-        False,
-        False,
-    ),
+RULES: tuple[Rule, ...] = tuple(
+    Rule(name, question, {"pytorch": pt, "onnx": ox, "jax": jx, "tensorflow": None}, spec_rule)
+    for name, question, pt, ox, jx, spec_rule in _TABLE
 )
 _BY_NAME = {r.name: r for r in RULES}
 

@@ -34,7 +34,6 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
@@ -49,11 +48,14 @@ from convproof.layers.window import (
     PaddingArg,
     Pairs,
     _bool,
+    _check_lp,
+    _check_pool_padding,
     _Conv,
     _fmt,
     _infer_ndim,
     _ints,
     _is_seq,
+    _norm_type,
     _padding,
     _positive,
     _spec_repr,
@@ -590,7 +592,7 @@ class PoolSpec(_Windowed):
 
     def __post_init__(self) -> None:
         if self.kind == "lp":
-            self._check_lp()
+            _check_lp(self)
         if (
             self.kind == "avg"
             and any(d != 1 for d in self.dilation)
@@ -602,43 +604,7 @@ class PoolSpec(_Windowed):
                 f"dilation must be 1 for average pooling (PyTorch's AvgPool has no dilation), "
                 f"got dilation={_fmt(self.dilation)}",
             )
-        if isinstance(self.padding, tuple):
-            got = f"got padding={self.padding} with kernel_size={_fmt(self.kernel_size)}"
-            for k, (pl, pr) in zip(self.kernel_size, self.padding):
-                if max(pl, pr) > k // 2 and not allows(
-                    "pool_padding_over_half_kernel", self.legality
-                ):
-                    raise refusal(
-                        "pool_padding_over_half_kernel",
-                        self.legality,
-                        f"padding must be at most half the kernel size (kernel_size // 2) in "
-                        f"every dimension, {got}",
-                    )
-                if max(pl, pr) >= k and not allows("pool_padding_at_least_kernel", self.legality):
-                    raise refusal(
-                        "pool_padding_at_least_kernel",
-                        self.legality,
-                        f"padding must be smaller than the kernel size in every dimension, {got}",
-                    )
-
-    def _check_lp(self) -> None:
-        if self.legality in ("jax", "tensorflow"):
-            raise ConvProofError(
-                f"kind='lp' needs legality='pytorch' or 'onnx' (JAX and TensorFlow have no Lp "
-                f"pooling layer), got legality={self.legality!r}"
-            )
-        if self.legality == "pytorch":
-            if self.padding != ((0, 0),) * self.ndim:
-                raise ConvProofError(
-                    f"padding must be 0 for Lp pooling under legality='pytorch' (LPPool has "
-                    f"no padding; legality='onnx' has pads), got padding={self.padding!r}"
-                )
-            if any(d != 1 for d in self.dilation):
-                raise ConvProofError(
-                    f"dilation must be 1 for Lp pooling under legality='pytorch' (LPPool has "
-                    f"no dilation; legality='onnx' has dilations), got "
-                    f"dilation={_fmt(self.dilation)}"
-                )
+        _check_pool_padding(self)
 
     def one_axis(self, axis: int, padding: PaddingArg) -> PoolSpec:
         """The 1-D layer of axis ``axis`` with ``padding`` (validated)."""
@@ -782,22 +748,6 @@ class PoolSpec(_Windowed):
             o = _axis.pool_out(i, k, s, d, pl, pr, self.ceil_mode)
             out.append(self._axis_size(axis, i, (pl, pr), o, "pooling output"))
         return tuple(out)
-
-
-def _norm_type(kind: str, value: Any) -> int | float | None:
-    """``norm_type`` checked: a finite number > 0 for ``kind="lp"``, ``None`` otherwise."""
-    if kind != "lp":
-        if value is not None:
-            raise ConvProofError(
-                f"norm_type is for kind='lp' only, got norm_type={value!r} with kind={kind!r}"
-            )
-        return None
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0 < value < math.inf):
-        raise ConvProofError(
-            f"norm_type must be a finite number > 0 for kind='lp', got norm_type={value!r}"
-        )
-    return int(value) if float(value).is_integer() else float(value)  # plain, hashable
 
 
 Spec = ConvSpec | ConvTransposeSpec | PoolSpec

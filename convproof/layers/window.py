@@ -11,6 +11,7 @@ questions other stages ask: :attr:`~_Windowed.kind_name`, :attr:`~_Windowed.tran
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import fields
@@ -168,6 +169,63 @@ def _positive(name: str, value: Any) -> int:
 
 def _fmt(t: tuple[int, ...]) -> str:
     return str(t[0]) if len(set(t)) == 1 else str(t)
+
+
+def _norm_type(kind: str, value: Any) -> int | float | None:
+    """``norm_type`` checked: a finite number > 0 for ``kind="lp"``, ``None`` otherwise."""
+    if kind != "lp":
+        if value is not None:
+            raise ConvProofError(
+                f"norm_type is for kind='lp' only, got norm_type={value!r} with kind={kind!r}"
+            )
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not (0 < value < math.inf):
+        raise ConvProofError(
+            f"norm_type must be a finite number > 0 for kind='lp', got norm_type={value!r}"
+        )
+    return int(value) if float(value).is_integer() else float(value)  # plain, hashable
+
+
+def _check_lp(self: Any) -> None:
+    """Lp pooling's profile rules (PoolSpec, ``kind=\"lp\"``)."""
+    if self.legality in ("jax", "tensorflow"):
+        raise ConvProofError(
+            f"kind='lp' needs legality='pytorch' or 'onnx' (JAX and TensorFlow have no Lp "
+            f"pooling layer), got legality={self.legality!r}"
+        )
+    if self.legality == "pytorch":
+        if self.padding != ((0, 0),) * self.ndim:
+            raise ConvProofError(
+                f"padding must be 0 for Lp pooling under legality='pytorch' (LPPool has "
+                f"no padding; legality='onnx' has pads), got padding={self.padding!r}"
+            )
+        if any(d != 1 for d in self.dilation):
+            raise ConvProofError(
+                f"dilation must be 1 for Lp pooling under legality='pytorch' (LPPool has "
+                f"no dilation; legality='onnx' has dilations), got "
+                f"dilation={_fmt(self.dilation)}"
+            )
+
+
+def _check_pool_padding(self: Any) -> None:
+    """Pooling padding against the profile: above half the kernel, at least the kernel."""
+    if isinstance(self.padding, tuple):
+        got = f"got padding={self.padding} with kernel_size={_fmt(self.kernel_size)}"
+        for k, (pl, pr) in zip(self.kernel_size, self.padding):
+            if max(pl, pr) > k // 2 and not allows("pool_padding_over_half_kernel", self.legality):
+                raise refusal(
+                    "pool_padding_over_half_kernel",
+                    self.legality,
+                    f"padding must be at most half the kernel size (kernel_size // 2) in "
+                    f"every dimension, {got}",
+                )
+            if max(pl, pr) >= k and not allows("pool_padding_at_least_kernel", self.legality):
+                raise refusal(
+                    "pool_padding_at_least_kernel",
+                    self.legality,
+                    f"padding must be smaller than the kernel size in every dimension, {got}",
+                )
 
 
 # --------------------------------------------------------------------------------------

@@ -159,16 +159,11 @@ class _Boundary:
 
 
 def _probe_problem(
-    kind: str,
-    ndim: int,
-    dtype: str,
-    pool_kind: str = "max",
-    spec: Any = None,
-    legality: str = "pytorch",
+    kind: str, ndim: int, dtype: str, pool: str = "max", spec: Any = None, rules: str = "pytorch"
 ) -> ConvProblem:
     """A small problem, all ones: ``spec`` (a layer the user listed) on the smallest input
-    its kernel fits, else a 1-tap layer of ``kind`` (under ``legality``: the call's keywords
-    depend on it) on a 1x1x2x..x2 input."""
+    its kernel fits, else a 1-tap layer of ``kind`` (``pool``: the pooling kind; ``rules``: its
+    legality profile, which the call's keywords depend on) on a 1x1x2x..x2 input."""
     dt = np.dtype(dtype)
     if spec is None:
         kernel = (1,) * ndim
@@ -177,9 +172,9 @@ def _probe_problem(
         elif kind == "conv_transpose":
             spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
         else:
-            norm = 2 if pool_kind == "lp" else None  # the probe only needs some Lp pool
+            norm = 2 if pool == "lp" else None  # the probe only needs some Lp pool
             spec = PoolSpec(
-                kind=pool_kind, kernel_size=kernel, ndim=ndim, norm_type=norm, legality=legality
+                kind=pool, kernel_size=kernel, ndim=ndim, norm_type=norm, legality=rules
             )
         sizes: tuple[int, ...] = (2,) * ndim
     else:

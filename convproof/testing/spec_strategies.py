@@ -20,7 +20,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from convproof.layers.legality import LEGALITY_PROFILES, allows
+from convproof.errors import ConvProofError
+from convproof.layers.legality import allows, check_legality
 from convproof.layers.padding import padding_mode_names
 from convproof.layers.spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec
 
@@ -174,12 +175,10 @@ def _draw_padding(
 
 
 def _check_legality(value: Any) -> str:
-    if value not in LEGALITY_PROFILES:
-        raise InvalidArgument(
-            f"legality must be one of {', '.join(map(repr, LEGALITY_PROFILES))}, "
-            f"got legality={value!r}"
-        )
-    return str(value)
+    try:
+        return check_legality(value)
+    except ConvProofError as exc:  # a bad strategy argument: Hypothesis's error type
+        raise InvalidArgument(str(exc)) from None
 
 
 def _negative(padding: Any) -> bool:
