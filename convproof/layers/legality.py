@@ -31,7 +31,15 @@ from dataclasses import dataclass
 
 from convproof.errors import ConvProofError
 
-__all__ = ["LEGALITY_PROFILES", "RULES", "Rule", "allows", "check_legality", "refusal"]
+__all__ = [
+    "LEGALITY_PROFILES",
+    "RULES",
+    "Rule",
+    "allows",
+    "check_legality",
+    "not_allowed",
+    "refusal",
+]
 
 #: The profile names, PyTorch (the default) first.
 LEGALITY_PROFILES = ("pytorch", "onnx", "jax", "tensorflow")
@@ -103,8 +111,11 @@ def refusal(rule: str, profile: str, detail: str) -> ConvProofError:
     >>> print(refusal("avg_pool_dilation", "pytorch", "got dilation=2"))
     average pooling with dilation > 1 is not allowed under legality='pytorch' (allowed under 'onnx', 'jax'): got dilation=2
     """  # noqa: E501
+    return ConvProofError(f"{not_allowed(rule, profile)}: {detail}")
+
+
+def not_allowed(rule: str, profile: str) -> str:
+    """``"<question> is not allowed under legality=<profile> (allowed under ...)"``."""
     ok = [p for p in LEGALITY_PROFILES if p != profile and _BY_NAME[rule].accepted[p]]
     where = f" (allowed under {', '.join(map(repr, ok))})" if ok else ""
-    return ConvProofError(
-        f"{_BY_NAME[rule].question} is not allowed under legality={profile!r}{where}: {detail}"
-    )
+    return f"{_BY_NAME[rule].question} is not allowed under legality={profile!r}{where}"

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
-from convproof.layers.legality import allows, check_legality, refusal
+from convproof.layers.legality import allows, check_legality, not_allowed, refusal
 
 __all__: list[str] = []
 
@@ -520,12 +520,11 @@ class _Windowed:
                 f"padding must not crop more than the input, got padding {pads} along dim "
                 f"{axis} for input size {i}"
             )
-        raise refusal(
-            "empty_output",
-            self.legality,
+        raise ConvProofError(
             f"{what} would be empty: input size {i} along dim {axis} with padding {pads} "
             f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
-            f"(kernel_size={k}, dilation={d}), output size {o}",
+            f"(kernel_size={k}, dilation={d}), output size {o}; "
+            f"{not_allowed('empty_output', self.legality)}"
         )
 
 
