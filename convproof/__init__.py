@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "constructions.numeric": "conv",
     "constructions.backward": "conv_backward",
     "constructions.backward_pool": "max_pool_indices max_unpool pool_backward",
+    "constructions.onnx_indices": "onnx_max_pool_indices",
     "proofs.result": "ProofCounterexample ProofResult",
     "proofs.concrete": "coefficient_table prove",
     "proofs.function": "prove_function",
@@ -107,6 +108,7 @@ if TYPE_CHECKING:
     from convproof.constructions.index import axis_patterns as axis_patterns
     from convproof.constructions.matrix import *  # noqa: F403
     from convproof.constructions.numeric import *  # noqa: F403
+    from convproof.constructions.onnx_indices import *  # noqa: F403
     from convproof.constructions.sliding_sum import *  # noqa: F403
     from convproof.constructions.structure import *  # noqa: F403
     from convproof.formulas.derived import *  # noqa: F403

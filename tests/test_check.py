@@ -176,7 +176,7 @@ def test_bad_arguments(kwargs: dict[str, Any], error: type, message: str) -> Non
 
 
 def test_check_pool_rejects_unknown_kind() -> None:
-    with pytest.raises(cp.ConvProofError, match="kind must be 'max' or 'avg'"):
+    with pytest.raises(cp.ConvProofError, match="kind must be 'max', 'avg' or 'lp'"):
         cp.check_pool(good_conv, kind="min")
 
 

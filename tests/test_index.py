@@ -152,7 +152,7 @@ def test_max_pool_pattern_has_no_divisor() -> None:
     [
         (lambda: map_positions(np.arange(3), 3, "wrap"), r"mode must be one of .*got mode='wrap'"),
         (lambda: map_positions(np.arange(3), 0), r"size must be >= 1, got size=0"),
-        (lambda: axis_pattern(0, 3, 3), r"out_size must be >= 1, got out_size=0"),
+        (lambda: axis_pattern(-1, 3, 3), r"out_size must be >= 0, got out_size=-1"),
         (lambda: axis_pattern(2, 3, 0), r"kernel_size must be >= 1, got kernel_size=0"),
         (lambda: axis_patterns(cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=3),
                                (1, 5, 5)), "input_shape has 1 channels"),

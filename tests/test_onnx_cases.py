@@ -1,10 +1,8 @@
 """The ONNX operator node test cases, computed by convproof at the ONNX runner's tolerance.
 
 Expected outputs come from the ``onnx`` package (its reference implementation), never from
-convproof.  Every case is either agreeing or listed below as not expressible yet, with the
-reason; the list is asserted exactly, so it shrinks as features land (Lp pooling, max-pool
-indices, an ``"onnx"`` legality profile for pooling padding above half the kernel and
-dilated average pooling).
+convproof.  Every case must agree under ``legality="onnx"``: pooling padding above half the
+kernel, dilated average pooling, ``LpPool`` and ``MaxPool``'s indices output included.
 """
 
 from __future__ import annotations
@@ -14,35 +12,6 @@ import dataclasses
 import pytest
 
 ORT_REASON = "onnx is not installed (pip install onnx runs the ONNX operator cases)"
-
-NOT_EXPRESSIBLE = {
-    "test_maxpool_with_argmax_2d_precomputed_pads": "max-pool indices",
-    "test_maxpool_with_argmax_2d_precomputed_strides": "max-pool indices",
-    # ONNX allows pooling padding above half the kernel; PyTorch's rule (the only one yet) not
-    "test_maxpool_2d_pads": "at most half the kernel",
-    "test_averagepool_2d_pads": "at most half the kernel",
-    "test_averagepool_2d_pads_count_include_pad": "at most half the kernel",
-    # ONNX AveragePool has dilations (opset 19); PyTorch's AvgPool has none
-    "test_averagepool_2d_dilations": "no dilation",
-    "test_averagepool_3d_dilations_small": "no dilation",
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": "no dilation",
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": "no dilation",
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": "no dilation",
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": "no dilation",
-    **{
-        f"test_lppool_{name}": "Lp pooling"
-        for name in (
-            "1d_default",
-            "2d_default",
-            "3d_default",
-            "2d_same_upper",
-            "2d_same_lower",
-            "2d_pads",
-            "2d_strides",
-            "2d_dilations",
-        )
-    },
-}
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +23,20 @@ def cases():
 
 
 @pytest.mark.slow
-def test_every_onnx_case_agrees_or_is_listed_as_not_expressible(cases) -> None:
+def test_every_onnx_case_agrees(cases) -> None:
     from convproof.frameworks.onnx_cases import ONNX_OPERATORS, run_onnx_case
 
     assert {c.op_type for c in cases} == set(ONNX_OPERATORS)
+    assert len(cases) >= 68  # the onnx release installed here ships 68 such cases
     results = {c.name: run_onnx_case(c) for c in cases}
-    differs = {n: r.reason for n, r in results.items() if r.status == "differs"}
-    assert differs == {}
-    missing = {n: r.reason for n, r in results.items() if r.status == "not expressible"}
-    assert set(missing) == set(NOT_EXPRESSIBLE)
-    for name, fragment in NOT_EXPRESSIBLE.items():
-        assert fragment in missing[name], (name, missing[name])
-    agrees = [n for n, r in results.items() if r.status == "agrees"]
-    assert len(agrees) == len(cases) - len(NOT_EXPRESSIBLE) >= 47
+    failing = {n: (r.status, r.reason) for n, r in results.items() if r.status != "agrees"}
+    assert failing == {}
+    # the cases that needed the onnx profile, Lp pooling and the indices are among them
+    specs = {n: r.spec for n, r in results.items()}
+    assert specs["test_averagepool_2d_dilations"].dilation == (2, 2)
+    assert specs["test_maxpool_2d_pads"].padding == ((2, 2), (2, 2))
+    assert specs["test_lppool_2d_default"].kind == "lp"
+    assert all(s.legality == "onnx" for s in specs.values())
 
 
 @pytest.mark.slow
@@ -84,3 +54,26 @@ def test_a_misread_attribute_is_caught(cases) -> None:
     (avg,) = [c for c in cases if c.name == "test_averagepool_2d_precomputed_pads"]
     wrong = dataclasses.replace(avg, attributes={**avg.attributes, "count_include_pad": 1})
     assert run_onnx_case(wrong).status == "differs"
+
+
+@pytest.mark.slow
+def test_planted_defects_in_the_new_cases_are_caught(cases) -> None:
+    # indices in the wrong storage order, a wrong p, a dilation dropped: each case's own
+    # expected output refutes it
+    from convproof.frameworks.onnx_cases import run_onnx_case
+
+    by_name = {c.name: c for c in cases}
+    for name in ("pads", "strides"):  # storage order flipped: row- vs column-major numbering
+        argmax = by_name[f"test_maxpool_with_argmax_2d_precomputed_{name}"]
+        assert run_onnx_case(argmax).status == "agrees"
+        order = 1 - argmax.attributes.get("storage_order", 0)
+        flipped = dataclasses.replace(
+            argmax, attributes={**argmax.attributes, "storage_order": order}
+        )
+        assert run_onnx_case(flipped).status == "differs"
+    lp = by_name["test_lppool_2d_default"]
+    wrong_p = dataclasses.replace(lp, attributes={**lp.attributes, "p": 3})
+    assert run_onnx_case(wrong_p).status == "differs"
+    dil = by_name["test_averagepool_2d_dilations"]
+    undilated = dataclasses.replace(dil, attributes={**dil.attributes, "dilations": [1, 1]})
+    assert run_onnx_case(undilated).status != "agrees"

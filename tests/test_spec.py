@@ -366,7 +366,7 @@ BAD = [
     (lambda: _tconv(padding="same"), r"padding must be .*got padding='same'"),
     (lambda: _tconv(padding="full"), r"got padding='full'"),
     (lambda: _pool(padding="same"), r"got padding='same'"),
-    (lambda: _pool(kind="min"), r"kind must be 'max' or 'avg', got kind='min'"),
+    (lambda: _pool(kind="min"), r"kind must be 'max', 'avg' or 'lp', got kind='min'"),
     # PyTorch legality rules
     (lambda: _conv(groups=2, in_channels=3), r"in_channels must be divisible by groups"),
     (lambda: _conv(groups=2, in_channels=4, out_channels=3), r"out_channels must be divisible"),

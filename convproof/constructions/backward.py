@@ -71,7 +71,7 @@ from convproof.constructions.backward_pool import pool_backward
 from convproof.constructions.numeric import _check_weight_bias
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec
-from convproof.layers.window import check_spec
+from convproof.layers.window import check_spec, refuse_lp
 
 __all__ = ["conv_backward"]
 
@@ -272,6 +272,7 @@ def conv_backward(
     (array([[21, 43]]), array([[[ 7, 10]]]))
     """
     check_spec(spec)
+    refuse_lp(spec, "conv_backward")
     if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(

@@ -38,7 +38,7 @@ from convproof.constructions.backward_plan import (
 from convproof.constructions.numeric import _as_array
 from convproof.errors import ConvProofError
 from convproof.layers.spec import PoolSpec
-from convproof.layers.window import check_spec
+from convproof.layers.window import check_spec, refuse_lp
 
 __all__ = ["max_pool_indices", "max_unpool", "pool_backward"]
 
@@ -311,6 +311,7 @@ def pool_backward(
     array([[ 0., 11.,  0.]])
     """
     check_spec(spec)
+    refuse_lp(spec, "pool_backward")
     if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)

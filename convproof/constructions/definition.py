@@ -50,6 +50,7 @@ from convproof.constructions.coefficients import (
 from convproof.errors import ConvProofError
 from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import refuse_lp
 
 # --------------------------------------------------------------------------------------
 # layer geometry (from the spec only; the index arithmetic below is this module's own)
@@ -607,6 +608,7 @@ _KINDS: dict[type, KindRules] = {
 
 def kind_rules(spec: Any) -> KindRules:
     """The rules of ``spec``'s kind (a ConvSpec, ConvTransposeSpec or PoolSpec)."""
+    refuse_lp(spec, "the definition (coefficient tables and proofs)")
     for kind, rules in _KINDS.items():
         if isinstance(spec, kind):
             return rules

@@ -337,7 +337,9 @@ def axis_pattern(
            [0, 1, 2],
            [1, 2, 0]])
     """
-    for name, v in (("out_size", out_size), ("in_size", in_size), ("kernel_size", kernel_size)):
+    if out_size < 0:  # 0: an empty output (the jax legality profile admits it)
+        raise ConvProofError(f"out_size must be >= 0, got out_size={out_size!r}")
+    for name, v in (("in_size", in_size), ("kernel_size", kernel_size)):
         if v < 1:
             raise ConvProofError(f"{name} must be >= 1, got {name}={v!r}")
     pl, pr = padding

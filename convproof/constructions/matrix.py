@@ -57,7 +57,7 @@ from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.layers.window import check_spec
+from convproof.layers.window import check_spec, refuse_lp
 from convproof.settings import resolve_max_bytes
 
 __all__ = [
@@ -140,6 +140,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
 
 def _plan(spec: Any, input_shape: Sequence[int]) -> _Plan:
     check_spec(spec)
+    refuse_lp(spec, "conv_matrix")
     if not spec.is_linear:
         raise ConvProofError(
             "max pooling is not linear and has no matrix, got spec.kind='max'; use "
@@ -419,7 +420,7 @@ def _block_entries(
     have been built with the same).
     """
     reps = c1 - c0
-    inner = plan.n_out // plan.patterns[0].out_size
+    inner = plan.n_out // max(plan.patterns[0].out_size, 1)  # 0 rows: an empty output
     first = np.arange(c0, c1, dtype=np.int64)[:, None] * plan.n_out + lo * inner
     rows = np.add(t.spatial_rows[None, :], first.astype(dtype)).ravel()
     cols = np.add(t.cols[None, :], _group_offsets(plan)[c0:c1, None].astype(dtype)).ravel()

@@ -246,6 +246,21 @@ def _exact_integers(
 # --------------------------------------------------------------------------------------
 
 
+def _crop_negative(
+    xb: np.ndarray, pads: tuple[tuple[int, int], ...]
+) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """Apply the negative amounts of ``pads`` (a crop, zero padding only) to a batched array.
+
+    Returns the input padded with zeros where the other side is positive and cropped, and
+    the padding left to apply (all ``>= 0``); a no-op without negative amounts.
+    """
+    if min((min(pair) for pair in pads), default=0) >= 0:
+        return xb, pads
+    grown = _pad(xb, tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads), "constant", 0)
+    index = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(grown.shape[2:], pads))
+    return grown[(slice(None), slice(None), *index)], ((0, 0),) * len(pads)
+
+
 def _pad(xb: np.ndarray, pads: tuple[tuple[int, int], ...], mode: str, value: Any = 0) -> Any:
     """Pad the spatial axes of a batched array (no copy when there is nothing to pad)."""
     if not any(p for pair in pads for p in pair):
@@ -386,6 +401,9 @@ def _conv_forward(
     cin_g, cout_g = c_in // g, spec.out_channels // g
     xb = xb.astype(dtype, copy=False)
     w = w.astype(dtype, copy=False)
+    xb, pads = _crop_negative(xb, pads)  # negative padding (onnx, jax profiles): a crop
+    if 0 in out_sp:  # an empty output (jax profile)
+        return np.zeros((n, spec.out_channels, *out_sp), dtype=dtype)
     # stride 1: the "wide" route pays one extra pass over the output to crop it, and wins
     # when windowed rows are short (slow strided copies) or there is one channel per group
     wide = all(s == 1 for s in spec.stride) and (cin_g == 1 or out_sp[-1] <= tuning.wide_max_row)
@@ -517,6 +535,8 @@ def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
         for i, (pl, pr), o, s, ke in zip(spatial, pads, out_sp, spec.stride, k_eff)
     )
     obj = xb.dtype == object
+    if 0 in out_sp:  # an empty output (jax profile)
+        return np.zeros((*xb.shape[:2], *out_sp), dtype=object if obj else np.float64)
     taps_axes = tuple(range(2 + nd, 2 + 2 * nd))
     if spec.kind == "max":
         if obj:
@@ -533,24 +553,70 @@ def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
         win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
         return np.asarray(win.max(axis=taps_axes))
     x = xb if (obj or xb.dtype.kind in "fc") else xb.astype(np.float64)
+    if spec.kind == "lp":
+        return _lp_pool(spec, x, ext, pads, out_sp)
     xp = _pad(x, ext, "constant", 0)
     win = _windows(xp, spec.kernel_size, spec.stride, spec.dilation, out_sp)
     total = win.sum(axis=taps_axes)
-    counts = None
-    for axis, (i, k, s, d, (pl, pr), o) in enumerate(
-        zip(spatial, spec.kernel_size, spec.stride, spec.dilation, pads, out_sp)
-    ):
-        lo, hi = (-pl, i + pr) if spec.count_include_pad else (0, i)
-        c = _axis_counts(i, k, s, d, lo, hi, pl, o)
-        shape = [1] * nd
-        shape[axis] = o
-        c = c.reshape(shape)
-        counts = c if counts is None else counts * c
-    assert counts is not None
+    counts = _window_counts(spec, spatial, pads, out_sp, spec.count_include_pad)
     if obj:
         return np.asarray(_OBJ_DIV(total, counts), dtype=object)
     with np.errstate(invalid="ignore", divide="ignore"):  # a window of padding only: nan
         return np.asarray(total / counts.astype(total.dtype))
+
+
+def _window_counts(
+    spec: PoolSpec,
+    spatial: tuple[int, ...],
+    pads: Any,
+    out_sp: tuple[int, ...],
+    include_pad: bool,
+) -> np.ndarray:
+    """Per output position, the taps inside the input (plus explicit padding if included)."""
+    nd = spec.ndim
+    counts: Any = np.ones((1,) * nd, dtype=np.int64)
+    for axis, (i, k, s, d, (pl, pr), o) in enumerate(
+        zip(spatial, spec.kernel_size, spec.stride, spec.dilation, pads, out_sp)
+    ):
+        lo, hi = (-pl, i + pr) if include_pad else (0, i)
+        shape = [1] * nd
+        shape[axis] = o
+        counts = counts * _axis_counts(i, k, s, d, lo, hi, pl, o).reshape(shape)
+    return np.asarray(counts)
+
+
+def _lp_pool(
+    spec: PoolSpec, x: np.ndarray, ext: Any, pads: Any, out_sp: tuple[int, ...]
+) -> np.ndarray:
+    """Lp pooling: ``(sum v**p) ** (1/p)``, ``v = x`` (PyTorch) or ``|x|`` (ONNX).
+
+    PyTorch's LPPool is ``prod(k)`` times an average pool of ``x**p``, so a ceil-mode window
+    overhanging the input is scaled by ``prod(k) / taps inside``.  Exact for object arrays
+    when ``p = 1``; otherwise computed in floating point (object arrays become float64).
+    """
+    p = spec.norm_type
+    assert p is not None
+    if x.dtype == object and p != 1:
+        x = x.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        powered = abs(x) ** p if spec.legality == "onnx" else x**p
+        win = _windows(_pad(powered, ext, "constant", 0), spec.kernel_size, spec.stride,
+                       spec.dilation, out_sp)  # fmt: skip
+        total = win.sum(axis=tuple(range(2 + spec.ndim, 2 + 2 * spec.ndim)))
+        if spec.legality == "pytorch":
+            counts = _window_counts(spec, x.shape[2:], pads, out_sp, True)
+            total = total * math.prod(spec.kernel_size) / _as_divisor(counts, total)
+        if p == 1:
+            return np.asarray(total)
+        # a negative base (odd p under PyTorch) has no real root: nan, as PyTorch gives
+        return np.asarray(total ** (1.0 / p))
+
+
+def _as_divisor(counts: np.ndarray, like: np.ndarray) -> Any:
+    """``counts`` in the arithmetic of ``like`` (``Fraction`` for object arrays)."""
+    if like.dtype == object:
+        return np.vectorize(Fraction, otypes=[object])(counts)
+    return counts.astype(like.dtype)
 
 
 # --------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ import sympy
 from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import refuse_lp
 from convproof.settings import resolve_max_bytes
 
 __all__ = [
@@ -117,6 +118,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
         )
+    refuse_lp(spec, "sliding_sum")
     _, c, spatial = spec.split_input_shape(input_shape)
     spec.output_shape((c, *spatial))
     return (c, *spatial)
@@ -261,7 +263,8 @@ def _tap_table(reads: list[np.ndarray], n: tuple[int, ...]) -> np.ndarray:
         valid = valid & (table >= 0)
         step *= n[ax]
     positions = math.prod(r.shape[0] for r in reads)
-    return np.where(valid, offset, -1).reshape(positions, -1)
+    taps = math.prod(r.shape[1] for r in reads)  # explicit: positions may be 0 (jax profile)
+    return np.where(valid, offset, -1).reshape(positions, taps)
 
 
 @functools.lru_cache(maxsize=64)
@@ -316,7 +319,7 @@ def _weighted_sums(
         if g not in reads:
             channels = (g * cin_g + np.arange(cin_g)) * size
             flat = np.where(table[:, None, :] >= 0, channels[None, :, None] + table[:, None, :], -1)
-            reads = {g: flat.reshape(table.shape[0], -1)}  # one group's table at a time
+            reads = {g: flat.reshape(table.shape[0], cin_g * table.shape[1])}  # one group
         order = np.argsort(w_rank[w_index], kind="stable")
         w_sorted = [ws[k] for k in w_index[order].tolist()]
         bias = () if b is None else (b[o],)
@@ -417,6 +420,8 @@ class SlidingSumEstimate(NamedTuple):
 
 def sliding_sum_estimate(spec: AnySpec, input_shape: Sequence[int]) -> SlidingSumEstimate:
     """Size, memory and time of :func:`sliding_sum` for one sample, before building it.
+
+    Refuses Lp pooling (as :func:`sliding_sum` does).
 
     Examples
     --------

@@ -1,11 +1,13 @@
 """What each framework accepts: the legality rules as data, each checked by running it.
 
-convproof's specs follow PyTorch's rules.  The table below records where the other
-frameworks differ, as observed by running each rule's witness (a small call that breaks
-the rule) on PyTorch 2.13, JAX 0.10 (CPU) and onnxruntime 1.32 (opset 19);
-``tests/test_legality.py`` re-runs every witness on whatever is installed and fails when a
-framework's behaviour no longer matches the table.  TensorFlow is not installed here, so its
-column is ``None`` (not checked).  ``None`` also marks a framework without the argument.
+The table lives in :mod:`convproof.layers.legality` (the specs' ``legality=`` profiles
+enforce its *spec rules*); this module re-checks it and reports the *call rules* a spec
+breaks when ported.  The table records where the frameworks differ, as observed by running
+each rule's witness (a small call that breaks the rule) on PyTorch 2.13, JAX 0.10 (CPU)
+and onnxruntime 1.32 (opset 19); ``tests/test_legality.py`` re-runs every witness on
+whatever is installed and fails when a framework's behaviour no longer matches the table.
+TensorFlow is not installed here, so its column is ``None`` (not checked).  ``None`` also
+marks a framework without the argument.
 
 ==================================  =======  ====  =====  ==========
 rule                                pytorch  onnx  jax    tensorflow
@@ -37,54 +39,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from convproof.errors import ConvProofError
+from convproof.layers.legality import LEGALITY_PROFILES, RULES, Rule
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
 __all__ = ["PROFILES", "RULES", "Rule", "breaks", "legality_table"]
 
-PROFILES = ("pytorch", "onnx", "jax", "tensorflow")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One legality question and each framework's answer (True: accepted)."""
-
-    name: str
-    question: str
-    accepted: dict[str, bool | None]
-
-
-def _r(name: str, question: str, pytorch: bool, onnx: bool, jax: bool | None) -> Rule:
-    return Rule(name, question, {"pytorch": pytorch, "onnx": onnx, "jax": jax, "tensorflow": None})
-
-
-RULES: tuple[Rule, ...] = (
-    _r("negative_padding", "conv padding below 0 (a crop)", False, True, True),
-    _r("empty_output", "a conv whose output size is 0", False, False, True),
-    _r(
-        "pool_padding_over_half_kernel", "pooling padding above kernel_size // 2", False, True, True
-    ),
-    _r("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True),
-    _r("avg_pool_dilation", "average pooling with dilation > 1", False, True, True),
-    _r("same_with_stride", "size-dependent SAME padding with stride > 1", False, True, True),
-    _r("same_with_dilation", "SAME padding named in the call with dilation > 1", True, False, True),
-    _r(
-        "output_padding_at_least_stride",
-        "transposed output_padding >= stride (< dilation)",
-        True,
-        False,
-        None,
-    ),
-    _r(
-        "padding_modes_in_the_call",
-        "reflect / replicate / circular padding in the conv call",
-        True,
-        False,
-        False,
-    ),
-)
+#: The profile names (the table lives in :mod:`convproof.layers.legality`, which the specs read).
+PROFILES = LEGALITY_PROFILES
 _BY_NAME = {r.name: r for r in RULES}
 
 

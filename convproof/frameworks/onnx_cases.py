@@ -8,9 +8,9 @@ GlobalMaxPool), :func:`spec_from_onnx_node` reads a node's attributes into a con
 (or says why it cannot be expressed yet), and :func:`run_onnx_case` computes the case with
 :func:`convproof.conv` and compares at the runner's tolerance.
 
-Specs follow PyTorch's legality rules for now (there is no ``"onnx"`` legality profile yet),
-so a node that ONNX allows and PyTorch does not (pooling padding above half the kernel) is
-reported as not expressible, as are Lp pooling and max-pool indices (not implemented yet).
+Specs are built under ``legality="onnx"`` (pooling padding above half the kernel, dilated
+average pooling, ONNX's ``LpPool`` with ``|x|``); ``MaxPool``'s second output is
+:func:`convproof.onnx_max_pool_indices` (a flat index over the whole input tensor).
 
 Examples
 --------
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from convproof.constructions.numeric import conv
+from convproof.constructions.onnx_indices import onnx_max_pool_indices
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 
@@ -172,15 +173,11 @@ def spec_from_onnx_node(
     x_shape = tuple(input_shapes[0])
     n = len(x_shape) - 2
     a = attributes
-    if op_type == "LpPool":
-        raise ConvProofError("not expressible yet: Lp pooling (PoolSpec has no kind='lp')")
     if op_type in ("GlobalAveragePool", "GlobalMaxPool"):
         kind = "avg" if op_type == "GlobalAveragePool" else "max"
-        return PoolSpec(kind=kind, kernel_size=x_shape[2:], stride=1, ndim=n)
-    if op_type in ("MaxPool", "AveragePool"):
-        if a.get("storage_order", 0) != 0:
-            raise ConvProofError("not expressible yet: max-pool indices in column-major order")
-        kind = "max" if op_type == "MaxPool" else "avg"
+        return PoolSpec(kind=kind, kernel_size=x_shape[2:], stride=1, ndim=n, legality="onnx")
+    if op_type in ("MaxPool", "AveragePool", "LpPool"):
+        kind = {"MaxPool": "max", "AveragePool": "avg", "LpPool": "lp"}[op_type]
         k = tuple(a["kernel_shape"])
         return PoolSpec(
             kind=kind,
@@ -191,6 +188,8 @@ def spec_from_onnx_node(
             ceil_mode=bool(a.get("ceil_mode", 0)),
             count_include_pad=bool(a.get("count_include_pad", 0)),  # ONNX's default is 0
             ndim=n,
+            norm_type=int(a.get("p", 2)) if kind == "lp" else None,  # ONNX's default p is 2
+            legality="onnx",
         )
     w_shape = tuple(input_shapes[1])
     group = int(a.get("group", 1))
@@ -202,6 +201,7 @@ def spec_from_onnx_node(
         return ConvSpec(
             in_channels=x_shape[1], out_channels=w_shape[0], kernel_size=k, stride=s,
             padding=_padding(a, n), dilation=d, groups=group, bias=bias, ndim=n,
+            legality="onnx",
         )  # fmt: skip
     op = tuple(a.get("output_padding", [0] * n))
     padding: Any = _padding(a, n)
@@ -228,6 +228,7 @@ def spec_from_onnx_node(
     return ConvTransposeSpec(
         in_channels=x_shape[1], out_channels=w_shape[1] * group, kernel_size=k, stride=s,
         padding=padding, output_padding=op, dilation=d, groups=group, bias=bias, ndim=n,
+        legality="onnx",
     )  # fmt: skip
 
 
@@ -244,20 +245,28 @@ def run_onnx_case(case: OnnxCase) -> OnnxCaseResult:
     >>> run_onnx_case(case).status
     'agrees'
     """
-    if len(case.outputs) > 1:
-        return OnnxCaseResult(case.name, "not expressible", "not expressible yet: max-pool indices")
     try:
         spec = spec_from_onnx_node(case.op_type, case.attributes, [v.shape for v in case.inputs])
         x = case.inputs[0]
         if isinstance(spec, PoolSpec):
-            got = conv(spec, x)
+            got = [conv(spec, x)]
+            if len(case.outputs) > 1:  # MaxPool's Indices
+                order = int(case.attributes.get("storage_order", 0))
+                got.append(onnx_max_pool_indices(spec, x, storage_order=order))
         else:
-            got = conv(spec, x, case.inputs[1], case.inputs[2] if spec.bias else None)
+            got = [conv(spec, x, case.inputs[1], case.inputs[2] if spec.bias else None)]
     except ConvProofError as exc:
         return OnnxCaseResult(case.name, "not expressible", str(exc))
-    want = case.outputs[0]
-    if got.shape != want.shape:
-        return OnnxCaseResult(case.name, "differs", f"shape {got.shape} != {want.shape}", spec)
-    err = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)), initial=0.0))
-    ok = bool(np.allclose(got, want, rtol=case.rtol, atol=case.atol))
-    return OnnxCaseResult(case.name, "agrees" if ok else "differs", "", spec, err)
+    if len(got) != len(case.outputs):
+        return OnnxCaseResult(case.name, "not expressible", f"{len(case.outputs)} outputs", spec)
+    err = 0.0
+    for g, want in zip(got, case.outputs):
+        if g.shape != want.shape:
+            return OnnxCaseResult(case.name, "differs", f"shape {g.shape} != {want.shape}", spec)
+        diff = np.abs(g.astype(np.float64) - want.astype(np.float64))
+        err = max(err, float(np.max(diff, initial=0.0)))
+        if want.dtype.kind in "iu" and not np.array_equal(g, want):  # indices: exactly
+            return OnnxCaseResult(case.name, "differs", "indices differ", spec, err)
+        if not np.allclose(g, want, rtol=case.rtol, atol=case.atol):
+            return OnnxCaseResult(case.name, "differs", "", spec, err)
+    return OnnxCaseResult(case.name, "agrees", "", spec, err)

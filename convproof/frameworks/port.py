@@ -55,7 +55,9 @@ import numpy as np
 
 from convproof.errors import ConvProofError
 from convproof.frameworks.agreement import Agreement, agreement
+from convproof.layers.legality import allows
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
+from convproof.layers.window import refuse_lp
 
 __all__ = ["FRAMEWORKS", "Port", "port"]
 
@@ -183,6 +185,25 @@ def _refuse(spec: Spec, to: str, why: str) -> ConvProofError:
     return ConvProofError(f"spec cannot be ported to to={to!r} yet: {why}, got spec={spec!r}")
 
 
+def _within_target_rules(spec: Spec, to: str) -> Spec:
+    """``spec``, or its PyTorch-rules twin when ``to`` refuses what ``spec``'s profile admits.
+
+    Port works around the call rules of :mod:`convproof.layers.legality`, not the spec rules
+    a target refuses: a spec whose profile (``"jax"``) admits empty outputs is ported as its
+    ``legality="pytorch"`` twin (same values wherever that is valid, so ``agrees_for`` leaves
+    out the empty sizes), and pooling padding PyTorch refuses is refused here.
+    """
+    if allows("empty_output", spec.legality) and not allows("empty_output", to):
+        try:
+            return spec_from_dict({**spec.to_dict(), "legality": "pytorch"})
+        except ConvProofError as exc:
+            raise _refuse(spec, to, f"outside PyTorch's rules: {exc}") from None
+    if isinstance(spec, PoolSpec) and to == "pytorch" and isinstance(spec.padding, tuple):
+        if any(max(pair) > k // 2 for pair, k in zip(spec.padding, spec.kernel_size)):
+            raise _refuse(spec, to, "PyTorch pooling padding is at most kernel_size // 2")
+    return spec
+
+
 def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     """Port a layer to ``to``, with the input sizes on which the port is exact.
 
@@ -227,6 +248,13 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {spec!r}"
         )
+    refuse_lp(spec, "port")
+    if isinstance(spec.padding, tuple) and min(min(pair) for pair in spec.padding) < 0:
+        raise ConvProofError(
+            f"spec cannot be ported yet: negative padding (a crop, legality={spec.legality!r}) "
+            f"is not handled by port, got padding={spec.padding}"
+        )
+    spec = _within_target_rules(spec, to)
     if input_shape is not None:
         spec.split_input_shape(input_shape)
     n = spec.ndim

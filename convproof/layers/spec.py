@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.legality import allows, check_legality, refusal
 from convproof.layers.padding import padding_mode as _padding_mode
 from convproof.layers.padding import padding_mode_names
 from convproof.layers.window import (
@@ -47,13 +48,17 @@ from convproof.layers.window import (
     PaddingArg,
     Pairs,
     _bool,
+    _check_lp,
+    _check_pool_padding,
     _Conv,
     _fmt,
     _infer_ndim,
     _ints,
     _is_seq,
+    _norm_type,
     _padding,
     _positive,
+    _spec_repr,
     _Windowed,
 )
 
@@ -131,6 +136,8 @@ class ConvSpec(_Conv):
     bias: bool
     padding_mode: str
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -145,6 +152,7 @@ class ConvSpec(_Conv):
         bias: bool = True,
         padding_mode: str = "zeros",
         ndim: int | None = None,
+        legality: str = "pytorch",
     ) -> None:
         n = _infer_ndim(
             "ConvSpec",
@@ -155,8 +163,9 @@ class ConvSpec(_Conv):
             padding=padding if _is_seq(padding) else None,
         )
         self._set_conv_fields(
-            n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES
-        )
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES,
+            legality, negative_ok=True,
+        )  # fmt: skip
         object.__setattr__(self, "groups", _positive("groups", groups))
         object.__setattr__(self, "bias", _bool("bias", bias))
         object.__setattr__(self, "padding_mode", _padding_mode(padding_mode).name)
@@ -169,6 +178,12 @@ class ConvSpec(_Conv):
                 f"padding='same' (PyTorch) needs stride 1 in every dimension, got "
                 f"stride={_fmt(self.stride)}; use padding='SAME_UPPER' (TF/JAX 'SAME', output "
                 f"ceil(i/s)) or explicit padding"
+            )
+        negative = isinstance(self.padding, tuple) and min(min(p) for p in self.padding) < 0
+        if negative and self.padding_mode != "zeros":
+            raise ConvProofError(
+                f"negative padding (a crop) needs padding_mode='zeros', got "
+                f"padding_mode={self.padding_mode!r} with padding={self.padding}"
             )
 
     # -- derived ------------------------------------------------------------------------
@@ -243,9 +258,7 @@ class ConvSpec(_Conv):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
         ):
             o = _axis.conv_out(i, k, s, d, pl, pr)
-            if o < 1:
-                self._axis_error(axis, i, (pl, pr), o, "convolution output")
-            out.append(o)
+            out.append(self._axis_size(axis, i, (pl, pr), o, "convolution output"))
         return tuple(out)
 
 
@@ -319,6 +332,8 @@ class ConvTransposeSpec(_Conv):
     groups: int
     bias: bool
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -333,6 +348,7 @@ class ConvTransposeSpec(_Conv):
         groups: int = 1,
         bias: bool = True,
         ndim: int | None = None,
+        legality: str = "pytorch",
     ) -> None:
         n = _infer_ndim(
             "ConvTransposeSpec",
@@ -344,8 +360,9 @@ class ConvTransposeSpec(_Conv):
             padding=padding if _is_seq(padding) else None,
         )
         self._set_conv_fields(
-            n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES
-        )
+            n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES,
+            legality, negative_ok=False,
+        )  # fmt: skip
         setattr_ = object.__setattr__
         setattr_(self, "output_padding", _ints("output_padding", output_padding, n, 0))
         setattr_(self, "groups", _positive("groups", groups))
@@ -354,12 +371,21 @@ class ConvTransposeSpec(_Conv):
 
     def __post_init__(self) -> None:
         self._check_groups()
+        got = (
+            f"got output_padding={_fmt(self.output_padding)} with stride={_fmt(self.stride)}, "
+            f"dilation={_fmt(self.dilation)}"
+        )
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if not (op < s or op < d):
                 raise ConvProofError(
                     f"output_padding must be smaller than either stride or dilation in every "
-                    f"dimension, got output_padding={_fmt(self.output_padding)} with "
-                    f"stride={_fmt(self.stride)}, dilation={_fmt(self.dilation)}"
+                    f"dimension, {got}"
+                )
+            if op >= s and not allows("output_padding_at_least_stride", self.legality):
+                raise refusal(
+                    "output_padding_at_least_stride",
+                    self.legality,
+                    f"output_padding must be smaller than stride in every dimension, {got}",
                 )
 
     def one_axis(self, axis: int, padding: PaddingArg) -> ConvTransposeSpec:
@@ -432,11 +458,13 @@ class ConvTransposeSpec(_Conv):
 
 @dataclass(frozen=True, init=False)
 class PoolSpec(_Windowed):
-    """A max or average pooling layer (``torch.nn.MaxPool*`` / ``AvgPool*`` semantics).
+    """A max, average or Lp pooling layer (``torch.nn.MaxPool*`` / ``AvgPool*`` / ``LPPool*``).
 
     Parameters
     ----------
-    kind : {"max", "avg"}
+    kind : {"max", "avg", "lp"}
+        ``"lp"``: power-average pooling, ``(sum over the window of v**p) ** (1/p)``; the
+        legality profile decides ``v`` and the window (see Notes).
     kernel_size : int or tuple of int
     stride : int, tuple of int, or None
         ``None`` (the default) means ``stride = kernel_size``.
@@ -453,6 +481,24 @@ class PoolSpec(_Windowed):
         Average pooling only: whether explicit padding counts in the divisor (the ceil-mode
         overhang never does).
     ndim : int, optional
+    norm_type : int or float, optional
+        ``p`` of Lp pooling (``kind="lp"`` only, required there): a finite number > 0.
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        Whose rules the layer follows (:mod:`convproof.layers.legality`): ``"onnx"`` and
+        ``"jax"`` admit padding above half the kernel and dilated averages, ``"jax"`` also
+        padding >= the kernel (windows of padding only: ``-inf`` for max, 0 or ``nan`` for
+        averages) and empty outputs.
+
+    Notes
+    -----
+    Lp pooling follows the profile.  ``legality="pytorch"`` is ``torch.nn.LPPool{1,2,3}d``:
+    ``v = x`` (so an odd ``p`` sums signed powers and a negative sum has no real root:
+    ``nan``), no padding and no dilation; PyTorch computes it as ``prod(kernel_size)`` times
+    an average pool of ``x**p``, so a ceil-mode window overhanging the input is scaled by
+    ``prod(kernel_size) / (taps inside)``.  ``legality="onnx"`` is ONNX ``LpPool``:
+    ``v = |x|``, with pads (zeros), dilations and ceil mode, and no scaling.  JAX and
+    TensorFlow have no Lp pooling layer, so ``kind="lp"`` is refused under their profiles.
+    Only ``p = 1`` under ``"pytorch"`` (a sum pool) is linear.
 
     Examples
     --------
@@ -460,6 +506,9 @@ class PoolSpec(_Windowed):
     >>> cp.PoolSpec(kind="avg", kernel_size=2, stride=2, ceil_mode=True, ndim=1
     ...             ).output_shape((1, 5))
     (1, 3)
+    >>> lp = cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, ndim=1)
+    >>> cp.conv(lp, [[3.0, 4.0, -6.0, 8.0]])
+    array([[ 5., 10.]])
     >>> cp.PoolSpec(kind="max", kernel_size=2, stride=2, padding=1, ceil_mode=True, ndim=1
     ...             ).output_shape((1, 5))
     (1, 3)
@@ -469,7 +518,7 @@ class PoolSpec(_Windowed):
     #: Pooling pads with zeros only (ignored by max pooling); ConvSpec has the field.
     padding_mode: ClassVar[str] = "zeros"
 
-    kind: Literal["max", "avg"]
+    kind: Literal["max", "avg", "lp"]
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...]
     padding: Pairs | str
@@ -477,6 +526,9 @@ class PoolSpec(_Windowed):
     ceil_mode: bool
     count_include_pad: bool
     ndim: int
+    legality: str = field(default="pytorch", repr=False)
+    norm_type: int | float | None = field(default=None, repr=False)
+    __repr__ = _spec_repr
 
     def __init__(
         self,
@@ -489,9 +541,11 @@ class PoolSpec(_Windowed):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
         ndim: int | None = None,
+        legality: str = "pytorch",
+        norm_type: float | None = None,
     ) -> None:
-        if kind not in ("max", "avg"):
-            raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+        if kind not in ("max", "avg", "lp"):
+            raise ConvProofError(f"kind must be 'max', 'avg' or 'lp', got kind={kind!r}")
         n = _infer_ndim(
             "PoolSpec",
             ndim,
@@ -501,6 +555,7 @@ class PoolSpec(_Windowed):
             padding=padding if _is_seq(padding) else None,
         )
         setattr_ = object.__setattr__
+        setattr_(self, "legality", check_legality(legality))
         setattr_(self, "kind", kind)
         setattr_(self, "ndim", n)
         k = _ints("kernel_size", kernel_size, n, 1)
@@ -510,27 +565,30 @@ class PoolSpec(_Windowed):
         setattr_(self, "padding", _padding(padding, n, _POOL_NAMES))
         setattr_(self, "ceil_mode", _bool("ceil_mode", ceil_mode))
         setattr_(self, "count_include_pad", _bool("count_include_pad", count_include_pad))
+        setattr_(self, "norm_type", _norm_type(kind, norm_type))
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        if self.kind == "avg" and any(d != 1 for d in self.dilation):
-            raise ConvProofError(
+        if self.kind == "lp":
+            _check_lp(self)
+        if (
+            self.kind == "avg"
+            and any(d != 1 for d in self.dilation)
+            and not allows("avg_pool_dilation", self.legality)
+        ):
+            raise refusal(
+                "avg_pool_dilation",
+                self.legality,
                 f"dilation must be 1 for average pooling (PyTorch's AvgPool has no dilation), "
-                f"got dilation={_fmt(self.dilation)}"
+                f"got dilation={_fmt(self.dilation)}",
             )
-        if isinstance(self.padding, tuple):
-            for k, (pl, pr) in zip(self.kernel_size, self.padding):
-                if max(pl, pr) > k // 2:
-                    raise ConvProofError(
-                        f"padding must be at most half the kernel size (kernel_size // 2, "
-                        f"PyTorch's rule) in every dimension, got padding={self.padding} with "
-                        f"kernel_size={_fmt(self.kernel_size)}"
-                    )
+        _check_pool_padding(self)
 
     def one_axis(self, axis: int, padding: PaddingArg) -> PoolSpec:
         """The 1-D layer of axis ``axis`` with ``padding`` (validated)."""
         return PoolSpec(
             kind=self.kind, ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+            norm_type=self.norm_type,
             **self._axis_common(axis, padding),
         )  # fmt: skip
 
@@ -560,12 +618,16 @@ class PoolSpec(_Windowed):
 
     @property
     def kind_name(self) -> str:
-        """``"max_pool"`` or ``"avg_pool"``."""
+        """``"max_pool"``, ``"avg_pool"`` or ``"lp_pool"``."""
         return f"{self.kind}_pool"
 
     @property
     def is_linear(self) -> bool:
-        """Average pooling is linear in its input; max pooling is not."""
+        """Average pooling is linear in its input; max and Lp pooling are not.
+
+        (Lp pooling with ``norm_type=1`` under ``legality="pytorch"`` is a sum pool, linear
+        in value, but the matrix constructions do not build it: they refuse every Lp pool.)
+        """
         return self.kind == "avg"
 
     @property
@@ -648,11 +710,12 @@ class PoolSpec(_Windowed):
         )
 
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
-        if self.kind == "avg" and self.ndim == 3:
+        if self.kind in ("avg", "lp") and self.ndim == 3 and self.legality == "pytorch":
             for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
                 if i < k:
                     raise ConvProofError(
-                        f"3-D average pooling needs every input size >= kernel_size "
+                        f"3-D {'average' if self.kind == 'avg' else 'Lp'} pooling needs every "
+                        f"input size >= kernel_size "
                         f"(PyTorch's AvgPool3d rule, padding not counted), got input size {i} "
                         f"along dim {axis} with kernel_size={_fmt(self.kernel_size)}"
                     )
@@ -661,9 +724,7 @@ class PoolSpec(_Windowed):
             zip(spatial, self.kernel_size, self.stride, self.dilation, pads)
         ):
             o = _axis.pool_out(i, k, s, d, pl, pr, self.ceil_mode)
-            if o < 1:
-                self._axis_error(axis, i, (pl, pr), o, "pooling output")
-            out.append(o)
+            out.append(self._axis_size(axis, i, (pl, pr), o, "pooling output"))
         return tuple(out)
 
 

@@ -11,6 +11,7 @@ questions other stages ask: :attr:`~_Windowed.kind_name`, :attr:`~_Windowed.tran
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import fields
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
+from convproof.layers.legality import allows, check_legality, not_allowed, refusal
 
 __all__: list[str] = []
 
@@ -93,8 +95,14 @@ def _ints(name: str, value: Any, ndim: int, minimum: int) -> tuple[int, ...]:
     return out
 
 
-def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
-    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name."""
+def _padding(
+    value: Any, ndim: int, names: tuple[str, ...], legality: str | None = None
+) -> Pairs | str:
+    """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name.
+
+    Negative amounts (a crop) are refused unless ``legality`` names a profile that allows
+    them (convolutions only pass one).
+    """
     if isinstance(value, str):
         name = _NAME_ALIASES.get(value, value)
         if name not in names:
@@ -131,6 +139,14 @@ def _padding(value: Any, ndim: int, names: tuple[str, ...]) -> Pairs | str:
         p = _int("padding", value)
         out = ((p, p),) * ndim
     if any(v < 0 for pair in out for v in pair):
+        if legality is not None:
+            if allows("negative_padding", legality):
+                return out
+            raise refusal(
+                "negative_padding",
+                legality,
+                f"padding must be >= 0 in every dimension, got padding={value!r}",
+            )
         raise ConvProofError(
             f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
             f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
@@ -155,9 +171,73 @@ def _fmt(t: tuple[int, ...]) -> str:
     return str(t[0]) if len(set(t)) == 1 else str(t)
 
 
+def _norm_type(kind: str, value: Any) -> int | float | None:
+    """``norm_type`` checked: a finite number > 0 for ``kind="lp"``, ``None`` otherwise."""
+    if kind != "lp":
+        if value is not None:
+            raise ConvProofError(
+                f"norm_type is for kind='lp' only, got norm_type={value!r} with kind={kind!r}"
+            )
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not (0 < value < math.inf):
+        raise ConvProofError(
+            f"norm_type must be a finite number > 0 for kind='lp', got norm_type={value!r}"
+        )
+    return int(value) if float(value).is_integer() else float(value)  # plain, hashable
+
+
+def _check_lp(self: Any) -> None:
+    """Lp pooling's profile rules (PoolSpec, ``kind=\"lp\"``)."""
+    if self.legality in ("jax", "tensorflow"):
+        raise ConvProofError(
+            f"kind='lp' needs legality='pytorch' or 'onnx' (JAX and TensorFlow have no Lp "
+            f"pooling layer), got legality={self.legality!r}"
+        )
+    if self.legality == "pytorch":
+        if self.padding != ((0, 0),) * self.ndim:
+            raise ConvProofError(
+                f"padding must be 0 for Lp pooling under legality='pytorch' (LPPool has "
+                f"no padding; legality='onnx' has pads), got padding={self.padding!r}"
+            )
+        if any(d != 1 for d in self.dilation):
+            raise ConvProofError(
+                f"dilation must be 1 for Lp pooling under legality='pytorch' (LPPool has "
+                f"no dilation; legality='onnx' has dilations), got "
+                f"dilation={_fmt(self.dilation)}"
+            )
+
+
+def _check_pool_padding(self: Any) -> None:
+    """Pooling padding against the profile: above half the kernel, at least the kernel."""
+    if isinstance(self.padding, tuple):
+        got = f"got padding={self.padding} with kernel_size={_fmt(self.kernel_size)}"
+        for k, (pl, pr) in zip(self.kernel_size, self.padding):
+            if max(pl, pr) > k // 2 and not allows("pool_padding_over_half_kernel", self.legality):
+                raise refusal(
+                    "pool_padding_over_half_kernel",
+                    self.legality,
+                    f"padding must be at most half the kernel size (kernel_size // 2) in "
+                    f"every dimension, {got}",
+                )
+            if max(pl, pr) >= k and not allows("pool_padding_at_least_kernel", self.legality):
+                raise refusal(
+                    "pool_padding_at_least_kernel",
+                    self.legality,
+                    f"padding must be smaller than the kernel size in every dimension, {got}",
+                )
+
+
 # --------------------------------------------------------------------------------------
 # shared behaviour
 # --------------------------------------------------------------------------------------
+
+
+def _spec_repr(spec: Any) -> str:
+    """The dataclass repr, plus the later fields (``legality``, ...) when not at their default."""
+    shown = [f for f in fields(spec) if f.repr or getattr(spec, f.name) != f.default]
+    body = ", ".join(f"{f.name}={getattr(spec, f.name)!r}" for f in shown)
+    return f"{type(spec).__name__}({body})"
 
 
 class _Windowed:
@@ -171,6 +251,7 @@ class _Windowed:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     padding: Pairs | str
+    legality: str
 
     # -- per-kind questions (one place instead of isinstance chains) --------------------
     @property
@@ -207,16 +288,22 @@ class _Windowed:
         dilation: Any,
         padding: Any,
         names: tuple[str, ...],
+        legality: Any,
+        negative_ok: bool,
     ) -> None:
-        """Validate and store the fields both convolution kinds share (frozen dataclass)."""
+        """Validate and store the fields both convolution kinds share (frozen dataclass).
+
+        ``negative_ok``: whether the kind has negative padding under some profile.
+        """
         setattr_ = object.__setattr__
+        setattr_(self, "legality", check_legality(legality))
         setattr_(self, "ndim", n)
         setattr_(self, "in_channels", _positive("in_channels", in_channels))
         setattr_(self, "out_channels", _positive("out_channels", out_channels))
         setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
         setattr_(self, "stride", _ints("stride", stride, n, 1))
         setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, names))
+        setattr_(self, "padding", _padding(padding, n, names, legality if negative_ok else None))
 
     def _axis_common(self, axis: int, padding: Any) -> dict[str, Any]:
         """Window arguments of one axis, for the kinds' ``one_axis``."""
@@ -226,6 +313,7 @@ class _Windowed:
             dilation=self.dilation[axis],
             padding=padding,
             ndim=1,
+            legality=self.legality,
         )
 
     # -- derived ------------------------------------------------------------------------
@@ -416,15 +504,27 @@ class _Windowed:
 
         out: dict[str, Any] = {"type": type(self).__name__}
         for f in fields(self):  # type: ignore[arg-type]
-            out[f.name] = plain(getattr(self, f.name))
+            if f.repr or getattr(self, f.name) != f.default:  # the defaults are implied
+                out[f.name] = plain(getattr(self, f.name))
         return out
 
-    def _axis_error(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> None:
+    def _axis_size(self, axis: int, i: int, pads: tuple[int, int], o: int, what: str) -> int:
+        """Output size ``o`` of one axis, 0 for an empty output where the profile allows it."""
+        if o >= 1:
+            return o
         k, d = self.kernel_size[axis], self.dilation[axis]
+        if allows("empty_output", self.legality):
+            if i + pads[0] + pads[1] >= 0:
+                return 0
+            raise ConvProofError(
+                f"padding must not crop more than the input, got padding {pads} along dim "
+                f"{axis} for input size {i}"
+            )
         raise ConvProofError(
             f"{what} would be empty: input size {i} along dim {axis} with padding {pads} "
             f"is smaller than the effective kernel {_axis.effective_kernel(k, d)} "
-            f"(kernel_size={k}, dilation={d}), output size {o}"
+            f"(kernel_size={k}, dilation={d}), output size {o}; "
+            f"{not_allowed('empty_output', self.legality)}"
         )
 
 
@@ -484,6 +584,21 @@ class _Conv(_Windowed):
 
     def _out_channels(self, c_in: int) -> int:
         return self.out_channels
+
+
+def refuse_lp(spec: Any, what: str) -> None:
+    """A ConvProofError when ``spec`` is Lp pooling, which ``what`` does not build.
+
+    Lp pooling is evaluated by :func:`convproof.conv` and tested by the checkers; the
+    constructions built on coefficient tables (matrices, sliding sums, proofs, backward
+    passes, ports) refuse it with this message rather than treat it as another kind.
+    """
+    if getattr(spec, "kind", None) == "lp":
+        raise ConvProofError(
+            f"{what} does not support Lp pooling (kind='lp'), got norm_type={spec.norm_type!r}: "
+            f"it is not linear (norm_type=1 under legality='pytorch' is a sum pool, not built "
+            f"here either); conv() evaluates it and check_pool tests it"
+        )
 
 
 def check_spec(spec: Any, name: str = "spec") -> Any:

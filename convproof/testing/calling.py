@@ -159,10 +159,11 @@ class _Boundary:
 
 
 def _probe_problem(
-    kind: str, ndim: int, dtype: str, pool_kind: str = "max", spec: Any = None
+    kind: str, ndim: int, dtype: str, pool: str = "max", spec: Any = None, rules: str = "pytorch"
 ) -> ConvProblem:
     """A small problem, all ones: ``spec`` (a layer the user listed) on the smallest input
-    its kernel fits, else a 1-tap layer of ``kind`` on a 1x1x2x..x2 input."""
+    its kernel fits, else a 1-tap layer of ``kind`` (``pool``: the pooling kind; ``rules``: its
+    legality profile, which the call's keywords depend on) on a 1x1x2x..x2 input."""
     dt = np.dtype(dtype)
     if spec is None:
         kernel = (1,) * ndim
@@ -171,7 +172,10 @@ def _probe_problem(
         elif kind == "conv_transpose":
             spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
         else:
-            spec = PoolSpec(kind=pool_kind, kernel_size=kernel, ndim=ndim)
+            norm = 2 if pool == "lp" else None  # the probe only needs some Lp pool
+            spec = PoolSpec(
+                kind=pool, kernel_size=kernel, ndim=ndim, norm_type=norm, legality=rules
+            )
         sizes: tuple[int, ...] = (2,) * ndim
     else:
         sizes = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation))
@@ -228,7 +232,12 @@ def _call_kwargs(problem: ConvProblem, scalar_args: bool) -> dict[str, Any]:
         }
     else:
         kw = {"kernel_size": spec.kernel_size, "stride": spec.stride, "padding": pad}
-        if spec.kind == "max":
+        if spec.kind == "lp":  # F.lp_pool2d(x, norm_type, kernel_size, stride, ceil_mode)
+            kw = {"norm_type": spec.norm_type, "kernel_size": spec.kernel_size,
+                  "stride": spec.stride, "ceil_mode": spec.ceil_mode}  # fmt: skip
+            if spec.legality != "pytorch":  # ONNX LpPool: pads and dilations too
+                kw.update(padding=pad, dilation=spec.dilation)
+        elif spec.kind == "max":
             kw["dilation"] = spec.dilation
             kw["ceil_mode"] = spec.ceil_mode
         else:

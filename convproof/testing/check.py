@@ -285,11 +285,13 @@ def check_pool(
     progress: bool | None = None,
     **bounds: Any,
 ) -> CheckResult:
-    """Property-test max or average pooling (``F.max_pool2d`` / ``F.avg_pool2d`` signature).
+    """Property-test max, average or Lp pooling (``F.max_pool2d`` / ``avg_pool2d`` / ``lp_pool2d``).
 
     ``kind="max"``: ``fn(x, kernel_size=..., stride=..., padding=..., dilation=...,
     ceil_mode=...)``; ``kind="avg"``: ``fn(x, kernel_size=..., stride=..., padding=...,
-    ceil_mode=..., count_include_pad=...)``.  Other parameters as for :func:`check_conv`
+    ceil_mode=..., count_include_pad=...)``; ``kind="lp"``: ``fn(x, norm_type=...,
+    kernel_size=..., stride=..., ceil_mode=...)`` (plus ``padding=..., dilation=...`` with
+    ``legality="onnx"``, ONNX's ``LpPool``).  Other parameters as for :func:`check_conv`
     (bounds go to :func:`convproof.testing.strategies.pool_specs`; ``stride`` is always passed as a
     tuple, or one int with ``scalar_args=True``).
 
@@ -310,8 +312,8 @@ def check_pool(
     >>> bool(result), result.counterexample.reason
     (False, 'raised')
     """
-    if kind not in ("max", "avg"):
-        raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+    if kind not in ("max", "avg", "lp"):
+        raise ConvProofError(f"kind must be 'max', 'avg' or 'lp', got kind={kind!r}")
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol,

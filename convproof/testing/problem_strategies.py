@@ -234,6 +234,7 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
             value is None or getattr(spec, "count_include_pad", value) == value
         ),
         "output_padding": lambda: value or not any(getattr(spec, "output_padding", ())),
+        "legality": lambda: spec.legality == value,
         "same_per_axis": lambda: (
             not value
             or all(len(set(getattr(spec, f))) == 1 for f in ("kernel_size", "stride", "dilation"))

@@ -97,6 +97,8 @@ def _reference(problem: ConvProblem, dtype: str) -> tuple[np.ndarray, np.ndarray
     if isinstance(spec, PoolSpec):
         if spec.kind == "max":
             return expected, np.zeros_like(expected)
+        if spec.kind == "lp":
+            return expected, _lp_bound(spec, x, expected, u_fn)
         mean_abs = np.asarray(conv(spec, np.abs(x)), dtype=np.float64) * (1 + 1e-9)
         n = math.prod(spec.kernel_size) + 2
         return expected, (_gamma(n, u_fn) + _gamma(n, u64)) * mean_abs
@@ -114,6 +116,21 @@ def _reference(problem: ConvProblem, dtype: str) -> tuple[np.ndarray, np.ndarray
         inexact = total >= 2.0 ** (q + p)
         bound += np.where(inexact, _gamma(terms, u) * total, 0.0)
     return expected, bound
+
+
+def _lp_bound(spec: PoolSpec, x: np.ndarray, expected: np.ndarray, u_fn: float) -> np.ndarray:
+    """Allowed deviation of Lp pooling ``y = S ** (1/p)``: the sum ``S`` of ``n`` powers is
+    off by at most ``e = gamma(n + 4) * sum |x|**p`` (in the function's and in float64's
+    precision), and ``y`` by how far ``t ** (1/p)`` moves over ``[|S| - e, |S| + e]``, plus
+    the root's own rounding."""
+    p = float(spec.norm_type or 1)
+    n = math.prod(spec.kernel_size) + 4
+    with np.errstate(invalid="ignore", over="ignore"):
+        mass = np.asarray(conv(spec, np.abs(x)), dtype=np.float64) ** p  # sum |x|**p, scaled
+        e = (_gamma(n, u_fn) + _gamma(n, 2.0**-53)) * mass
+        a = np.abs(expected) ** p
+        moved = (a + e) ** (1 / p) - np.maximum(a - e, 0.0) ** (1 / p)
+        return np.asarray(moved + 4 * u_fn * np.abs(expected))
 
 
 def _evaluate(
@@ -154,6 +171,7 @@ def _evaluate(
         got64 = got.astype(np.float64)
         with np.errstate(invalid="ignore"):  # inf - inf; NaN is never within
             within = (got64 == expected) | (np.abs(got64 - expected) <= bound)
+            within |= np.isnan(got64) & np.isnan(expected)  # both undefined (0/0, root of < 0)
     except (TypeError, ValueError) as exc:
         return fail("raised", got, error=f"output is not numeric: {exc}")
     if not within.all():
@@ -219,13 +237,17 @@ def _enabled(kind: str, merged: dict[str, Any], specs: Any) -> set[str]:
     kinds = tuple(merged.get("kinds", ("max", "avg")))
     if merged.get("max_stride", 2) >= 2 and forms != ("same",):
         out.add("stride > 1")
-    if merged.get("max_dilation", 2) >= 2 and (kind != "pool" or "max" in kinds):
+    profile = merged.get("legality", "pytorch")
+    dilated = kind != "pool" or "max" in kinds or profile in ("onnx", "jax")
+    if merged.get("max_dilation", 2) >= 2 and dilated:
         out.add("dilation > 1")
     explicit = {"int", "per_dim", "pairs"} & set(forms)
-    if explicit and merged.get("max_padding", 2) >= 1:
+    unpadded = kind == "pool" and kinds == ("lp",) and profile == "pytorch"  # LPPool
+    if explicit and merged.get("max_padding", 2) >= 1 and not unpadded:
         if kind != "pool" or merged.get("max_kernel_size", 3) >= 2:
             out.add("padding > 0")
-    if set(forms) - explicit - {"valid"} and merged.get("max_kernel_size", 3) >= 2:
+    named = set(forms) - explicit - {"valid"}
+    if named and merged.get("max_kernel_size", 3) >= 2 and not unpadded:
         out.add("padding > 0")  # "same", "full", "SAME_UPPER", "SAME_LOWER"
     if kind != "pool":
         if merged.get("groups", True) and merged.get("max_channels", 4) >= 2:
@@ -317,7 +339,8 @@ class _Plan:
         probe_ndim = merged.get("ndim") or (listed[0].ndim if listed else 2)
         pool_kind = next(iter(merged["kinds"])) if kind == "pool" else "max"
         first = listed[0] if listed else None
-        self.probe = _probe_problem(kind, probe_ndim, self.dtype, pool_kind, first)
+        profile = merged.get("legality", "pytorch")
+        self.probe = _probe_problem(kind, probe_ndim, self.dtype, pool_kind, first, profile)
         problems = conv_problems(kind=kind, specs=specs, **merged)
         self.strategy = st.tuples(problems, st.sampled_from(items))
 

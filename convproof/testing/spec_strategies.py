@@ -20,6 +20,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from convproof.errors import ConvProofError
+from convproof.layers.legality import allows, check_legality
 from convproof.layers.padding import padding_mode_names
 from convproof.layers.spec import PADDING_MODES, ConvSpec, ConvTransposeSpec, PoolSpec
 
@@ -178,28 +180,46 @@ def _draw_padding(
     max_padding: int,
     limits: tuple[int, ...],
     same: bool = False,
+    low: int = 0,
 ) -> Any:
     """A padding argument of one of ``forms``; explicit amounts at most ``limits`` per axis.
 
-    ``same``: one value (or one pair) for every axis (``limits`` are then equal).
+    ``same``: one value (or one pair) for every axis (``limits`` are then equal).  ``low``:
+    the smallest amount (negative: a crop, where the legality profile allows it); amounts
+    shrink towards 0.
     """
+
+    def amount(lim: int) -> int:
+        hi = min(max_padding, lim)
+        if low >= 0:
+            return draw(st.integers(0, hi))
+        return draw(st.integers(0, hi) | st.integers(low, -1))
+
     form = draw(st.sampled_from(forms))
     if form == "int":
-        return draw(st.integers(0, min(max_padding, *limits)))
+        return amount(min(limits))
     if form == "per_dim":
         if same:
-            return (draw(st.integers(0, min(max_padding, *limits))),) * ndim
-        return tuple(draw(st.integers(0, min(max_padding, lim))) for lim in limits)
+            return (amount(min(limits)),) * ndim
+        return tuple(amount(lim) for lim in limits)
     if form == "pairs":
-        pairs = tuple(
-            (
-                draw(st.integers(0, min(max_padding, lim))),
-                draw(st.integers(0, min(max_padding, lim))),
-            )
-            for lim in (limits[:1] if same else limits)
-        )
+        pairs = tuple((amount(lim), amount(lim)) for lim in (limits[:1] if same else limits))
         return pairs * ndim if same else pairs
     return form
+
+
+def _check_legality(value: Any) -> str:
+    try:
+        return check_legality(value)
+    except ConvProofError as exc:  # a bad strategy argument: Hypothesis's error type
+        raise InvalidArgument(str(exc)) from None
+
+
+def _negative(padding: Any) -> bool:
+    """Whether a drawn padding argument has a negative amount."""
+    if isinstance(padding, str):
+        return False
+    return min(np.ravel(padding)) < 0
 
 
 # --------------------------------------------------------------------------------------
@@ -222,6 +242,7 @@ def conv_specs(
     groups: bool = True,
     bias: bool | None = None,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
 ) -> st.SearchStrategy[ConvSpec]:
     """Strategy for valid :class:`~convproof.ConvSpec` objects.
 
@@ -248,6 +269,10 @@ def conv_specs(
     same_per_axis : bool
         One value for every axis: kernel size, stride, dilation and padding are drawn once
         and repeated (what code taking one scalar of each handles).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile, and what they may use: under ``"onnx"`` and ``"jax"``
+        explicit padding amounts down to ``-max_padding`` (a crop; such a spec gets
+        ``padding_mode="zeros"``).
 
     {sections}
     >>> spec = find(cp.strategies.conv_specs(ndim=1, paddings=["SAME_UPPER"]), lambda s: s.bias)
@@ -263,22 +288,26 @@ def conv_specs(
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+    low = -p_max if allows("negative_padding", profile) and "zeros" in modes else 0
 
     @st.composite
     def build(draw: Any) -> ConvSpec:
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
         kernel = _per_axis(draw, nd, 1, k_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same)
+        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same, low)
         stride = _per_axis(draw, nd, 1, s_max, same)  # drawn always: every form shrinks evenly
         if padding == "same":
             stride = (1,) * nd  # PyTorch's "same" needs stride 1
         dilation = _per_axis(draw, nd, 1, d_max, same)
         mode = draw(st.sampled_from(modes))
+        if _negative(padding):
+            mode = "zeros"  # a crop pads nothing
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
         return ConvSpec(
             in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride,
             padding=padding, dilation=dilation, groups=g, bias=has_bias,
-            padding_mode=mode, ndim=nd,
+            padding_mode=mode, ndim=nd, legality=profile,
         )  # fmt: skip
 
     return build()
@@ -299,6 +328,7 @@ def conv_transpose_specs(
     groups: bool = True,
     bias: bool | None = None,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
 ) -> st.SearchStrategy[ConvTransposeSpec]:
     """Strategy for valid :class:`~convproof.ConvTransposeSpec` objects.
 
@@ -310,11 +340,14 @@ def conv_transpose_specs(
         Subset of ``"int"``, ``"per_dim"``, ``"pairs"``, ``"valid"``, ``"SAME_UPPER"``,
         ``"SAME_LOWER"``.
     output_padding : bool
-        Whether a non-zero ``output_padding`` (below ``max(stride, dilation)``) may be drawn.
+        Whether a non-zero ``output_padding`` (below ``max(stride, dilation)``, or below
+        ``stride`` under ``legality="onnx"``) may be drawn.
     groups : bool
     bias : bool or None
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding, output padding).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile.
 
     {sections}
     >>> find(cp.strategies.conv_transpose_specs(ndim=1), lambda s: s.output_padding == (1,))
@@ -329,6 +362,11 @@ def conv_transpose_specs(
     allow_groups = _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+    big_op = allows("output_padding_at_least_stride", profile)
+
+    def op_limit(s: int, d: int) -> int:
+        return max(s, d) - 1 if big_op else s - 1
 
     @st.composite
     def build(draw: Any) -> ConvTransposeSpec:
@@ -338,16 +376,16 @@ def conv_transpose_specs(
         stride = _per_axis(draw, nd, 1, s_max, same)
         dilation = _per_axis(draw, nd, 1, d_max, same)
         if allow_op and same:
-            op = (draw(st.integers(0, max(stride[0], dilation[0]) - 1)),) * nd
+            op = (draw(st.integers(0, op_limit(stride[0], dilation[0]))),) * nd
         elif allow_op:
-            op = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+            op = tuple(draw(st.integers(0, op_limit(s, d))) for s, d in zip(stride, dilation))
         else:
             op = (0,) * nd
         has_bias = draw(st.booleans()) if fixed_bias is None else fixed_bias
         return ConvTransposeSpec(
             in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride,
             padding=padding, output_padding=op, dilation=dilation, groups=g, bias=has_bias,
-            ndim=nd,
+            ndim=nd, legality=profile,
         )  # fmt: skip
 
     return build()
@@ -367,17 +405,23 @@ def pool_specs(
     count_include_pad: bool | None = None,
     stride_none: bool = True,
     same_per_axis: bool = False,
+    legality: str = "pytorch",
+    norm_types: Sequence[float] = (1, 2, 3),
 ) -> st.SearchStrategy[PoolSpec]:
     """Strategy for valid :class:`~convproof.PoolSpec` objects.
 
-    Explicit padding is at most ``kernel_size // 2`` per axis (PyTorch's rule); average
-    pooling always has dilation 1 (PyTorch's ``AvgPool`` has none).
+    Under ``legality="pytorch"`` explicit padding is at most ``kernel_size // 2`` per axis
+    and average pooling has dilation 1 (PyTorch's ``AvgPool`` has none); ``"onnx"`` draws
+    padding up to ``kernel_size - 1`` and dilated averages, ``"jax"`` any padding up to
+    ``max_padding`` (windows of padding only) and dilated averages.
 
     Parameters
     ----------
     ndim, max_kernel_size, max_stride, max_dilation, max_padding
         As for :func:`conv_specs`.
-    kinds : sequence of {"max", "avg"}
+    kinds : sequence of {"max", "avg", "lp"}
+        ``"lp"`` (Lp pooling) only under ``"pytorch"`` (then with padding 0 and dilation 1,
+        as ``LPPool``) or ``"onnx"``.
     paddings : sequence of str
         Subset of ``"int"``, ``"per_dim"``, ``"pairs"``, ``"valid"``, ``"SAME_UPPER"``,
         ``"SAME_LOWER"``.
@@ -387,6 +431,10 @@ def pool_specs(
         Whether ``stride=None`` (stride = kernel size) may be drawn.
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding).
+    legality : {"pytorch", "onnx", "jax", "tensorflow"}
+        The specs' legality profile (see above).
+    norm_types : sequence of float
+        The ``norm_type`` values Lp pooling draws from (shrinking to the first).
 
     {sections}
     >>> find(cp.strategies.pool_specs(ndim=1, kinds=["avg"]), lambda s: s.ceil_mode)
@@ -395,12 +443,27 @@ def pool_specs(
     nd, k_max, s_max, d_max, p_max = _check_common(
         ndim, max_kernel_size, max_stride, max_dilation, max_padding
     )
-    kind_set = _check_subset("kinds", kinds, ("max", "avg"))
+    kind_set = _check_subset("kinds", kinds, ("max", "avg", "lp"))
     forms = _check_subset("paddings", paddings, POOL_PADDING_FORMS)
     fixed_ceil = _check_optional_bool("ceil_mode", ceil_mode)
     fixed_cip = _check_optional_bool("count_include_pad", count_include_pad)
     allow_none = _check_bool("stride_none", stride_none)
     same = _check_bool("same_per_axis", same_per_axis)
+    profile = _check_legality(legality)
+    if "lp" in kind_set and profile in ("jax", "tensorflow"):
+        raise InvalidArgument(
+            f"kinds may hold 'lp' only under legality='pytorch' or 'onnx', got legality={profile!r}"
+        )
+    norms = tuple(norm_types)
+    if not norms or any(isinstance(v, bool) or not (0 < float(v) < np.inf) for v in norms):
+        raise InvalidArgument(
+            f"norm_types must hold finite numbers > 0, got norm_types={norm_types!r}"
+        )
+
+    def pad_limit(k: int) -> int:
+        if allows("pool_padding_at_least_kernel", profile):
+            return p_max
+        return k - 1 if allows("pool_padding_over_half_kernel", profile) else k // 2
 
     @st.composite
     def build(draw: Any) -> PoolSpec:
@@ -408,15 +471,18 @@ def pool_specs(
         kernel = _per_axis(draw, nd, 1, k_max, same)
         use_none = allow_none and draw(st.booleans())
         stride = None if use_none else _per_axis(draw, nd, 1, s_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, tuple(k // 2 for k in kernel), same)
+        padding = _draw_padding(draw, forms, nd, p_max, tuple(map(pad_limit, kernel)), same)
         dilation = _per_axis(draw, nd, 1, d_max, same)  # drawn for both kinds: shrinks evenly
-        if kind == "avg":
+        if kind == "avg" and not allows("avg_pool_dilation", profile):
             dilation = (1,) * nd
+        norm = draw(st.sampled_from(norms)) if kind == "lp" else None
+        if kind == "lp" and profile == "pytorch":  # LPPool: no padding, no dilation
+            padding, dilation = 0, (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
         cip = draw(st.booleans()) if fixed_cip is None else fixed_cip
         return PoolSpec(
             kind=kind, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-            ceil_mode=ceil, count_include_pad=cip, ndim=nd,
+            ceil_mode=ceil, count_include_pad=cip, ndim=nd, legality=profile, norm_type=norm,
         )  # fmt: skip
 
     return build()
