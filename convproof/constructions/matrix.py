@@ -56,6 +56,7 @@ from convproof.constructions import index as _index
 from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError, human_bytes
+from convproof.layers.layout import matrix_orders, parse_weight_layout
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
 from convproof.settings import LIMIT_HINT, resolve_max_bytes
@@ -563,6 +564,8 @@ def conv_matrix(
     dtype: Any = None,
     max_bytes: int | None = None,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
 ) -> Any:
     """The layer's matrix ``T`` with ``vec(Z) = T @ vec(X) + bias_vector``.
 
@@ -589,6 +592,14 @@ def conv_matrix(
         Show a progress bar (``tqdm`` on stderr) over the numeric build's steps (values,
         column indices, row pointers, assembly).  Default: only on a terminal and for
         matrices of more than 20 M entries (about 2 s).
+    layout : str, optional
+        Data layout (``"NHWC"``, ``"HWC"``, ``"NWC"``, ``"channels_last"``, ...; see
+        :mod:`convproof.layers.layout`): ``input_shape`` is in it, and the matrix acts on
+        one sample flattened row-major in it, giving the output flattened in it.  Its rows
+        and columns are those of the channels-first matrix, permuted.
+    weight_layout : str, optional
+        Layout of ``weight`` (``"HWIO"``, ``"HWOI"``, ``"HWCM"``, ...).  The symbolic
+        matrix (``weight=None``) keeps the symbols' PyTorch indices.
 
     Returns
     -------
@@ -645,7 +656,21 @@ def conv_matrix(
     Matrix([
     [1/2, 1/2, 0],
     [  0,   0, 1]])
+
+    Channels-last (rows and columns ordered as ``(H, W, C)`` flattened):
+
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    >>> cp.conv_matrix(spec, (3, 2), np.array([[[1, 2], [3, 4]]]), layout="WC").toarray()
+    array([[1, 3, 2, 4, 0, 0],
+           [0, 0, 1, 3, 2, 4]])
     """
+    if layout is not None or weight_layout is not None:
+        shape, rows, cols = matrix_orders(spec, input_shape, layout)
+        if weight_layout is not None:
+            lay = parse_weight_layout(weight_layout, spec)
+            weight = None if weight is None else lay.to_canonical(weight)
+        T = conv_matrix(spec, shape, weight, dtype=dtype, max_bytes=max_bytes, progress=progress)
+        return _reordered(T, rows, cols)
     plan = _plan(spec, input_shape)
     if plan.pool:
         if weight is not None:
@@ -688,6 +713,18 @@ def conv_matrix(
     return _numeric(plan, np.ascontiguousarray(w), w.dtype, progress)
 
 
+def _reordered(T: Any, rows: np.ndarray, cols: Any = None) -> Any:
+    """``T[rows][:, cols]`` for a SciPy, NumPy or SymPy matrix (canonical CSR kept)."""
+    if isinstance(T, sympy.MatrixBase):
+        return T.extract(rows.tolist(), list(range(T.cols)) if cols is None else cols.tolist())
+    out = T[rows] if cols is None else T[rows][:, cols]
+    if scipy.sparse.issparse(out):
+        out = out.tocsr()
+        out.sum_duplicates()
+        out.sort_indices()
+    return out
+
+
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"<array of shape {value.shape}>"
@@ -695,7 +732,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> Any:
+def bias_vector(
+    spec: AnySpec, input_shape: Sequence[int], bias: Any = None, *, layout: str | None = None
+) -> Any:
     """The bias term of ``vec(Z) = T @ vec(X) + bias_vector`` for one sample.
 
     Parameters
@@ -706,6 +745,9 @@ def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> 
     bias : array_like, optional
         ``(C_out,)`` numeric bias.  ``None``: the symbolic column of ``b_{o}`` symbols (zeros
         when the layer has no bias).
+    layout : str, optional
+        Data layout of ``input_shape`` and of the output's unrolling, as for
+        :func:`conv_matrix`.
 
     Returns
     -------
@@ -728,6 +770,9 @@ def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> 
     >>> cp.bias_vector(spec, (1, 3)).T
     Matrix([[b_{0}, b_{0}, b_{1}, b_{1}]])
     """
+    if layout is not None:
+        shape, rows, _ = matrix_orders(spec, input_shape, layout)
+        return _reordered(bias_vector(spec, shape, bias), rows)
     check_spec(spec)
     shape = _per_sample(spec, input_shape)
     out = spec.output_shape(shape)
