@@ -725,6 +725,44 @@ def _reordered(T: Any, rows: np.ndarray, cols: Any = None) -> Any:
     return out
 
 
+def from_layout(
+    spec: AnySpec, input_shape: Sequence[int], layout: Any, matrix: Any, bias_vector: Any = None
+) -> tuple[tuple[int, ...], Any, Any]:
+    """A matrix (and bias vector) acting on samples flattened in ``layout``, reordered to act
+    on channels-first ones: returns the canonical per-sample input shape, the matrix and the
+    bias vector (``None`` stays ``None``).  Inverse of :func:`conv_matrix`'s ``layout=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convproof as cp
+    >>> from convproof.constructions.matrix import from_layout
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    >>> w = np.array([[[1, 2], [3, 4]]])
+    >>> T = cp.conv_matrix(spec, (3, 2), w, layout="WC")
+    >>> shape, back, _ = from_layout(spec, (3, 2), "WC", T)
+    >>> shape, (back != cp.conv_matrix(spec, shape, w)).nnz
+    ((2, 3), 0)
+    """
+    shape, rows, cols = matrix_orders(spec, input_shape, layout)
+    if matrix is not None:
+        if tuple(getattr(matrix, "shape", ())) != (len(rows), len(cols)):
+            raise ConvProofError(
+                f"matrix must have shape ({len(rows)}, {len(cols)}) (outputs x inputs of one "
+                f"sample), got matrix with shape {getattr(matrix, 'shape', None)}"
+            )
+        matrix = _reordered(matrix, np.argsort(rows), np.argsort(cols))
+    if bias_vector is not None:
+        if not isinstance(bias_vector, sympy.MatrixBase):
+            bias_vector = np.asarray(bias_vector)
+        if len(bias_vector) != len(rows):
+            raise ConvProofError(
+                f"bias_vector must have {len(rows)} entries, got {len(bias_vector)}"
+            )
+        bias_vector = _reordered(bias_vector, np.argsort(rows))
+    return shape, matrix, bias_vector
+
+
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"<array of shape {value.shape}>"
