@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from convproof.errors import ConvProofError
 from convproof.layers.layout import parse_layout, parse_weight_layout
 from convproof.testing.calling import _laid_out
 from convproof.testing.layout_problems import layout_bounds
@@ -31,6 +32,8 @@ from convproof.testing.reports import Counterexample
 from convproof.testing.runner import _evaluate
 
 __all__: list[str] = []
+
+_ALIASES = ("channels_first", "channels_last")
 
 
 def _relaid(a: np.ndarray, like: Any) -> np.ndarray:
@@ -90,14 +93,20 @@ def layout_evaluate(
     Checks the layouts and returns ``(ndim, evaluate)``: ``ndim`` is the layouts' when the
     checker got none (and no specs), ``evaluate`` the runner's comparison with the call in
     the layouts (the runner's own when both are ``None``).  A depthwise weight layout sets
-    ``bounds["groups"] = "depthwise"`` (in place).
+    ``bounds["groups"] = "depthwise"``, an explicit layout ``bounds["batch"]`` (in place).
     """
     if layout is None and weight_layout is None:
         return ndim, _evaluate
+    if isinstance(layout, str) and "N" not in layout and layout not in _ALIASES:
+        raise ConvProofError(
+            f"layout must have the batch axis N (the checkers pass batched inputs), "
+            f"got layout={layout!r}"
+        )
     probe = dict(bounds) if ndim is None else {**bounds, "ndim": ndim}
     lay_ndim = layout_bounds(layout, weight_layout, kind, specs, probe)
-    if probe.get("groups") == "depthwise":
-        bounds["groups"] = "depthwise"
+    for key in ("groups", "batch"):  # a depthwise weight layout; a layout with(out) N
+        if key in probe:
+            bounds[key] = probe[key]
     if ndim is None and specs is None:
         ndim = lay_ndim
 

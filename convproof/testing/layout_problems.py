@@ -13,7 +13,7 @@ Examples
 >>> from convproof.testing.strategies import ConvProblem
 >>> from convproof.testing.layout_problems import problem_arranger
 >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=1, bias=False, ndim=1)
->>> arrange = problem_arranger("NWC", "WIO", "conv", [spec], {})
+>>> arrange = problem_arranger("NWC", "WIO", "conv", [spec], {"batch": None})
 >>> p = arrange(ConvProblem(spec, (1, 2, 3), np.arange(6).reshape(1, 2, 3),
 ...                         np.ones((1, 2, 1)), None))
 >>> p.input_shape, p.x.tolist(), p.weight.shape
@@ -52,7 +52,16 @@ def layout_bounds(
     ndim = bounds.get("ndim")
     lay_ndim = None
     if layout is not None:
-        lay_ndim = parse_layout(layout, ndim, batched=True).ndim
+        data = parse_layout(layout, ndim, batched=True)
+        lay_ndim = data.ndim if layout not in ("channels_first", "channels_last") else None
+        if lay_ndim is not None:  # an explicit layout decides batched or not
+            batch = bounds.get("batch")
+            if batch is not None and batch != data.batched:
+                raise ConvProofError(
+                    f"batch must be {data.batched} (or None) for layout={layout!r}, "
+                    f"got batch={batch!r}"
+                )
+            bounds["batch"] = data.batched
     if weight_layout is not None:
         if kind == "pool":
             raise ConvProofError(
@@ -95,7 +104,8 @@ def problem_arranger(
     layout: Any, weight_layout: Any, kind: str, specs: Any, bounds: dict[str, Any]
 ) -> Callable[[Any], Any]:
     """A function rearranging a channels-first problem into ``layout`` / ``weight_layout``
-    (the identity when both are ``None``); adjusts ``bounds`` as :func:`layout_bounds`.
+    (the identity when both are ``None``); adjusts ``bounds`` as :func:`layout_bounds`
+    (its ``"batch"`` entry is the strategy's ``batch`` argument: pop it after the call).
     Raises ``InvalidArgument`` (the strategies' error) for bad layouts."""
     if layout is None and weight_layout is None:
         return lambda problem: problem

@@ -376,10 +376,12 @@ def conv_problems(
             f"values must be ('integers',) for dtype={dtype!r}, got values={values!r}"
         )
     fixed_batch = _check_optional_bool("batch", batch)
+    bounds["batch"] = fixed_batch
+    arrange = problem_arranger(layout, weight_layout, kind, specs, bounds)
+    fixed_batch = bounds.pop("batch")
     n_max = _check_int("max_batch", max_batch, 1)
     extra = _check_int("max_extra_size", max_extra_size, 0)
     large = _check_bool("large_sizes", large_sizes)
-    arrange = problem_arranger(layout, weight_layout, kind, specs, bounds)
     if specs is None:
         params = inspect.signature(kinds[kind]).parameters
         unknown = sorted(set(bounds) - set(params))
