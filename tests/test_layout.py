@@ -23,7 +23,7 @@ from convproof.layers.layout import parse_layout, parse_weight_layout
 from tests.reference import reference
 
 JAX_REASON = "JAX is not installed (pip install 'jax[cpu]' runs these oracle tests)"
-FEW = settings(max_examples=25, deadline=None,
+FEW = settings(max_examples=15, deadline=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 
 
@@ -389,7 +389,7 @@ def test_check_conv_catches_layout_bugs() -> None:
         return numpy_nhwc_conv(xc, w, bias, **kw)
 
     for bad in (hwio_read_as_ihwo, nhwc_as_nchw):
-        result = cp.check_conv(bad, layout="NHWC", weight_layout="HWIO", max_examples=30, seed=0)
+        result = cp.check_conv(bad, layout="NHWC", weight_layout="HWIO", max_examples=20, seed=0)
         assert not result
         cx = result.counterexample
         assert cx.reason == "values differ"
@@ -404,7 +404,7 @@ def test_check_conv_catches_layout_bugs() -> None:
     nchw = cp.check_conv(
         lambda x, w, bias=None, **kw: move(numpy_nhwc_conv(
             move(x, "NCHW", "NHWC"), move(w, "OIHW", "HWIO"), bias, **kw), "NHWC", "NCHW"),
-        layout="NHWC", weight_layout="HWIO", max_examples=30, seed=0,
+        layout="NHWC", weight_layout="HWIO", max_examples=20, seed=0,
     )  # fmt: skip
     assert not nchw
 
@@ -516,3 +516,45 @@ def test_checkers_need_a_batched_layout() -> None:
         cp.check_conv(numpy_nhwc_conv, layout="HWC")
     with pytest.raises(InvalidArgument, match="batch must be True"):
         cp.strategies.conv_problems(layout="NHWC", batch=False).example()
+
+
+def _torch_nhwc_backward(torch, grad_weight_layout="HWIO"):
+    def backward(grad_output, x, weight, bias=None, **kw):  # NHWC data, HWIO weight, autograd
+        xt = torch.from_numpy(move(x, "NHWC", "NCHW")).requires_grad_()
+        wt = torch.from_numpy(move(weight, "HWIO", "OIHW")).requires_grad_()
+        bt = None if bias is None else torch.from_numpy(bias.copy()).requires_grad_()
+        out = torch.nn.functional.conv2d(xt, wt, bt, **kw)
+        out.backward(torch.from_numpy(move(grad_output, "NHWC", "NCHW")))
+        gb = None if bt is None else bt.grad.numpy()
+        gw = move(wt.grad.numpy(), "OIHW", grad_weight_layout)
+        return move(xt.grad.numpy(), "NCHW", "NHWC"), gw, gb
+
+    return backward
+
+
+def test_check_conv_backward_in_nhwc_hwio(torch) -> None:
+    good = cp.check_conv_backward(_torch_nhwc_backward(torch), layout="NHWC",
+                                  weight_layout="HWIO", max_examples=25, seed=0)  # fmt: skip
+    assert good, good
+    bad = cp.check_conv_backward(_torch_nhwc_backward(torch, "HWOI"), layout="NHWC",
+                                 weight_layout="HWIO", max_examples=20, seed=0)  # fmt: skip
+    cx = bad.counterexample
+    assert not bad and cx.tensor == "grad_weight"
+    assert cx.grad_output.shape[-1] == cx.spec.out_channels  # shown in NHWC
+    # HWOI came back where HWIO was due: the shapes differ, shown as returned
+    assert cx.reason == "wrong shape" and cx.got.shape == (*cx.spec.kernel_size,
+                                                          cx.spec.out_channels, 1)  # fmt: skip
+    assert cx.expected.shape == (*cx.spec.kernel_size, 1, cx.spec.out_channels)
+
+    def pool_backward(grad_output, x, kernel_size, stride, padding, dilation, ceil_mode,
+                      count_include_pad):  # fmt: skip
+        xt = torch.from_numpy(move(x, "NHWC", "NCHW")).requires_grad_()
+        out = torch.nn.functional.max_pool2d(xt, kernel_size, stride, padding, dilation,
+                                             ceil_mode=ceil_mode)  # fmt: skip
+        out.backward(torch.from_numpy(move(grad_output, "NHWC", "NCHW")))
+        return move(xt.grad.numpy(), "NCHW", "NHWC")
+
+    assert cp.check_pool_backward(pool_backward, layout="NHWC", max_examples=25, seed=0)
+    assert not cp.check_pool_backward(pool_backward, layout="NCHW", max_examples=25, seed=0)
+    with pytest.raises(cp.ConvProofError, match="not a pair"):
+        cp.check_conv_backward((pool_backward, pool_backward), layout="NHWC")
