@@ -671,10 +671,9 @@ def conv(
     (1, 3, 3, 3)
     """
     if layout is not None or weight_layout is not None:
-        return call_in_layout(
-            functools.partial(conv, max_bytes=max_bytes), spec, x, weight, bias, layout,
-            weight_layout,
-        )  # fmt: skip
+        compute = functools.partial(conv, max_bytes=max_bytes)
+        x = _as_array("x", x)
+        return call_in_layout(compute, spec, x, weight, bias, layout, weight_layout)
     return _evaluate(spec, x, weight, bias, tuning=_TUNING, max_bytes=max_bytes)
 
 

@@ -382,24 +382,19 @@ def call_in_layout(
 
     Examples
     --------
-    >>> import numpy as np
+    A one-tap layer summing two channels, on a width-3 input given as ``(W, C)``:
+
     >>> import convproof as cp
     >>> from convproof.layers.layout import call_in_layout
     >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=1, bias=False, ndim=1)
-    >>> x = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])  # (W, C) = "WC"
-    >>> call_in_layout(cp.conv, spec, x, np.array([[[1.0]], [[1.0]]]).reshape(1, 2, 1),
-    ...                None, "WC", None)
+    >>> x_wc = [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]]
+    >>> call_in_layout(cp.conv, spec, x_wc, [[[1.0], [1.0]]], None, "WC", None)
     array([[11.],
            [22.],
            [33.]])
     """
     check_spec(spec)
-    try:
-        xa = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise ConvProofError(
-            f"x must be array-like, got x of type {type(x).__name__} ({exc})"
-        ) from None
+    xa = np.asarray(x)  # callers have checked it (conv: numeric._as_array)
     lay = parse_layout(layout, spec.ndim, batched=xa.ndim == spec.ndim + 2)
     w = weight
     if weight_layout is not None:

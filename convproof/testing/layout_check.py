@@ -130,6 +130,9 @@ def _in_user_layout(cx: Counterexample, data: Any, weight: Any, raw: Any) -> Cou
     }  # fmt: skip
     if tensor is not None:
         changes["grad_output"] = back(getattr(cx, "grad_output", None))
+        feeds = list(getattr(cx, "feeds", []))
+        if feeds:  # the definition's terms keep convproof's indices
+            changes["feeds"] = [*feeds, "(these indices channels-first, PyTorch weight layout)"]
     return dataclasses.replace(cx, **changes)
 
 
