@@ -717,10 +717,12 @@ def _reordered(T: Any, rows: np.ndarray, cols: Any = None) -> Any:
     """``T[rows][:, cols]`` for a SciPy, NumPy or SymPy matrix (canonical CSR kept)."""
     if isinstance(T, sympy.MatrixBase):
         return T.extract(rows.tolist(), list(range(T.cols)) if cols is None else cols.tolist())
-    out = T[rows] if cols is None else T[rows][:, cols]
-    if scipy.sparse.issparse(out):
-        out = out.tocsr()
-        out.sum_duplicates()
+    if not scipy.sparse.issparse(T):
+        return T[rows] if cols is None else T[rows][:, cols]
+    out = scipy.sparse.csr_array(T)[rows]  # a row gather
+    if cols is not None:  # entry (r, c) moves to column inverse(cols)[c]: renumber, re-sort
+        out.indices = np.argsort(cols).astype(out.indices.dtype)[out.indices]
+        out.has_sorted_indices = False
         out.sort_indices()
     return out
 
