@@ -37,6 +37,11 @@ def move(a: np.ndarray, src: str, dst: str) -> np.ndarray:
     return np.einsum(f"{src.lower()}->{dst.lower()}", a)
 
 
+def tensor(torch, a: np.ndarray, src: str, dst: str):
+    """``a`` moved from ``src`` to ``dst`` as a fresh contiguous tensor (as real code passes)."""
+    return torch.from_numpy(np.ascontiguousarray(move(a, src, dst)))
+
+
 # --------------------------------------------------------------------------------------
 # parsing: hand-worked tables
 # --------------------------------------------------------------------------------------
@@ -432,7 +437,7 @@ def test_check_conv_transpose_and_pool_in_nhwc(torch) -> None:
         out = torch.nn.functional.conv_transpose2d(
             torch.from_numpy(np.ascontiguousarray(move(x, "NHWC", "NCHW"))),
             torch.from_numpy(np.ascontiguousarray(move(w, "HWOI", "IOHW"))),
-            None if bias is None else torch.from_numpy(bias),
+            None if bias is None else torch.from_numpy(np.ascontiguousarray(bias)),
             **kw,
         )
         return move(out.numpy(), "NCHW", "NHWC")
@@ -445,7 +450,7 @@ def test_check_conv_transpose_and_pool_in_nhwc(torch) -> None:
 
     def nhwc_max_pool(x, kernel_size, stride, padding, dilation, ceil_mode):
         out = torch.nn.functional.max_pool2d(
-            torch.from_numpy(move(x, "NHWC", "NCHW")), kernel_size, stride, padding, dilation,
+            tensor(torch, x, "NHWC", "NCHW"), kernel_size, stride, padding, dilation,
             ceil_mode=ceil_mode)  # fmt: skip
         return move(out.numpy(), "NCHW", "NHWC")
 
@@ -503,6 +508,11 @@ def test_depthwise_specs_and_bad_strategy_layouts() -> None:
     depthwise()
     with pytest.raises(InvalidArgument, match="layout must have 1 spatial axes"):
         cp.strategies.conv_problems(layout="NHWC", ndim=1).example()
+    with pytest.raises(InvalidArgument, match="layout must be None for backward problems"):
+        cp.strategies.conv_backward_problems(layout="NHWC")
+    with pytest.raises(cp.ConvProofError, match=r"got weight_layout=\['H', 'W'"):
+        parse_weight_layout(["H", "W", "I", "O"], cp.ConvSpec(in_channels=1, out_channels=1,
+                                                               kernel_size=1))  # fmt: skip
     with pytest.raises(InvalidArgument, match="weight_layout must be None for pooling"):
         cp.strategies.conv_problems(kind="pool", weight_layout="HWIO").example()
     with warnings.catch_warnings():
@@ -520,11 +530,11 @@ def test_checkers_need_a_batched_layout() -> None:
 
 def _torch_nhwc_backward(torch, grad_weight_layout="HWIO"):
     def backward(grad_output, x, weight, bias=None, **kw):  # NHWC data, HWIO weight, autograd
-        xt = torch.from_numpy(move(x, "NHWC", "NCHW")).requires_grad_()
-        wt = torch.from_numpy(move(weight, "HWIO", "OIHW")).requires_grad_()
+        xt = tensor(torch, x, "NHWC", "NCHW").requires_grad_()
+        wt = tensor(torch, weight, "HWIO", "OIHW").requires_grad_()
         bt = None if bias is None else torch.from_numpy(bias.copy()).requires_grad_()
         out = torch.nn.functional.conv2d(xt, wt, bt, **kw)
-        out.backward(torch.from_numpy(move(grad_output, "NHWC", "NCHW")))
+        out.backward(tensor(torch, grad_output, "NHWC", "NCHW"))
         gb = None if bt is None else bt.grad.numpy()
         gw = move(wt.grad.numpy(), "OIHW", grad_weight_layout)
         return move(xt.grad.numpy(), "NCHW", "NHWC"), gw, gb
@@ -548,10 +558,10 @@ def test_check_conv_backward_in_nhwc_hwio(torch) -> None:
 
     def pool_backward(grad_output, x, kernel_size, stride, padding, dilation, ceil_mode,
                       count_include_pad):  # fmt: skip
-        xt = torch.from_numpy(move(x, "NHWC", "NCHW")).requires_grad_()
+        xt = tensor(torch, x, "NHWC", "NCHW").requires_grad_()
         out = torch.nn.functional.max_pool2d(xt, kernel_size, stride, padding, dilation,
                                              ceil_mode=ceil_mode)  # fmt: skip
-        out.backward(torch.from_numpy(move(grad_output, "NHWC", "NCHW")))
+        out.backward(tensor(torch, grad_output, "NHWC", "NCHW"))
         return move(xt.grad.numpy(), "NCHW", "NHWC")
 
     assert cp.check_pool_backward(pool_backward, layout="NHWC", max_examples=25, seed=0)

@@ -336,6 +336,8 @@ def parse_weight_layout(weight_layout: str | None, spec: Any) -> WeightLayout:
             f"weight_layout needs a ConvSpec or ConvTransposeSpec, got weight_layout="
             f"{weight_layout!r} for {type(spec).__name__}"
         )
+    if weight_layout is not None and not isinstance(weight_layout, str):
+        raise _letters_error("weight_layout", weight_layout, spec.ndim, "O I and the spatial axes")
     return _parse_weight(weight_layout, spec)
 
 

@@ -464,6 +464,12 @@ def conv_backward_problems(
     >>> p.input_shape, p.grad_output.shape == p.spec.output_shape(p.input_shape)
     ((1, 1), True)
     """
+    for name in ("layout", "weight_layout"):  # grad_output is drawn from the canonical shape
+        if kwargs.get(name) is not None:
+            raise InvalidArgument(
+                f"{name} must be None for backward problems (check_conv_backward takes "
+                f"{name}=), got {name}={kwargs[name]!r}"
+            )
     problems = conv_problems(dtype=dtype, max_value=max_value, **kwargs)
     vmax = _check_int("max_value", max_value, 0)
     kinds = _check_subset("values", kwargs.get("values", ("integers",)), VALUE_KINDS)
