@@ -564,7 +564,14 @@ def test_check_conv_backward_in_nhwc_hwio(torch) -> None:
         out.backward(tensor(torch, grad_output, "NHWC", "NCHW"))
         return move(xt.grad.numpy(), "NCHW", "NHWC")
 
-    assert cp.check_pool_backward(pool_backward, layout="NHWC", max_examples=25, seed=0)
+    def nhwc_pool_backward(grad_output, x, kernel_size, stride, padding, dilation, ceil_mode,
+                           count_include_pad):  # fmt: skip
+        spec = cp.PoolSpec(kind="max", kernel_size=kernel_size, stride=stride, padding=padding,
+                           dilation=dilation, ceil_mode=ceil_mode)  # fmt: skip
+        gi = cp.pool_backward(spec, move(x, "NHWC", "NCHW"), move(grad_output, "NHWC", "NCHW"))
+        return move(gi, "NCHW", "NHWC")
+
+    assert cp.check_pool_backward(nhwc_pool_backward, layout="NHWC", max_examples=25, seed=0)
     assert not cp.check_pool_backward(pool_backward, layout="NCHW", max_examples=25, seed=0)
     with pytest.raises(cp.ConvProofError, match="not a pair"):
         cp.check_conv_backward((pool_backward, pool_backward), layout="NHWC")
