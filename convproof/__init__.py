@@ -37,6 +37,9 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "settings": "DEFAULT_MAX_BYTES get_max_bytes memory_limit resolve_max_bytes set_max_bytes",
     "layers.size_sets": "SizeSet",
+    "layers.layout": (
+        "DATA_LAYOUTS WEIGHT_LAYOUTS DataLayout WeightLayout parse_layout parse_weight_layout"
+    ),
     "formulas.derived": "SYMBOLS Formula macs_formula output_size_formula params_formula",
     "formulas.equality": "FormulaProof prove_formula_equal",
     "formulas.theorems": (
@@ -117,6 +120,7 @@ if TYPE_CHECKING:
     from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
+    from convproof.layers.layout import *  # noqa: F403
     from convproof.layers.size_sets import *  # noqa: F403
     from convproof.networks.closed_form import *  # noqa: F403
     from convproof.networks.graph import *  # noqa: F403

@@ -56,6 +56,7 @@ from convproof.constructions import index as _index
 from convproof.constructions.index import AxisPattern, axis_patterns
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError
+from convproof.layers.layout import matrix_orders, parse_weight_layout
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec, refuse_lp
 from convproof.settings import resolve_max_bytes
@@ -562,6 +563,8 @@ def conv_matrix(
     dtype: Any = None,
     max_bytes: int | None = None,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
 ) -> Any:
     """The layer's matrix ``T`` with ``vec(Z) = T @ vec(X) + bias_vector``.
 
@@ -588,6 +591,14 @@ def conv_matrix(
         Show a progress bar (``tqdm`` on stderr) over the numeric build's steps (values,
         column indices, row pointers, assembly).  Default: only on a terminal and for
         matrices of more than 20 M entries (about 2 s).
+    layout : str, optional
+        Data layout (``"NHWC"``, ``"HWC"``, ``"NWC"``, ``"channels_last"``, ...; see
+        :mod:`convproof.layers.layout`): ``input_shape`` is in it, and the matrix acts on
+        one sample flattened row-major in it, giving the output flattened in it.  Its rows
+        and columns are those of the channels-first matrix, permuted.
+    weight_layout : str, optional
+        Layout of ``weight`` (``"HWIO"``, ``"HWOI"``, ``"HWCM"``, ...).  The symbolic
+        matrix (``weight=None``) keeps the symbols' PyTorch indices.
 
     Returns
     -------
@@ -644,7 +655,21 @@ def conv_matrix(
     Matrix([
     [1/2, 1/2, 0],
     [  0,   0, 1]])
+
+    Channels-last (rows and columns ordered as ``(H, W, C)`` flattened):
+
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    >>> cp.conv_matrix(spec, (3, 2), np.array([[[1, 2], [3, 4]]]), layout="WC").toarray()
+    array([[1, 3, 2, 4, 0, 0],
+           [0, 0, 1, 3, 2, 4]])
     """
+    if layout is not None or weight_layout is not None:
+        shape, rows, cols = matrix_orders(spec, input_shape, layout)
+        if weight_layout is not None:
+            lay = parse_weight_layout(weight_layout, spec)
+            weight = None if weight is None else lay.to_canonical(weight)
+        T = conv_matrix(spec, shape, weight, dtype=dtype, max_bytes=max_bytes, progress=progress)
+        return _reordered(T, rows, cols)
     plan = _plan(spec, input_shape)
     if plan.pool:
         if weight is not None:
@@ -687,6 +712,58 @@ def conv_matrix(
     return _numeric(plan, np.ascontiguousarray(w), w.dtype, progress)
 
 
+def _reordered(T: Any, rows: np.ndarray, cols: Any = None) -> Any:
+    """``T[rows][:, cols]`` for a SciPy, NumPy or SymPy matrix (canonical CSR kept)."""
+    if isinstance(T, sympy.MatrixBase):
+        return T.extract(rows.tolist(), list(range(T.cols)) if cols is None else cols.tolist())
+    if not scipy.sparse.issparse(T):
+        return T[rows] if cols is None else T[rows][:, cols]
+    out = scipy.sparse.csr_array(T)[rows]  # a row gather
+    if cols is not None:  # entry (r, c) moves to column inverse(cols)[c]: renumber, re-sort
+        out.indices = np.argsort(cols).astype(out.indices.dtype)[out.indices]
+        out.has_sorted_indices = False
+        out.sort_indices()
+    return out
+
+
+def from_layout(
+    spec: AnySpec, input_shape: Sequence[int], layout: Any, matrix: Any, bias_vector: Any = None
+) -> tuple[tuple[int, ...], Any, Any]:
+    """A matrix (and bias vector) acting on samples flattened in ``layout``, reordered to act
+    on channels-first ones: returns the canonical per-sample input shape, the matrix and the
+    bias vector (``None`` stays ``None``).  Inverse of :func:`conv_matrix`'s ``layout=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convproof as cp
+    >>> from convproof.constructions.matrix import from_layout
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, bias=False, ndim=1)
+    >>> w = np.array([[[1, 2], [3, 4]]])
+    >>> T = cp.conv_matrix(spec, (3, 2), w, layout="WC")
+    >>> shape, back, _ = from_layout(spec, (3, 2), "WC", T)
+    >>> shape, (back != cp.conv_matrix(spec, shape, w)).nnz
+    ((2, 3), 0)
+    """
+    shape, rows, cols = matrix_orders(spec, input_shape, layout)
+    if matrix is not None:
+        if tuple(getattr(matrix, "shape", ())) != (len(rows), len(cols)):
+            raise ConvProofError(
+                f"matrix must have shape ({len(rows)}, {len(cols)}) (outputs x inputs of one "
+                f"sample), got matrix with shape {getattr(matrix, 'shape', None)}"
+            )
+        matrix = _reordered(matrix, np.argsort(rows), np.argsort(cols))
+    if bias_vector is not None:
+        if not isinstance(bias_vector, sympy.MatrixBase):
+            bias_vector = np.asarray(bias_vector)
+        if len(bias_vector) != len(rows):
+            raise ConvProofError(
+                f"bias_vector must have {len(rows)} entries, got {len(bias_vector)}"
+            )
+        bias_vector = _reordered(bias_vector, np.argsort(rows))
+    return shape, matrix, bias_vector
+
+
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"<array of shape {value.shape}>"
@@ -694,7 +771,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> Any:
+def bias_vector(
+    spec: AnySpec, input_shape: Sequence[int], bias: Any = None, *, layout: str | None = None
+) -> Any:
     """The bias term of ``vec(Z) = T @ vec(X) + bias_vector`` for one sample.
 
     Parameters
@@ -705,6 +784,9 @@ def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> 
     bias : array_like, optional
         ``(C_out,)`` numeric bias.  ``None``: the symbolic column of ``b_{o}`` symbols (zeros
         when the layer has no bias).
+    layout : str, optional
+        Data layout of ``input_shape`` and of the output's unrolling, as for
+        :func:`conv_matrix`.
 
     Returns
     -------
@@ -727,6 +809,9 @@ def bias_vector(spec: AnySpec, input_shape: Sequence[int], bias: Any = None) -> 
     >>> cp.bias_vector(spec, (1, 3)).T
     Matrix([[b_{0}, b_{0}, b_{1}, b_{1}]])
     """
+    if layout is not None:
+        shape, rows, _ = matrix_orders(spec, input_shape, layout)
+        return _reordered(bias_vector(spec, shape, bias), rows)
     check_spec(spec)
     shape = _per_sample(spec, input_shape)
     out = spec.output_shape(shape)

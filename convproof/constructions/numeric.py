@@ -53,6 +53,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convproof.errors import ConvProofError, MemoryLimitError
+from convproof.layers.layout import call_in_layout
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
 from convproof.layers.window import check_spec
@@ -649,7 +650,14 @@ def _work_bytes(spec: Any, shape: tuple[int, ...], itemsize: int) -> int:
 
 
 def conv(
-    spec: Any, x: Any, weight: Any = None, bias: Any = None, *, max_bytes: int | None = None
+    spec: Any,
+    x: Any,
+    weight: Any = None,
+    bias: Any = None,
+    *,
+    max_bytes: int | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
 ) -> np.ndarray:
     """Evaluate a convolution, transposed convolution or pooling layer on an array.
 
@@ -669,11 +677,19 @@ def conv(
         Refuse when the work arrays (padded input, im2col columns, output) are estimated
         above this many bytes (default :func:`convproof.get_max_bytes`); the
         estimate is made before anything is allocated.
+    layout : str, optional
+        Axis order of ``x`` and of the result: ``"NHWC"``, ``"NWC"``, ``"NDHWC"``,
+        ``"HWC"`` (one sample), ``"channels_last"``, any order of the letters (see
+        :mod:`convproof.layers.layout`).  Default: channels-first.
+    weight_layout : str, optional
+        Axis order of ``weight``: ``"HWIO"`` (TensorFlow, JAX), ``"HWOI"`` (TF
+        transposed), ``"HWCM"`` (TF depthwise, ``groups == in_channels``), any order of
+        the letters.  Default: PyTorch's layout.
 
     Returns
     -------
     numpy.ndarray
-        ``spec.output_shape(x.shape)``, batched when ``x`` is.
+        ``spec.output_shape(x.shape)``, batched when ``x`` is (in ``layout``).
 
         ================================  =========================================
         inputs                            result dtype
@@ -714,7 +730,18 @@ def conv(
     ...                          bias=False, ndim=1)
     >>> cp.conv(t, np.array([[1, 2]]), np.array([[[1, 10]]]))
     array([[ 1, 10,  2, 20]])
+
+    Channels-last data and TensorFlow's weight layout:
+
+    >>> spec = cp.ConvSpec(in_channels=2, out_channels=3, kernel_size=2, bias=False)
+    >>> x, w = np.ones((1, 4, 4, 2)), np.ones((2, 2, 2, 3))  # NHWC, HWIO
+    >>> cp.conv(spec, x, w, layout="NHWC", weight_layout="HWIO").shape
+    (1, 3, 3, 3)
     """
+    if layout is not None or weight_layout is not None:
+        compute = functools.partial(conv, max_bytes=max_bytes)
+        x = _as_array("x", x)
+        return call_in_layout(compute, spec, x, weight, bias, layout, weight_layout)
     return _evaluate(spec, x, weight, bias, tuning=_TUNING, max_bytes=max_bytes)
 
 

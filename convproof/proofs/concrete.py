@@ -62,7 +62,9 @@ from convproof.constructions.definition import (
     layout_of,
     monomial_count,
 )
+from convproof.constructions.matrix import from_layout
 from convproof.errors import ConvProofError
+from convproof.layers.layout import parse_layout, parse_weight_layout
 from convproof.layers.spec import PoolSpec
 from convproof.proofs.claimed_matrix import (
     library_object_check,
@@ -146,6 +148,8 @@ def prove(
     crosscheck: bool | None = None,
     max_bytes: int | None = None,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
 ) -> ProofResult:
     """Prove that a conv matrix computes the layer's sliding-window sum, exactly.
 
@@ -190,6 +194,12 @@ def prove(
         Show a progress bar (``tqdm``, on stderr) while comparing the blocks.  Default
         (``None``): only when stderr is a terminal and the layer has more than 20 million
         monomials.
+    layout, weight_layout : str, optional
+        The claimed ``matrix`` (and ``bias_vector``) act on samples flattened in
+        ``layout`` (``"NHWC"``, ``"HWC"``, ...; ``input_shape`` is in it) and ``weight``
+        is in ``weight_layout`` (``"HWIO"``, ...), as :func:`convproof.conv_matrix` builds
+        them with these keywords.  Needs a claimed ``matrix``; the counterexample's
+        indices are channels-first.
 
     Returns
     -------
@@ -269,6 +279,11 @@ def prove(
     >>> print(bad.counterexample)
     output [0, 0, 0]: coefficient of x_{0,0,0}*w_{0,0,0,0} is 0, the definition says 1
     """
+    if layout is not None or weight_layout is not None:
+        return _prove_in_layout(
+            spec, input_shape, matrix, weight, bias, bias_vector, layout, weight_layout,
+            crosscheck=crosscheck, max_bytes=max_bytes, progress=progress,
+        )  # fmt: skip
     t0 = time.perf_counter()
     lay = layout_of(spec, input_shape)
     streaming = matrix is None and not (isinstance(spec, PoolSpec) and spec.kind == "max")
@@ -386,6 +401,33 @@ def prove(
         checks.extend(sympy_crosschecks(spec, lay, definition_table(spec, lay)))
         scope["SymPy objects"] = "sliding_sum and the symbolic conv_matrix, compared exactly"
     return replace(combine(statement, checks, sizes, t0, method=method), scope=scope)
+
+
+def _prove_in_layout(
+    spec: Any, input_shape: Any, matrix: Any, weight: Any, bias: Any, bias_vector: Any,
+    layout: Any, weight_layout: Any, **options: Any,
+) -> ProofResult:  # fmt: skip
+    """:func:`prove` for a matrix claimed in a data layout: reordered to channels-first by
+    the layout's row-major element order, then proved as usual."""
+    if matrix is None:
+        raise ConvProofError(
+            f"layout={layout!r} / weight_layout={weight_layout!r} need a claimed matrix "
+            f"(matrix=...), got matrix=None"
+        )
+    shape, canonical_matrix, canonical_bias = from_layout(
+        spec, input_shape, layout, matrix, bias_vector
+    )
+    if weight is not None and weight_layout is not None:
+        weight = parse_weight_layout(weight_layout, spec).to_canonical(weight)
+    res = prove(
+        spec, shape, matrix=canonical_matrix, weight=weight, bias=bias,
+        bias_vector=canonical_bias, **options,
+    )  # fmt: skip
+    lay = parse_layout(layout, spec.ndim, batched=len(tuple(input_shape)) == spec.ndim + 2)
+    text = f"rows and columns in {lay.per_sample().text} order (row-major)"
+    if weight_layout is not None:
+        text += f", weight in {weight_layout}"
+    return replace(res, scope={**res.scope, "layout": text + "; counterexample channels-first"})
 
 
 def _rc(lay: Layout, cx: ProofCounterexample) -> tuple[int, int]:

@@ -74,6 +74,7 @@ from typing import Any
 
 from convproof.errors import ConvProofError
 from convproof.testing.calling import LAYOUTS
+from convproof.testing.layout_check import layout_evaluate
 from convproof.testing.reports import CheckResult, UnexercisedWarning
 from convproof.testing.reports import Counterexample as Counterexample  # its home is reports
 from convproof.testing.runner import (
@@ -115,6 +116,15 @@ _COMMON_PARAMETERS = """
         an int or ``"valid"`` / ``"same"``), as most real code expects.
     layouts : sequence of {"C", "F", "strided"}
         Memory layouts ``x`` and ``weight`` are passed in (see :data:`LAYOUTS`).
+    layout : str, optional
+        Axis order ``fn`` takes ``x`` in and returns its result in: ``"NHWC"``, ``"NWC"``,
+        ``"NDHWC"``, ``"channels_last"``, any order of the letters (see
+        :mod:`convproof.layers.layout`; an explicit one also sets ``ndim``).  Default:
+        channels-first.  A counterexample is shown in it.
+    weight_layout : str, optional
+        Axis order of the weight ``fn`` takes (not for pooling): ``"HWIO"`` (TensorFlow,
+        JAX), ``"HWOI"`` (TF transposed), ``"HWCM"`` (TF depthwise: only depthwise specs
+        are drawn), any order of the letters.  Default: PyTorch's layout.
     progress : bool, optional
         Show a progress bar over the examples (``tqdm``, on stderr).  Default: only when
         stderr is a terminal.
@@ -147,6 +157,8 @@ def check_conv(
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a convolution with PyTorch's functional signature against convproof.
@@ -216,9 +228,10 @@ def check_conv(
     (0.25, 0.0, 0.0)
     """
     defaults = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
+    ndim, evaluate = layout_evaluate("conv", ndim, specs, bounds, layout, weight_layout)
     plan = _plan("conv", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "conv", plan, max_examples, seed, derandomize, rtol, atol,
-                                  progress=_progress(progress)))  # fmt: skip
+                                  evaluate, progress=_progress(progress)))  # fmt: skip
 
 
 def check_conv_transpose(
@@ -234,6 +247,8 @@ def check_conv_transpose(
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a transposed convolution (``F.conv_transpose2d`` signature).
@@ -262,9 +277,10 @@ def check_conv_transpose(
     True
     """
     defaults = {"paddings": ("int", "per_dim")}
+    ndim, evaluate = layout_evaluate("conv_transpose", ndim, specs, bounds, layout, weight_layout)
     plan = _plan("conv_transpose", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(
-        _run(fn, "conv_transpose", plan, max_examples, seed, derandomize, rtol, atol,
+        _run(fn, "conv_transpose", plan, max_examples, seed, derandomize, rtol, atol, evaluate,
              progress=_progress(progress))
     )  # fmt: skip
 
@@ -283,6 +299,7 @@ def check_pool(
     scalar_args: bool = False,
     layouts: Any = LAYOUTS,
     progress: bool | None = None,
+    layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test max, average or Lp pooling (``F.max_pool2d`` / ``avg_pool2d`` / ``lp_pool2d``).
@@ -315,9 +332,10 @@ def check_pool(
     if kind not in ("max", "avg", "lp"):
         raise ConvProofError(f"kind must be 'max', 'avg' or 'lp', got kind={kind!r}")
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
+    ndim, evaluate = layout_evaluate("pool", ndim, specs, bounds, layout, None)
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol,
-                                  progress=_progress(progress)))  # fmt: skip
+                                  evaluate, progress=_progress(progress)))  # fmt: skip
 
 
 for _checker in (check_conv, check_conv_transpose, check_pool):

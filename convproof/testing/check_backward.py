@@ -69,6 +69,7 @@ from convproof.testing.calling import (
     _probe_problem,
     _SignatureError,
 )
+from convproof.testing.layout_check import layout_evaluate
 from convproof.testing.reports import CheckResult, Counterexample, _plain, _user_error
 from convproof.testing.runner import (
     _PRECISION,
@@ -449,16 +450,32 @@ def _as_fn(fn: Any) -> Any:
     return fn
 
 
+def _layouts(
+    kind: str, ndim: int | None, bounds: dict[str, Any], layout: Any, weight_layout: Any, f: Any
+) -> tuple[int, Callable[..., Any]]:
+    """``ndim`` (the layout's, else 2) and the comparison with the call in the layouts."""
+    if isinstance(f, _Pair) and (layout is not None or weight_layout is not None):
+        raise ConvProofError(
+            f"layout and weight_layout need one backward function, not a pair, got "
+            f"layout={layout!r}, weight_layout={weight_layout!r}"
+        )
+    nd, evaluate = layout_evaluate(kind, ndim, None, bounds, layout, weight_layout, _evaluate,
+                                   backward=True)  # fmt: skip
+    return (2 if nd is None else nd), evaluate
+
+
 def check_conv_backward(
     fn: Any,
     *,
-    ndim: int = 2,
+    ndim: int | None = None,
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a convolution backward pass against :func:`convproof.conv_backward`.
@@ -479,6 +496,11 @@ def check_conv_backward(
     ndim, max_examples, seed, derandomize, rtol, atol, progress, **bounds
         As for :func:`convproof.check_conv` (same defaults: symmetric integer padding,
         zero padding mode; arrays of small integers, so float64 results are exact).
+    layout, weight_layout : str, optional
+        As for :func:`convproof.check_conv`: ``grad_output``, ``x`` and ``grad_input`` in
+        ``layout`` (``"NHWC"``, ...), ``weight`` and ``grad_weight`` in ``weight_layout``
+        (``"HWIO"``, ...); not with a pair of functions.  ``check_pool_backward`` takes
+        ``layout``.
 
     Returns
     -------
@@ -506,21 +528,24 @@ def check_conv_backward(
     defaults: dict[str, Any] = {"paddings": ("int", "per_dim"), "padding_modes": ("zeros",)}
     if isinstance(f, _Pair):
         defaults["bias"] = False
-    problems = _problems("conv", ndim, defaults, bounds)
+    nd, evaluate = _layouts("conv", ndim, bounds, layout, weight_layout, f)
+    problems = _problems("conv", nd, defaults, bounds)
     return _run(f, "conv_backward", problems, max_examples, seed, derandomize, rtol, atol,
-                _evaluate=_evaluate, progress=progress)  # fmt: skip
+                _evaluate=evaluate, progress=progress)  # fmt: skip
 
 
 def check_conv_transpose_backward(
     fn: Callable[..., Any],
     *,
-    ndim: int = 2,
+    ndim: int | None = None,
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
     progress: bool | None = None,
+    layout: str | None = None,
+    weight_layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a transposed-convolution backward pass.
@@ -553,22 +578,24 @@ def check_conv_transpose_backward(
     """
     f = _as_fn(fn)
     defaults = {"paddings": ("int", "per_dim")}
-    problems = _problems("conv_transpose", ndim, defaults, bounds)
+    nd, evaluate = _layouts("conv_transpose", ndim, bounds, layout, weight_layout, f)
+    problems = _problems("conv_transpose", nd, defaults, bounds)
     return _run(f, "conv_transpose_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, _evaluate=_evaluate, progress=progress)  # fmt: skip
+                atol, _evaluate=evaluate, progress=progress)  # fmt: skip
 
 
 def check_pool_backward(
     fn: Callable[..., Any],
     *,
     kind: str = "max",
-    ndim: int = 2,
+    ndim: int | None = None,
     max_examples: int = 100,
     seed: int | None = None,
     derandomize: bool = False,
     rtol: float = 0.0,
     atol: float = 0.0,
     progress: bool | None = None,
+    layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
     """Property-test a max- or average-pooling backward pass.
@@ -601,9 +628,10 @@ def check_pool_backward(
         raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
     f = _as_fn(fn)
     defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
-    problems = _problems("pool", ndim, defaults, bounds)
+    nd, evaluate = _layouts("pool", ndim, bounds, layout, None, f)
+    problems = _problems("pool", nd, defaults, bounds)
     return _run(f, f"{kind}_pool_backward", problems, max_examples, seed, derandomize, rtol,
-                atol, _evaluate=_evaluate, progress=progress)  # fmt: skip
+                atol, _evaluate=evaluate, progress=progress)  # fmt: skip
 
 
 @_assert_doc

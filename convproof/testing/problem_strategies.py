@@ -26,6 +26,7 @@ from hypothesis.extra import numpy as hnp
 
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, Spec
+from convproof.testing.layout_problems import problem_arranger
 from convproof.testing.spec_strategies import (
     _check_bool,
     _check_int,
@@ -225,7 +226,11 @@ def _spec_violation(spec: Spec, name: str, value: Any) -> str | None:
         "max_stride": lambda: max(getattr(spec, "stride", None) or (1,)) <= value,
         "max_dilation": lambda: max(spec.dilation) <= value,
         "max_padding": lambda: max(pads, default=0) <= value,
-        "groups": lambda: value or getattr(spec, "groups", 1) == 1,
+        "groups": lambda: (
+            getattr(spec, "groups", None) == getattr(spec, "in_channels", None)
+            if value == "depthwise"
+            else value or getattr(spec, "groups", 1) == 1
+        ),
         "bias": lambda: value is None or not conv_like or getattr(spec, "bias", None) == value,
         "padding_modes": lambda: spec.padding_mode in tuple(value),
         "kinds": lambda: not isinstance(spec, PoolSpec) or spec.kind in tuple(value),
@@ -292,6 +297,8 @@ def conv_problems(
     max_batch: int = 2,
     max_extra_size: int = 3,
     large_sizes: bool = False,
+    layout: str | None = None,
+    weight_layout: str | None = None,
     **bounds: Any,
 ) -> st.SearchStrategy[ConvProblem]:
     """Strategy for :class:`ConvProblem` tuples ``(spec, input_shape, x, weight, bias)``.
@@ -318,6 +325,11 @@ def conv_problems(
         ``"wide"`` need a float dtype.
     batch, max_batch, max_extra_size, large_sizes
         As for :func:`input_shapes`.
+    layout, weight_layout : str, optional
+        Draw the problems in these layouts (``"NHWC"``, ``"HWIO"``, ...; see
+        :mod:`convproof.layers.layout`): ``input_shape`` and ``x`` in ``layout``,
+        ``weight`` in ``weight_layout`` (a depthwise one such as ``"HWCM"`` draws
+        depthwise specs only).  Default: channels-first, PyTorch's weight layouts.
     **bounds
         Passed to the spec strategy (``ndim``, ``max_channels``, ...).
 
@@ -330,6 +342,10 @@ def conv_problems(
     ...          lambda p: p.x.min() < 0)
     >>> float(p.x.min())  # the smallest negative dyadic value
     -0.5
+    >>> p = find(cp.strategies.conv_problems(specs=[spec], layout="NWC", batch=True),
+    ...          lambda p: p.input_shape[1] > 2)
+    >>> p.input_shape, p.x.shape  # (N, W, C)
+    ((1, 3, 1), (1, 3, 1))
     """
     kinds: dict[str, Callable[..., st.SearchStrategy[Any]]] = {
         "conv": conv_specs,
@@ -351,6 +367,9 @@ def conv_problems(
             f"values must be ('integers',) for dtype={dtype!r}, got values={values!r}"
         )
     fixed_batch = _check_optional_bool("batch", batch)
+    bounds["batch"] = fixed_batch
+    arrange = problem_arranger(layout, weight_layout, kind, specs, bounds)
+    fixed_batch = bounds.pop("batch")
     n_max = _check_int("max_batch", max_batch, 1)
     extra = _check_int("max_extra_size", max_extra_size, 0)
     large = _check_bool("large_sizes", large_sizes)
@@ -381,7 +400,7 @@ def conv_problems(
             weight = _array(draw, spec.weight_shape, dtype, vmax, value_kind, bits)
             if spec.bias:
                 bias = _array(draw, (spec.out_channels,), dtype, vmax, value_kind, bits)
-        return ConvProblem(spec, shape, x, weight, bias)
+        return arrange(ConvProblem(spec, shape, x, weight, bias))
 
     return build()
 
@@ -425,6 +444,12 @@ def conv_backward_problems(
     >>> p.input_shape, p.grad_output.shape == p.spec.output_shape(p.input_shape)
     ((1, 1), True)
     """
+    for name in ("layout", "weight_layout"):  # grad_output is drawn from the canonical shape
+        if kwargs.get(name) is not None:
+            raise InvalidArgument(
+                f"{name} must be None for backward problems (check_conv_backward takes "
+                f"{name}=), got {name}={kwargs[name]!r}"
+            )
     problems = conv_problems(dtype=dtype, max_value=max_value, **kwargs)
     vmax = _check_int("max_value", max_value, 0)
     kinds = _check_subset("values", kwargs.get("values", ("integers",)), VALUE_KINDS)

@@ -161,14 +161,17 @@ def _per_axis(draw: Any, ndim: int, lo: int, hi: int, same: bool = False) -> tup
     return tuple(draw(st.integers(lo, hi)) for _ in range(ndim))
 
 
-def _draw_channels(draw: Any, lo: int, hi: int, allow_groups: bool) -> tuple[int, int, int]:
-    """``(in_channels, out_channels, groups)`` with groups dividing both, within bounds."""
+def _draw_channels(draw: Any, lo: int, hi: int, allow_groups: Any) -> tuple[int, int, int]:
+    """``(in_channels, out_channels, groups)`` with groups dividing both, within bounds
+    (``allow_groups="depthwise"``: ``groups == in_channels``)."""
     feasible = [1]
     if allow_groups:
         feasible += [g for g in range(2, hi + 1) if g * -(-lo // g) <= hi]
+    if allow_groups == "depthwise":
+        feasible = [g for g in feasible if g >= lo]
     g = draw(st.sampled_from(feasible))
     m_lo, m_hi = -(-lo // g), hi // g
-    c_in = g * draw(st.integers(m_lo, m_hi))
+    c_in = g if allow_groups == "depthwise" else g * draw(st.integers(m_lo, m_hi))
     c_out = g * draw(st.integers(m_lo, m_hi))
     return c_in, c_out, g
 
@@ -239,7 +242,7 @@ def conv_specs(
     max_padding: int = 2,
     paddings: Sequence[str] = CONV_PADDING_FORMS,
     padding_modes: Sequence[str] = PADDING_MODES,
-    groups: bool = True,
+    groups: bool | str = True,
     bias: bool | None = None,
     same_per_axis: bool = False,
     legality: str = "pytorch",
@@ -262,8 +265,10 @@ def conv_specs(
         ``"full"``, ``"SAME_UPPER"``, ``"SAME_LOWER"``.
     padding_modes : sequence of str
         Subset of ``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``.
-    groups : bool
-        Whether ``groups > 1`` may be drawn.
+    groups : bool or "depthwise"
+        Whether ``groups > 1`` may be drawn; ``"depthwise"``: always ``groups ==
+        in_channels`` (``out_channels`` a multiple of it, as in a depthwise weight layout
+        such as ``"HWCM"``).
     bias : bool or None
         Fix ``bias``, or ``None`` to draw it.
     same_per_axis : bool
@@ -285,7 +290,7 @@ def conv_specs(
     c_lo, c_hi = _check_channels(min_channels, max_channels)
     forms = _check_subset("paddings", paddings, CONV_PADDING_FORMS)
     modes = _check_subset("padding_modes", padding_modes, padding_mode_names())
-    allow_groups = _check_bool("groups", groups)
+    allow_groups = groups if groups == "depthwise" else _check_bool("groups", groups)
     fixed_bias = _check_optional_bool("bias", bias)
     same = _check_bool("same_per_axis", same_per_axis)
     profile = _check_legality(legality)
