@@ -2,26 +2,32 @@
 
 convproof's specs follow PyTorch's rules.  The table below records where the other
 frameworks differ, as observed by running each rule's witness (a small call that breaks
-the rule) on PyTorch 2.13, JAX 0.10 (CPU) and onnxruntime 1.32 (opset 19);
+the rule) on PyTorch 2.13, JAX 0.10 (CPU), onnxruntime 1.32 (opset 19) and TensorFlow 2.21
+(CPU, ``tf.nn`` ops; Keras 3.15 layers where ``tf.nn`` has no such argument);
 ``tests/test_legality.py`` re-runs every witness on whatever is installed and fails when a
-framework's behaviour no longer matches the table.  TensorFlow is not installed here, so its
-column is ``None`` (not checked).  ``None`` also marks a framework without the argument.
+framework's behaviour no longer matches the table.  ``None`` marks a framework without the
+argument.
 
 ==================================  =======  ====  =====  ==========
 rule                                pytorch  onnx  jax    tensorflow
 ==================================  =======  ====  =====  ==========
-negative_padding                    no       yes   yes    ?
-empty_output                        no       no    yes    ?
-pool_padding_over_half_kernel       no       yes   yes    ?
-pool_padding_at_least_kernel        no       no    yes    ?
-avg_pool_dilation                   no       yes   yes    ?
-same_with_stride                    no       yes   yes    ?
-same_with_dilation                  yes      no    yes    ?
-output_padding_at_least_stride      yes      no    --     ?
-padding_modes_in_the_call           yes      no    no     ?
+negative_padding                    no       yes   yes    no
+empty_output                        no       no    yes    no (a)
+pool_padding_over_half_kernel       no       yes   yes    yes
+pool_padding_at_least_kernel        no       no    yes    no
+avg_pool_dilation                   no       yes   yes    yes
+same_with_stride                    no       yes   yes    yes
+same_with_dilation                  yes      no    yes    yes
+output_padding_at_least_stride      yes      no    --     no (b)
+padding_modes_in_the_call           yes      no    no     no
 ==================================  =======  ====  =====  ==========
 
 (``onnx`` is onnxruntime's CPU kernels; ONNX's spec text is stricter on negative pads.)
+(a) Keras refuses it; ``tf.nn.conv2d`` raises nothing but, with oneDNN on (TF's default on
+x86 CPUs), returns a wrong-shaped tensor of uninitialised memory, and ``tf.nn.max_pool2d``
+kills the process (SIGFPE); with ``TF_ENABLE_ONEDNN_OPTS=0`` both return an empty output.
+(b) Keras's ``Conv2DTranspose``; ``tf.nn.conv_transpose`` takes an output shape instead.
+Explicit pooling padding is ``tf.nn.max_pool2d``'s (``avg_pool`` accepts names only).
 
 Examples
 --------
@@ -56,31 +62,48 @@ class Rule:
     accepted: dict[str, bool | None]
 
 
-def _r(name: str, question: str, pytorch: bool, onnx: bool, jax: bool | None) -> Rule:
-    return Rule(name, question, {"pytorch": pytorch, "onnx": onnx, "jax": jax, "tensorflow": None})
+def _r(
+    name: str, question: str, pytorch: bool, onnx: bool, jax: bool | None, tensorflow: bool
+) -> Rule:
+    answers = {"pytorch": pytorch, "onnx": onnx, "jax": jax, "tensorflow": tensorflow}
+    return Rule(name, question, answers)
 
 
 RULES: tuple[Rule, ...] = (
-    _r("negative_padding", "conv padding below 0 (a crop)", False, True, True),
-    _r("empty_output", "a conv whose output size is 0", False, False, True),
+    _r("negative_padding", "conv padding below 0 (a crop)", False, True, True, False),
+    _r("empty_output", "a conv whose output size is 0", False, False, True, False),
     _r(
-        "pool_padding_over_half_kernel", "pooling padding above kernel_size // 2", False, True, True
+        "pool_padding_over_half_kernel",
+        "pooling padding above kernel_size // 2",
+        False,
+        True,
+        True,
+        True,
     ),
-    _r("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True),
-    _r("avg_pool_dilation", "average pooling with dilation > 1", False, True, True),
-    _r("same_with_stride", "size-dependent SAME padding with stride > 1", False, True, True),
-    _r("same_with_dilation", "SAME padding named in the call with dilation > 1", True, False, True),
+    _r("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True, False),
+    _r("avg_pool_dilation", "average pooling with dilation > 1", False, True, True, True),
+    _r("same_with_stride", "size-dependent SAME padding with stride > 1", False, True, True, True),
+    _r(
+        "same_with_dilation",
+        "SAME padding named in the call with dilation > 1",
+        True,
+        False,
+        True,
+        True,
+    ),
     _r(
         "output_padding_at_least_stride",
         "transposed output_padding >= stride (< dilation)",
         True,
         False,
         None,
+        False,
     ),
     _r(
         "padding_modes_in_the_call",
         "reflect / replicate / circular padding in the conv call",
         True,
+        False,
         False,
         False,
     ),
@@ -119,12 +142,10 @@ def breaks(spec: ConvSpec | ConvTransposeSpec | PoolSpec, profile: str) -> tuple
 
 
 def legality_table() -> str:
-    """The rules as a Markdown table (``yes`` / ``no`` / ``--`` no such argument / ``?``)."""
+    """The rules as a Markdown table (``yes`` / ``no`` / ``--`` no such argument)."""
 
     def cell(rule: Rule, p: str) -> str:
         v = rule.accepted[p]
-        if p == "tensorflow":
-            return "?"
         return "--" if v is None else ("yes" if v else "no")
 
     lines = ["| rule | question | " + " | ".join(PROFILES) + " |"]

@@ -19,7 +19,13 @@ printed.
                ``jax.lax.reduce_window``                 (Flax's)         ``SAME_LOWER``
 ``onnx``       ``Conv``, ``ConvTranspose``, ``MaxPool``, NCHW / OIHW      ``pads``, ``auto_pad``
                ``AveragePool`` (opset 19)
+``tensorflow`` ``tf.nn.convolution``,                    NHWC / HWIO      ``SAME`` (else
+               ``tf.nn.conv_transpose``, ``tf.nn.pool``                   pre-pad or crop)
 =============  ========================================  ===============  ===========
+
+TensorFlow's specifics (zeros written into dilated kernels, block-diagonal grouped
+transposed kernels, stride-1 pooling kept every s-th output) are in
+:mod:`convproof.frameworks.tensorflow_port`.
 
 Padding modes other than ``zeros`` are an explicit pre-pad (``np.pad`` with ``reflect``,
 ``edge`` or ``wrap``) everywhere.  A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``)
@@ -59,7 +65,7 @@ from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_fr
 
 __all__ = ["FRAMEWORKS", "Port", "port"]
 
-FRAMEWORKS = ("pytorch", "jax", "onnx")
+FRAMEWORKS = ("pytorch", "jax", "onnx", "tensorflow")
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _ONNX_OPSET = 19
 
@@ -189,7 +195,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     Parameters
     ----------
     spec : ConvSpec, ConvTransposeSpec or PoolSpec
-    to : {"pytorch", "jax", "onnx"}
+    to : {"pytorch", "jax", "onnx", "tensorflow"}
     input_shape : tuple of int, optional
         ``(C, *spatial)`` or ``(N, C, *spatial)``.  When given, a size-dependent padding the
         target cannot name is fixed for this shape (and ``.agrees_for`` says where that is
@@ -219,16 +225,17 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     """
     t0 = time.perf_counter()
     if to not in FRAMEWORKS:
-        raise ConvProofError(
-            f"to must be one of {', '.join(map(repr, FRAMEWORKS))}, got to={to!r}"
-            + (" (TensorFlow ports are not implemented yet)" if to == "tensorflow" else "")
-        )
+        raise ConvProofError(f"to must be one of {', '.join(map(repr, FRAMEWORKS))}, got to={to!r}")
     if not isinstance(spec, (ConvSpec, ConvTransposeSpec, PoolSpec)):
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {spec!r}"
         )
     if input_shape is not None:
         spec.split_input_shape(input_shape)
+    if to == "tensorflow":
+        from convproof.frameworks.tensorflow_port import tensorflow_port
+
+        return tensorflow_port(spec, input_shape, t0)
     n = spec.ndim
     mode = spec.padding_mode
     const = _constant_pads(spec)
