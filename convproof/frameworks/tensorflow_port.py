@@ -15,7 +15,8 @@ transposed conv            ``tf.nn.conv_transpose`` with ``padding="VALID"`` and
 max / average pooling      ``tf.nn.pool``; explicit padding as an ``np.pad`` with ``-inf``
                            (max) or zeros (averages that count it); ``SAME_UPPER``
                            averages are TF's ``SAME`` (which excludes the padding); dilation
-                           with stride > 1 runs at stride 1 and keeps every s-th output
+                           with stride > 1, or a stride above the window (both refused by
+                           TF), runs at stride 1 and keeps every s-th output
 =========================  ===========================================================
 
 Refused (stated): ceil-mode pooling, and averages that exclude an explicit or ``SAME_LOWER``
@@ -95,6 +96,8 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
     params: dict[str, Any] = {}
     both = max(s) > 1 and max(d) > 1
     if isinstance(spec, PoolSpec):
+        # tf.nn.pool refuses stride > 1 with dilation > 1, and stride > window
+        both = both or any(ss > kk for ss, kk in zip(s, k))
         avg = spec.kind == "avg"
         if spec.ceil_mode:
             raise _refuse(spec, to, "ceil_mode pooling has no tf.nn.pool form (size-dependent)")
@@ -105,7 +108,13 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
                 raise _refuse(spec, to, "average pooling without count_include_pad needs "
                               "per-window divisors near explicit padding")  # fmt: skip
             pre_pad = const
-        elif const is None and spec.padding == "SAME_UPPER" and not both and not (avg and counted):
+        elif (
+            const is None
+            and spec.padding == "SAME_UPPER"
+            and not both
+            and max(d) == 1  # tf.nn.pool: "SAME" is not implemented with dilation
+            and not (avg and counted)
+        ):
             native = "SAME"  # TF's SAME: max ignores the padding, averages exclude it
         elif const is None:
             if avg and not counted:
