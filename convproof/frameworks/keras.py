@@ -100,7 +100,7 @@ _ALIASES = (
 
 def _class_name(name: str) -> str:
     for alias, canonical in _ALIASES:
-        if name.startswith(alias) and not name.startswith(canonical):
+        if name not in _FAMILIES and name.startswith(alias):
             name = canonical + name[len(alias) :]
     if name not in _FAMILIES:
         raise ConvProofError(
@@ -270,6 +270,8 @@ def _pairs_of(cfg: dict[str, Any], n: int) -> Pairs:
     v = cfg.get(key, 1)
     if isinstance(v, int) and not isinstance(v, bool):
         return ((v, v),) * n
+    if n == 1 and len(v) == 2 and all(isinstance(e, int) for e in v):
+        return ((int(v[0]), int(v[1])),)  # the 1-D layers take one (before, after) pair
     out = []
     for e in v:
         if isinstance(e, int) and not isinstance(e, bool):
@@ -495,7 +497,8 @@ def keras_config(spec: Spec, data_format: str = "channels_last") -> Any:
     if spec.padding == "SAME_LOWER":
         raise _refuse(spec, "Keras has no 'SAME_LOWER' padding")
     pairs = _pairs(spec)
-    zero_pad = _layer("ZeroPadding", n, data_format, padding=[list(p) for p in pairs])
+    amounts: Any = list(pairs[0]) if n == 1 else [list(p) for p in pairs]  # 1-D: one pair
+    zero_pad = _layer("ZeroPadding", n, data_format, padding=amounts)
     if isinstance(spec, PoolSpec):
         if spec.ceil_mode or max(d) > 1:
             raise _refuse(spec, "Keras pooling has no ceil mode and no dilation")
@@ -525,7 +528,12 @@ def keras_config(spec: Spec, data_format: str = "channels_last") -> Any:
                                   transposed=True, **common)  # fmt: skip
         conv = _layer("Conv", n, data_format, padding="valid", output_padding=op,
                       transposed=True, **common)  # fmt: skip
-        return [conv, _layer("Cropping", n, data_format, cropping=[list(p) for p in pairs])]
+        if n == 1 and data_format == "channels_first":
+            raise _refuse(spec, "Keras's Cropping1D crops channels-last data only")
+        crop = _layer("Cropping", n, data_format, cropping=amounts)
+        if n == 1:
+            del crop["config"]["data_format"]  # Cropping1D has no data_format
+        return [conv, crop]
     conv_args: dict[str, Any] = dict(
         filters=spec.out_channels, kernel_size=k, strides=s, dilation_rate=d,
         groups=spec.groups, use_bias=spec.bias,
