@@ -150,6 +150,20 @@ def _same_pads(n: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
     return (small, total - small) if upper else (total - small, small)
 
 
+def _same_pads_source(input_steps: Sequence[str]) -> list[str]:
+    """:func:`_same_pads` as printed in a snippet whose steps call it (else nothing)."""
+    if not any("_same_pads" in step for step in input_steps):
+        return []
+    return [
+        "",
+        "",
+        "def _same_pads(n, k, s, d, upper):",
+        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
+        "    small = total // 2",
+        "    return (small, total - small) if upper else (total - small, small)",
+    ]
+
+
 def _with_padding(spec: Spec, padding: Any) -> Spec:
     data = spec.to_dict()
     data["padding"] = [list(p) for p in padding] if not isinstance(padding, str) else padding
@@ -476,15 +490,7 @@ def _render(
         lines += ["import jax", "import jax.numpy as jnp"]
     else:
         lines += ["import onnx", "import onnxruntime", "from onnx import TensorProto, helper"]
-    if any("_same_pads" in s for s in input_steps):
-        lines += [
-            "",
-            "",
-            "def _same_pads(n, k, s, d, upper):",
-            "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
-            "    small = total // 2",
-            "    return (small, total - small) if upper else (total - small, small)",
-        ]
+    lines += _same_pads_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += [
         "",

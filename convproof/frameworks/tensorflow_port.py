@@ -37,6 +37,7 @@ from convproof.frameworks.port import (
     Spec,
     _constant_pads,
     _refuse,
+    _same_pads_source,
     _with_padding,
 )
 from convproof.layers import sizes as _axis
@@ -187,7 +188,7 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
         pre_pad=pre_pad,
         target=target,
         agrees_for=agreement(spec, target),
-        code=_render(spec, function, params, input_steps, weight_steps, output_steps),
+        code=_render(spec, function, params, (input_steps, weight_steps, output_steps)),
         input_steps=tuple(input_steps),
         weight_steps=tuple(weight_steps),
         output_steps=tuple(output_steps),
@@ -195,25 +196,12 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
     )
 
 
-def _render(
-    spec: Spec,
-    fn: str,
-    params: dict[str, Any],
-    input_steps: list[str],
-    weight_steps: list[str],
-    output_steps: list[str],
-) -> str:
+def _render(spec: Spec, fn: str, params: dict[str, Any], steps: tuple[list[str], ...]) -> str:
+    """The snippet: the input, weight and output ``steps`` around one ``tf.nn`` call."""
+    input_steps, weight_steps, output_steps = steps
     pool = isinstance(spec, PoolSpec)
     lines = ["import numpy as np", "import tensorflow as tf"]
-    if any("_same_pads" in step for step in input_steps):
-        lines += [
-            "",
-            "",
-            "def _same_pads(n, k, s, d, upper):",
-            "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
-            "    small = total // 2",
-            "    return (small, total - small) if upper else (total - small, small)",
-        ]
+    lines += _same_pads_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += ["", "", f"def layer({sig}):", f'    """{spec!r}: (N, C, *spatial) in and out."""']
     lines += [f"    {step}" for step in input_steps]
