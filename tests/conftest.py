@@ -53,3 +53,11 @@ def keras(tensorflow):
     import keras
 
     return keras
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that load TensorFlow run last: once TensorFlow is loaded, a JAX (XLA) compile in
+    the same process can abort it (seen with TF 2.21 and jaxlib 0.10), so every JAX test runs
+    before the first TensorFlow import, and the TensorFlow tests use no JAX."""
+    late = [item for item in items if {"tensorflow", "keras"} & set(item.fixturenames)]
+    items[:] = [item for item in items if item not in late] + late

@@ -3,8 +3,9 @@
 The dict tests need no TensorFlow: expected specs are worked out by hand from Keras's and
 TF's documented output sizes.  The oracle tests build real Keras 3 layers (TensorFlow
 backend, CPU), set random weights, and compare the layer's output with ``cp.conv`` after
-hand-written layout transposes, and with every port of the imported spec (``port`` from
-TensorFlow to PyTorch, JAX and onnxruntime).
+hand-written layout transposes, and with the ports of the imported spec (``port`` from
+TensorFlow to PyTorch and onnxruntime; not JAX, which can abort a process that has loaded
+TensorFlow: tests/conftest.py runs these tests after every JAX test).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from hypothesis import strategies as st
 
 import convproof as cp
 
-JAX_REASON = "JAX is not installed (pip install 'jax[cpu]' runs these oracle tests)"
 ORT_REASON = "onnxruntime is not installed (pip install onnx onnxruntime runs these tests)"
 # 300 generated Keras layers per direction in CI (HYPOTHESIS_PROFILE=ci); 30 locally (dev)
 PER_DIRECTION = settings(
@@ -380,7 +380,9 @@ def test_keras_layers_equal_convproof(case: tuple, keras) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("to", ["pytorch", "jax", "onnx"])
+# not "jax": with TensorFlow loaded in the process, a JAX compile can abort it (seen with
+# TF 2.21 and jaxlib 0.10); the JAX port is checked against JAX in tests/test_port.py
+@pytest.mark.parametrize("to", ["pytorch", "onnx"])
 @PER_DIRECTION
 @given(case=keras_layers())
 def test_ports_from_keras_agree_with_keras(case: tuple, to: str, keras, request) -> None:
@@ -388,8 +390,8 @@ def test_ports_from_keras_agree_with_keras(case: tuple, to: str, keras, request)
     if to == "pytorch":
         request.getfixturevalue("torch")
     else:
-        for module in ("jax",) if to == "jax" else ("onnx", "onnxruntime"):
-            pytest.importorskip(module, reason=JAX_REASON if to == "jax" else ORT_REASON)
+        for module in ("onnx", "onnxruntime"):
+            pytest.importorskip(module, reason=ORT_REASON)
     specs, weights, x, want, n, name = _keras_case(keras, case)
 
     def run(spec: cp.Spec, x: np.ndarray, w: Any, b: Any) -> np.ndarray:
