@@ -75,6 +75,9 @@ _EXPORTS: dict[str, str] = {
     ),
     "frameworks.agreement": "Agreement agreement",
     "frameworks.port": "FRAMEWORKS Port port",
+    "frameworks.keras": (
+        "KERAS_LAYERS keras_config keras_layout spec_from_keras weight_from_keras weight_to_keras"
+    ),
     "networks.layers": (
         "Activation AdaptivePool Add BatchNorm Concat Dropout Flatten Identity Linear Pad"
     ),
@@ -119,6 +122,7 @@ if TYPE_CHECKING:
     from convproof.formulas.inverse import *  # noqa: F403
     from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
+    from convproof.frameworks.keras import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
     from convproof.layers.layout import *  # noqa: F403
     from convproof.layers.size_sets import *  # noqa: F403

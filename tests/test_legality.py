@@ -81,6 +81,41 @@ def _jax_witness(jax: Any, rule: str) -> bool | None:
     return _accepts(calls[rule])
 
 
+def _tf_witness(tf: Any, keras: Any, rule: str) -> bool:
+    x, w = tf.zeros((1, 5, 5, 1)), tf.zeros((3, 3, 1, 1))
+
+    def pads(p: int) -> list[list[int]]:
+        return [[0, 0], [p, p], [p, p], [0, 0]]
+
+    def empty_output() -> None:
+        # with oneDNN on, TF returns a (1, 2, 2, 1) tensor of uninitialised memory here (no
+        # error): only a truly empty result counts as accepting (max_pool2d would SIGFPE)
+        y = tf.nn.conv2d(tf.ones((1, 2, 2, 1)), w, 1, "VALID")
+        assert 0 in y.shape, y.shape
+
+    layer_in = np.zeros((1, 5, 5, 1), np.float32)
+    calls = {
+        "negative_padding": lambda: tf.nn.conv2d(x, w, 1, [[0, 0], [-1, -1], [0, 0], [0, 0]]),
+        "empty_output": empty_output,
+        "pool_padding_over_half_kernel": lambda: tf.nn.max_pool2d(x, 3, 1, pads(2)),
+        "pool_padding_at_least_kernel": lambda: tf.nn.max_pool2d(x, 2, 1, pads(2)),
+        "avg_pool_dilation": lambda: tf.nn.pool(x, [2, 2], "AVG", strides=[1, 1],
+                                                padding="VALID", dilations=[2, 2]),
+        "same_with_stride": lambda: tf.nn.conv2d(x, w, 2, "SAME"),
+        "same_with_dilation": lambda: tf.nn.conv2d(x, w, 1, "SAME", dilations=2),
+        # tf.nn.conv_transpose takes an output shape: the argument is Keras's
+        "output_padding_at_least_stride": lambda: keras.layers.Conv2DTranspose(
+            1, 3, strides=1, dilation_rate=2, output_padding=1)(layer_in),
+    }  # fmt: skip
+    if rule == "padding_modes_in_the_call":
+        params = inspect.signature(tf.nn.convolution).parameters
+        return (
+            any("mode" in p for p in params)
+            or "padding_mode" in keras.layers.Conv2D(1, 3).get_config()
+        )
+    return _accepts(calls[rule])
+
+
 def _onnx_witness(rule: str) -> bool:
     import onnxruntime
     from onnx import TensorProto, helper
@@ -143,6 +178,11 @@ def test_onnx_column(rule) -> None:
     assert _onnx_witness(rule.name) is rule.accepted["onnx"]
 
 
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_tensorflow_column(rule, tensorflow, keras) -> None:
+    assert _tf_witness(tensorflow, keras, rule.name) is rule.accepted["tensorflow"]
+
+
 def test_convproof_specs_follow_the_pytorch_column() -> None:
     # the rules PyTorch refuses are refused by convproof's specs too
     with pytest.raises(cp.ConvProofError, match="half the kernel"):
@@ -164,7 +204,8 @@ def test_breaks_and_table() -> None:
     assert breaks(t, "pytorch") == () and breaks(t, "jax") == ()
     s = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, stride=2, padding="SAME_UPPER")
     assert breaks(s, "pytorch") == ("same_with_stride",)
-    assert breaks(s, "tensorflow") == ()  # not checked: nothing claimed
+    assert breaks(s, "tensorflow") == ()  # TF names SAME with any stride
+    assert breaks(t, "tensorflow") == ("output_padding_at_least_stride",)
     with pytest.raises(cp.ConvProofError, match="profile must be one of"):
         breaks(s, "keras")
     table = legality_table()

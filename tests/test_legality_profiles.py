@@ -79,7 +79,7 @@ def test_refusals_name_the_profiles_that_allow_it() -> None:
         cp.PoolSpec(kind="avg", kernel_size=2, dilation=2)
     assert str(info.value).startswith(
         "average pooling with dilation > 1 is not allowed under legality='pytorch' "
-        "(allowed under 'onnx', 'jax'): dilation must be 1"
+        "(allowed under 'onnx', 'jax', 'tensorflow'): dilation must be 1"
     )
     with pytest.raises(cp.ConvProofError, match=r"legality='onnx' \(allowed under 'jax'\)"):
         cp.PoolSpec(kind="max", kernel_size=2, padding=2, legality="onnx")

@@ -165,7 +165,6 @@ def test_jax_transposed_port_and_snippet(rng: np.random.Generator, jax) -> None:
 @pytest.mark.parametrize(
     ("spec", "to", "match"),
     [
-        (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3), "tensorflow", "not impl"),
         (cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3), "keras", "to must be"),
         (cp.PoolSpec(kind="max", kernel_size=2, ceil_mode=True), "jax", "ceil_mode"),
         (

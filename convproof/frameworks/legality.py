@@ -3,27 +3,32 @@
 The table lives in :mod:`convproof.layers.legality` (the specs' ``legality=`` profiles
 enforce its *spec rules*); this module re-checks it and reports the *call rules* a spec
 breaks when ported.  The table records where the frameworks differ, as observed by running
-each rule's witness (a small call that breaks the rule) on PyTorch 2.13, JAX 0.10 (CPU)
-and onnxruntime 1.32 (opset 19); ``tests/test_legality.py`` re-runs every witness on
+each rule's witness (a small call that breaks the rule) on PyTorch 2.13, JAX 0.10 (CPU),
+onnxruntime 1.32 (opset 19) and TensorFlow 2.21 (CPU, ``tf.nn`` ops; Keras 3.15 layers where
+``tf.nn`` has no such argument); ``tests/test_legality.py`` re-runs every witness on
 whatever is installed and fails when a framework's behaviour no longer matches the table.
-TensorFlow is not installed here, so its column is ``None`` (not checked).  ``None`` also
-marks a framework without the argument.
+``None`` marks a framework without the argument.
 
 ==================================  =======  ====  =====  ==========
 rule                                pytorch  onnx  jax    tensorflow
 ==================================  =======  ====  =====  ==========
-negative_padding                    no       yes   yes    ?
-empty_output                        no       no    yes    ?
-pool_padding_over_half_kernel       no       yes   yes    ?
-pool_padding_at_least_kernel        no       no    yes    ?
-avg_pool_dilation                   no       yes   yes    ?
-same_with_stride                    no       yes   yes    ?
-same_with_dilation                  yes      no    yes    ?
-output_padding_at_least_stride      yes      no    --     ?
-padding_modes_in_the_call           yes      no    no     ?
+negative_padding                    no       yes   yes    no
+empty_output                        no       no    yes    no (a)
+pool_padding_over_half_kernel       no       yes   yes    yes
+pool_padding_at_least_kernel        no       no    yes    no
+avg_pool_dilation                   no       yes   yes    yes
+same_with_stride                    no       yes   yes    yes
+same_with_dilation                  yes      no    yes    yes
+output_padding_at_least_stride      yes      no    --     no (b)
+padding_modes_in_the_call           yes      no    no     no
 ==================================  =======  ====  =====  ==========
 
 (``onnx`` is onnxruntime's CPU kernels; ONNX's spec text is stricter on negative pads.)
+(a) Keras refuses it; ``tf.nn.conv2d`` raises nothing but, with oneDNN on (TF's default on
+x86 CPUs), returns a wrong-shaped tensor of uninitialised memory, and ``tf.nn.max_pool2d``
+kills the process (SIGFPE); with ``TF_ENABLE_ONEDNN_OPTS=0`` both return an empty output.
+(b) Keras's ``Conv2DTranspose``; ``tf.nn.conv_transpose`` takes an output shape instead.
+Explicit pooling padding is ``tf.nn.max_pool2d``'s (``avg_pool`` accepts names only).
 
 Examples
 --------
@@ -81,12 +86,10 @@ def breaks(spec: ConvSpec | ConvTransposeSpec | PoolSpec, profile: str) -> tuple
 
 
 def legality_table() -> str:
-    """The rules as a Markdown table (``yes`` / ``no`` / ``--`` no such argument / ``?``)."""
+    """The rules as a Markdown table (``yes`` / ``no`` / ``--`` no such argument)."""
 
     def cell(rule: Rule, p: str) -> str:
         v = rule.accepted[p]
-        if p == "tensorflow":
-            return "?"
         return "--" if v is None else ("yes" if v else "no")
 
     lines = ["| rule | question | " + " | ".join(PROFILES) + " |"]

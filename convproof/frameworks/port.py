@@ -19,7 +19,13 @@ printed.
                ``jax.lax.reduce_window``                 (Flax's)         ``SAME_LOWER``
 ``onnx``       ``Conv``, ``ConvTranspose``, ``MaxPool``, NCHW / OIHW      ``pads``, ``auto_pad``
                ``AveragePool`` (opset 19)
+``tensorflow`` ``tf.nn.convolution``,                    NHWC / HWIO      ``SAME`` (else
+               ``tf.nn.conv_transpose``, ``tf.nn.pool``                   pre-pad or crop)
 =============  ========================================  ===============  ===========
+
+TensorFlow's specifics (zeros written into dilated kernels, block-diagonal grouped
+transposed kernels, stride-1 pooling kept every s-th output) are in
+:mod:`convproof.frameworks.tensorflow_port`.
 
 Padding modes other than ``zeros`` are an explicit pre-pad (``np.pad`` with ``reflect``,
 ``edge`` or ``wrap``) everywhere.  A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``)
@@ -61,7 +67,7 @@ from convproof.layers.window import refuse_lp
 
 __all__ = ["FRAMEWORKS", "Port", "port"]
 
-FRAMEWORKS = ("pytorch", "jax", "onnx")
+FRAMEWORKS = ("pytorch", "jax", "onnx", "tensorflow")
 _NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 _ONNX_OPSET = 19
 
@@ -146,6 +152,20 @@ def _same_pads(n: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
     return (small, total - small) if upper else (total - small, small)
 
 
+def _same_pads_source(input_steps: Sequence[str]) -> list[str]:
+    """:func:`_same_pads` as printed in a snippet whose steps call it (else nothing)."""
+    if not any("_same_pads" in step for step in input_steps):
+        return []
+    return [
+        "",
+        "",
+        "def _same_pads(n, k, s, d, upper):",
+        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
+        "    small = total // 2",
+        "    return (small, total - small) if upper else (total - small, small)",
+    ]
+
+
 def _with_padding(spec: Spec, padding: Any) -> Spec:
     data = spec.to_dict()
     data["padding"] = [list(p) for p in padding] if not isinstance(padding, str) else padding
@@ -210,7 +230,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     Parameters
     ----------
     spec : ConvSpec, ConvTransposeSpec or PoolSpec
-    to : {"pytorch", "jax", "onnx"}
+    to : {"pytorch", "jax", "onnx", "tensorflow"}
     input_shape : tuple of int, optional
         ``(C, *spatial)`` or ``(N, C, *spatial)``.  When given, a size-dependent padding the
         target cannot name is fixed for this shape (and ``.agrees_for`` says where that is
@@ -240,10 +260,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     """
     t0 = time.perf_counter()
     if to not in FRAMEWORKS:
-        raise ConvProofError(
-            f"to must be one of {', '.join(map(repr, FRAMEWORKS))}, got to={to!r}"
-            + (" (TensorFlow ports are not implemented yet)" if to == "tensorflow" else "")
-        )
+        raise ConvProofError(f"to must be one of {', '.join(map(repr, FRAMEWORKS))}, got to={to!r}")
     if not isinstance(spec, (ConvSpec, ConvTransposeSpec, PoolSpec)):
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {spec!r}"
@@ -257,6 +274,10 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     spec = _within_target_rules(spec, to)
     if input_shape is not None:
         spec.split_input_shape(input_shape)
+    if to == "tensorflow":
+        from convproof.frameworks.tensorflow_port import tensorflow_port
+
+        return tensorflow_port(spec, input_shape, t0)
     n = spec.ndim
     mode = spec.padding_mode
     const = _constant_pads(spec)
@@ -497,15 +518,7 @@ def _render(
         lines += ["import jax", "import jax.numpy as jnp"]
     else:
         lines += ["import onnx", "import onnxruntime", "from onnx import TensorProto, helper"]
-    if any("_same_pads" in s for s in input_steps):
-        lines += [
-            "",
-            "",
-            "def _same_pads(n, k, s, d, upper):",
-            "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
-            "    small = total // 2",
-            "    return (small, total - small) if upper else (total - small, small)",
-        ]
+    lines += _same_pads_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += [
         "",

@@ -58,27 +58,29 @@ class Rule:
     spec_rule: bool = False
 
 
-#: name, question, then the answers of pytorch, onnx, jax, and whether the specs enforce it
+#: name, question, the answers of pytorch, onnx, jax and tensorflow, and whether the specs
+#: enforce it
 _TABLE = (
-    ("negative_padding", "conv padding below 0 (a crop)", False, True, True, True),
-    ("empty_output", "a conv whose output size is 0", False, False, True, True),
+    ("negative_padding", "conv padding below 0 (a crop)", False, True, True, False, True),
+    ("empty_output", "a conv whose output size is 0", False, False, True, False, True),
     ("pool_padding_over_half_kernel", "pooling padding above kernel_size // 2",
-     False, True, True, True),
-    ("pool_padding_at_least_kernel", "pooling padding >= kernel_size", False, False, True, True),
-    ("avg_pool_dilation", "average pooling with dilation > 1", False, True, True, True),
+     False, True, True, True, True),
+    ("pool_padding_at_least_kernel", "pooling padding >= kernel_size",
+     False, False, True, False, True),
+    ("avg_pool_dilation", "average pooling with dilation > 1", False, True, True, True, True),
     ("same_with_stride", "size-dependent SAME padding with stride > 1",
-     False, True, True, False),
+     False, True, True, True, False),
     ("same_with_dilation", "SAME padding named in the call with dilation > 1",
-     True, False, True, False),
+     True, False, True, True, False),
     ("output_padding_at_least_stride", "transposed output_padding >= stride (< dilation)",
-     True, False, None, True),
+     True, False, None, False, True),
     ("padding_modes_in_the_call", "reflect / replicate / circular padding in the conv call",
-     True, False, False, False),
+     True, False, False, False, False),
 )  # fmt: skip
 
 RULES: tuple[Rule, ...] = tuple(
-    Rule(name, question, {"pytorch": pt, "onnx": ox, "jax": jx, "tensorflow": None}, spec_rule)
-    for name, question, pt, ox, jx, spec_rule in _TABLE
+    Rule(name, question, {"pytorch": pt, "onnx": ox, "jax": jx, "tensorflow": tf}, spec_rule)
+    for name, question, pt, ox, jx, tf, spec_rule in _TABLE
 )
 _BY_NAME = {r.name: r for r in RULES}
 
@@ -109,7 +111,7 @@ def refusal(rule: str, profile: str, detail: str) -> ConvProofError:
     --------
     >>> from convproof.layers.legality import refusal
     >>> print(refusal("avg_pool_dilation", "pytorch", "got dilation=2"))
-    average pooling with dilation > 1 is not allowed under legality='pytorch' (allowed under 'onnx', 'jax'): got dilation=2
+    average pooling with dilation > 1 is not allowed under legality='pytorch' (allowed under 'onnx', 'jax', 'tensorflow'): got dilation=2
     """  # noqa: E501
     return ConvProofError(f"{not_allowed(rule, profile)}: {detail}")
 
