@@ -30,6 +30,7 @@ from convproof.networks.layers import (
     Linear,
     Pad,
 )
+from convproof.networks.torch_trace import fx_trace, module_result
 from convproof.networks.traced import (
     ChannelSelect,
     Elementwise,
@@ -332,7 +333,7 @@ def _model_ndim(module: Any) -> int | None:
     return None
 
 
-def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
+def _propagate(module: Any, graph: Any, shape: tuple[int, ...]) -> None:
     """Every node's output shape (``node.meta["convproof_shape"]``) from PyTorch's own
     propagation on the ``meta`` device (parameters swapped for meta copies, no real
     compute); PyTorch's fake tensors (``FakeTensorMode``) when an operation has no meta
@@ -359,26 +360,30 @@ def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
                 n.meta["convproof_tensors"] = any(isinstance(v, torch.Tensor) for v in leaves)
             return result
 
-    first = next(iter(gm.parameters()), None)
+        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+            out = module_result(torch, self.fetch_attr(target), args, kwargs)
+            return super().call_module(target, args, kwargs) if out is None else out
+
+    first = next(iter(module.parameters()), None)
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    modes = [(m, m.training) for m in gm.modules()]
-    gm.eval()
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
     state = {
         **{
             k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in gm.named_parameters(remove_duplicate=False)
+            for k, v in module.named_parameters(remove_duplicate=False)
         },
         **{
             k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in gm.named_buffers(remove_duplicate=False)
+            for k, v in module.named_buffers(remove_duplicate=False)
         },
     }
     fake_pass = False
     try:
         with torch.no_grad():
             try:
-                with _reparametrize_module(gm, state):
-                    Record(gm).run(torch.empty(shape, dtype=dtype, device="meta"))
+                with _reparametrize_module(module, state):
+                    Record(module, graph=graph).run(torch.empty(shape, dtype=dtype, device="meta"))
             except ConvProofError:
                 raise
             except Exception:  # an operation without a meta kernel: fake tensors instead
@@ -386,7 +391,7 @@ def _propagate(module: Any, gm: Any, shape: tuple[int, ...]) -> None:
 
                 fake_pass = True
                 with FakeTensorMode(allow_non_fake_inputs=True):
-                    Record(gm).run(torch.empty(shape, dtype=dtype))
+                    Record(module, graph=graph).run(torch.empty(shape, dtype=dtype))
     finally:
         for m, training in modes:
             m.training = training
@@ -481,12 +486,11 @@ class _Importer:
     """One pass over a traced graph; with propagated shapes, unknown operations become
     :class:`~convproof.networks.traced.Opaque` nodes instead of errors."""
 
-    def __init__(self, module: Any, gm: Any, batch: int | None) -> None:
+    def __init__(self, module: Any, batch: int | None) -> None:
         self.module = module
         self.modules = dict(module.named_modules())
         self.params = dict(module.named_parameters(remove_duplicate=False))
         self.by_id = {id(p): p for p in module.parameters()}
-        self.gm = gm
         self.batch = batch  # None: no propagated shapes
         self.names: dict[Any, str] = {}
         self.used: dict[str, int] = {}
@@ -757,14 +761,11 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
     exercises it (the torch-free doctest suite cannot).
     """
     try:
-        import torch.fx as fx
+        import torch.fx  # noqa: F401
     except ImportError:  # pragma: no cover - callers check is_torch_module first
         raise ConvProofError("model is a torch module but torch cannot be imported") from None
     try:
-        tracer = fx.Tracer()
-        tracer.record_stack_traces = True
-        graph = tracer.trace(module)
-        gm = fx.GraphModule(tracer.root, graph)
+        graph = fx_trace(module)
     except Exception as exc:  # fx raises many kinds; report them as bad input
         raise ConvProofError(
             f"model could not be traced with torch.fx.symbolic_trace "
@@ -780,8 +781,8 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
             else:
                 full = (2, *shape)
             batch = full[0]
-            _propagate(module, gm, full)
-    nodes = _Importer(module, gm, batch).run(gm.graph)
+            _propagate(module, graph, full)
+    nodes = _Importer(module, batch).run(graph)
     return Network.from_nodes(nodes, name=name or type(module).__name__)
 
 
