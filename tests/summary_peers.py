@@ -32,7 +32,7 @@ from nets_torchvision import CLASSIFICATION, SEGMENTATION
 import convproof as cp
 
 MODELS = CLASSIFICATION + SEGMENTATION
-NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm2d")
+NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "LayerNorm2d", "GroupNorm")
 FVCORE_MACS = ("conv", "linear", "addmm")  # the operators whose fvcore count is MACs of conv/linear
 
 
@@ -75,7 +75,7 @@ class Comparison:
     cp_params: int
     torchinfo_params: int
     fvcore_params: int | None
-    published_params: int | None
+    published_params: int | None  # inception_v3: without its AuxLogits head (3,326,696)
     cp_macs: int  # MACs convproof knows (unknown rows left out)
     cp_unknown: tuple[str, ...]  # rows whose MACs convproof marks unknown
     cp_linear_macs: int  # conv + linear rows (what fvcore's conv/linear/addmm count)
@@ -159,6 +159,11 @@ def compare(name: str) -> Comparison:
 
         fv_params = int(parameter_count(model)[""])
     pub_params, pub_gmacs = published(name, shape[-1])
+    if name == "inception_v3" and pub_params is not None:
+        # torchvision's count includes the training-only AuxLogits head (its forward skips it)
+        from torchvision.models.inception import InceptionAux
+
+        pub_params -= sum(p.numel() for p in InceptionAux(768, 1000).parameters())
     return Comparison(
         name=name,
         size=shape[-1],
