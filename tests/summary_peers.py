@@ -127,7 +127,9 @@ def fvcore_counts(model: Any, shape: tuple[int, ...]) -> tuple[int | None, dict[
     import torch
 
     try:
-        from fvcore.nn import FlopCountAnalysis
+        with warnings.catch_warnings():  # importing fvcore warns (torch.jit.script deprecated)
+            warnings.simplefilter("ignore")
+            from fvcore.nn import FlopCountAnalysis
     except ImportError:
         return None, {}, "fvcore is not installed"
     try:
