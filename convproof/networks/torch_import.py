@@ -31,6 +31,7 @@ from convproof.networks.layers import (
     Linear,
     Pad,
 )
+from convproof.networks.torch_trace import fx_trace, module_result
 from convproof.networks.traced import (
     ChannelSelect,
     Elementwise,
@@ -338,7 +339,7 @@ def _model_ndim(module: Any) -> int | None:
     return None
 
 
-def _propagate(module: Any, gm: Any, shapes: list[tuple[int, ...]]) -> None:
+def _propagate(module: Any, graph: Any, shapes: list[tuple[int, ...]]) -> None:
     """Every node's output shape (``node.meta["convproof_shape"]``) from PyTorch's own
     propagation on the ``meta`` device (parameters swapped for meta copies, no real
     compute); PyTorch's fake tensors (``FakeTensorMode``) when an operation has no meta
@@ -366,18 +367,22 @@ def _propagate(module: Any, gm: Any, shapes: list[tuple[int, ...]]) -> None:
                 n.meta["convproof_tensors"] = any(isinstance(v, torch.Tensor) for v in leaves)
             return result
 
-    first = next(iter(gm.parameters()), None)
+        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+            out = module_result(torch, self.fetch_attr(target), args, kwargs)
+            return super().call_module(target, args, kwargs) if out is None else out
+
+    first = next(iter(module.parameters()), None)
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    modes = [(m, m.training) for m in gm.modules()]
-    gm.eval()
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
     state = {
         **{
             k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in gm.named_parameters(remove_duplicate=False)
+            for k, v in module.named_parameters(remove_duplicate=False)
         },
         **{
             k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in gm.named_buffers(remove_duplicate=False)
+            for k, v in module.named_buffers(remove_duplicate=False)
         },
     }
     fake_pass = False
@@ -385,8 +390,10 @@ def _propagate(module: Any, gm: Any, shapes: list[tuple[int, ...]]) -> None:
     try:
         with torch.no_grad():
             try:
-                with _reparametrize_module(gm, state):
-                    Record(gm).run(*(torch.empty(s, dtype=dtype, device="meta") for s in shapes))
+                with _reparametrize_module(module, state):
+                    Record(module, graph=graph).run(
+                        *(torch.empty(s, dtype=dtype, device="meta") for s in shapes)
+                    )
             except ConvProofError:
                 raise
             except Exception:  # an operation without a meta kernel: fake tensors instead
@@ -394,7 +401,7 @@ def _propagate(module: Any, gm: Any, shapes: list[tuple[int, ...]]) -> None:
 
                 fake_pass = True
                 with FakeTensorMode(allow_non_fake_inputs=True):
-                    Record(gm).run(*(torch.empty(s, dtype=dtype) for s in shapes))
+                    Record(module, graph=graph).run(*(torch.empty(s, dtype=dtype) for s in shapes))
     finally:
         for m, training in modes:
             m.training = training
@@ -489,12 +496,11 @@ class _Importer:
     """One pass over a traced graph; with propagated shapes, unknown operations become
     :class:`~convproof.networks.traced.Opaque` nodes instead of errors."""
 
-    def __init__(self, module: Any, gm: Any, batch: int | None) -> None:
+    def __init__(self, module: Any, batch: int | None) -> None:
         self.module = module
         self.modules = dict(module.named_modules())
         self.params = dict(module.named_parameters(remove_duplicate=False))
         self.by_id = {id(p): p for p in module.parameters()}
-        self.gm = gm
         self.batch = batch  # None: no propagated shapes
         self.names: dict[Any, str] = {}
         self.used: dict[str, int] = {}
@@ -777,21 +783,18 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
     exercises it (the torch-free doctest suite cannot).
     """
     try:
-        import torch.fx as fx
+        import torch.fx  # noqa: F401
     except ImportError:  # pragma: no cover - callers check is_torch_module first
         raise ConvProofError("model is a torch module but torch cannot be imported") from None
     try:
-        tracer = fx.Tracer()
-        tracer.record_stack_traces = True
-        graph = tracer.trace(module)
-        gm = fx.GraphModule(tracer.root, graph)
+        graph = fx_trace(module)
     except Exception as exc:  # fx raises many kinds; report them as bad input
         raise ConvProofError(
             f"model could not be traced with torch.fx.symbolic_trace "
             f"({type(exc).__name__}: {exc}); data-dependent control flow is not supported"
         ) from None
     batch = None
-    shapes = _input_shapes(gm, input_shape)
+    shapes = _input_shapes(graph, input_shape)
     if shapes and all(
         s and all(isinstance(v, int) and not isinstance(v, bool) for v in s) for s in shapes
     ):
@@ -803,18 +806,18 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
                 f"input_shape={input_shape!r}"
             )
         batch = full[0][0]
-        _propagate(module, gm, full)
-    importer = _Importer(module, gm, batch)
-    nodes = importer.run(gm.graph)
+        _propagate(module, graph, full)
+    importer = _Importer(module, batch)
+    nodes = importer.run(graph)
     return Network.from_nodes(
         nodes, name=name or type(module).__name__, inputs=tuple(importer.inputs)
     )
 
 
-def _input_shapes(gm: Any, input_shape: Any) -> list[tuple[Any, ...]]:
+def _input_shapes(graph: Any, input_shape: Any) -> list[tuple[Any, ...]]:
     """One shape per input of the traced model (``input_shape`` is a list of shapes for a
     model whose ``forward`` takes several tensors)."""
-    placeholders = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
+    placeholders = [n.name for n in graph.nodes if n.op == "placeholder"]
     if not isinstance(input_shape, list | tuple):
         return []  # no shape (symbolic import) or a bad one, which summary reports
     given = list(input_shape)
