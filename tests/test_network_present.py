@@ -179,7 +179,8 @@ def test_depth_with_unknown_macs_and_a_repeated_module() -> None:
 
 
 def test_frozen_parameters_against_requires_grad(torch) -> None:
-    from torchvision.ops.misc import FrozenBatchNorm2d
+    misc = pytest.importorskip("torchvision.ops.misc", reason="torchvision is not installed")
+    FrozenBatchNorm2d = misc.FrozenBatchNorm2d
 
     model = resnet18()
     model.conv1.requires_grad_(False)

@@ -440,8 +440,9 @@ class Summary(RowTable):
         Total FLOPs: 1,296 (1.30K)
         Bias adds: 72
         1 MAC = one multiply-accumulate, per sample, of conv, transposed conv (on input
-        positions) and linear layers, bias excluded; FLOPs = 2 x MACs. Kernel, Stride, Pad:
-        the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.
+        positions), linear and interpolation layers, bias excluded; FLOPs = 2 x MACs.
+        Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff. stride, Eff. pad:
+        cumulative from the input.
         ===========================================================================================
         """
         return tables.summary_text(self, exact)

@@ -38,8 +38,9 @@ __all__: list[str] = []
 #: The conventions of a summary table, stated once under it.
 CONVENTIONS = (
     "1 MAC = one multiply-accumulate, per sample, of conv, transposed conv (on input",
-    "positions) and linear layers, bias excluded; FLOPs = 2 x MACs. Kernel, Stride, Pad:",
-    "the layer's own (l/r: per side); RF, Eff. stride, Eff. pad: cumulative from the input.",
+    "positions), linear and interpolation layers, bias excluded; FLOPs = 2 x MACs.",
+    "Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff. stride, Eff. pad:",
+    "cumulative from the input.",
 )
 #: Said under tables whose Params/MACs cells are rounded.
 UNITS_NOTE = "K, M, G = 10^3, 10^6, 10^9 (3 significant digits); exact: --exact, exact=True, JSON."
