@@ -79,6 +79,7 @@ class Comparison:
     cp_macs: int  # MACs convproof knows (unknown rows left out)
     cp_unknown: tuple[str, ...]  # rows whose MACs convproof marks unknown
     cp_linear_macs: int  # conv + linear rows (what fvcore's conv/linear/addmm count)
+    cp_interpolation_macs: int  # interpolation rows (torchinfo counts none for them)
     published_gmacs: float | None
     torchinfo_macs: int
     torchinfo_diff: dict[str, int]  # torchinfo - convproof, by cause (sums to the difference)
@@ -177,6 +178,7 @@ def compare(name: str) -> Comparison:
         cp_macs=s.total_macs,
         cp_unknown=tuple(s.unknown_macs),
         cp_linear_macs=sum(r.macs or 0 for r in s.rows if r.kind in ("conv", "linear")),
+        cp_interpolation_macs=sum(r.macs or 0 for r in s.rows if r.kind.startswith("upsample_")),
         published_gmacs=pub_gmacs,
         torchinfo_macs=stats.total_mult_adds,
         torchinfo_diff=torchinfo_diff(model, stats, s),

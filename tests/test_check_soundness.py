@@ -44,7 +44,8 @@ _LIMITS: dict[str, dict[str, int]] = {
     "tail_beyond_width_8": {"size": 9},
     "groups_over_2": {"channels": 3},
     "float32_accumulation": {"batch": 2, "channels": 3, "size": 5},
-    "transposed_float32_output": {"batch": 2, "channels": 3, "size": 3},
+    # a float32 rounding needs particular values; shrinking once stopped at width 7 (CI, 2 cores)
+    "transposed_float32_output": {"batch": 2, "channels": 3, "size": 8},
     "transposed_crop_start_only": {"size": 3},
     # the ceil-mode overhang needs a width the stride does not divide; shrinking sometimes
     # stops at 8 (seen under load), still a one-row, one-channel input

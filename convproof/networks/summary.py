@@ -462,9 +462,9 @@ class Summary(RowTable):
         | **Total** |  | **10** | **8** |  |  |  |  |  |  |
         >>> print(md[-1])  # doctest: +NORMALIZE_WHITESPACE
         Total FLOPs: 16; bias adds: 2. 1 MAC = one multiply-accumulate, per sample, of conv,
-        transposed conv (on input positions) and linear layers, bias excluded; FLOPs = 2 x MACs.
-        Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff. stride, Eff. pad:
-        cumulative from the input.
+        transposed conv (on input positions), linear and interpolation layers, bias excluded;
+        FLOPs = 2 x MACs. Kernel, Stride, Pad: the layer's own (l/r: per side); RF, Eff.
+        stride, Eff. pad: cumulative from the input.
         """
         return tables.summary_markdown(self, exact)
 
