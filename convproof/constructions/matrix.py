@@ -54,6 +54,7 @@ import sympy
 
 from convproof.constructions import index as _index
 from convproof.constructions.index import AxisPattern, axis_patterns
+from convproof.constructions.matrix_layout import reordered
 from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.layout import matrix_orders, parse_weight_layout
@@ -669,7 +670,7 @@ def conv_matrix(
             lay = parse_weight_layout(weight_layout, spec)
             weight = None if weight is None else lay.to_canonical(weight)
         T = conv_matrix(spec, shape, weight, dtype=dtype, max_bytes=max_bytes, progress=progress)
-        return _reordered(T, rows, cols)
+        return reordered(T, rows, cols)
     plan = _plan(spec, input_shape)
     if plan.pool:
         if weight is not None:
@@ -710,58 +711,6 @@ def conv_matrix(
         w = w.astype(np.int64)
     _check_memory(plan, "numeric", max_bytes, w.dtype.itemsize)
     return _numeric(plan, np.ascontiguousarray(w), w.dtype, progress)
-
-
-def _reordered(T: Any, rows: np.ndarray, cols: Any = None) -> Any:
-    """``T[rows][:, cols]`` for a SciPy, NumPy or SymPy matrix (canonical CSR kept)."""
-    if isinstance(T, sympy.MatrixBase):
-        return T.extract(rows.tolist(), list(range(T.cols)) if cols is None else cols.tolist())
-    if not scipy.sparse.issparse(T):
-        return T[rows] if cols is None else T[rows][:, cols]
-    out = scipy.sparse.csr_array(T)[rows]  # a row gather
-    if cols is not None:  # entry (r, c) moves to column inverse(cols)[c]: renumber, re-sort
-        out.indices = np.argsort(cols).astype(out.indices.dtype)[out.indices]
-        out.has_sorted_indices = False
-        out.sort_indices()
-    return out
-
-
-def from_layout(
-    spec: AnySpec, input_shape: Sequence[int], layout: Any, matrix: Any, bias_vector: Any = None
-) -> tuple[tuple[int, ...], Any, Any]:
-    """A matrix (and bias vector) acting on samples flattened in ``layout``, reordered to act
-    on channels-first ones: returns the canonical per-sample input shape, the matrix and the
-    bias vector (``None`` stays ``None``).  Inverse of :func:`conv_matrix`'s ``layout=``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import convproof as cp
-    >>> from convproof.constructions.matrix import from_layout
-    >>> spec = cp.ConvSpec(in_channels=2, out_channels=1, kernel_size=2, bias=False, ndim=1)
-    >>> w = np.array([[[1, 2], [3, 4]]])
-    >>> T = cp.conv_matrix(spec, (3, 2), w, layout="WC")
-    >>> shape, back, _ = from_layout(spec, (3, 2), "WC", T)
-    >>> shape, (back != cp.conv_matrix(spec, shape, w)).nnz
-    ((2, 3), 0)
-    """
-    shape, rows, cols = matrix_orders(spec, input_shape, layout)
-    if matrix is not None:
-        if tuple(getattr(matrix, "shape", ())) != (len(rows), len(cols)):
-            raise ConvProofError(
-                f"matrix must have shape ({len(rows)}, {len(cols)}) (outputs x inputs of one "
-                f"sample), got matrix with shape {getattr(matrix, 'shape', None)}"
-            )
-        matrix = _reordered(matrix, np.argsort(rows), np.argsort(cols))
-    if bias_vector is not None:
-        if not isinstance(bias_vector, sympy.MatrixBase):
-            bias_vector = np.asarray(bias_vector)
-        if len(bias_vector) != len(rows):
-            raise ConvProofError(
-                f"bias_vector must have {len(rows)} entries, got {len(bias_vector)}"
-            )
-        bias_vector = _reordered(bias_vector, np.argsort(rows))
-    return shape, matrix, bias_vector
 
 
 def _short(value: Any) -> str:
@@ -811,7 +760,7 @@ def bias_vector(
     """
     if layout is not None:
         shape, rows, _ = matrix_orders(spec, input_shape, layout)
-        return _reordered(bias_vector(spec, shape, bias), rows)
+        return reordered(bias_vector(spec, shape, bias), rows)
     check_spec(spec)
     shape = _per_sample(spec, input_shape)
     out = spec.output_shape(shape)

@@ -31,7 +31,14 @@ from convproof.networks.layers import (
     Linear,
     Pad,
 )
-from convproof.networks.torch_trace import fx_trace, module_result
+from convproof.networks.torch_trace import (
+    fx_trace,
+    input_shapes,
+    meta_shape,
+    model_ndim,
+    origin,
+    propagate_shapes,
+)
 from convproof.networks.traced import (
     ChannelSelect,
     Elementwise,
@@ -277,7 +284,6 @@ def _function_layer(node: Any) -> tuple[Any, list[Any]]:
 
 
 _SUFFIX = re.compile(r"_\d+$")
-_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 _ELEMENTWISE = {
     operator.add: "add",
     operator.iadd: "add",
@@ -303,114 +309,6 @@ _REARRANGE = {
     "unsqueeze",
     "expand",
 }
-
-
-def _origin(node: Any) -> str:
-    """``module.path (file.py:123)``: where a traced node comes from."""
-    if node.op == "call_module":
-        path = str(node.target)
-    else:
-        stack = node.meta.get("nn_module_stack") or {}
-        path = list(stack.keys())[-1].split("@")[0] if stack else ""
-        path = f"{path}: {node.name}" if path else node.name
-    lines = [
-        (f, n)
-        for f, n in _LINE.findall(node.meta.get("stack_trace") or "")
-        if "/torch/" not in f.replace("\\", "/")
-    ]
-    if lines:
-        file, line = lines[-1]
-        return f"{path} ({file.rsplit('/', 1)[-1]}:{line})"
-    return path
-
-
-def _model_ndim(module: Any) -> int | None:
-    """Spatial dims of the first conv or pooling module (``None``: none)."""
-    import torch.nn as nn
-
-    kinds = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
-    for mod in module.modules():
-        if isinstance(mod, kinds):
-            return (
-                len(mod.kernel_size)
-                if isinstance(mod.kernel_size, tuple)
-                else int(type(mod).__name__[-2])
-            )
-    return None
-
-
-def _propagate(module: Any, graph: Any, shapes: list[tuple[int, ...]]) -> None:
-    """Every node's output shape (``node.meta["convproof_shape"]``) from PyTorch's own
-    propagation on the ``meta`` device (parameters swapped for meta copies, no real
-    compute); PyTorch's fake tensors (``FakeTensorMode``) when an operation has no meta
-    kernel."""
-    import torch
-    import torch.fx as fx
-    from torch.nn.utils.stateless import _reparametrize_module
-
-    class Record(fx.Interpreter):
-        def run_node(self, n: Any) -> Any:
-            try:
-                result = super().run_node(n)
-            except Exception as exc:
-                if "meta" in str(exc).lower() and not fake_pass:
-                    raise
-                raise ConvProofError(
-                    f"PyTorch's shape propagation failed at {_origin(n)} for input shape "
-                    f"{shape if len(shapes) > 1 else shape[0]} "
-                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
-                ) from None
-            if isinstance(result, torch.Tensor):
-                n.meta["convproof_shape"] = tuple(int(v) for v in result.shape)
-            elif isinstance(result, tuple | list | dict):
-                leaves = result.values() if isinstance(result, dict) else result
-                n.meta["convproof_tensors"] = any(isinstance(v, torch.Tensor) for v in leaves)
-            return result
-
-        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
-            out = module_result(torch, self.fetch_attr(target), args, kwargs)
-            return super().call_module(target, args, kwargs) if out is None else out
-
-    first = next(iter(module.parameters()), None)
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    state = {
-        **{
-            k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in module.named_parameters(remove_duplicate=False)
-        },
-        **{
-            k: torch.empty(v.shape, dtype=v.dtype, device="meta")
-            for k, v in module.named_buffers(remove_duplicate=False)
-        },
-    }
-    fake_pass = False
-    shape = tuple(shapes)
-    try:
-        with torch.no_grad():
-            try:
-                with _reparametrize_module(module, state):
-                    Record(module, graph=graph).run(
-                        *(torch.empty(s, dtype=dtype, device="meta") for s in shapes)
-                    )
-            except ConvProofError:
-                raise
-            except Exception:  # an operation without a meta kernel: fake tensors instead
-                from torch._subclasses.fake_tensor import FakeTensorMode
-
-                fake_pass = True
-                with FakeTensorMode(allow_non_fake_inputs=True):
-                    Record(module, graph=graph).run(*(torch.empty(s, dtype=dtype) for s in shapes))
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
-def _meta_shape(node: Any) -> tuple[int, ...] | None:
-    """The propagated shape of a node's tensor result (``None``: not a tensor)."""
-    shape = node.meta.get("convproof_shape")
-    return None if shape is None else tuple(shape)
 
 
 def _pool_function(node: Any) -> Any:
@@ -534,12 +432,12 @@ class _Importer:
         return self.names[arg]
 
     def sample(self, node: Any) -> tuple[int, ...] | None:
-        shape = _meta_shape(node)
+        shape = meta_shape(node)
         if shape is None or self.batch is None:
             return None
         if not shape or shape[0] != self.batch:
             raise ConvProofError(
-                f"{_origin(node)} changes the batch axis (output shape {shape} for batch "
+                f"{origin(node)} changes the batch axis (output shape {shape} for batch "
                 f"{self.batch}); convproof follows per-sample tensors"
             )
         return shape[1:]
@@ -587,7 +485,7 @@ class _Importer:
             try:
                 self.visit(node)
             except ConvProofError as exc:
-                where = _origin(node)
+                where = origin(node)
                 if where in str(exc):
                     raise
                 raise ConvProofError(f"{exc} (at {where})") from None
@@ -619,7 +517,7 @@ class _Importer:
         if node.op == "call_method" and node.target in ("size", "dim"):
             return  # integer results (x.size(0) in views)
         propagated = self.batch is not None
-        shape = _meta_shape(node) if propagated else None
+        shape = meta_shape(node) if propagated else None
         if propagated and (shape is None or not shape or shape[0] != self.batch):
             # sizes, tuples of chunks: not tensors; consumers read their tensor parents
             parents: list[Any] = []
@@ -684,7 +582,7 @@ class _Importer:
                 layer = dataclasses.replace(layer, params=params)
             else:
                 raise ConvProofError(
-                    f"{_origin(node)}: convproof counts {getattr(layer, 'num_params', 0)} "
+                    f"{origin(node)}: convproof counts {getattr(layer, 'num_params', 0)} "
                     f"parameters, PyTorch {params}"
                 )
         label = self.unique(label_base)
@@ -695,7 +593,7 @@ class _Importer:
     def opaque(self, node: Any, inputs: list[Any]) -> Any:
         out = self.sample(node)
         if out is None:
-            raise ConvProofError(f"{_origin(node)} produces no tensor convproof can follow")
+            raise ConvProofError(f"{origin(node)} produces no tensor convproof can follow")
         if node.op == "call_module":
             op = type(self.modules[str(node.target)]).__name__
         else:
@@ -703,10 +601,10 @@ class _Importer:
         if len(inputs) == 1:
             ins = self.sample(self.resolve(inputs[0]))
             assert ins is not None
-            return Opaque(op, _origin(node), ins, out)
+            return Opaque(op, origin(node), ins, out)
         first = self.sample(self.resolve(inputs[0]))
         keeps = first is not None and len(first) == len(out)
-        return OpaqueJoin(op, _origin(node), out, keeps_rank=keeps)
+        return OpaqueJoin(op, origin(node), out, keeps_rank=keeps)
 
     def exact(
         self, node: Any, inputs: list[Any], has_consts: bool, propagated: bool
@@ -794,11 +692,11 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
             f"({type(exc).__name__}: {exc}); data-dependent control flow is not supported"
         ) from None
     batch = None
-    shapes = _input_shapes(graph, input_shape)
+    shapes = input_shapes(graph, input_shape)
     if shapes and all(
         s and all(isinstance(v, int) and not isinstance(v, bool) for v in s) for s in shapes
     ):
-        ndim = _model_ndim(module)
+        ndim = model_ndim(module)
         full = [s if ndim is not None and len(s) == ndim + 2 else (2, *s) for s in shapes]
         if len({s[0] for s in full}) > 1:
             raise ConvProofError(
@@ -806,31 +704,12 @@ def network_from_torch(module: Any, name: str | None = None, input_shape: Any = 
                 f"input_shape={input_shape!r}"
             )
         batch = full[0][0]
-        _propagate(module, graph, full)
+        propagate_shapes(module, graph, full)
     importer = _Importer(module, batch)
     nodes = importer.run(graph)
     return Network.from_nodes(
         nodes, name=name or type(module).__name__, inputs=tuple(importer.inputs)
     )
-
-
-def _input_shapes(graph: Any, input_shape: Any) -> list[tuple[Any, ...]]:
-    """One shape per input of the traced model (``input_shape`` is a list of shapes for a
-    model whose ``forward`` takes several tensors)."""
-    placeholders = [n.name for n in graph.nodes if n.op == "placeholder"]
-    if not isinstance(input_shape, list | tuple):
-        return []  # no shape (symbolic import) or a bad one, which summary reports
-    given = list(input_shape)
-    several = bool(given) and all(
-        isinstance(s, list | tuple) and not isinstance(s, str) for s in given
-    )
-    shapes = [tuple(s) for s in given] if several else [tuple(given)]
-    if len(shapes) != len(placeholders):
-        raise ConvProofError(
-            f"input_shape must give one shape per input of forward "
-            f"({', '.join(placeholders)}: {len(placeholders)}), got input_shape={input_shape!r}"
-        )
-    return shapes
 
 
 def as_network(model: Any, input_shape: Any = None) -> Network:

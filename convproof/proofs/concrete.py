@@ -62,7 +62,7 @@ from convproof.constructions.definition import (
     layout_of,
     monomial_count,
 )
-from convproof.constructions.matrix import from_layout
+from convproof.constructions.matrix_layout import from_layout
 from convproof.errors import ConvProofError
 from convproof.layers.layout import parse_layout, parse_weight_layout
 from convproof.layers.spec import PoolSpec
