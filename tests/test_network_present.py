@@ -470,3 +470,25 @@ def test_several_inputs_in_a_network_description() -> None:
     for analysis in (cp.valid_input_sizes, cp.prove_network):  # one-input analyses say so
         with pytest.raises(cp.ConvProofError, match="takes networks with one input"):
             analysis(net, (2, 8, 8))
+
+
+def test_an_unaligned_join_is_a_warning_a_field_and_a_table_line(torch) -> None:
+    nn = torch.nn
+
+    class EvenSame(nn.Module):  # an even-kernel 'same' branch added to a 1x1 branch
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(3, 4, 2, padding="same")
+            self.b = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            return self.a(x) + self.b(x)
+
+    with pytest.warns(cp.ConvProofWarning, match="joined at 'add' are not aligned"):
+        s = cp.summary(EvenSame(), (3, 8, 8))
+    assert s.unaligned == ("add",)
+    assert s["add"].receptive_field is None and "not aligned" in s["add"].note
+    line = "Not aligned (receptive fields unknown from there on): add"
+    assert line in s.to_text() and line in s.to_markdown()
+    aligned = cp.summary(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1)), (3, 8, 8))
+    assert aligned.unaligned == () and "Not aligned" not in aligned.to_text()

@@ -278,6 +278,10 @@ class Summary(RowTable):
         self.total_flops = _sum([r.flops for r in leaves])
         #: Layers whose MACs are unknown (left out of the totals).
         self.unknown_macs: tuple[str, ...] = tuple(r.name for r in leaves if r.macs is None)
+        #: Joins whose branches are not aligned (receptive fields unknown from there on).
+        self.unaligned: tuple[str, ...] = tuple(
+            r.name for r in leaves if unaligned_join(r.name, r.receptive_field, r.note)
+        )
         self._index()
 
     def __repr__(self) -> str:
@@ -469,6 +473,15 @@ class Summary(RowTable):
         return tables.summary_markdown(self, exact)
 
 
+def unaligned_join(name: str, receptive_field: Any, note: str | None) -> bool:
+    """Whether a row is a join whose branches are not aligned (the note the receptive-field
+    analysis leaves on it, :mod:`convproof.networks.receptive`)."""
+    note = note or ""
+    return receptive_field is None and (
+        f"joined at {name!r}" in note or f"alignment at {name!r}" in note
+    )
+
+
 def _rows(
     net: Network, results: list[NodeResult], batch: tuple[Any, ...], samples: list[Any]
 ) -> list[Row]:
@@ -586,9 +599,7 @@ def summary(
     results = analyze(net, input_shape, check_alignment=bool(check_alignment))
     if check_alignment is None:
         for r in results:
-            if r.rf is None and (
-                f"joined at {r.name!r}" in r.note or f"alignment at {r.name!r}" in r.note
-            ):
+            if unaligned_join(r.name, r.rf, r.note):
                 warnings.warn(
                     f"{r.note}; receptive fields from there on are None "
                     f"(check_alignment=True raises, False is silent)",

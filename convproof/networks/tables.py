@@ -217,6 +217,10 @@ def summary_text(s: Summary, exact: bool = False) -> str:
         f"Total FLOPs: {fmt(s.total_flops)}{giga(s.total_flops)}",
         f"Bias adds: {fmt(s.total_bias_adds)}",
     ]
+    if s.unaligned:
+        totals.append(
+            f"Not aligned (receptive fields unknown from there on): {', '.join(s.unaligned)}"
+        )
     if s.unknown_macs:
         totals.append(
             f"MACs unknown (left out of the totals) in {len(s.unknown_macs)} layers: "
@@ -249,6 +253,10 @@ def summary_markdown(s: Summary, exact: bool = False) -> str:
         )
     if s.depth is not None:
         notes.append(f"Rows folded to depth {s.depth} ({len(s.leaf_rows)} layers).")
+    if s.unaligned:
+        notes.append(
+            f"Not aligned (receptive fields unknown from there on): {', '.join(s.unaligned)}."
+        )
     notes.append(" ".join(CONVENTIONS))
     if rounded:
         notes.append(UNITS_NOTE)
