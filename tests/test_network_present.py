@@ -472,6 +472,7 @@ def test_several_inputs_in_a_network_description() -> None:
             analysis(net, (2, 8, 8))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 def test_an_unaligned_join_is_a_warning_a_field_and_a_table_line(torch) -> None:
     nn = torch.nn
 
