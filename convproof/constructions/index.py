@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from convproof._docfill import fill_doc
 from convproof.errors import ConvProofError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
@@ -78,6 +79,20 @@ __all__ = [
 # is, then proves that equal to the definition it writes down itself.
 
 
+#: The end of the Parameters and the Returns that both index rules document (their
+#: ``{rule}`` line).
+_rule_doc = fill_doc(
+    rule="""\
+    stride, dilation, pad_before : int or sympy.Expr
+
+    Returns
+    -------
+    Same kind as the arguments.
+"""
+)
+
+
+@_rule_doc
 def tap_source(a: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -> Any:
     """Padded coordinate read by output position ``a`` through kernel tap ``u``.
 
@@ -89,11 +104,7 @@ def tap_source(a: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -
     ----------
     a, u : int, numpy.ndarray of int, or sympy.Expr
         Output position(s) and kernel tap(s) (broadcast together).
-    stride, dilation, pad_before : int or sympy.Expr
-
-    Returns
-    -------
-    Same kind as the arguments.
+    {rule}
 
     Examples
     --------
@@ -111,6 +122,7 @@ def tap_source(a: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -
     return a * stride + u * dilation - pad_before
 
 
+@_rule_doc
 def scatter_target(j: Any, u: Any, *, stride: Any, dilation: Any, pad_before: Any) -> Any:
     """Transposed conv: the output position that input ``j`` writes through tap ``u``.
 
@@ -124,11 +136,7 @@ def scatter_target(j: Any, u: Any, *, stride: Any, dilation: Any, pad_before: An
     ----------
     j, u : int, numpy.ndarray of int, or sympy.Expr
         Input position(s) of the transposed layer and kernel tap(s).
-    stride, dilation, pad_before : int or sympy.Expr
-
-    Returns
-    -------
-    Same kind as the arguments.
+    {rule}
 
     Examples
     --------

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from convproof._docfill import fill_doc
 from convproof.constructions.index import AxisPattern
 from convproof.constructions.matrix import AnySpec, _plan
 
@@ -142,6 +143,16 @@ def _ap_meet(
     return np.where(a[2] == b[2], _ap_count(lo, hi, a[2], d), 0)
 
 
+#: The Parameters both public functions document (their ``{layer}`` line).
+_layer_doc = fill_doc(
+    layer="""\
+    spec : ConvSpec, ConvTransposeSpec or average PoolSpec
+    input_shape : tuple of int
+"""
+)
+
+
+@_layer_doc
 def nnz(spec: AnySpec, input_shape: Sequence[int]) -> int:
     """Number of structural non-zeros of :func:`conv_matrix`, without building it.
 
@@ -155,8 +166,7 @@ def nnz(spec: AnySpec, input_shape: Sequence[int]) -> int:
 
     Parameters
     ----------
-    spec : ConvSpec, ConvTransposeSpec or average PoolSpec
-    input_shape : tuple of int
+    {layer}
 
     Returns
     -------
@@ -201,6 +211,7 @@ def _axis_kind(p: AxisPattern) -> str:
     return "general"
 
 
+@_layer_doc
 def matrix_structure(spec: AnySpec, input_shape: Sequence[int]) -> MatrixStructure:
     """The block structure of :func:`conv_matrix`: channel blocks, then one level per axis.
 
@@ -212,8 +223,7 @@ def matrix_structure(spec: AnySpec, input_shape: Sequence[int]) -> MatrixStructu
 
     Parameters
     ----------
-    spec : ConvSpec, ConvTransposeSpec or average PoolSpec
-    input_shape : tuple of int
+    {layer}
 
     Returns
     -------

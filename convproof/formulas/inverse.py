@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
+from convproof._docfill import fill_doc
 from convproof.errors import ConvProofError
 from convproof.layers import sizes as _axis
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, Pairs, PoolSpec, Spec, _ints
@@ -252,15 +253,24 @@ def padding_for_output(
     return tuple(chosen)
 
 
+#: The Parameters both inverses of a forward conv document (their ``{forward}`` line).
+_forward_doc = fill_doc(
+    forward="""\
+    conv_spec : ConvSpec
+        The forward convolution.
+    input_shape : tuple of int
+        Its input, ``(C, *spatial)`` or ``(N, C, *spatial)``.
+"""
+)
+
+
+@_forward_doc
 def inverse_output_padding(conv_spec: ConvSpec, input_shape: Sequence[int]) -> tuple[int, ...]:
     """The ``output_padding`` that makes the transposed conv undo this conv's shape change.
 
     Parameters
     ----------
-    conv_spec : ConvSpec
-        The forward convolution.
-    input_shape : tuple of int
-        Its input, ``(C, *spatial)`` or ``(N, C, *spatial)``.
+    {forward}
 
     Returns
     -------
@@ -293,6 +303,7 @@ def inverse_output_padding(conv_spec: ConvSpec, input_shape: Sequence[int]) -> t
     )
 
 
+@_forward_doc
 def transpose_of(conv_spec: ConvSpec, input_shape: Sequence[int]) -> ConvTransposeSpec:
     """The transposed convolution that maps this conv's output shape back to its input shape.
 
@@ -302,10 +313,7 @@ def transpose_of(conv_spec: ConvSpec, input_shape: Sequence[int]) -> ConvTranspo
 
     Parameters
     ----------
-    conv_spec : ConvSpec
-        The forward convolution.
-    input_shape : tuple of int
-        Its input, ``(C, *spatial)`` or ``(N, C, *spatial)``.
+    {forward}
 
     Returns
     -------

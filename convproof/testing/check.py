@@ -72,6 +72,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from convproof._docfill import fill_doc
 from convproof.errors import ConvProofError
 from convproof.testing.calling import LAYOUTS
 from convproof.testing.layout_check import layout_evaluate
@@ -144,6 +145,7 @@ def _plan(
     return _Plan(kind, ndim, defaults, bounds, specs, scalar_args, layouts)
 
 
+@fill_doc(common=_COMMON_PARAMETERS[1:])
 def check_conv(
     fn: Callable[..., Any],
     *,
@@ -336,11 +338,6 @@ def check_pool(
     plan = _plan("pool", ndim, defaults, bounds, specs, scalar_args, layouts)
     return _warn_unexercised(_run(fn, "pool", plan, max_examples, seed, derandomize, rtol, atol,
                                   evaluate, progress=_progress(progress)))  # fmt: skip
-
-
-for _checker in (check_conv, check_conv_transpose, check_pool):
-    if _checker.__doc__:  # absent under python -OO
-        _checker.__doc__ = _checker.__doc__.replace("    {common}\n", _COMMON_PARAMETERS[1:])
 
 
 @_assert_doc

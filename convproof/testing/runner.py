@@ -20,13 +20,14 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from convproof._docfill import fill_doc
 from convproof.constructions.numeric import conv
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
@@ -47,8 +48,6 @@ from convproof.testing.reports import (
 from convproof.testing.strategies import VALUE_KINDS, ConvProblem, conv_problems
 
 __all__: list[str] = []
-
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------------------
@@ -537,11 +536,8 @@ _ASSERT_SECTIONS = """\
 """
 
 
-def _assert_doc(fn: _F) -> _F:
-    """Fill the ``{asserts}`` line of an ``assert_*_matches`` docstring."""
-    if fn.__doc__:  # absent under python -OO
-        fn.__doc__ = fn.__doc__.replace("    {asserts}\n", _ASSERT_SECTIONS)
-    return fn
+#: Fills the ``{asserts}`` line of an ``assert_*_matches`` docstring.
+_assert_doc = fill_doc(asserts=_ASSERT_SECTIONS)
 
 
 def _warn_unexercised(result: CheckResult, stacklevel: int = 3) -> CheckResult:

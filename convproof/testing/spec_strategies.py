@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from convproof._docfill import fill_doc
 from convproof.errors import ConvProofError
 from convproof.layers.legality import allows, check_legality
 from convproof.layers.padding import padding_mode_names
@@ -80,14 +81,9 @@ _SECTIONS = """\
 def _strategy_doc(bad: str = "bound", returns: str = "") -> Callable[[_F], _F]:
     """Fill the ``{sections}`` line of a strategy's docstring (``bad``: what a bad argument is
     called; ``returns``: a line on the returned strategy)."""
-    text = _SECTIONS.format(bad=bad, returns=f"\n        {returns}" if returns else "")
-
-    def fill(fn: _F) -> _F:
-        if fn.__doc__:  # absent under python -OO
-            fn.__doc__ = fn.__doc__.replace("    {sections}\n", text)
-        return fn
-
-    return fill
+    return fill_doc(
+        sections=_SECTIONS.format(bad=bad, returns=f"\n        {returns}" if returns else "")
+    )
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
