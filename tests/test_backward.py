@@ -20,7 +20,7 @@ from convproof.testing import strategies as cs
 try:
     from backward_zoo import CORRECT, ZOO, loop_backward, numpy_conv_backward, torch_backward
     from reference import reference
-    from testsupport import kind_problems
+    from testsupport import kind_problems, padded_1d
 except ImportError:  # pragma: no cover - run from another rootdir
     from tests.backward_zoo import (
         CORRECT,
@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - run from another rootdir
         torch_backward,
     )
     from tests.reference import reference
-    from tests.testsupport import kind_problems
+    from tests.testsupport import kind_problems, padded_1d
 
 
 def _problems(kind: str, ndim: int, **kw: Any) -> st.SearchStrategy:
@@ -73,16 +73,14 @@ def test_hand_conv_1d() -> None:
     ],
 )
 def test_hand_padding_modes_fold_back(mode: str, grad_input: list) -> None:
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
-                       padding_mode=mode, bias=False, ndim=1)  # fmt: skip
+    spec = padded_1d(mode)
     gi, _, _ = cp.conv_backward(spec, [[1, 2]], [[[1, 1, 1]]], [[1, 10]])
     assert gi.tolist() == grad_input
 
 
 def test_hand_replicate_weight_gradient() -> None:
     # padded x = [1, 1, 2, 2]; gw[u] = g0 * xp[u] + g1 * xp[u + 1]
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
-                       padding_mode="replicate", bias=False, ndim=1)  # fmt: skip
+    spec = padded_1d("replicate")
     _, gw, _ = cp.conv_backward(spec, [[1, 2]], [[[1, 1, 1]]], [[1, 10]])
     assert gw.tolist() == [[[1 + 10, 1 + 20, 2 + 20]]]
 

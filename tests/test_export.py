@@ -10,6 +10,7 @@ import pytest
 import scipy.io
 import scipy.sparse
 import sympy
+from testsupport import padded_1d
 
 import convproof as cp
 from convproof.presentation.export import (
@@ -77,8 +78,7 @@ def test_latex_seed_matrix() -> None:
 
 
 def test_latex_folded_sums_and_pool_fractions() -> None:
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
-                       padding_mode="reflect", bias=False, ndim=1)  # fmt: skip
+    spec = padded_1d("reflect")
     text = to_latex(spec, (1, 3), conventions=False)
     assert "w_{0,0,0} + w_{0,0,2}" in text
     assert "fold" in "\n".join(matrix_conventions(spec, (1, 3)))

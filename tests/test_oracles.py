@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from reference import ref_conv, ref_conv_transpose, ref_pool, reference
+from testsupport import padded_1d
 
 import convproof as cp
 from convproof.testing.oracles import torch_reference
@@ -51,15 +52,7 @@ def test_seed_3x3_input_2x2_kernel() -> None:
     ],
 )
 def test_padding_modes_read_the_right_values(mode: str, expected: list[int]) -> None:
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=3,
-        padding=2,
-        padding_mode=mode,
-        bias=False,
-        ndim=1,
-    )
+    spec = padded_1d(mode, padding=2)
     w = np.array([[[1, 0, 0]]], dtype=object)
     assert ref_conv(spec, np.array([[1, 2, 3]], dtype=object), w).tolist() == [expected]
 

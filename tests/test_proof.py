@@ -28,10 +28,10 @@ from convproof.proofs.result import ProofResult
 
 try:
     from reference import reference
-    from testsupport import load_benchmark
+    from testsupport import load_benchmark, padded_1d
 except ImportError:  # pragma: no cover
     from tests.reference import reference
-    from tests.testsupport import load_benchmark
+    from tests.testsupport import load_benchmark, padded_1d
 
 
 # --------------------------------------------------------------------------------------
@@ -460,8 +460,7 @@ def _reflect_matrix(w: np.ndarray) -> np.ndarray:
 
 
 def test_numeric_float_matrix_exact_and_with_rounding() -> None:
-    spec = cp.ConvSpec(in_channels=1, out_channels=1, kernel_size=3, padding=1,
-                       padding_mode="reflect", bias=False, ndim=1)  # fmt: skip
+    spec = padded_1d("reflect")
     w = np.array([[[0.1, 0.2, 0.7]]])
     shape = (1, 4)
     # row 0 reads (reflect) x1, x0, x1: entry (0, 1) = 0.1 + 0.7 — a float sum

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sympy
 from reference import ref_conv
+from testsupport import padded_1d
 
 import convproof as cp
 
@@ -182,15 +183,7 @@ def test_integer_conv_is_exact() -> None:
 
 def test_integer_conv_matrix_does_not_wrap() -> None:
     """int8 weights with reflect padding used to fold taps into a wrapped value (-56)."""
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=3,
-        padding=1,
-        padding_mode="reflect",
-        bias=False,
-        ndim=1,
-    )
+    spec = padded_1d("reflect")
     m = cp.conv_matrix(spec, (1, 3), np.full((1, 1, 3), 100, np.int8))
     assert m.toarray().tolist() == [[100, 200, 0], [100, 100, 100], [0, 200, 100]]
 

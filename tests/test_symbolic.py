@@ -16,10 +16,10 @@ import convproof.constructions.sliding_sum as cps
 
 try:
     from reference import reference
-    from testsupport import load_benchmark
+    from testsupport import load_benchmark, padded_1d
 except ImportError:  # pragma: no cover
     from tests.reference import reference
-    from tests.testsupport import load_benchmark
+    from tests.testsupport import load_benchmark, padded_1d
 
 try:
     from test_matrix import _specs
@@ -117,15 +117,7 @@ _X = [sympy.Symbol(f"x_{{0,{i}}}") for i in range(3)]
     ],
 )
 def test_padding_modes_first_output(mode: str, expected: Any) -> None:
-    spec = cp.ConvSpec(
-        in_channels=1,
-        out_channels=1,
-        kernel_size=3,
-        padding=1,
-        padding_mode=mode,
-        bias=False,
-        ndim=1,
-    )
+    spec = padded_1d(mode)
     z = cp.sliding_sum(spec, (1, 3))
     assert sympy.expand(z[0, 0] - expected) == 0
 

@@ -1,4 +1,5 @@
-"""Helpers several test files share: loading a benchmark script, problems of every padding form."""
+"""Helpers several test files share: loading a benchmark script, problems of every padding form,
+the small padded layer of the hand-worked tables."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+import convproof as cp
 from convproof.testing import strategies as cs
 
 #: Every padding form each kind's spec strategy can draw.
@@ -28,6 +30,20 @@ def kind_problems(
     if kind == "pool":
         kw.pop("max_channels", None)
     return strategy(kind=kind, ndim=ndim, paddings=FORMS[kind], **kw)
+
+
+def padded_1d(mode: str, padding: int = 1) -> cp.ConvSpec:
+    """The smallest conv that reads its padding: one channel in and out, 1-D, a 3-tap kernel,
+    no bias, ``padding`` on each side in padding mode ``mode`` (the hand-worked tables' layer)."""
+    return cp.ConvSpec(
+        in_channels=1,
+        out_channels=1,
+        kernel_size=3,
+        padding=padding,
+        padding_mode=mode,
+        bias=False,
+        ndim=1,
+    )
 
 
 def load_benchmark(name: str) -> Any:
