@@ -86,17 +86,31 @@ def _group_sizes(spec: ConvSpec | ConvTransposeSpec) -> tuple[int, int, int]:
     return G, spec.in_channels // G, spec.out_channels // G
 
 
+def _unfold_all(arr: np.ndarray, plan: _Plan) -> np.ndarray:
+    """``arr`` (batch and channel axes first) padded along every spatial axis."""
+    for a, ax in enumerate(plan.axes):
+        arr = _unfold(arr, 2 + a, ax.fold)
+    return arr
+
+
+def _fold_all(buf: np.ndarray, plan: _Plan) -> np.ndarray:
+    """A gradient over the padded input folded back onto the input, along every spatial axis."""
+    for a, ax in enumerate(plan.axes):
+        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
+    return buf
+
+
 def _conv_grads(
     spec: ConvSpec, plan: _Plan, x: np.ndarray, w: np.ndarray, g: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
     G, cin_g, cout_g = _group_sizes(spec)
+    if cin_g == 1:
+        return _depthwise_grads(spec, plan, x, w, g)
     taps = _taps(spec)
     nt = len(taps)
     out_sp = plan.out_shape[1:]
     big_o = math.prod(out_sp)
-    if cin_g == 1:
-        return _depthwise_grads(spec, plan, x, w, g)
     # g as (group, out channel, batch * position): one GEMM per gradient covers the batch
     g2 = np.ascontiguousarray(
         g.reshape(n, G, cout_g, big_o).transpose(1, 2, 0, 3).reshape(G, cout_g, n * big_o)
@@ -107,13 +121,9 @@ def _conv_grads(
     buf = np.zeros((n, spec.in_channels, *(ax.length for ax in plan.axes)), dtype=g.dtype)
     for t, u in enumerate(taps):
         buf[_tap_index(plan, u)] += cols[:, t].swapaxes(0, 1)
-    for a, ax in enumerate(plan.axes):
-        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
-    grad_input = buf
+    grad_input = _fold_all(buf, plan)
     # grad_weight[c, ci, u] = sum_{n, a} g[n, c, a] * Xpad[n, grp*cin_g + ci, a*s + u*d]
-    xp = x
-    for a, ax in enumerate(plan.axes):
-        xp = _unfold(xp, 2 + a, ax.fold)
+    xp = _unfold_all(x, plan)
     win = np.empty((spec.in_channels, nt, n, *out_sp), dtype=g.dtype)
     for t, u in enumerate(taps):
         win[:, t] = xp[_tap_index(plan, u)].swapaxes(0, 1)
@@ -134,9 +144,7 @@ def _depthwise_grads(
     wk = w.reshape(G, cout_g, -1)
     bshape = (1, G, cout_g) + (1,) * nd
     buf = np.zeros((n, G, *(ax.length for ax in plan.axes)), dtype=g.dtype)
-    xp = x
-    for a, ax in enumerate(plan.axes):
-        xp = _unfold(xp, 2 + a, ax.fold)
+    xp = _unfold_all(x, plan)
     grad_weight = np.empty((G, cout_g, wk.shape[2]), dtype=g.dtype)
     for t, u in enumerate(_taps(spec)):
         index = _tap_index(plan, u)
@@ -146,9 +154,7 @@ def _depthwise_grads(
         grad_weight[:, :, t] = np.einsum(
             "ngco,ngo->gc", gg.reshape(n, G, cout_g, -1), xt.reshape(n, G, -1)
         )
-    for a, ax in enumerate(plan.axes):
-        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
-    return buf, grad_weight.reshape(spec.weight_shape)
+    return _fold_all(buf, plan), grad_weight.reshape(spec.weight_shape)
 
 
 def _transpose_grads(
@@ -160,9 +166,7 @@ def _transpose_grads(
     nt = len(taps)
     in_sp = plan.in_shape[1:]
     big_i = math.prod(in_sp)
-    gp = g
-    for a, ax in enumerate(plan.axes):
-        gp = _unfold(gp, 2 + a, ax.fold)
+    gp = _unfold_all(g, plan)
     # gathered[n, c, u, i] = g[n, c, i*s + u*d - p] (the tap's strided slice of padded g)
     gat = np.empty((n, spec.out_channels, nt, *in_sp), dtype=g.dtype)
     for t, u in enumerate(taps):
