@@ -43,7 +43,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from convproof import __version__
 from convproof.errors import ConvProofError
@@ -188,6 +188,74 @@ def _command(
     return p
 
 
+def _max_bytes_option(p: _Parser, what: str) -> None:
+    """``--max-bytes N``: refuse ``what`` (e.g. ``"a proof"``) when it would need more memory."""
+    p.add_argument(
+        "--max-bytes",
+        metavar="N",
+        help=f"refuse {what} estimated to need more than N bytes of memory, e.g. 16G or 512M "
+        "(default: the library's limit, stated in the refusal)",
+    )
+
+
+class _Command(NamedTuple):
+    """A subcommand: what runs it, whether it takes the layer options, its help line and its
+    description."""
+
+    run: Callable[[argparse.Namespace], int]
+    layer: bool
+    help: str
+    description: str
+
+
+#: The subcommands, in the order ``--help`` lists them.
+_COMMANDS = {
+    "shape": _Command(
+        _cmd_shape,
+        True,
+        "output shape, padding, params and MACs of a layer",
+        "Output shape, resolved padding, parameters and MACs of one layer.",
+    ),
+    "explain": _Command(
+        _cmd_explain,
+        True,
+        "the exact sum behind one output element",
+        "The exact sum behind one output element: how the input channels collapse into one number.",
+    ),
+    "matrix": _Command(
+        _cmd_matrix,
+        True,
+        "build and export the conv matrix",
+        "Build the conv matrix T (vec(Z) = T vec(X) + bias), print its shape, "
+        "non-zeros and block structure, and export it.",
+    ),
+    "prove": _Command(
+        _cmd_prove,
+        True,
+        "prove the conv matrix equals the sliding-window sum",
+        "Prove that the conv matrix and the sliding-window sum are the same map: "
+        "exactly for --in, or for symbolic sizes with --general.",
+    ),
+    "check": _Command(
+        _cmd_check,
+        False,
+        "property-test your conv function module:function",
+        "Property-test a conv function with PyTorch's functional signature "
+        "fn(x, weight, bias=None, stride=..., padding=..., dilation=..., groups=...) "
+        "against convproof's reference: NumPy arrays in and out, or a PyTorch function "
+        "as it is (e.g. torch.nn.functional:conv2d; tensors are converted).",
+    ),
+    "net": _Command(
+        _cmd_net,
+        False,
+        "summary table of a network description",
+        "Per-layer output shapes, params, MACs and receptive fields of a network "
+        "description file (JSON), a shipped network name, or a PyTorch model returned by "
+        "package.module:callable (imported, called without arguments; no forward pass).",
+    ),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="convproof",
@@ -197,25 +265,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"convproof {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     layer, js = _layer_options(), _json_option()
+    commands = {
+        name: _command(sub, name, c.run, [layer, js] if c.layer else [js], help=c.help,
+                       description=c.description)
+        for name, c in _COMMANDS.items()
+    }  # fmt: skip
 
-    _command(
-        sub,
-        "shape",
-        _cmd_shape,
-        [layer, js],
-        help="output shape, padding, params and MACs of a layer",
-        description="Output shape, resolved padding, parameters and MACs of one layer.",
-    )
-
-    p = _command(
-        sub,
-        "explain",
-        _cmd_explain,
-        [layer, js],
-        help="the exact sum behind one output element",
-        description="The exact sum behind one output element: how the input channels "
-        "collapse into one number.",
-    )
+    p = commands["explain"]
     p.add_argument("--at", metavar="C,I,J", help="output index (default: the first element)")
     p.add_argument("--latex", action="store_true", help="print LaTeX")
     p.add_argument(
@@ -225,22 +281,9 @@ def _parser() -> argparse.ArgumentParser:
         "most 100 frames) or FILE.png/.svg/.pdf (a strip of at most 16 frames); with more "
         "output positions, frames are spaced evenly and always include --at; needs matplotlib",
     )
-    p.add_argument(
-        "--max-bytes",
-        metavar="N",
-        help="refuse a --picture estimated to need more than N bytes of memory, e.g. 16G or "
-        "512M (default: the library's limit, stated in the refusal)",
-    )
+    _max_bytes_option(p, "a --picture")
 
-    p = _command(
-        sub,
-        "matrix",
-        _cmd_matrix,
-        [layer, js],
-        help="build and export the conv matrix",
-        description="Build the conv matrix T (vec(Z) = T vec(X) + bias), print its shape, "
-        "non-zeros and block structure, and export it.",
-    )
+    p = commands["matrix"]
     p.add_argument("--weight", metavar="FILE.npy", help="numeric weights (default: symbolic)")
     p.add_argument("--format", choices=("mtx", "npz", "latex", "png"), help="export format")
     p.add_argument("--output", "-o", metavar="FILE", help="write the export here")
@@ -251,15 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
 
-    p = _command(
-        sub,
-        "prove",
-        _cmd_prove,
-        [layer, js],
-        help="prove the conv matrix equals the sliding-window sum",
-        description="Prove that the conv matrix and the sliding-window sum are the same map: "
-        "exactly for --in, or for symbolic sizes with --general.",
-    )
+    p = commands["prove"]
     p.add_argument("--general", action="store_true", help="prove for symbolic sizes")
     p.add_argument(
         "--claim",
@@ -281,24 +316,9 @@ def _parser() -> argparse.ArgumentParser:
         "needs --in",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
-    p.add_argument(
-        "--max-bytes",
-        metavar="N",
-        help="refuse a proof estimated to need more than N bytes of memory, e.g. 16G or 512M "
-        "(default: the library's limit, stated in the refusal)",
-    )
+    _max_bytes_option(p, "a proof")
 
-    p = _command(
-        sub,
-        "check",
-        _cmd_check,
-        [js],
-        help="property-test your conv function module:function",
-        description="Property-test a conv function with PyTorch's functional signature "
-        "fn(x, weight, bias=None, stride=..., padding=..., dilation=..., groups=...) "
-        "against convproof's reference: NumPy arrays in and out, or a PyTorch function "
-        "as it is (e.g. torch.nn.functional:conv2d; tensors are converted).",
-    )
+    p = commands["check"]
     p.add_argument("function", metavar="MODULE:FUNCTION", help="e.g. mypkg.ops:conv2d")
     p.add_argument("--ndim", type=int, default=2, help="spatial dims (default 2)")
     p.add_argument("--max-examples", type=int, default=100, help="examples (default 100)")
@@ -317,16 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
-    p = _command(
-        sub,
-        "net",
-        _cmd_net,
-        [js],
-        help="summary table of a network description",
-        description="Per-layer output shapes, params, MACs and receptive fields of a network "
-        "description file (JSON), a shipped network name, or a PyTorch model returned by "
-        "package.module:callable (imported, called without arguments; no forward pass).",
-    )
+    p = commands["net"]
     p.add_argument(
         "network",
         metavar="FILE.json|NAME|MODULE:CALLABLE",
