@@ -32,6 +32,13 @@ from typing import Any, TypeVar
 
 __all__: list[str] = []
 
+#: The Parameters of a function of any layer and one input shape (fill a ``{layer_input}`` line).
+LAYER_INPUT = """\
+    spec : ConvSpec, ConvTransposeSpec or PoolSpec
+    input_shape : tuple of int
+        ``(C, *spatial)`` or ``(N, C, *spatial)`` (the batch axis is ignored).
+"""
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 

@@ -124,6 +124,7 @@ def _resnet(block_kind: str, layers: list[int], num_classes: int = 1000) -> Any:
 
     nn = _nn()
 
+    # independent on purpose: BasicBlock and Bottleneck transcribe torchvision (module docstring)
     class BasicBlock(nn.Module):
         expansion = 1
 

@@ -23,6 +23,8 @@ import convproof as cp
 # --------------------------------------------------------------------------------------
 # a user's 2-D convolution, transposed convolution and pooling (NumPy, from scratch)
 # --------------------------------------------------------------------------------------
+# independent on purpose: each is written from scratch as a user's own kernel would be, so
+# their signatures and loops repeat; they share no code with each other or with convproof.
 
 
 def user_conv2d(

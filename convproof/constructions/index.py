@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from convproof._docfill import fill_doc
+from convproof._docfill import LAYER_INPUT, fill_doc
 from convproof.errors import ConvProofError
 from convproof.layers.padding import padding_mode
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
@@ -370,6 +370,7 @@ def axis_pattern(
     )
 
 
+@fill_doc(layer_input=LAYER_INPUT)
 def axis_patterns(
     spec: ConvSpec | ConvTransposeSpec | PoolSpec, input_shape: Sequence[int]
 ) -> tuple[AxisPattern, ...]:
@@ -387,9 +388,7 @@ def axis_patterns(
 
     Parameters
     ----------
-    spec : ConvSpec, ConvTransposeSpec or PoolSpec
-    input_shape : tuple of int
-        ``(C, *spatial)`` or ``(N, C, *spatial)`` (the batch axis is ignored).
+    {layer_input}
 
     Returns
     -------

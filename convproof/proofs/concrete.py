@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from convproof._docfill import LAYER_INPUT, fill_doc
 from convproof.constructions.coefficients import Entries, canonical
 from convproof.constructions.definition import (
     Layout,
@@ -102,6 +103,7 @@ __all__ = ["coefficient_table", "prove"]
 _CROSSCHECK_LIMIT = 600
 
 
+@fill_doc(layer_input=LAYER_INPUT)
 def coefficient_table(
     spec: Any, input_shape: Sequence[int]
 ) -> dict[tuple[int, int, int], Fraction]:
@@ -109,9 +111,7 @@ def coefficient_table(
 
     Parameters
     ----------
-    spec : ConvSpec, ConvTransposeSpec or PoolSpec
-    input_shape : tuple of int
-        ``(C, *spatial)`` or ``(N, C, *spatial)`` (the batch axis is ignored).
+    {layer_input}
 
     Returns
     -------
