@@ -25,7 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convproof as cp
+from convproof.constructions import definition as _definition
 from convproof.constructions import matrix as _matrix
+from convproof.constructions import sliding_sum as _sliding_sum
 
 #: the ``torch`` fixture only hands over the module: nothing to reset between examples
 _WITH_TORCH = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -151,6 +153,8 @@ def test_exact_matrix_sum_and_table_equal_the_loop(problem: Any) -> None:
         for r in range(sym.shape[0])
     ]
     assert found == loop
+    table = cp.coefficient_table(spec, shape)  # the independent definition's public view
+    assert table == {(r, c, -1): v for r, row in enumerate(loop) for c, v in row.items()}
     x = cp.layer_symbols(spec, shape).X
     xs = list(x.reshape(len(x))) if hasattr(x, "reshape") else list(x)
     z = cp.sliding_sum(spec, shape)
@@ -255,11 +259,16 @@ def test_planted_matrices_refuted(defect: Any) -> None:
     assert bad.status == "refuted" and bad.counterexample is not None
 
 
-def test_planted_library_scale_refuted(monkeypatch) -> None:
-    # the library's numerator is compared with the definition's (not shared code)
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(_matrix, "_scale"), (_definition, "pool_scale"), (_sliding_sum, "lp_scale")],
+)
+def test_planted_scale_refuted(monkeypatch, module: Any, name: str) -> None:
+    # the library's numerator (matrix, sliding sum) and the definition's are written apart
+    # and compared: dropping prod(k) on either side is refuted
     spec = _lp1(kernel_size=2, ceil_mode=True, ndim=2)
     assert cp.prove(spec, (2, 5, 5)).status == "proved"
-    monkeypatch.setattr(_matrix, "_scale", lambda plan: 1)
+    monkeypatch.setattr(module, name, lambda _: 1)
     r = cp.prove(spec, (2, 5, 5))
     assert r.status == "refuted"
     assert "the definition says" in str(r.counterexample)
