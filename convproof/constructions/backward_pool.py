@@ -1,7 +1,8 @@
 """Backward passes of pooling: exact gradients, PyTorch's max-pool indices and unpooling.
 
 :func:`pool_backward` scatters ``g / divisor`` into every window (average pooling: padding
-and the ceil-mode overhang dropped) or adds ``g`` at each window's maximum (max pooling);
+and the ceil-mode overhang dropped; linear Lp pooling, ``norm_type=1`` under PyTorch's
+rules: ``g * prod(k) / divisor``) or adds ``g`` at each window's maximum (max pooling);
 :func:`max_pool_indices` and :func:`max_unpool` are PyTorch's ``return_indices=True`` and
 ``MaxUnpool``.  The index arithmetic is :mod:`convproof.constructions.backward_plan`'s (the
 same plan as the convolution's backward pass, never the matrices or the index rule).
@@ -38,7 +39,7 @@ from convproof.constructions.backward_plan import (
 from convproof.constructions.numeric import _as_array
 from convproof.errors import ConvProofError
 from convproof.layers.spec import PoolSpec
-from convproof.layers.window import check_spec, refuse_lp
+from convproof.layers.window import check_spec, lp_scale, refuse_lp
 
 __all__ = ["max_pool_indices", "max_unpool", "pool_backward"]
 
@@ -294,9 +295,10 @@ def pool_backward(
     -----
     Average: every tap of window ``a`` inside the input receives ``g[a] / divisor(a)``
     (divisor: taps inside the input, plus explicit padding when ``count_include_pad``; the
-    ceil-mode overhang never counts).  Max: ``g[a]`` is added to the input cell
-    :func:`max_pool_indices` names (PyTorch's tie rule: the first maximum in the window,
-    the last NaN); overlapping windows accumulate.
+    ceil-mode overhang never counts).  Linear Lp pooling (``norm_type=1``, PyTorch):
+    ``g[a] * prod(k) / divisor(a)``, the divisor the taps inside the input.  Max: ``g[a]``
+    is added to the input cell :func:`max_pool_indices` names (PyTorch's tie rule: the
+    first maximum in the window, the last NaN); overlapping windows accumulate.
 
     Examples
     --------
@@ -311,7 +313,7 @@ def pool_backward(
     array([[ 0., 11.,  0.]])
     """
     check_spec(spec)
-    refuse_lp(spec, "pool_backward")
+    refuse_lp(spec, "pool_backward", linear=True)
     if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)
@@ -331,10 +333,11 @@ def pool_backward(
         out = gi.reshape(n, c, *in_sp)
         return out if batched else out[0]
     div = _divisors(spec, plan)
+    scale = lp_scale(spec)  # linear Lp pooling: prod(k) / divisor per window
     if gb.dtype.kind in "fc":
-        gd = gb / div.astype(gb.dtype)
+        gd = (gb * scale if scale != 1 else gb) / div.astype(gb.dtype)
     else:
-        go = _cast(gb, np.dtype(object))
+        go = _cast(gb, np.dtype(object)) * scale
         gd = np.asarray(_OBJ_DIV(go, np.broadcast_to(div, go.shape)), dtype=object)
     buf = np.zeros((n, c, *(ax.length for ax in plan.axes)), dtype=gd.dtype)
     for u in _taps(spec):

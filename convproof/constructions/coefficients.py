@@ -45,15 +45,19 @@ def concat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64, copy=False)
 
 
-def reciprocals(divisors: np.ndarray) -> np.ndarray | None:
-    """``1/divisors`` as an object array of ``Fraction`` (``None`` when all are 1)."""
+def reciprocals(divisors: np.ndarray, scale: int = 1) -> np.ndarray | None:
+    """``scale/divisors`` as an object array of ``Fraction`` (``None`` when all are 1).
+
+    ``scale`` is the constant numerator of a pool's windows (``prod(kernel_size)`` for the
+    linear Lp pool, else 1).
+    """
     divisors = np.asarray(divisors, dtype=np.int64)
-    if divisors.size == 0 or bool(np.all(divisors == 1)):
+    if divisors.size == 0 or bool(np.all(divisors == scale)):
         return None
     if bool(np.any(divisors <= 0)):
         raise ConvProofError(f"divisors must be >= 1, got min(divisors)={int(divisors.min())}")
     uniq, inv = np.unique(divisors, return_inverse=True)
-    table = np.array([Fraction(1, int(d)) for d in uniq] + [None], dtype=object)[:-1]
+    table = np.array([Fraction(scale, int(d)) for d in uniq] + [None], dtype=object)[:-1]
     return table[inv.reshape(-1)]
 
 

@@ -17,7 +17,8 @@ The forms, per spec kind (one dispatch, :data:`_KINDS`):
   ``Z[c, a] = sum_{k in group(c)} sum_u X[k, src(a*s + u*d - p)] W[c, k - k0, u]``,
   ``src`` the padding mode's per-axis read (:func:`_source`);
 - transposed convolution, scatter: input ``X[k, i]`` lands on output ``i*s + u*d - p``;
-- pooling, gather: the window ``a*s + u*d - p`` (average: divided by its divisor).
+- pooling, gather: the window ``a*s + u*d - p`` (average: divided by its divisor; linear
+  Lp pooling, ``norm_type=1`` under PyTorch's rules: times ``prod(k) / taps inside``).
 
 Examples
 --------
@@ -155,7 +156,8 @@ class Chunk(NamedTuple):
     """Entries ``row = row_a[:, None] + row_b``, ``col = col_a[:, None] + col_b``, ``tap = tap_a``.
 
     ``*_a`` run over channels, ``*_b`` over spatial positions; ``div_b`` is the
-    average-pooling divisor per position (``None`` otherwise).
+    pooling divisor per position (``None`` otherwise) and ``scale`` the constant numerator
+    of the window coefficients (``scale / div_b``: ``prod(k)`` for linear Lp pooling).
     """
 
     row_a: np.ndarray
@@ -164,6 +166,7 @@ class Chunk(NamedTuple):
     col_b: np.ndarray
     tap_a: np.ndarray
     div_b: np.ndarray | None = None
+    scale: int = 1
 
     @property
     def size(self) -> int:
@@ -243,15 +246,31 @@ def _transpose_chunks(spec: ConvTransposeSpec, lay: Layout) -> list[Chunk]:
     return chunks
 
 
+def pool_scale(spec: PoolSpec) -> int:
+    """The window coefficients' numerator: ``prod(kernel_size)`` for Lp pooling, else 1.
+
+    PyTorch's ``lp_pool`` is ``(prod(k) * avg_pool(x**p, k, s, padding=0, ceil_mode))``
+    ``** (1/p)`` (signed); for ``p = 1`` (the only Lp pool :func:`kind_rules` admits) each
+    window is ``prod(k)`` times its average over the taps inside the input.
+    """
+    return math.prod(spec.kernel_size) if spec.kind == "lp" else 1
+
+
 def pool_divisors(spec: PoolSpec, lay: Layout) -> np.ndarray:
-    """Average-pooling divisor per flat output position (PyTorch's rules)."""
+    """Pooling divisor per flat output position (PyTorch's rules).
+
+    Average pooling counts the taps inside the input, plus the explicit padding when
+    ``count_include_pad``; Lp pooling (no padding) the taps inside the input.
+    """
     counts = []
     for ax in range(spec.ndim):
         a = np.arange(lay.out_shape[1 + ax], dtype=np.int64)[:, None]
         u = np.arange(spec.kernel_size[ax], dtype=np.int64)[None, :]
         q = a * spec.stride[ax] + u * spec.dilation[ax] - lay.pads[ax][0]
         n = lay.in_shape[1 + ax]
-        if spec.count_include_pad:  # explicit padding counts, the ceil-mode overhang does not
+        if spec.kind == "lp":  # an average pool of padding 0: the overhang is not counted
+            inside = (q >= 0) & (q < n)
+        elif spec.count_include_pad:  # explicit padding counts, the ceil-mode overhang not
             inside = (q >= -lay.pads[ax][0]) & (q < n + lay.pads[ax][1])
         else:
             inside = (q >= 0) & (q < n)
@@ -269,14 +288,18 @@ def _pool_chunks(spec: PoolSpec, lay: Layout) -> list[Chunk]:
     channels = lay.in_shape[0]
     p_out, p_in = math.prod(lay.out_shape[1:]), math.prod(lay.in_shape[1:])
     c = np.arange(channels, dtype=np.int64)
-    div = pool_divisors(spec, lay) if spec.kind == "avg" else None
+    div = pool_divisors(spec, lay) if spec.kind != "max" else None
+    scale = pool_scale(spec)
     no_tap = np.full(channels, -1, dtype=np.int64)
     chunks = []
     for u in itertools.product(*(range(k) for k in spec.kernel_size)):
         pos, inflat = _gather_positions(spec, lay, u, "zeros")
         chunks.append(
-            Chunk(c * p_out, pos, c * p_in, inflat, no_tap, None if div is None else div[pos])
-        )
+            Chunk(
+                c * p_out, pos, c * p_in, inflat, no_tap,
+                None if div is None else div[pos], scale,
+            )
+        )  # fmt: skip
     return chunks
 
 
@@ -301,7 +324,8 @@ def materialize(chunks: list[Chunk]) -> Entries:
         if divs is not None and ch.div_b is not None:
             divs[off : off + n].reshape(shape)[...] = ch.div_b[None, :]
         off += n
-    return Entries(rows, cols, taps, None if divs is None else reciprocals(divs))
+    coef = None if divs is None else reciprocals(divs, chunks[0].scale)
+    return Entries(rows, cols, taps, coef)
 
 
 def definition_entries(spec: Any, input_shape: Sequence[int]) -> Entries:
@@ -314,8 +338,8 @@ def definition_entries(spec: Any, input_shape: Sequence[int]) -> Entries:
 def definition_table(spec: Any, lay: Layout) -> Table:
     """The definition's canonical table, keys written straight from the chunks (fast path)."""
     chunks = definition_chunks(spec, lay)
-    avg = isinstance(spec, PoolSpec) and spec.kind == "avg"
-    if avg or not key_fits(lay.nrows, lay.ncols, lay.ntaps):
+    divided = isinstance(spec, PoolSpec) and spec.kind != "max"
+    if divided or not key_fits(lay.nrows, lay.ncols, lay.ntaps):
         return canonical(materialize(chunks), lay.nrows, lay.ncols, lay.ntaps)
     m2 = lay.ntaps + 1
     m1 = lay.ncols * m2
@@ -365,12 +389,14 @@ def _chunk_slots(chunks: list[Chunk], spec: ConvSpec) -> list[Chunk]:
 
 
 class DefSlab(NamedTuple):
-    """The definition's entries of block channel 0 at one slab (add the channel offsets)."""
+    """The definition's entries of block channel 0 at one slab (add the channel offsets);
+    coefficients ``scale / divs`` (pooling) or 1."""
 
     rows: np.ndarray
     cols: np.ndarray
     taps: np.ndarray
     divs: np.ndarray | None
+    scale: int = 1
 
 
 def _axis_tables(
@@ -437,8 +463,9 @@ def _pool_slab(spec: PoolSpec, lay: Layout, lo: int, hi: int) -> DefSlab:
     flat, ok = _axis_tables(spec, lay, lo, hi, False)
     pos, u = np.nonzero(ok)
     rows = pos + lo * math.prod(lay.out_shape[2:])
-    divs = pool_divisors(spec, lay)[rows] if spec.kind == "avg" else None
-    return DefSlab(rows, flat[pos, u], np.full(pos.size, -1, dtype=np.int64), divs)
+    divs = pool_divisors(spec, lay)[rows] if spec.kind != "max" else None
+    taps = np.full(pos.size, -1, dtype=np.int64)
+    return DefSlab(rows, flat[pos, u], taps, divs, pool_scale(spec))
 
 
 def slab_definition(spec: Any, lay: Layout, lo: int, hi: int) -> DefSlab:
@@ -607,8 +634,9 @@ _KINDS: dict[type, KindRules] = {
 
 
 def kind_rules(spec: Any) -> KindRules:
-    """The rules of ``spec``'s kind (a ConvSpec, ConvTransposeSpec or PoolSpec)."""
-    refuse_lp(spec, "the definition (coefficient tables and proofs)")
+    """The rules of ``spec``'s kind (a ConvSpec, ConvTransposeSpec or PoolSpec; of the Lp
+    pools only the linear one, ``norm_type=1`` under ``legality="pytorch"``)."""
+    refuse_lp(spec, "the definition (coefficient tables and proofs)", linear=True)
     for kind, rules in _KINDS.items():
         if isinstance(spec, kind):
             return rules

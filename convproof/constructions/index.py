@@ -240,8 +240,10 @@ class AxisPattern:
     index : numpy.ndarray, shape (o, k)
         The input index read there, or ``-1`` (zero padding, or outside the padded extent).
     divisor : numpy.ndarray of shape (o,), or None
-        Average pooling only: this axis' factor of the divisor (window elements counted by
-        ``count_include_pad``); the window's divisor is the product over axes.
+        Average and Lp pooling only: this axis' factor of the divisor (window elements
+        counted by ``count_include_pad``; Lp pooling has no padding); the window's divisor
+        is the product over axes (Lp pooling: its coefficient is ``prod(kernel_size)`` over
+        it, :func:`convproof.layers.window.lp_scale`).
     """
 
     out_size: int
@@ -435,7 +437,9 @@ def axis_patterns(
             mode,
             transposed=spec.transposed,
         )
-        if isinstance(spec, PoolSpec) and spec.kind == "avg":  # narrows the type
+        # average and (linear) Lp pooling divide; Lp pools have no padding, so their
+        # divisor is the taps inside the input (PyTorch's avg_pool of padding 0)
+        if isinstance(spec, PoolSpec) and spec.kind in ("avg", "lp"):  # narrows the type
             pl, pr = pads[ax]
             if spec.count_include_pad:
                 counted = (p.position >= -pl) & (p.position < spatial_in[ax] + pr)

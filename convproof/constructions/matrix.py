@@ -24,6 +24,7 @@ layer                       matrix
 :class:`ConvTransposeSpec`  ``T.T`` of the forward conv with the same kernel, stride,
                             padding, dilation and groups (channel roles swapped)
 avg :class:`PoolSpec`       constant, entries ``1/divisor`` (exact ``Rational`` symbolically)
+lp :class:`PoolSpec`        ``norm_type=1``, PyTorch: constant, ``prod(k)/divisor`` (taps inside)
 max :class:`PoolSpec`       none (not linear): :class:`~convproof.errors.ConvProofError`
 ==========================  ==============================================================
 
@@ -59,7 +60,7 @@ from convproof.constructions.sliding_sum import _grids
 from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.layout import matrix_orders, parse_weight_layout
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.layers.window import check_spec, refuse_lp
+from convproof.layers.window import check_spec, lp_scale, refuse_lp
 from convproof.settings import resolve_max_bytes
 
 __all__ = [
@@ -93,10 +94,13 @@ class MatrixEntries(NamedTuple):
         Flat C-order index into the weight array of shape ``spec.weight_shape`` (``-1`` for
         average pooling, whose entries are constants).
     divisors : numpy.ndarray
-        The entry's coefficient is ``1 / divisor`` times the tap: ``1`` for convolutions,
-        the window's exact divisor for average pooling.
+        The entry's coefficient is ``scale / divisor`` times the tap: ``1`` for
+        convolutions, the window's exact divisor for average and Lp pooling.
     shape : (int, int)
         The matrix shape.
+    scale : int
+        The coefficients' numerator: ``prod(kernel_size)`` for linear Lp pooling
+        (``norm_type=1`` under ``legality="pytorch"``), else 1.
     """
 
     rows: np.ndarray
@@ -104,6 +108,7 @@ class MatrixEntries(NamedTuple):
     taps: np.ndarray
     divisors: np.ndarray
     shape: tuple[int, int]
+    scale: int = 1
 
 
 # --------------------------------------------------------------------------------------
@@ -142,7 +147,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
 
 def _plan(spec: Any, input_shape: Sequence[int]) -> _Plan:
     check_spec(spec)
-    refuse_lp(spec, "conv_matrix")
+    refuse_lp(spec, "conv_matrix", linear=True)
     if not spec.is_linear:
         raise ConvProofError(
             "max pooling is not linear and has no matrix, got spec.kind='max'; use "
@@ -330,6 +335,11 @@ def _template(plan: _Plan, lo: int = 0, hi: int | None = None, dtype: Any = np.i
     return _Template(counts * cg, t_cols, t_taps, t_rows)
 
 
+def _scale(plan: _Plan) -> int:
+    """The numerator of every pool coefficient (``prod(k)`` for linear Lp pooling, else 1)."""
+    return lp_scale(plan.spec)
+
+
 def _divisors(plan: _Plan) -> np.ndarray:
     """Per spatial output row, the average-pooling divisor (product of the axes' factors)."""
     div = np.ones(1, dtype=np.int64)
@@ -405,7 +415,7 @@ def _entries(plan: _Plan) -> MatrixEntries:
         order = np.argsort(rows, kind="stable")
         rows, cols = rows[order], cols[order]
         taps, divisors = taps[order], divisors[order]
-    return MatrixEntries(rows, cols, taps, divisors, plan.shape)
+    return MatrixEntries(rows, cols, taps, divisors, plan.shape, _scale(plan))
 
 
 def _block_entries(
@@ -487,7 +497,7 @@ def _numeric(
         idx = _index_dtype(plan)
         if plan.pool:
             div = _divisors(plan)[t.spatial_rows]
-            one = np.ones(1, dtype=dtype)
+            one = np.full(1, _scale(plan), dtype=dtype)
             data = np.tile(one / div.astype(dtype), reps)
         else:
             w2 = weight.reshape(reps, plan.c_group * plan.n_taps)
@@ -540,7 +550,7 @@ def _symbolic(plan: _Plan, spec: AnySpec, input_shape: Sequence[int]) -> Any:
     rows, cols = e.rows.tolist(), e.cols.tolist()
     if plan.pool:
         cache: dict[int, Any] = {}
-        values = [cache.setdefault(d, sympy.Rational(1, d)) for d in e.divisors.tolist()]
+        values = [cache.setdefault(d, sympy.Rational(e.scale, d)) for d in e.divisors.tolist()]
     else:
         _, w, _ = _grids(spec, input_shape)
         assert w is not None
@@ -610,6 +620,7 @@ def conv_matrix(
         :class:`ConvSpec`               ``(C_out·∏o, C_in·∏i)``  taps (sums when folded)
         :class:`ConvTransposeSpec`      ``(C_out·∏o, C_in·∏i)``  ``T.T`` of the forward conv
         avg :class:`PoolSpec`           ``(C·∏o, C·∏i)``          ``1/divisor``
+        lp :class:`PoolSpec`, ``p=1``   ``(C·∏o, C·∏i)``          ``∏k/divisor``
         ==============================  ======================  ==========================
 
         Numeric matrices are canonical CSR (sorted indices, duplicates summed) whose
@@ -656,6 +667,15 @@ def conv_matrix(
     Matrix([
     [1/2, 1/2, 0],
     [  0,   0, 1]])
+
+    So does PyTorch's Lp pooling with ``norm_type=1`` (the only linear one; other Lp pools
+    are refused): ``prod(kernel_size)`` times the average of the taps inside:
+
+    >>> lp = cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2, ceil_mode=True, ndim=1)
+    >>> cp.conv_matrix(lp, (1, 3))
+    Matrix([
+    [1, 1, 0],
+    [0, 0, 2]])
 
     Channels-last (rows and columns ordered as ``(H, W, C)`` flattened):
 

@@ -48,7 +48,7 @@ import sympy
 from convproof.errors import ConvProofError, MemoryLimitError
 from convproof.layers.padding import numpy_pad_read
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
-from convproof.layers.window import refuse_lp
+from convproof.layers.window import lp_scale, refuse_lp
 from convproof.settings import resolve_max_bytes
 
 __all__ = [
@@ -118,7 +118,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
         )
-    refuse_lp(spec, "sliding_sum")
+    refuse_lp(spec, "sliding_sum", linear=True)
     _, c, spatial = spec.split_input_shape(input_shape)
     spec.output_shape((c, *spatial))
     return (c, *spatial)
@@ -370,6 +370,7 @@ def _pool_sum(
     out = spec.output_shape(shape)
     n = shape[1:]
     taps = list(itertools.product(*(range(k) for k in spec.kernel_size)))
+    scale = lp_scale(spec)
     values: list[Any] = []
     for c in range(shape[0]):
         for a in itertools.product(*(range(m) for m in out[1:])):
@@ -385,12 +386,13 @@ def _pool_sum(
                     real.append(x[(c, *t)])
             if spec.kind == "max":
                 values.append(sympy.Max(*real) if real else sympy.S.NegativeInfinity)
-            else:
-                divisor = extent if spec.count_include_pad else len(real)
+            else:  # Lp (norm_type=1): prod(k) times the average over the taps inside
+                lp = spec.kind == "lp"
+                divisor = extent if spec.count_include_pad and not lp else len(real)
                 if divisor == 0:
                     values.append(sympy.S.NaN)
                 else:
-                    values.append(sympy.Add(*real) * sympy.Rational(1, divisor))
+                    values.append(sympy.Add(*real) * sympy.Rational(scale, divisor))
         tick()  # one channel done
     return sympy.ImmutableDenseNDimArray(values, out)
 
@@ -421,7 +423,7 @@ class SlidingSumEstimate(NamedTuple):
 def sliding_sum_estimate(spec: AnySpec, input_shape: Sequence[int]) -> SlidingSumEstimate:
     """Size, memory and time of :func:`sliding_sum` for one sample, before building it.
 
-    Refuses Lp pooling (as :func:`sliding_sum` does).
+    Refuses non-linear Lp pooling (as :func:`sliding_sum` does).
 
     Examples
     --------
@@ -558,8 +560,13 @@ def sliding_sum(
         :class:`ConvTransposeSpec`  ``b[o] + sum`` over ``(c, j, u)`` with
                                     ``j*s + u*d - p = a`` of ``X[c, j] * W[c, o, u]``
         avg :class:`PoolSpec`       window sum of real elements ``/ divisor`` (Rational)
+        lp :class:`PoolSpec`        ``norm_type=1`` (PyTorch): window sum of real elements
+                                    ``* prod(k) / (real elements)``
         max :class:`PoolSpec`       ``Max`` of the window's real elements
         ==========================  ===================================================
+
+        Lp pooling with another ``norm_type``, or under ``legality="onnx"``, is not linear
+        and is refused.
 
     Raises
     ------
@@ -661,7 +668,8 @@ def sliding_sum_unevaluated(spec: AnySpec, *, symbolic: bool = False) -> Unevalu
     ----------
     spec : ConvSpec, ConvTransposeSpec or PoolSpec
         Average pooling divides by ``N_{a}``, the window's divisor (see :func:`sliding_sum`);
-        max pooling has no sum form.
+        linear Lp pooling (``norm_type=1``, PyTorch) is ``prod(k)`` times that (``N_{a}``
+        the taps inside); max pooling and the other Lp pools have no sum form.
     symbolic : bool
 
     Returns
@@ -693,6 +701,7 @@ def sliding_sum_unevaluated(spec: AnySpec, *, symbolic: bool = False) -> Unevalu
     """
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         raise ConvProofError("spec must be linear for a Sum form; max pooling is a Max, not a Sum")
+    refuse_lp(spec, "sliding_sum_unevaluated", linear=True)
     if isinstance(spec.padding, str) and not symbolic:
         raise ConvProofError(
             f"padding={spec.padding!r} depends on the input size; pass symbolic=True "
@@ -727,6 +736,8 @@ def sliding_sum_unevaluated(spec: AnySpec, *, symbolic: bool = False) -> Unevalu
         coords = [a[i] * ss[i] + u[i] * ds[i] - ps[i] for i in range(nd)]
         divisor = sympy.Symbol("N_{a}", integer=True, positive=True)
         expr: Any = sympy.Sum(X[(o, *coords)], *limits_u) / divisor
+        if spec.kind == "lp":  # linear Lp pooling: prod(k) times the window's average
+            expr = sympy.Mul(*ks) * expr
         return UnevaluatedSum(expr, (o, *a), params)
     if cg is None:
         cg = sympy.Integer(spec.in_channels // spec.groups)

@@ -60,6 +60,7 @@ from convproof.layers.window import (
     _positive,
     _spec_repr,
     _Windowed,
+    is_linear_lp,
 )
 
 __all__ = [
@@ -498,7 +499,9 @@ class PoolSpec(_Windowed):
     ``prod(kernel_size) / (taps inside)``.  ``legality="onnx"`` is ONNX ``LpPool``:
     ``v = |x|``, with pads (zeros), dilations and ceil mode, and no scaling.  JAX and
     TensorFlow have no Lp pooling layer, so ``kind="lp"`` is refused under their profiles.
-    Only ``p = 1`` under ``"pytorch"`` (a sum pool) is linear.
+    Only ``p = 1`` under ``"pytorch"`` is linear (``prod(kernel_size) / taps inside`` times
+    the window sum): it has a matrix, sliding sum, proofs and a backward pass, as average
+    pooling has; the other Lp pools are refused there.
 
     Examples
     --------
@@ -623,12 +626,19 @@ class PoolSpec(_Windowed):
 
     @property
     def is_linear(self) -> bool:
-        """Average pooling is linear in its input; max and Lp pooling are not.
+        """Average pooling is linear in its input, and so is Lp pooling with ``norm_type=1``
+        under ``legality="pytorch"`` (``prod(kernel_size) / taps inside`` times the window
+        sum); max pooling and every other Lp pool are not.
 
-        (Lp pooling with ``norm_type=1`` under ``legality="pytorch"`` is a sum pool, linear
-        in value, but the matrix constructions do not build it: they refuse every Lp pool.)
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2).is_linear
+        True
+        >>> cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2).is_linear
+        False
         """
-        return self.kind == "avg"
+        return self.kind == "avg" or is_linear_lp(self)
 
     @property
     def bias(self) -> bool:

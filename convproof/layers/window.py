@@ -586,19 +586,93 @@ class _Conv(_Windowed):
         return self.out_channels
 
 
-def refuse_lp(spec: Any, what: str) -> None:
-    """A ConvProofError when ``spec`` is Lp pooling, which ``what`` does not build.
+def is_linear_lp(spec: Any) -> bool:
+    """Whether ``spec`` is the one linear Lp pool: ``norm_type=1`` under ``legality="pytorch"``.
 
-    Lp pooling is evaluated by :func:`convproof.conv` and tested by the checkers; the
-    constructions built on coefficient tables (matrices, sliding sums, proofs, backward
-    passes, ports) refuse it with this message rather than treat it as another kind.
+    PyTorch computes ``lp_pool`` as ``prod(kernel_size)`` times an average pool of ``x**p``
+    (padding 0), then ``sign(s) * relu(|s|) ** (1/p)``; for ``p = 1`` that is
+    ``prod(kernel_size) / (taps inside the input)`` times the window sum: linear.  ONNX's
+    ``LpPool`` sums ``|x|**p`` (not linear for any ``p``), and ``p != 1`` is a power.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> from convproof.layers.window import is_linear_lp
+    >>> is_linear_lp(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2))
+    True
+    >>> is_linear_lp(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2, legality="onnx"))
+    False
     """
-    if getattr(spec, "kind", None) == "lp":
+    return (
+        getattr(spec, "kind", None) == "lp"
+        and spec.norm_type == 1
+        and getattr(spec, "legality", "pytorch") == "pytorch"
+    )
+
+
+def lp_scale(spec: Any) -> int:
+    """The constant numerator of a pool's window coefficients: ``prod(kernel_size)`` for
+    the linear Lp pool (:func:`is_linear_lp`), ``1`` for every other layer.
+
+    A window's coefficient is ``lp_scale / divisor``, the divisor being the taps inside
+    the input for the Lp pool (the ceil-mode overhang excluded), as for an average pool
+    with padding 0.  The library's constructions (index rule, matrices, backward) read it
+    here; :mod:`convproof.constructions.definition` writes its own.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> from convproof.layers.window import lp_scale
+    >>> lp_scale(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=(2, 3)))
+    6
+    >>> lp_scale(cp.PoolSpec(kind="avg", kernel_size=(2, 3)))
+    1
+    """
+    return math.prod(spec.kernel_size) if is_linear_lp(spec) else 1
+
+
+def refuse_lp(spec: Any, what: str, *, linear: bool = False) -> None:
+    """A ConvProofError when ``spec`` is an Lp pool that ``what`` does not build.
+
+    Lp pooling is evaluated by :func:`convproof.conv` and tested by the checkers.  The
+    constructions built on coefficient tables (matrices, sliding sums, proofs, backward
+    passes) pass ``linear=True``: they build the one linear Lp pool, ``norm_type=1`` under
+    ``legality="pytorch"`` (:func:`is_linear_lp`), and refuse every other with this
+    message.  Without ``linear`` (ports) every Lp pool is refused.
+
+    Examples
+    --------
+    >>> import convproof as cp
+    >>> from convproof.layers.window import refuse_lp
+    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2), "conv_matrix",
+    ...           linear=True)
+    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2), "conv_matrix",
+    ...           linear=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convproof.errors.ConvProofError: conv_matrix does not support Lp pooling (kind='lp') ...
+    """
+    if getattr(spec, "kind", None) != "lp" or (linear and is_linear_lp(spec)):
+        return
+    head = (
+        f"{what} does not support Lp pooling (kind='lp') with norm_type={spec.norm_type!r} "
+        f"under legality={spec.legality!r}"
+    )
+    if is_linear_lp(spec):
         raise ConvProofError(
-            f"{what} does not support Lp pooling (kind='lp'), got norm_type={spec.norm_type!r}: "
-            f"it is not linear (norm_type=1 under legality='pytorch' is a sum pool, not built "
-            f"here either); conv() evaluates it and check_pool tests it"
+            f"{head} yet; its matrix, sliding sum, proofs and backward pass are built "
+            f"(conv_matrix, sliding_sum, prove, pool_backward)"
         )
+    why = (
+        f"legality={spec.legality!r} sums |x|**p, which is not linear"
+        if spec.legality != "pytorch"
+        else f"x**{spec.norm_type!r} and its root are not linear"
+    )
+    raise ConvProofError(
+        f"{head}: {why}; only norm_type=1 under legality='pytorch' (PyTorch's LPPool: "
+        f"prod(kernel_size) / taps inside times the window sum) is linear and built; "
+        f"conv() evaluates every Lp pool and check_pool tests it"
+    )
 
 
 def check_spec(spec: Any, name: str = "spec") -> Any:

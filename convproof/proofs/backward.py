@@ -70,6 +70,7 @@ from convproof.constructions.definition import (
 )
 from convproof.errors import ConvProofError
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.layers.window import lp_scale
 from convproof.proofs.reading import parse_outputs
 from convproof.proofs.result import ProofCounterexample, ProofResult, combine, layer_sizes
 
@@ -139,6 +140,7 @@ def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
         side = "transpose"
     chunks = []
     div = _divisors(spec, plan).reshape(-1) if isinstance(spec, PoolSpec) else None
+    scale = lp_scale(spec)  # linear Lp pooling: prod(k) / divisor
     for uflat, u in enumerate(taps_sp):
         parts = [
             _axis_maps(plan, ax, u[ax], side, (in_sp[ax], out_sp[ax])) for ax in range(spec.ndim)
@@ -182,7 +184,7 @@ def _plan_table(spec: Any, lay: Layout, side: str) -> Any:
     if div is not None:
         d = div[rows % p_out]
         coef_all = np.array(
-            [*(Fraction(int(c), int(v)) for c, v in zip(coef_i, d)), None], dtype=object
+            [*(Fraction(int(c) * scale, int(v)) for c, v in zip(coef_i, d)), None], dtype=object
         )[:-1]
     return canonical(Entries(rows, cols, taps, coef_all), lay.nrows, lay.ncols, lay.ntaps)
 
@@ -358,7 +360,7 @@ def _random_execution(spec: Any, lay: Layout, nb: int) -> ProofResult:
         for n in range(nb):
             gv = gflat[n][ch.row_a[:, None] + ch.row_b[None, :]]  # (A, B)
             if ch.div_b is not None:
-                gv = gv / ch.div_b[None, :]
+                gv = gv * ch.scale / ch.div_b[None, :]
             for v in np.unique(ch.col_a):  # inputs of one channel: one weighted row sum
                 sel = ch.col_a == v
                 vec = wflat[taps[sel]] @ gv[sel]

@@ -30,7 +30,8 @@ def entries_from_matrix_entries(me: Any) -> Entries:
     cols = np.asarray(me.cols, dtype=np.int64).reshape(-1)
     taps = np.asarray(me.taps, dtype=np.int64).reshape(-1)
     divisors = getattr(me, "divisors", None)
-    coef = None if divisors is None else reciprocals(np.asarray(divisors).reshape(-1))
+    scale = int(getattr(me, "scale", 1))
+    coef = None if divisors is None else reciprocals(np.asarray(divisors).reshape(-1), scale)
     return Entries(rows, cols, taps, coef)
 
 

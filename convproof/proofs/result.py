@@ -334,6 +334,8 @@ def spec_text(spec: Any) -> str:
     if isinstance(spec, PoolSpec):
         head = f"PoolSpec(kind={spec.kind!r}, "
         fields += [f"ceil_mode={spec.ceil_mode}", f"count_include_pad={spec.count_include_pad}"]
+        if spec.kind == "lp":  # the scope names which Lp pool was proved
+            fields += [f"norm_type={spec.norm_type!r}", f"legality={spec.legality!r}"]
     else:
         head = f"{type(spec).__name__}({spec.in_channels}->{spec.out_channels}, "
         fields += [f"groups={spec.groups}", f"bias={spec.bias}"]

@@ -147,9 +147,14 @@ def _same(arr: np.ndarray, base: np.ndarray, off: np.ndarray, scratch: _Scratch)
 
 
 def _block_table(
-    lay: Layout, rows: np.ndarray, cols: np.ndarray, taps: np.ndarray, divs: np.ndarray | None
+    lay: Layout,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    taps: np.ndarray,
+    divs: np.ndarray | None,
+    scale: int = 1,
 ) -> Table:
-    coef = None if divs is None else reciprocals(divs)
+    coef = None if divs is None else reciprocals(divs, scale)
     return canonical(Entries(rows, cols, taps, coef), lay.nrows, lay.ncols, lay.ntaps)
 
 
@@ -162,6 +167,7 @@ def _block_difference(
     c0: int,
     lo: int,
     hi: int,
+    lib_scale: int = 1,
 ) -> tuple[tuple[int, int, int], Fraction, Fraction] | None:
     """Exact comparison of one block (canonical tables); raises :class:`_Misfit` or
     :class:`_Outside`."""
@@ -192,8 +198,9 @@ def _block_difference(
         (d.cols[None, :] + off.cols[:, None]).ravel(),
         (d.taps[None, :] + off.taps[:, None]).ravel(),
         None if d.divs is None else np.tile(d.divs, reps),
+        d.scale,
     )
-    found = _block_table(lay, rows, cols, taps, divs)
+    found = _block_table(lay, rows, cols, taps, divs, lib_scale)
     return smallest_difference(expected, found)
 
 
@@ -207,6 +214,7 @@ def stream_compare(
     name = "T = the definition's coefficient table (x*w monomials)"
     method = "coefficient-table"
     plan = _matrix._plan(spec, lay.in_shape)
+    lib_scale = _matrix._scale(plan)  # the numerator of the library's pool coefficients
     channels = block_channels(spec, lay)
     n0 = window_axis_size(spec, lay)
     if (
@@ -241,13 +249,15 @@ def stream_compare(
                 (divs is None or (divs.size == rows.size and bool(np.all(divs == 1))))
                 if d.divs is None
                 else divs is not None
+                and lib_scale == d.scale
                 and _same(divs, d.divs, np.zeros(c1 - c0, dtype=np.int64), scratch)
             )
         )
         if same:
             return n, rows.size, None
         try:
-            return n, rows.size, _block_difference(spec, lay, lib, d, off, c0, lo, hi)
+            diff = _block_difference(spec, lay, lib, d, off, c0, lo, hi, lib_scale)
+            return n, rows.size, diff
         except (_Misfit, _Outside) as exc:
             return n, rows.size, exc
 
@@ -263,6 +273,7 @@ def stream_compare(
                 d0.cols.astype(dtype),
                 d0.taps.astype(dtype),
                 d0.divs,  # int64, as the library's divisors
+                d0.scale,
             )
             t = _matrix._template(plan, lo, hi, dtype)
             starts = range(0, channels, step)
