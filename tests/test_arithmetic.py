@@ -349,3 +349,30 @@ def test_input_sizes_with_same_output_for_pooling_matches_brute_force() -> None:
         assert list(r) == [n for n in range(1, 30) if out(n) == target], (k, s, p, size)
         checked += 1
     assert checked > 300
+
+
+@pytest.mark.parametrize("legality", ["pytorch", "onnx"])
+@pytest.mark.parametrize("kind", ["avg", "lp", "max"])
+@pytest.mark.parametrize("ceil", [False, True])
+def test_same_output_sizes_follow_the_3d_input_rule(kind, legality, ceil) -> None:
+    """PyTorch's 3-D avg/Lp pools refuse inputs below the kernel; ONNX's do not.  The
+    inverse answer equals a brute force over the spec's own acceptance (it once applied
+    the rule to avg under every profile and never to Lp)."""
+    kw = {"norm_type": 1} if kind == "lp" else {}
+    spec = cp.PoolSpec(kind=kind, kernel_size=3, stride=3, ndim=3, legality=legality,
+                       ceil_mode=ceil, **kw)  # fmt: skip
+    for i in (3, 4, 7):
+        shape = (1, i, 3, 3)
+        want = spec.output_shape(shape)[-3]
+
+        def out(n):
+            try:
+                return spec.output_shape((1, n, 3, 3))[-3]
+            except cp.ConvProofError:
+                return None
+
+        same = [n for n in range(1, 20) if out(n) == want]
+        got = cp.input_sizes_with_same_output(spec, shape)[0]
+        assert list(got) == same, (i, got, same)
+    small = spec.input_at_least_kernel
+    assert small == (kind != "max" and legality == "pytorch")

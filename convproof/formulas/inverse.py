@@ -69,9 +69,8 @@ def _check_spec(spec: Any, name: str = "spec", types: tuple[type, ...] = _SPEC_T
 
 def _axis_out(spec: Spec, axis: int, i: int, padding: Any) -> int | None:
     """Output size along ``axis`` for input size ``i``, or ``None`` if the spec refuses it."""
-    if spec.kind_name == "avg_pool" and spec.ndim == 3:
-        if i < spec.kernel_size[axis]:
-            return None
+    if getattr(spec, "input_at_least_kernel", False) and i < spec.kernel_size[axis]:
+        return None  # the full spec refuses it; its one-axis slice would not
     try:
         return spec.one_axis(axis, padding).output_spatial((i,))[0]
     except ConvProofError:

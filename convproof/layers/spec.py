@@ -719,8 +719,25 @@ class PoolSpec(_Windowed):
             for i, k, s, d in zip(spatial, self.kernel_size, self.stride, self.dilation)
         )
 
+    @property
+    def input_at_least_kernel(self) -> bool:
+        """Whether every input size must be ``>= kernel_size`` (padding not counted).
+
+        PyTorch's 3-D average and Lp pooling kernels refuse smaller inputs; other profiles
+        and kinds only need a non-empty output.
+
+        Examples
+        --------
+        >>> import convproof as cp
+        >>> cp.PoolSpec(kind="avg", kernel_size=2, ndim=3).input_at_least_kernel
+        True
+        >>> cp.PoolSpec(kind="avg", kernel_size=2, ndim=3, legality="onnx").input_at_least_kernel
+        False
+        """
+        return self.kind in ("avg", "lp") and self.ndim == 3 and self.legality == "pytorch"
+
     def _output_sizes(self, spatial: tuple[int, ...], pads: Pairs) -> tuple[int, ...]:
-        if self.kind in ("avg", "lp") and self.ndim == 3 and self.legality == "pytorch":
+        if self.input_at_least_kernel:
             for axis, (i, k) in enumerate(zip(spatial, self.kernel_size)):
                 if i < k:
                     raise ConvProofError(

@@ -47,6 +47,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from convproof import __version__
 from convproof.errors import ConvProofError
+from convproof.layers.legality import LEGALITY_PROFILES
 from convproof.layers.spec import PADDING_MODES
 from convproof.presentation.cli_layer import _cmd_explain, _cmd_matrix, _cmd_shape
 from convproof.presentation.cli_network import _cmd_net
@@ -143,13 +144,21 @@ def _layer_options() -> _Parser:
     g.add_argument("--padding-mode", choices=PADDING_MODES, help="padding values (default zeros)")
     g.add_argument("--transposed", action="store_true", help="a transposed convolution")
     g.add_argument("--output-padding", metavar="OP", help="transposed conv: added at the end")
-    g.add_argument("--pool", choices=("max", "avg"), help="a pooling layer instead of a conv")
+    g.add_argument("--pool", choices=("max", "avg", "lp"), help="a pooling layer instead of a conv")
+    g.add_argument(
+        "--norm-type", metavar="P", help="Lp pooling: the power p (1 under pytorch is linear)"
+    )
     g.add_argument("--ceil-mode", action="store_true", help="pooling: round the output size up")
     g.add_argument(
         "--count-include-pad",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="average pooling: count padding in the divisor (default: yes)",
+    )
+    g.add_argument(
+        "--legality",
+        choices=LEGALITY_PROFILES,
+        help="whose rules the layer follows (default pytorch); onnx's Lp pool uses |x|",
     )
     g.add_argument(
         "--ndim",

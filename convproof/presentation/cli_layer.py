@@ -185,8 +185,17 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     from convproof.constructions.structure import matrix_structure, nnz
 
     spec, shape = _layer(args)
-    if isinstance(spec, PoolSpec) and spec.kind == "max":
-        raise ConvProofError("max pooling is not linear and has no matrix; use --pool avg")
+    if isinstance(spec, PoolSpec) and not spec.is_linear:
+        what = {
+            "max": "max pooling",
+            "lp": f"Lp pooling with --norm-type {spec.norm_type}",
+        }[spec.kind]
+        if spec.kind == "lp" and spec.legality == "onnx":
+            what = "ONNX's Lp pooling (|x|)"
+        raise ConvProofError(
+            f"{what} is not linear and has no matrix; use --pool avg, or --pool lp "
+            f"--norm-type 1 under pytorch"
+        )
     if args.format in ("mtx", "npz", "png") and args.output is None:
         raise ConvProofError(f"--format {args.format} needs --output FILE")
     if args.output is not None and args.format is None:

@@ -28,6 +28,17 @@ def _count(text: str | None, name: str, default: int) -> int:
     return value
 
 
+def _norm_type(text: str) -> float:
+    """``--norm-type``: a positive finite number, parsed without evaluating the text."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise ConvProofError(f"--norm-type must be a positive number, got --norm-type={text!r}")
+    return int(value) if value.is_integer() else value
+
+
 def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
     """Build the spec and input shape from the layer options (validating combinations)."""
     if args.input is None:
@@ -38,7 +49,10 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
     kernel = parse_ints(args.kernel, "--kernel", minimum=1)
     stride = None if args.stride is None else parse_ints(args.stride, "--stride", minimum=1)
     dilation = 1 if args.dilation is None else parse_ints(args.dilation, "--dilation", minimum=1)
-    padding = 0 if args.padding is None else parse_padding(args.padding)
+    # a crop (negative padding) only where a --legality profile may admit it; the spec decides
+    padding = (
+        0 if args.padding is None else parse_padding(args.padding, negative=bool(args.legality))
+    )
     out_pad = (
         0
         if args.output_padding is None
@@ -61,6 +75,7 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
         for flag, given in (
             ("--ceil-mode", args.ceil_mode),
             ("--count-include-pad", args.count_include_pad is not None),
+            ("--norm-type", args.norm_type is not None),
         ):
             if given:
                 raise ConvProofError(f"{flag} needs --pool (it only exists for pooling)")
@@ -69,8 +84,16 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
             f"--padding-mode {args.padding_mode} cannot be combined with --transposed "
             f"(transposed convolutions pad with zeros)"
         )
-    if args.pool == "max" and args.count_include_pad is not None:
-        raise ConvProofError("--count-include-pad needs --pool avg (max pooling has no divisor)")
+    if args.pool in ("max", "lp") and args.count_include_pad is not None:
+        raise ConvProofError(
+            f"--count-include-pad needs --pool avg ({args.pool} pooling has no padding divisor)"
+        )
+    if (args.pool == "lp") != (args.norm_type is not None):
+        raise ConvProofError(
+            "--norm-type needs --pool lp" if args.pool != "lp" else "--pool lp needs --norm-type P"
+        )
+    norm_type = None if args.norm_type is None else _norm_type(args.norm_type)
+    legality = {} if args.legality is None else {"legality": args.legality}
     ndim = _spatial_dims(
         args,
         shape,
@@ -93,6 +116,8 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
             ceil_mode=args.ceil_mode,
             count_include_pad=True if args.count_include_pad is None else args.count_include_pad,
             ndim=ndim,
+            norm_type=norm_type,
+            **legality,
         )
     else:
         conv: dict[str, Any] = {
@@ -105,6 +130,7 @@ def _layer(args: argparse.Namespace) -> tuple[AnySpec, tuple[int, ...]]:
             "groups": _count(args.groups, "--groups", 1),
             "bias": not args.no_bias,
             "ndim": ndim,
+            **legality,
         }
         if args.transposed:
             spec = ConvTransposeSpec(**conv, output_padding=out_pad)
@@ -203,6 +229,10 @@ def _describe(spec: AnySpec) -> str:
             parts.append("ceil_mode=True")
         if spec.kind == "avg" and not spec.count_include_pad:
             parts.append("count_include_pad=False")
+        if spec.kind == "lp":
+            parts.append(f"norm_type={spec.norm_type}")
+    if spec.legality != "pytorch":
+        parts.append(f"legality={spec.legality!r}")
     return ", ".join(parts)
 
 

@@ -243,7 +243,9 @@ def parse_ints(text: str, name: str, minimum: int | None = None) -> int | tuple[
 _PADDING_NAMES = ("valid", "same", "full", "SAME_UPPER", "SAME_LOWER", "VALID", "SAME", "FULL")
 
 
-def parse_padding(text: str, name: str = "--padding") -> int | str | tuple[Any, ...]:
+def parse_padding(
+    text: str, name: str = "--padding", negative: bool = False
+) -> int | str | tuple[Any, ...]:
     """Parse a padding: an int, per-dimension ints, ``(before, after)`` pairs, or a name.
 
     Parameters
@@ -255,6 +257,9 @@ def parse_padding(text: str, name: str = "--padding") -> int | str | tuple[Any, 
         PyTorch's ``same`` and TF's ``SAME`` differ.
     name : str
         The option name used in error messages.
+    negative : bool
+        Accept amounts below 0 (crops), which the spec then admits or refuses under its
+        legality profile.
 
     Returns
     -------
@@ -270,8 +275,8 @@ def parse_padding(text: str, name: str = "--padding") -> int | str | tuple[Any, 
     --------
     >>> parse_padding("1"), parse_padding("1,2"), parse_padding("same")
     (1, (1, 2), 'same')
-    >>> parse_padding("(1,2),(0,1)")
-    ((1, 2), (0, 1))
+    >>> parse_padding("(1,2),(0,1)"), parse_padding("-1", negative=True)
+    (((1, 2), (0, 1)), -1)
     >>> parse_padding("sane")
     Traceback (most recent call last):
     ...
@@ -293,7 +298,7 @@ def parse_padding(text: str, name: str = "--padding") -> int | str | tuple[Any, 
 
     def check(v: Any, depth: int) -> None:
         if isinstance(v, int):
-            if v < 0:
+            if v < 0 and not negative:
                 raise _fail(name, "be >= 0 on every side", text)
             return
         if depth >= 2 or (depth == 1 and len(v) != 2):

@@ -92,7 +92,7 @@ class ElementSum:
         Unbatched ``(C_in, *spatial)``.
     at : tuple of int
         Output index ``(c_out, *spatial)`` (unbatched).
-    operation : {"sum", "max", "avg"}
+    operation : {"sum", "max", "avg", "lp"}
     bias : tuple of int or None
         ``(c_out,)`` when a bias is added.
     channels : tuple of (int, tuple of Term)
@@ -101,7 +101,8 @@ class ElementSum:
         Spatial taps that read no input element (zero padding, the ceil-mode overhang, or,
         for a transposed conv, a zero inserted by the stride); the same for every channel.
     divisor : int or None
-        Average pooling's divisor.
+        Average pooling's divisor; for PyTorch's Lp pool, the taps inside the input (its
+        window sum of ``x**p`` is scaled by ``prod(kernel_size) / divisor``).
     """
 
     spec: AnySpec
@@ -143,16 +144,8 @@ class ElementSum:
             for v in values[1:]:
                 best = v if v > best else best
             return best
-        if self.operation == "avg":
-            total: Any = 0
-            for t in self.terms:
-                total = total + x[t.input]
-            divisor = self.divisor or 1
-            if isinstance(total, int):
-                from fractions import Fraction
-
-                return Fraction(total, divisor)
-            return total / divisor
+        if self.operation in ("avg", "lp"):
+            return self._pooled(x)
         if weight is None:
             raise ConvProofError("weight must be given to evaluate a convolution, got None")
         acc: Any = bias[self.bias] if (self.bias is not None and bias is not None) else 0
@@ -160,6 +153,56 @@ class ElementSum:
             assert t.weight is not None
             acc = acc + x[t.input] * weight[t.weight]
         return acc
+
+    def _pooled(self, x: Any) -> Any:
+        """An average or Lp pool's value: ``(scale * sum v**p / divisor) ** (1/p)``."""
+        from fractions import Fraction
+
+        p = self._norm_type()
+        onnx = self.operation == "lp" and self.spec.legality == "onnx"
+        total: Any = 0
+        for t in self.terms:
+            v = abs(x[t.input]) if onnx else x[t.input]
+            total = total + (v if p == 1 else v**p)
+        scale = self._lp_scale()
+        if isinstance(total, int):
+            total = Fraction(total)
+        if self.divisor is not None:
+            total = total * scale / self.divisor
+        return total if p == 1 else total ** (1.0 / p)
+
+    def _norm_type(self) -> float:
+        """The Lp pool's ``p`` (``1`` for every other operation)."""
+        p = getattr(self.spec, "norm_type", None) if self.operation == "lp" else None
+        return 1 if p is None else p
+
+    def _lp_scale(self) -> int:
+        """``prod(kernel_size)`` for PyTorch's Lp pool (scaled by it), else ``1``."""
+        lp = self.operation == "lp" and self.spec.legality == "pytorch"
+        return self.num_taps if lp else 1
+
+    def _lp_text(self, power: str, root: str, latex: bool = False) -> str:
+        """PyTorch's or ONNX's Lp window as text: ``(scale/divisor * sum v**p) ** (1/p)``."""
+        onnx = self.spec.legality == "onnx"
+        p = self._norm_type()
+        one = p == 1
+
+        def term(t: Term) -> str:
+            v = f"X_{{{_ix(t.input)}}}" if latex else f"X[{_ix(t.input)}]"
+            v = f"\\lvert {v} \\rvert" if latex and onnx else (f"|{v}|" if onnx else v)
+            return v if one else power.format(v=v, p=_num(p))
+
+        body = " + ".join(term(t) for t in self.terms) or "0"
+        if self.divisor is not None and self._lp_scale() != self.divisor:
+            scale, div = self._lp_scale(), self.divisor
+            body = (
+                f"\\frac{{{scale}}}{{{div}}}\\left({body}\\right)"
+                if latex
+                else f"{scale}/{div} * ({body})"
+            )
+        if not one:
+            body = f"\\left({body}\\right)" if latex else f"({body})"
+        return body if one else root.format(body=body, p=_num(p))
 
     # -- text -----------------------------------------------------------------------------
     def _lhs(self) -> str:
@@ -185,11 +228,13 @@ class ElementSum:
         lhs = self._lhs()
         lines: list[str] = []
         n_terms = len(self.terms)
-        if self.operation in ("max", "avg"):
+        if self.operation in ("max", "avg", "lp"):
             inner = ", " if self.operation == "max" else " + "
             body = inner.join(self._term_text(t) for t in self.terms) or "(nothing)"
             if self.operation == "max":
                 lines.append(f"{lhs} = max({body})")
+            elif self.operation == "lp":
+                lines.append(f"{lhs} = " + self._lp_text("{v}**{p}", "{body} ** (1/{p})"))
             else:
                 lines.append(f"{lhs} = ({body}) / {self.divisor}")
             noun = "element" if n_terms == 1 else "elements"
@@ -274,6 +319,8 @@ class ElementSum:
         if self.operation == "avg":
             body = " + ".join(term(t) for t in self.terms)
             return lhs + rf" = \frac{{1}}{{{self.divisor}}}\left({body}\right)"
+        if self.operation == "lp":
+            return f"{lhs} = " + self._lp_text("{v}^{{{p}}}", "{body}^{{1/{p}}}", latex=True)
         parts = []
         if self.bias is not None:
             parts.append(f"b_{{{_ix(self.bias)}}}")
@@ -336,6 +383,11 @@ class ElementSum:
         }
 
 
+def _num(value: float) -> str:
+    """A norm type as written: ``2`` for ``2.0``, ``1.5`` as is."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _ix(index: Iterable[int]) -> str:
     return ",".join(str(v) for v in index)
 
@@ -365,6 +417,9 @@ def element_sum(spec: AnySpec, input_shape: Sequence[int], at: Sequence[int]) ->
     ConvTransposeSpec           ``b[c] + sum_k sum_{(i, u): is + ud - p = a} X[k, i] W[k, c', u]``
     PoolSpec, kind="max"        ``max_u X[c, a*s + u*d - p]`` (padding is ``-inf``)
     PoolSpec, kind="avg"        ``sum_u X[c, a*s + u*d - p] / divisor``
+    PoolSpec, kind="lp"         ``(sum_u v**p) ** (1/p)``, ``v = X[c, a*s + u*d - p]``
+                                (PyTorch, scaled by ``prod(k) / divisor`` in a ceil-mode
+                                overhang) or ``|X[...]|`` (ONNX)
     ==========================  ========================================================
 
     Parameters
@@ -470,6 +525,8 @@ def _window_sum(
         if spec.kind == "avg":  # the product of the axes' factors of the divisor
             factors = [p.divisor for p in patterns]
             divisor = math.prod(int(f[a[ax]]) for ax, f in enumerate(factors) if f is not None)
+        elif spec.kind == "lp" and spec.legality == "pytorch":
+            divisor = len(terms)  # PyTorch's Lp pool has no padding: the taps inside
         return ElementSum(
             spec=spec,
             input_shape=shape,
@@ -552,7 +609,8 @@ def _conv_element(
 
 def _layer_name(spec: AnySpec) -> str:
     if isinstance(spec, PoolSpec):
-        return f"{'Max' if spec.kind == 'max' else 'Avg'}Pool{spec.ndim}d"
+        name = {"max": "MaxPool", "avg": "AvgPool", "lp": "LPPool"}[spec.kind]
+        return f"{name}{spec.ndim}d"
     if isinstance(spec, ConvTransposeSpec):
         return f"ConvTranspose{spec.ndim}d({spec.in_channels} -> {spec.out_channels})"
     return f"Conv{spec.ndim}d({spec.in_channels} -> {spec.out_channels})"
@@ -609,6 +667,13 @@ def shape_report(spec: AnySpec, input_shape: Sequence[int]) -> dict[str, Any]:
     }
 
 
+def _op(value: int, subtract: bool = False) -> str:
+    """``value`` added (``+ 2``; a crop ``- 1``) or subtracted (``- 2``; a crop ``+ 1``)."""
+    if subtract:
+        return f"- {value}" if value >= 0 else f"+ {-value}"
+    return f"+ {value}" if value >= 0 else f"- {-value}"
+
+
 def _size_equation(spec: AnySpec, ax: int, i: int, pads: tuple[int, int], o: int) -> str:
     """One axis's output-size equation: the numbers filled in, the values from the size rule.
 
@@ -624,11 +689,11 @@ def _size_equation(spec: AnySpec, ax: int, i: int, pads: tuple[int, int], o: int
     if isinstance(spec, ConvTransposeSpec):
         op = spec.output_padding[ax]
         value = sizes.transposed_out(i, k, s, d, pl, pr, op)
-        text = f"({i} - 1)*{s} - {pl} - {pr} + {d}*({k} - 1) + {op} + 1 = {value}"
+        text = f"({i} - 1)*{s} {_op(pl, True)} {_op(pr, True)} + {d}*({k} - 1) + {op} + 1 = {value}"
     elif isinstance(spec, PoolSpec) and spec.ceil_mode:
         ceil = sizes.conv_out(i, k, s, d, pl, pr + s - 1)  # ceil((i + pl + pr - keff) / s) + 1
         value = sizes.pool_out(i, k, s, d, pl, pr, True)
-        lhs = f"ceil(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1"
+        lhs = f"ceil(({i} {_op(pl)} {_op(pr)} - {ktxt}) / {s}) + 1"
         if value != ceil:
             # PyTorch: the last window must start inside the input or the left padding
             text = (
@@ -640,7 +705,11 @@ def _size_equation(spec: AnySpec, ax: int, i: int, pads: tuple[int, int], o: int
             text = f"{lhs} = {value} (ceil mode)"
     else:
         value = sizes.conv_out(i, k, s, d, pl, pr)
-        text = f"floor(({i} + {pl} + {pr} - {ktxt}) / {s}) + 1 = {value}"
+        text = f"floor(({i} {_op(pl)} {_op(pr)} - {ktxt}) / {s}) + 1 = {value}"
+    if value < 0 == o:  # a profile that admits empty outputs (JAX) clamps the size at 0
+        lhs, rest = text.split(" = ", 1)
+        text = f"max(0, {lhs}) = 0{rest[len(str(value)) :]} (an empty output)"
+        value = 0
     if value != o:  # pragma: no cover - the spec uses the same size rule
         raise AssertionError(f"output size equation {text!r} disagrees with the spec's {o}")
     return text
