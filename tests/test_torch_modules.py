@@ -22,20 +22,10 @@ import convproof as cp
 
 # 120 built modules per kind (360 in all) in dev, 300 per kind in ci: a forward pass is a few
 # milliseconds
-PROBLEMS = settings(
-    max_examples=300 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 120,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
-SPECS = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+_HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]
+_CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+PROBLEMS = settings(max_examples=300 if _CI else 120, deadline=None, suppress_health_check=_HEALTH)
+SPECS = settings(max_examples=300, deadline=None, suppress_health_check=_HEALTH)
 
 _STRATEGIES = {
     "conv": cp.strategies.conv_specs,
@@ -122,8 +112,12 @@ def _same_values(got: np.ndarray, want: np.ndarray) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def _check_built_module(problem: cp.ConvProblem, torch: Any) -> None:
-    spec, _, x, w, b = problem
+@pytest.mark.torch
+@pytest.mark.parametrize("kind", ["conv", "conv_transpose", "pool"])
+@PROBLEMS
+@given(data=st.data())
+def test_built_module_computes_the_spec(kind: str, data: st.DataObject, torch: Any) -> None:
+    spec, _, x, w, b = data.draw(_problems(kind), label="problem")
     module = _module_or_none(spec, w, b)
     assume(module is not None)  # refusals are checked above; only built modules count
     got = _forward(torch, module, x)
@@ -131,27 +125,6 @@ def _check_built_module(problem: cp.ConvProblem, torch: Any) -> None:
     assert _same_values(got, want), (module, spec, x.shape)
     if w is not None:
         assert module.weight.dtype == torch.float64
-
-
-@pytest.mark.torch
-@PROBLEMS
-@given(problem=_problems("conv"))
-def test_built_conv_module_computes_the_spec(problem: cp.ConvProblem, torch: Any) -> None:
-    _check_built_module(problem, torch)
-
-
-@pytest.mark.torch
-@PROBLEMS
-@given(problem=_problems("conv_transpose"))
-def test_built_transposed_module_computes_the_spec(problem: cp.ConvProblem, torch: Any) -> None:
-    _check_built_module(problem, torch)
-
-
-@pytest.mark.torch
-@PROBLEMS
-@given(problem=_problems("pool"))
-def test_built_pool_module_computes_the_spec(problem: cp.ConvProblem, torch: Any) -> None:
-    _check_built_module(problem, torch)
 
 
 @pytest.mark.torch
@@ -456,3 +429,24 @@ def test_other_profiles_within_pytorch_rules_are_built(torch: Any) -> None:
     assert cp.torch_module(_conv(), w32).weight.dtype == torch.float32
     assert cp.torch_module(_conv(), w32, dtype=torch.float64).weight.dtype == torch.float64
     assert cp.torch_module(_conv()).weight.dtype == torch.get_default_dtype()
+
+
+@pytest.mark.torch
+def test_the_network_importer_reads_conv_and_pool_modules_the_same_way(torch: Any) -> None:
+    from convproof.networks.torch_import import network_from_torch
+
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+        nn.LPPool2d(2, 2),
+        nn.AvgPool2d(2, divisor_override=3),
+        nn.ConvTranspose2d(4, 2, 3, 2, 1, 1),
+    )
+    layers = [node.layer for node in network_from_torch(model).nodes]
+    assert layers[0] == cp.ConvSpec(in_channels=3, out_channels=4, kernel_size=3, padding=1,
+                                    padding_mode="reflect")  # fmt: skip
+    assert layers[1] == cp.spec_from_torch(model[1]) and layers[1].kind == "lp"
+    assert layers[2] == cp.PoolSpec(kind="avg", kernel_size=2)  # divisor: values, not shapes
+    assert layers[3] == cp.spec_from_torch(model[3])
+    with pytest.raises(cp.ConvProofError, match="divisor_override=3"):
+        cp.spec_from_torch(model[2])
