@@ -450,3 +450,10 @@ def test_the_network_importer_reads_conv_and_pool_modules_the_same_way(torch: An
     assert layers[3] == cp.spec_from_torch(model[3])
     with pytest.raises(cp.ConvProofError, match="divisor_override=3"):
         cp.spec_from_torch(model[2])
+
+
+def test_torch_module_without_torch_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` fails
+    for spec in (_conv(), cp.PoolSpec(kind="max", kernel_size=2)):
+        with pytest.raises(cp.ConvProofError, match=r"torch_module needs PyTorch"):
+            cp.torch_module(spec)

@@ -287,6 +287,17 @@ def weights_from_torch(module: Any) -> tuple[np.ndarray | None, np.ndarray | Non
 # --------------------------------------------------------------------------------------
 
 
+def _torch() -> Any:
+    """``torch``, imported on first use (a ConvProofError saying how to install it if absent)."""
+    try:
+        import torch
+    except ImportError:
+        raise ConvProofError(
+            "torch_module needs PyTorch, got no importable torch (pip install torch)"
+        ) from None
+    return torch
+
+
 def _refuse(spec: Spec, why: str) -> ConvProofError:
     return ConvProofError(f"spec cannot be one torch.nn module: {why}, got spec={spec!r}")
 
@@ -404,8 +415,9 @@ def torch_module(spec: Spec, weight: Any = None, bias: Any = None, *, dtype: Any
         When one module cannot compute ``spec`` (per-side padding, a SAME padding that
         depends on the input size, pooling padding over half the kernel, a spec of another
         legality profile outside PyTorch's rules or with ONNX's Lp pooling; the message
-        says which, and points to :func:`convproof.port` where it can), or for a
-        weight/bias of the wrong shape or for a layer without one.
+        says which, and points to :func:`convproof.port` where it can), for a
+        weight/bias of the wrong shape or for a layer without one, or when PyTorch cannot
+        be imported.
 
     Examples
     --------
@@ -448,7 +460,7 @@ def torch_module(spec: Spec, weight: Any = None, bias: Any = None, *, dtype: Any
         raise ConvProofError(
             f"bias must be None for a spec with bias=False, got bias of shape {np.shape(bias)}"
         )
-    import torch
+    torch = _torch()
 
     n = spec.ndim
     common = dict(
@@ -474,7 +486,7 @@ def torch_module(spec: Spec, weight: Any = None, bias: Any = None, *, dtype: Any
 
 
 def _pool_module(spec: PoolSpec, padding: tuple[int, ...]) -> Any:
-    import torch
+    torch = _torch()
 
     n = spec.ndim
     if spec.kind == "lp":
