@@ -328,7 +328,10 @@ def test_spec_from_torch_refusals(torch: Any) -> None:
     class NamedConv(nn.Conv2d):  # keeps forward: accepted as a Conv2d
         pass
 
+    hooked = nn.Conv1d(1, 1, 2)
+    hooked.register_forward_hook(lambda module, args, out: 2 * out)
     refused = [
+        (hooked, r"module must have no forward hooks .*got Conv1d with _forward_hooks"),
         (nn.Linear(3, 4), r"module must be a torch.nn module of one of Conv1d, .*got module of "
                           r"type torch.nn.modules.linear.Linear"),
         (nn.BatchNorm2d(3), r"got module of type .*BatchNorm2d"),

@@ -108,19 +108,26 @@ def module_spec(module: Any, *, strict: bool = True) -> Spec | None:
                     f"subclass {name} that overrides {method}() (its values may differ from "
                     f"the spec's)"
                 )
+    if family in ("Conv", "ConvTranspose") and (
+        module.in_channels == 0
+        or any(p.__class__.__name__ == "UninitializedParameter" for p in module.parameters())
+    ):
+        raise ConvProofError(
+            f"module must have its parameters initialised, got a lazy {name} whose in_channels "
+            f"is not known yet (run one forward pass first)"
+        )
+    hooks = [h for h in ("_forward_hooks", "_forward_pre_hooks") if getattr(module, h, None)]
+    if strict and hooks:
+        raise ConvProofError(
+            f"module must have no forward hooks (they may change its values), got {name} with "
+            f"{' and '.join(hooks)}"
+        )
     if family in ("Conv", "ConvTranspose"):
         return _conv_spec(module, family, ndim, name)
     return _pool_spec(module, _POOLS[family], ndim, name, strict)
 
 
 def _conv_spec(mod: Any, family: str, ndim: int, name: str) -> Spec:
-    if mod.in_channels == 0 or any(
-        p.__class__.__name__ == "UninitializedParameter" for p in mod.parameters()
-    ):
-        raise ConvProofError(
-            f"module must have its parameters initialised, got a lazy {name} whose in_channels "
-            f"is not known yet (run one forward pass first)"
-        )
     fields: dict[str, Any] = dict(
         in_channels=mod.in_channels,
         out_channels=mod.out_channels,
@@ -215,8 +222,9 @@ def spec_from_torch(module: Any) -> Spec:
     ------
     ConvProofError
         For any other module (its type is named), a subclass that overrides ``forward``, a
-        lazy module not yet initialised, an ``AvgPool`` whose ``divisor_override`` differs
-        from the divisor a spec uses, or parameters outside convproof's specs.
+        module with forward hooks, a lazy module not yet initialised, an ``AvgPool`` whose
+        ``divisor_override`` differs from the divisor a spec uses, or parameters outside
+        convproof's specs.
 
     See Also
     --------
