@@ -75,6 +75,10 @@ _EXPORTS: dict[str, str] = {
     ),
     "frameworks.agreement": "Agreement agreement",
     "frameworks.port": "FRAMEWORKS Port port",
+    "frameworks.describe": (
+        "onnx_node spec_from_jax_conv spec_from_onnx_node specs_from_onnx_model"
+    ),
+    "frameworks.torch_modules": "TORCH_MODULES spec_from_torch torch_module weights_from_torch",
     "frameworks.keras": (
         "KERAS_LAYERS keras_config keras_layout spec_from_keras weight_from_keras weight_to_keras"
     ),
@@ -122,8 +126,10 @@ if TYPE_CHECKING:
     from convproof.formulas.inverse import *  # noqa: F403
     from convproof.formulas.theorems import *  # noqa: F403
     from convproof.frameworks.agreement import *  # noqa: F403
+    from convproof.frameworks.describe import *  # noqa: F403
     from convproof.frameworks.keras import *  # noqa: F403
     from convproof.frameworks.port import *  # noqa: F403
+    from convproof.frameworks.torch_modules import *  # noqa: F403
     from convproof.layers.layout import *  # noqa: F403
     from convproof.layers.size_sets import *  # noqa: F403
     from convproof.networks.closed_form import *  # noqa: F403

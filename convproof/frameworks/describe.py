@@ -10,8 +10,9 @@ spec -> JAX arguments       ``cp.port(spec, to="jax").params``           JAX (po
 JAX arguments -> spec       :func:`spec_from_jax_conv`                   JAX
 ==========================  ===========================================  ====================
 
-PyTorch modules are read by :func:`convproof.summary` / ``convproof.networks.torch_import``.
-Keras layer configs are not implemented yet (TensorFlow is not installed here to check them).
+PyTorch modules are read and built by :mod:`convproof.frameworks.torch_modules`
+(:func:`convproof.spec_from_torch`, :func:`convproof.torch_module`), Keras layer configs by
+:mod:`convproof.frameworks.keras`.
 
 Examples
 --------

@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from convproof.errors import ConvProofError
-from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec
+from convproof.frameworks.torch_modules import module_spec
+from convproof.layers.spec import PoolSpec
 from convproof.networks import torch_resampling
 from convproof.networks.graph import INPUT, Network, Node
 from convproof.networks.layers import (
@@ -90,61 +91,14 @@ def is_torch_module(obj: Any) -> bool:
     return False
 
 
-def _conv_fields(mod: Any) -> dict[str, Any]:
-    """The arguments both convolution kinds read alike from a torch conv module."""
-    return dict(
-        in_channels=mod.in_channels,
-        out_channels=mod.out_channels,
-        kernel_size=tuple(mod.kernel_size),
-        stride=tuple(mod.stride),
-        dilation=tuple(mod.dilation),
-        groups=mod.groups,
-        bias=mod.bias is not None,
-    )
-
-
 def _module_layer(mod: Any, path: str) -> Any:
     """One leaf module -> a convproof layer."""
     import torch.nn as nn
 
     name = type(mod).__name__
-    if isinstance(mod, nn.modules.conv._ConvTransposeNd):
-        return ConvTransposeSpec(
-            **_conv_fields(mod),
-            padding=tuple(int(p) for p in mod.padding),
-            output_padding=tuple(mod.output_padding),
-        )
-    if isinstance(mod, nn.modules.conv._ConvNd):
-        return ConvSpec(
-            **_conv_fields(mod),
-            padding=mod.padding if isinstance(mod.padding, str) else tuple(mod.padding),
-            padding_mode=mod.padding_mode,
-            ndim=len(mod.kernel_size),
-        )
-    pools = {
-        nn.MaxPool1d: 1,
-        nn.MaxPool2d: 2,
-        nn.MaxPool3d: 3,
-        nn.AvgPool1d: 1,
-        nn.AvgPool2d: 2,
-        nn.AvgPool3d: 3,
-    }
-    if type(mod) in pools:
-        kind = "max" if name.startswith("Max") else "avg"
-        extra: dict[str, Any] = {}
-        if kind == "max":
-            extra["dilation"] = mod.dilation
-        else:
-            extra["count_include_pad"] = mod.count_include_pad
-        return PoolSpec(
-            kind=kind,
-            kernel_size=mod.kernel_size,
-            stride=mod.stride if mod.stride not in (None, ()) else None,
-            padding=mod.padding,
-            ceil_mode=mod.ceil_mode,
-            ndim=pools[type(mod)],
-            **extra,
-        )
+    spec = module_spec(mod, strict=False)  # conv, transposed conv, pooling: shapes only
+    if spec is not None:
+        return spec
     adaptive = {
         nn.AdaptiveAvgPool1d: (1, "avg"),
         nn.AdaptiveAvgPool2d: (2, "avg"),
@@ -200,7 +154,7 @@ def _module_layer(mod: Any, path: str) -> Any:
         return resampled
     raise ConvProofError(
         f"module {path!r} of type {name} is not supported (supported: Conv*/ConvTranspose*, "
-        f"Max/AvgPool*, AdaptiveAvg/MaxPool*, BatchNorm*, Linear, Flatten, Dropout*, Identity, "
+        f"Max/Avg/LPPool*, AdaptiveAvg/MaxPool*, BatchNorm*, Linear, Flatten, Dropout*, Identity, "
         f"ZeroPad*/ConstantPad*/ReflectionPad*/ReplicationPad*/CircularPad*, Upsample, "
         f"PixelShuffle, PixelUnshuffle, activations {', '.join(sorted(_ACT_MODULES))})"
     )
