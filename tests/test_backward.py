@@ -696,7 +696,7 @@ def test_wrong_return_shapes_and_raises() -> None:
     [
         (lambda: cp.check_conv_backward(3), "fn must be callable"),
         (lambda: cp.check_conv_backward((len,)), "pair"),
-        (lambda: cp.check_pool_backward(len, kind="min"), "kind must be 'max' or 'avg'"),
+        (lambda: cp.check_pool_backward(len, kind="min"), "kind must be 'max', 'avg' or 'lp'"),
         (lambda: cp.assert_backward_matches(len, layer="dense"), "layer must be one of"),
         (lambda: cp.check_conv_backward(len, max_examples=0), "max_examples must be"),
     ],

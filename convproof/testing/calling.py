@@ -172,7 +172,7 @@ def _probe_problem(
         elif kind == "conv_transpose":
             spec = ConvTransposeSpec(in_channels=1, out_channels=1, kernel_size=kernel, ndim=ndim)
         else:
-            norm = 2 if pool == "lp" else None  # the probe only needs some Lp pool
+            norm = 1 if pool == "lp" else None  # some Lp pool (p = 1 also has a backward)
             spec = PoolSpec(
                 kind=pool, kernel_size=kernel, ndim=ndim, norm_type=norm, legality=rules
             )

@@ -246,6 +246,8 @@ def _call(fn: Any, problem: BackwardProblem, layout: str = "C") -> tuple[Any, di
     args, kw = _call_args(base, layout), _call_kwargs(base, False)
     laid = _laid_out(problem.grad_output.copy(), layout)
     g = problem.grad_output.copy() if laid is None else laid
+    if isinstance(spec, PoolSpec) and spec.kind == "lp":  # lp_pool's own keywords
+        return fn(g, *args, **kw), kw
     if isinstance(spec, PoolSpec):
         kw = dict(kw)
         kw.setdefault("dilation", spec.dilation)
@@ -598,11 +600,14 @@ def check_pool_backward(
     layout: str | None = None,
     **bounds: Any,
 ) -> CheckResult:
-    """Property-test a max- or average-pooling backward pass.
+    """Property-test a max-, average- or linear Lp-pooling backward pass.
 
     ``fn(grad_output, x, kernel_size=..., stride=..., padding=..., dilation=...,
     ceil_mode=..., count_include_pad=...)`` returns ``grad_input`` (both keywords are
-    always passed; average pooling always gets ``dilation=(1, ...)``).  Max pooling is
+    always passed; average pooling always gets ``dilation=(1, ...)``); ``kind="lp"``:
+    ``fn(grad_output, x, norm_type=1, kernel_size=..., stride=..., ceil_mode=...)``, PyTorch's
+    ``lp_pool`` with ``p = 1`` (the one linear Lp pool, whose gradient is
+    ``prod(kernel_size) / taps inside`` times ``grad_output`` on each window).  Max pooling is
     compared with PyTorch's tie rule (the first maximum in the window wins, see
     :func:`convproof.max_pool_indices`); the generated inputs are small integers, so ties
     are frequent.  Other parameters as for :func:`check_conv_backward`.
@@ -624,10 +629,18 @@ def check_pool_backward(
     >>> bool(cp.check_pool_backward(good, kind="avg", max_examples=20))
     True
     """
-    if kind not in ("max", "avg"):
-        raise ConvProofError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+    if kind not in ("max", "avg", "lp"):
+        raise ConvProofError(f"kind must be 'max', 'avg' or 'lp', got kind={kind!r}")
     f = _as_fn(fn)
-    defaults = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
+    defaults: dict[str, Any] = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
+    if kind == "lp":  # the one Lp pool with a linear backward pass: p = 1 under PyTorch
+        defaults["norm_types"] = (1,)
+        if bounds.get("norm_types", (1,)) != (1,) or bounds.get("legality", "pytorch") != "pytorch":
+            raise ConvProofError(
+                f"kind='lp' checks PyTorch's linear Lp pool only (norm_types=(1,), legality="
+                f"'pytorch'), got norm_types={bounds.get('norm_types')!r}, "
+                f"legality={bounds.get('legality')!r}"
+            )
     nd, evaluate = _layouts("pool", ndim, bounds, layout, None, f)
     problems = _problems("pool", nd, defaults, bounds)
     return _run(f, f"{kind}_pool_backward", problems, max_examples, seed, derandomize, rtol,
