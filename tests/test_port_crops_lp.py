@@ -207,3 +207,13 @@ def test_planted_wrong_lp_ports_are_caught(torch, rng) -> None:
 def test_lp_refusals_say_why(spec: cp.Spec, to: str, match: str) -> None:
     with pytest.raises(cp.ConvProofError, match=f"cannot be ported.*{match}"):
         cp.port(spec, to=to)
+
+
+def test_a_crop_outside_convolutions_is_refused() -> None:
+    # the specs admit crops on forward convs only today; should a profile admit them on
+    # pooling or transposed convs, port refuses them by name (built here past validation)
+    pool = cp.PoolSpec(kind="max", kernel_size=3, stride=1, ndim=1, legality="jax")
+    object.__setattr__(pool, "padding", ((-1, 1),))
+    for to in ("pytorch", "jax", "onnx", "tensorflow"):
+        with pytest.raises(cp.ConvProofError, match=r"negative padding .* convolutions only"):
+            cp.port(pool, to=to)
