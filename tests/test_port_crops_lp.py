@@ -36,6 +36,8 @@ LPS = [
     cp.PoolSpec(kind="lp", norm_type=1, kernel_size=3, stride=2, padding=1, legality="onnx"),
     cp.PoolSpec(kind="lp", norm_type=2.5, kernel_size=3, stride=2, padding="SAME_LOWER",
                 legality="onnx"),
+    cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, stride=3, padding=((1, 0), (0, 1)),
+                ceil_mode=True, legality="onnx", dilation=(1, 2)),
 ]  # fmt: skip
 
 
@@ -59,11 +61,6 @@ def target(request: pytest.FixtureRequest) -> str:
 
 @pytest.mark.parametrize("spec", CROPS + LPS, ids=repr)
 def test_crops_and_lp_agree_with_the_target(spec: cp.Spec, target: str, rng) -> None:
-    if (spec.legality, target, spec.kind if isinstance(spec, cp.PoolSpec) else "") == (
-        "pytorch", "jax", "lp") and spec.ceil_mode:  # fmt: skip
-        with pytest.raises(cp.ConvProofError, match="ceil_mode"):
-            cp.port(spec, to=target)
-        return
     if target == "pytorch" and spec.legality == "onnx" and isinstance(spec, cp.PoolSpec):
         if max(spec.dilation) > 1:
             with pytest.raises(cp.ConvProofError, match="no dilation"):
@@ -198,10 +195,11 @@ def test_planted_wrong_lp_ports_are_caught(torch, rng) -> None:
     [
         (LPS[3], "pytorch", "lp_pool has no dilation"),
         (cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, stride=2, ceil_mode=True,
-                     legality="onnx"), "pytorch", "overhanging"),
+                     padding="SAME_LOWER", legality="onnx"), "pytorch", "overhanging"),
         (cp.PoolSpec(kind="lp", norm_type=2.5, kernel_size=2, stride=2, ceil_mode=True,
                      legality="onnx"), "onnx", "integer"),
-        (cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, ceil_mode=True), "jax", "ceil_mode"),
+        (cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, ceil_mode=True, padding="SAME_UPPER",
+                     legality="onnx"), "jax", "ceil_mode"),
     ],
 )  # fmt: skip
 def test_lp_refusals_say_why(spec: cp.Spec, to: str, match: str) -> None:
@@ -217,3 +215,38 @@ def test_a_crop_outside_convolutions_is_refused() -> None:
     for to in ("pytorch", "jax", "onnx", "tensorflow"):
         with pytest.raises(cp.ConvProofError, match=r"negative padding .* convolutions only"):
             cp.port(pool, to=to)
+
+
+def test_lp_ceil_mode_without_ceil_mode(rng) -> None:
+    pytest.importorskip("jax", reason="JAX is not installed (runs these oracle tests)")
+    # JAX has no ceil mode: zeros at the end, and for PyTorch's scaling a channel of ones
+    # pooled alongside counts the taps inside; a port without that count is caught
+    spec = LPS[0]  # x**3, k=2, s=2, ceil mode
+    p = cp.port(spec, to="jax")
+    assert p.pre_pad == "per input" and "def _ceil_pads(" in p.code
+    assert p.output_steps[1] == "y = y[:, :-1] * 4 / y[:, -1:]"
+    x = rng.integers(1, 4, (1, 2, 5, 7)).astype(np.float32)  # positive: no nan anywhere
+    problem = cp.ConvProblem(spec, x.shape, x, None, None)
+    assert _equal(p, problem)
+    assert not _equal(_planted(p, "output_steps", "* 4 / y[:, -1:]", "* 1"), problem)
+    unscaled = _planted(p, "output_steps", "y = y[:, :-1] * 4 / y[:, -1:]", "y = y[:, :-1]")
+    assert not _equal(unscaled, problem)
+    q = cp.port(LPS[-1], to="jax")  # ONNX's LpPool: ceil mode adds zeros, nothing to scale
+    assert not any("y[:, -1:]" in step for step in q.output_steps)
+    assert _equal(q, _problem(LPS[-1], rng))
+
+
+def test_onnx_lp_ceil_mode_on_pytorch_is_zeros_not_scaling(torch) -> None:
+    # lp_pool's own ceil mode scales the overhanging window by k / taps inside; ONNX's does
+    # not: the port pads the overhang with zeros and runs lp_pool in floor mode
+    spec = cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, stride=2, padding=((0, 0),),
+                       ceil_mode=True, ndim=1, legality="onnx")  # fmt: skip
+    p = cp.port(spec, to="pytorch")
+    assert p.params["ceil_mode"] is False and "_ceil_pads(" in p.input_steps[-1]
+    x = np.array([[[3.0, -4.0, 5.0]]], np.float32)  # windows [3, -4] and the overhang [5]
+    assert np.allclose(p.run(x), cp.conv(spec, x)) and cp.conv(spec, x).tolist() == [[[5.0, 5.0]]]
+    # the naive port: lp_pool's own ceil mode, no zeros padded
+    lines = [line for line in p.code.splitlines() if "# ceil mode" not in line]
+    naive = "\n".join(lines).replace("ceil_mode=False", "ceil_mode=True")
+    got = p.__class__(**{**p.__dict__, "code": naive}).run(x)
+    assert np.allclose(got, [[[5.0, 5.0 * np.sqrt(2)]]])  # the overhang scaled by 2 / 1

@@ -35,12 +35,15 @@ Padding modes other than ``zeros`` are an explicit pre-pad (``np.pad`` with ``re
 slice of the padded input (``x = x[:, :, 1:, ...]``, printed in ``.code``).
 
 Lp pooling (``kind="lp"``) is ``F.lp_pool{n}d`` on PyTorch (given ``|x|``, pre-padded, for
-an ONNX-profile layer; its dilation and ceil mode are refused there), ONNX ``LpPool`` for an
-ONNX-profile layer with an integer ``p``, and otherwise the target's sum of ``v**p`` (JAX's
-``reduce_window`` add; an ``AveragePool`` / ``tf.nn.pool`` average times ``prod(k)``) with
-the power and the ``p``-th root as NumPy steps: ``v = x`` under the PyTorch profile (``nan``
-for a negative ``x`` with a non-integer ``p``, and for a negative sum's root) and ``|x|``
-under ONNX's.  These are exact for every input (up to float rounding); the refusals say why.
+an ONNX-profile layer, ceil mode as zeros; its dilation is refused there), ONNX ``LpPool``
+for an ONNX-profile layer with an integer ``p``, and otherwise the target's sum of
+``v**p`` (JAX's ``reduce_window`` add; an ``AveragePool`` / ``tf.nn.pool`` average times
+``prod(k)``) with the power and the ``p``-th root as NumPy steps: ``v = x`` under the
+PyTorch profile (``nan`` for a negative ``x`` with a non-integer ``p``, and for a negative
+sum's root) and ``|x|`` under ONNX's. Ceil mode on JAX and TensorFlow (which have none) is
+zeros added at the end per input, and PyTorch's ``prod(k) / taps inside`` scaling a
+channel of ones pooled alongside. These are exact for every input (up to float rounding);
+the refusals say why.
 
 A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``) that the target cannot name is
 resolved from ``input_shape`` when it is given (the port is then exact only on the sizes
@@ -133,7 +136,7 @@ class Port:
     def _compiled(self, var: str, steps: tuple[str, ...]) -> Callable[[Any], Any]:
         src = "def f(" + var + "):\n" + "".join(f"    {s}\n" for s in steps)
         src += f"    return {var}\n"
-        scope: dict[str, Any] = {"np": np, "_same_pads": _same_pads}
+        scope: dict[str, Any] = {"np": np, **{name: _HELPER_SCOPE[name] for name in _HELPERS}}
         exec(compile(src, f"<port {self.to} transform>", "exec"), scope)
         fn: Callable[[Any], Any] = scope["f"]
         return fn
@@ -159,11 +162,28 @@ class Port:
         return np.asarray(scope["layer"](np.asarray(x), np.asarray(weight), bias))
 
 
-def _same_pads(n: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
-    """TF/JAX ``SAME`` pads for one axis (written out again on purpose: it is printed)."""
-    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
-    small = total // 2
-    return (small, total - small) if upper else (total - small, small)
+#: Helpers the printed snippets define when their steps call them (one source: printed and
+#: executed): TF/JAX ``SAME`` pads for one axis, and ceil mode as zeros added at the end
+#: (``span``: the padded size minus the window's span; a last window starting in the end
+#: padding is dropped, as in :func:`convproof.layers.sizes.pool_out`).
+_HELPERS = {
+    "_same_pads": (
+        "def _same_pads(n, k, s, d, upper):\n"
+        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)\n"
+        "    small = total // 2\n"
+        "    return (small, total - small) if upper else (total - small, small)\n"
+    ),
+    "_ceil_pads": (
+        "def _ceil_pads(n, k, s, d, pl, pr):\n"
+        "    span = n + pl + pr - d * (k - 1) - 1\n"
+        "    o = -(-span // s) + 1\n"
+        "    o -= (o - 1) * s >= n + pl\n"
+        "    return (pl, pr + max(0, (o - 1) * s - span))\n"
+    ),
+}
+_HELPER_SCOPE: dict[str, Any] = {}
+for _source in _HELPERS.values():
+    exec(_source, _HELPER_SCOPE)
 
 
 def _negative(spec: Spec) -> bool:
@@ -214,27 +234,45 @@ def _lp_input_steps(spec: Spec) -> list[str]:
     return [f"x = np.where(x < 0, np.nan, np.abs(x) ** {p!r})"]
 
 
-def _lp_output_steps(spec: Spec, scale: int) -> list[str]:
-    """The sum (``scale`` times the target's average) to the ``p``-th root: ``nan`` below 0."""
+def _lp_ceil_steps(spec: PoolSpec, pads: Pairs) -> list[str]:
+    """Ceil mode as zeros at the end (per input), for a target without ceil mode.
+
+    PyTorch's Lp scales an overhanging window by ``prod(k) / taps inside``: a channel of
+    ones, pooled alongside, counts the taps (:func:`_lp_output_steps` divides by it).
+    """
+    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    steps = []
+    if spec.legality == "pytorch":
+        steps.append("x = np.concatenate([x, np.ones_like(x[:, :1])], axis=1)  # taps inside")
+    steps.append(
+        f"x = np.pad(x, [(0, 0), (0, 0)] + [_ceil_pads(x.shape[2 + j], {k}[j], {s}[j], {d}[j], "
+        f"*{pads}[j]) for j in range({spec.ndim})])  # ceil mode"
+    )
+    return steps
+
+
+def _lp_output_steps(spec: Spec, scale: int, ceil_pads: bool = False) -> list[str]:
+    """The sum (``scale`` times the target's average) to the ``p``-th root: ``nan`` below 0.
+
+    ``ceil_pads``: the input went through :func:`_lp_ceil_steps`; a PyTorch-profile Lp,
+    pooled with a channel of ones, is scaled by ``prod(k) / taps inside`` (that channel).
+    """
     assert isinstance(spec, PoolSpec) and spec.norm_type is not None
     steps = [f"y = y * {scale}"] if scale != 1 else []
+    if ceil_pads and spec.ceil_mode and spec.legality == "pytorch":
+        steps.append(f"y = y[:, :-1] * {math.prod(spec.kernel_size)} / y[:, -1:]")
     if spec.norm_type != 1:
         steps.append(f"y = np.where(y < 0, np.nan, np.abs(y) ** (1 / {spec.norm_type!r}))")
     return steps
 
 
-def _same_pads_source(input_steps: Sequence[str]) -> list[str]:
-    """:func:`_same_pads` as printed in a snippet whose steps call it (else nothing)."""
-    if not any("_same_pads" in step for step in input_steps):
-        return []
-    return [
-        "",
-        "",
-        "def _same_pads(n, k, s, d, upper):",
-        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
-        "    small = total // 2",
-        "    return (small, total - small) if upper else (total - small, small)",
-    ]
+def _helpers_source(input_steps: Sequence[str]) -> list[str]:
+    """The :data:`_HELPERS` a snippet's steps call, as printed lines (else nothing)."""
+    lines = []
+    for name, source in _HELPERS.items():
+        if any(name in step for step in input_steps):
+            lines += ["", "", *source.splitlines()]
+    return lines
 
 
 def _with_padding(spec: Spec, padding: Any) -> Spec:
@@ -284,9 +322,10 @@ def _refuse_lp(spec: PoolSpec, to: str) -> None:
     if to == "pytorch" and spec.legality == "onnx":
         if max(spec.dilation) > 1:
             raise _refuse(spec, to, "PyTorch's lp_pool has no dilation")
-        if spec.ceil_mode:
+        if spec.ceil_mode and isinstance(spec.padding, str):
             raise _refuse(spec, to, "PyTorch's lp_pool scales a ceil-mode window overhanging "
-                          "the input, ONNX's LpPool does not")  # fmt: skip
+                          "the input, ONNX's LpPool does not (explicit padding is ported "
+                          "with the overhang as zeros; SAME with ceil mode is not)")  # fmt: skip
     if to == "onnx" and spec.legality == "onnx" and not _native_onnx_lp(spec) and spec.ceil_mode:
         raise _refuse(spec, to, "LpPool's p is an integer; the AveragePool form of a "
                       "non-integer p divides a ceil-mode overhang by its taps")  # fmt: skip
@@ -382,7 +421,14 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     native: Any = None  # what the target's own padding argument says (None: zeros)
     pre_pad: Pairs | str | None = None
     target: Spec = spec
-    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode:
+    # ceil mode as zeros at the end: JAX has none, PyTorch's lp_pool scales the overhang
+    lp_ceil = (
+        lp_spec is not None
+        and lp_spec.ceil_mode
+        and not size_dependent
+        and (to == "jax" or (to == "pytorch" and lp_spec.legality == "onnx"))
+    )
+    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode and not lp_ceil:
         raise _refuse(spec, to, "ceil_mode pooling has no reduce_window form (size-dependent pad)")
     pool_pad = isinstance(spec, PoolSpec) and to == "pytorch" and not lp
     if pool_pad and any(pl != pr for pl, pr in (const or ())):
@@ -391,7 +437,9 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     if pool_pad and size_dependent:
         raise _refuse(spec, to, "PyTorch pooling has no SAME padding (its -inf pre-pad differs "
                       "in ceil mode)")  # fmt: skip
-    if mode != "zeros" or (
+    if lp_ceil:
+        pre_pad, native = "per input", 0  # the explicit padding and ceil mode's end zeros
+    elif mode != "zeros" or (
         to == "pytorch"
         and not isinstance(spec, ConvTransposeSpec)
         and (not isinstance(spec, PoolSpec) or lp)
@@ -439,7 +487,7 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise _refuse(spec, to, "PyTorch average pooling has no dilation")
     # -- steps ---------------------------------------------------------------------------
     input_steps: list[str] = []
-    if pre_pad is not None:
+    if pre_pad is not None and not lp_ceil:
         input_steps += _pre_pad_steps(pre_pad, spec, mode)
     if (
         lp_spec is not None
@@ -449,6 +497,9 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         # the target sums (or averages) v**p: PyTorch's lp_pool raises x itself, so an ONNX
         # profile Lp (|x|) is given |x|
         input_steps += ["x = np.abs(x)"] if to == "pytorch" else _lp_input_steps(spec)
+    if lp_spec is not None and lp_ceil:
+        assert const is not None
+        input_steps += _lp_ceil_steps(lp_spec, const)
     channels_last = to == "jax"
     to_last = (0, *range(2, n + 2), 1)
     to_first = (0, n + 1, *range(1, n + 1))
@@ -588,14 +639,15 @@ def _lp_pool_call(spec: PoolSpec, to: str, native: Any) -> tuple[dict[str, Any],
     if to == "pytorch":  # lp_pool1d multiplies by kernel_size itself: an int there
         one = n == 1
         kw = dict(kernel_size=k[0] if one else k, stride=s[0] if one else s)
-        return dict(norm_type=p, **kw, ceil_mode=spec.ceil_mode), []
+        ceil = spec.ceil_mode and spec.legality == "pytorch"  # ONNX's: zeros pre-padded
+        return dict(norm_type=p, **kw, ceil_mode=ceil), []
     if to == "jax":
         params = dict(
             init_value=0.0, computation="jax.lax.add", window_dimensions=(1, *k, 1),
             window_strides=(1, *s, 1), padding=_jax_padding(native, n, pool=True),
             window_dilation=(1, *d, 1),
         )  # fmt: skip
-        return params, _lp_output_steps(spec, 1)
+        return params, _lp_output_steps(spec, 1, ceil_pads=True)
     params = dict(kernel_shape=list(k), strides=list(s), dilations=list(d),
                   ceil_mode=int(spec.ceil_mode), **_onnx_padding(native, n))  # fmt: skip
     if _native_onnx_lp(spec):
@@ -649,7 +701,7 @@ def _render(
         lines += ["import jax", "import jax.numpy as jnp"]
     else:
         lines += ["import onnx", "import onnxruntime", "from onnx import TensorProto, helper"]
-    lines += _same_pads_source(input_steps)
+    lines += _helpers_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += [
         "",

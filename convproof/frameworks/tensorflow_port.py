@@ -39,11 +39,12 @@ from convproof.frameworks.port import (
     Port,
     Spec,
     _constant_pads,
+    _helpers_source,
+    _lp_ceil_steps,
     _lp_input_steps,
     _lp_output_steps,
     _pre_pad_steps,
     _refuse,
-    _same_pads_source,
     _with_padding,
 )
 from convproof.layers import sizes as _axis
@@ -93,11 +94,13 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
         both = both or any(ss > kk for ss, kk in zip(s, k))
         lp = spec.kind == "lp"  # the average of v**p (padding counted) times prod(k)
         avg = spec.kind == "avg" or lp
-        if spec.ceil_mode:
+        if spec.ceil_mode and not (lp and const is not None):
             raise _refuse(spec, to, "ceil_mode pooling has no tf.nn.pool form (size-dependent)")
         counted = spec.count_include_pad or lp
         fill = "0" if avg else "-np.inf"
-        if const is not None and any(map(any, const)):
+        if spec.ceil_mode:
+            pre_pad = "per input"  # Lp: the explicit padding and ceil mode's end zeros
+        elif const is not None and any(map(any, const)):
             if avg and not counted:
                 raise _refuse(spec, to, "average pooling without count_include_pad needs "
                               "per-window divisors near explicit padding")  # fmt: skip
@@ -117,7 +120,10 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
             pre_pad = "per input"
         if lp:
             input_steps += _lp_input_steps(spec)
-        if pre_pad is not None:
+        if spec.ceil_mode:
+            assert const is not None
+            input_steps += _lp_ceil_steps(spec, const)
+        elif pre_pad is not None:
             input_steps += _pre_pad_steps(pre_pad, spec, "zeros", fill)
         params = dict(
             window_shape=list(k), pooling_type="AVG" if avg else "MAX",
@@ -126,7 +132,7 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
         if both:
             output_steps.append("y = y[:, :, " + ", ".join(f"::{e}" for e in s) + "]")
         if lp:
-            output_steps += _lp_output_steps(spec, math.prod(k))
+            output_steps += _lp_output_steps(spec, math.prod(k), ceil_pads=True)
         function = "tf.nn.pool"
     elif isinstance(spec, ConvTransposeSpec):
         assert const is not None  # transposed paddings never depend on the input size
@@ -198,7 +204,7 @@ def _render(spec: Spec, fn: str, params: dict[str, Any], steps: tuple[list[str],
     input_steps, weight_steps, output_steps = steps
     pool = isinstance(spec, PoolSpec)
     lines = ["import numpy as np", "import tensorflow as tf"]
-    lines += _same_pads_source(input_steps)
+    lines += _helpers_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += ["", "", f"def layer({sig}):", f'    """{spec!r}: (N, C, *spatial) in and out."""']
     lines += [f"    {step}" for step in input_steps]
