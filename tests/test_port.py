@@ -235,3 +235,17 @@ def test_onnx_max_pool_window_entirely_in_padding_is_minus_inf(onnxruntime) -> N
     raw = "\n".join(line for line in p.code.splitlines() if "np.finfo" not in line)
     unmapped = p.__class__(**{**p.__dict__, "code": raw})
     assert unmapped.run(x).tolist() == [[[[float(np.finfo(np.float32).min)]]]]
+
+
+def test_onnx_max_pool_same_with_stride_above_the_window(onnxruntime) -> None:
+    # onnxruntime's MaxPool computes the SAME total (ceil(n/s) - 1) * s + k - n without the
+    # max(0, .): at k=1, s=2, n=2 it is -1 and the run fails; the port fixes the pads for a
+    # given shape (k=1 pads nothing: every size is stated) and refuses without one
+    spec = cp.PoolSpec(kind="max", kernel_size=1, stride=2, padding="SAME_UPPER", ndim=1)
+    with pytest.raises(cp.ConvProofError, match="stride above the window"):
+        cp.port(spec, to="onnx")
+    p = cp.port(spec, to="onnx", input_shape=(1, 2))
+    assert p.params["pads"] == [0, 0]
+    x = np.array([[[4.0, 7.0]]], np.float32)
+    assert p.run(x).tolist() == cp.conv(spec, x).tolist() == [[[4.0]]]
+    assert p.agrees_for[0].is_all

@@ -312,6 +312,15 @@ def _fn_name(spec: Spec, to: str) -> str:
     return "onnx.ConvTranspose" if isinstance(spec, ConvTransposeSpec) else "onnx.Conv"
 
 
+def _ort_negative_same(spec: Spec) -> bool:
+    """Max pooling with a stride above its window: onnxruntime's SAME total goes negative."""
+    return (
+        isinstance(spec, PoolSpec)
+        and spec.kind == "max"
+        and any(s > e for s, e in zip(spec.stride, spec.effective_kernel_size))
+    )
+
+
 def _native_onnx_lp(spec: PoolSpec) -> bool:
     """ONNX ``LpPool`` computes ``spec`` itself: ``|x|`` (the ONNX profile) and an integer ``p``."""
     return spec.legality == "onnx" and isinstance(spec.norm_type, int)
@@ -461,12 +470,18 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
             pre_pad = const
         if pre_pad is not None:
             native = 0
-    elif size_dependent and to == "onnx" and max(spec.dilation) > 1:
+    elif size_dependent and to == "onnx" and (max(spec.dilation) > 1 or _ort_negative_same(spec)):
         # onnxruntime refuses auto_pad SAME with dilation for Conv, and for pooling leaves the
-        # dilation out of the SAME total (both found by tests/test_port.py): fix the padding
-        # for the given shape, or refuse
+        # dilation out of the SAME total; its MaxPool takes a negative SAME total when the
+        # stride exceeds the window (all found by tests/test_port.py): fix the padding for
+        # the given shape, or refuse
         if input_shape is None:
-            why = "onnxruntime's auto_pad SAME ignores dilation; give input_shape to fix it"
+            why = (
+                "onnxruntime's auto_pad SAME ignores dilation; give input_shape to fix it"
+                if max(spec.dilation) > 1
+                else "onnxruntime's MaxPool refuses auto_pad SAME with a stride above the "
+                "window on some sizes; give input_shape to fix it"
+            )
             raise _refuse(spec, to, why)
         native = spec.resolve_padding(input_shape)
         target = _with_padding(spec, native)
