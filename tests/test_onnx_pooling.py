@@ -95,8 +95,7 @@ def test_the_spec() -> None:
         lambda s: cp.coefficient_table(s, (1, 4)),
         lambda s: cp.pool_backward(s, np.ones((1, 4)), np.ones((1, 2))),
         lambda s: cp.conv_backward(s, np.ones((1, 4)), None, np.ones((1, 2))),
-        lambda s: cp.port(s, to="onnx"),
-    ],
+    ],  # port computes Lp pooling (tests/test_port_crops_lp.py)
 )
 @pytest.mark.parametrize("p", [2])  # p=1 under "pytorch" is linear: tests/test_lp_linear.py
 def test_constructions_refuse_lp_pooling(call: Any, p: int) -> None:

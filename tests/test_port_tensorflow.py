@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from test_port import PER_DIRECTION, _check, _problems
+from test_port_crops_lp import CROPS, LPS, _equal, _planted, _problem
 
 import convproof as cp
 
@@ -146,3 +147,29 @@ def test_tensorflow_refusals_say_why() -> None:
     ]:  # fmt: skip
         with pytest.raises(cp.ConvProofError, match=match):
             cp.port(spec, to="tensorflow")
+
+
+@pytest.mark.parametrize("spec", CROPS + LPS, ids=repr)
+def test_tensorflow_crops_and_lp(spec: cp.Spec, rng: np.random.Generator, tensorflow) -> None:
+    cp.port(spec, to="tensorflow")  # not refused (which _check would pass over)
+    _check(_problem(spec, rng), "tensorflow")
+
+
+def test_tensorflow_crop_and_lp_planted_defects_are_caught(
+    rng: np.random.Generator, tensorflow
+) -> None:
+    crop = cp.port(CROPS[0], to="tensorflow")  # pad (0, 2), (1, 0), then crop [1:, :-2]
+    assert crop.pre_pad == ((-1, 2), (1, -2)) and crop.params["padding"] == "VALID"
+    assert "x = x[:, :, 1:, 0:x.shape[3] - 2]  # negative padding: a crop" in crop.code
+    problem = _problem(CROPS[0], rng)
+    assert _equal(crop, problem)
+    for wrong in ("0:x.shape[2] - 1, 2:", ":, :"):  # the wrong sides; no crop
+        assert not _equal(_planted(crop, "input_steps", "1:, 0:x.shape[3] - 2", wrong), problem)
+    lp = cp.port(LPS[1], to="tensorflow")  # x**1.5 (nan below 0), an average times 6
+    assert lp.input_steps[0] == "x = np.where(x < 0, np.nan, np.abs(x) ** 1.5)"
+    assert lp.params["pooling_type"] == "AVG" and "y = y * 6" in lp.output_steps
+    signed = _problem(LPS[1], rng)
+    assert _equal(lp, signed)
+    assert not _equal(_planted(lp, "output_steps", "y = y * 6", "y = y * 1"), signed)
+    unsigned = "x = np.abs(x) ** 1.5"  # ONNX's |x| where PyTorch's x**1.5 is nan
+    assert not _equal(_planted(lp, "input_steps", lp.input_steps[0], unsigned), signed)

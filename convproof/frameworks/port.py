@@ -15,10 +15,11 @@ printed.
 =============  ========================================  ===============  ===========
 ``pytorch``    ``torch.nn.functional.conv{n}d`` etc.     NCHW / OIHW      symmetric ints (else
                                                                           pre-pad or crop)
-``jax``        ``jax.lax.conv_general_dilated``,         NHWC / HWIO      pairs, ``SAME``,
-               ``jax.lax.reduce_window``                 (Flax's)         ``SAME_LOWER``
+``jax``        ``jax.lax.conv_general_dilated``,         NHWC / HWIO      pairs (negative
+               ``jax.lax.reduce_window``                 (Flax's)         too), ``SAME``,
+                                                                          ``SAME_LOWER``
 ``onnx``       ``Conv``, ``ConvTranspose``, ``MaxPool``, NCHW / OIHW      ``pads``, ``auto_pad``
-               ``AveragePool`` (opset 19)
+               ``AveragePool``, ``LpPool`` (opset 19)
 ``tensorflow`` ``tf.nn.convolution``,                    NHWC / HWIO      ``SAME`` (else
                ``tf.nn.conv_transpose``, ``tf.nn.pool``                   pre-pad or crop)
 =============  ========================================  ===============  ===========
@@ -28,10 +29,26 @@ transposed kernels, stride-1 pooling kept every s-th output) are in
 :mod:`convproof.frameworks.tensorflow_port`.
 
 Padding modes other than ``zeros`` are an explicit pre-pad (``np.pad`` with ``reflect``,
-``edge`` or ``wrap``) everywhere.  A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``)
-that the target cannot name is resolved from ``input_shape`` when it is given (the port is
-then exact only on the sizes ``.agrees_for`` states, e.g. the odd sizes for a 7x7 stride-2
-stem) and otherwise computed from each input's shape by the pre-pad.
+``edge`` or ``wrap``) everywhere.  Negative padding (a crop, under ``legality="onnx"`` or
+``"jax"``) is passed through where the target takes it (JAX's ``padding`` pairs, ONNX's
+``pads``: both crop); PyTorch and TensorFlow get the pre-pad with the negative amounts as a
+slice of the padded input (``x = x[:, :, 1:, ...]``, printed in ``.code``).
+
+Lp pooling (``kind="lp"``) is ``F.lp_pool{n}d`` on PyTorch (given ``|x|``, pre-padded, for
+an ONNX-profile layer, ceil mode as zeros; its dilation is refused there), ONNX ``LpPool``
+for an ONNX-profile layer with an integer ``p``, and otherwise the target's sum of
+``v**p`` (JAX's ``reduce_window`` add; an ``AveragePool`` / ``tf.nn.pool`` average times
+``prod(k)``) with the power and the ``p``-th root as NumPy steps: ``v = x`` under the
+PyTorch profile (``nan`` for a negative ``x`` with a non-integer ``p``, and for a negative
+sum's root) and ``|x|`` under ONNX's. Ceil mode on JAX and TensorFlow (which have none) is
+zeros added at the end per input, and PyTorch's ``prod(k) / taps inside`` scaling a
+channel of ones pooled alongside. These are exact for every input (up to float rounding);
+the refusals say why.
+
+A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``) that the target cannot name is
+resolved from ``input_shape`` when it is given (the port is then exact only on the sizes
+``.agrees_for`` states, e.g. the odd sizes for a 7x7 stride-2 stem) and otherwise computed
+from each input's shape by the pre-pad.
 
 Examples
 --------
@@ -63,7 +80,6 @@ from convproof.errors import ConvProofError
 from convproof.frameworks.agreement import Agreement, agreement
 from convproof.layers.legality import allows
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
-from convproof.layers.window import refuse_lp
 
 __all__ = ["FRAMEWORKS", "Port", "port"]
 
@@ -90,8 +106,9 @@ class Port:
     params : dict
         Keyword arguments (ONNX: node attributes) of the target call.
     pre_pad : tuple of (int, int), str or None
-        Explicit padding applied to the input first: per-side pairs, ``"per input"`` when it
-        is computed from each input's shape, or None.
+        Explicit padding applied to the input first: per-side pairs (negative amounts crop,
+        after the padding), ``"per input"`` when it is computed from each input's shape, or
+        None.
     target : Spec
         What the target computes, as a convproof spec (the source with paddings fixed to
         what the port passes).
@@ -119,7 +136,7 @@ class Port:
     def _compiled(self, var: str, steps: tuple[str, ...]) -> Callable[[Any], Any]:
         src = "def f(" + var + "):\n" + "".join(f"    {s}\n" for s in steps)
         src += f"    return {var}\n"
-        scope: dict[str, Any] = {"np": np, "_same_pads": _same_pads}
+        scope: dict[str, Any] = {"np": np, **{name: _HELPER_SCOPE[name] for name in _HELPERS}}
         exec(compile(src, f"<port {self.to} transform>", "exec"), scope)
         fn: Callable[[Any], Any] = scope["f"]
         return fn
@@ -145,25 +162,117 @@ class Port:
         return np.asarray(scope["layer"](np.asarray(x), np.asarray(weight), bias))
 
 
-def _same_pads(n: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
-    """TF/JAX ``SAME`` pads for one axis (written out again on purpose: it is printed)."""
-    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
-    small = total // 2
-    return (small, total - small) if upper else (total - small, small)
+#: Helpers the printed snippets define when their steps call them (one source: printed and
+#: executed): TF/JAX ``SAME`` pads for one axis, and ceil mode as zeros added at the end
+#: (``span``: the padded size minus the window's span; a last window starting in the end
+#: padding is dropped, as in :func:`convproof.layers.sizes.pool_out`).
+_HELPERS = {
+    "_same_pads": (
+        "def _same_pads(n, k, s, d, upper):\n"
+        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)\n"
+        "    small = total // 2\n"
+        "    return (small, total - small) if upper else (total - small, small)\n"
+    ),
+    "_ceil_pads": (
+        "def _ceil_pads(n, k, s, d, pl, pr):\n"
+        "    span = n + pl + pr - d * (k - 1) - 1\n"
+        "    o = -(-span // s) + 1\n"
+        "    o -= (o - 1) * s >= n + pl\n"
+        "    return (pl, pr + max(0, (o - 1) * s - span))\n"
+    ),
+}
+_HELPER_SCOPE: dict[str, Any] = {}
+for _source in _HELPERS.values():
+    exec(_source, _HELPER_SCOPE)
 
 
-def _same_pads_source(input_steps: Sequence[str]) -> list[str]:
-    """:func:`_same_pads` as printed in a snippet whose steps call it (else nothing)."""
-    if not any("_same_pads" in step for step in input_steps):
-        return []
-    return [
-        "",
-        "",
-        "def _same_pads(n, k, s, d, upper):",
-        "    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)",
-        "    small = total // 2",
-        "    return (small, total - small) if upper else (total - small, small)",
-    ]
+def _negative(spec: Spec) -> bool:
+    """Whether ``spec`` has a negative explicit padding amount (a crop)."""
+    return isinstance(spec.padding, tuple) and min(min(pair) for pair in spec.padding) < 0
+
+
+def _pre_pad_steps(pads: Pairs | str, spec: Spec, mode: str, fill: str = "0") -> list[str]:
+    """The input lines of a pre-pad: ``np.pad``, then a crop (slicing) for negative amounts.
+
+    ``"per input"``: TF/JAX ``SAME`` pads computed from each input's shape.  ``fill``: the
+    constant ``np.pad`` writes (``"-np.inf"`` for max pooling).
+    """
+    n = spec.ndim
+    extra = f", constant_values={fill}" if fill != "0" else ""
+    if isinstance(pads, str):  # "per input"
+        ks, ss, ds = spec.kernel_size, spec.stride, spec.dilation
+        upper = spec.padding == "SAME_UPPER"
+        return [
+            f"x = np.pad(x, [(0, 0), (0, 0)] + [_same_pads(x.shape[2 + j], {ks}[j], {ss}[j], "
+            f"{ds}[j], {upper}) for j in range({n})], mode={_NP_MODES[mode]!r}{extra})"
+        ]
+    steps = []
+    rest = tuple((max(0, pl), max(0, pr)) for pl, pr in pads)
+    if any(map(any, rest)):
+        steps.append(f"x = np.pad(x, {[(0, 0), (0, 0), *rest]!r}, mode={_NP_MODES[mode]!r}{extra})")
+    if min(min(pair) for pair in pads) < 0:  # after the pad: a crop may reach into it
+        cuts = [
+            f"{max(0, -pl)}:" + (f"x.shape[{j + 2}] - {-pr}" if pr < 0 else "")
+            for j, (pl, pr) in enumerate(pads)
+        ]
+        steps.append(f"x = x[:, :, {', '.join(cuts)}]  # negative padding: a crop")
+    return steps
+
+
+def _lp_input_steps(spec: Spec) -> list[str]:
+    """Lp pooling built from a sum: raise ``v`` to ``p`` first (``v = x`` or ``|x|``).
+
+    PyTorch's ``x.pow(p)`` is ``nan`` for a negative ``x`` and a non-integer ``p``; written
+    with ``np.where`` so NumPy warns about nothing.
+    """
+    assert isinstance(spec, PoolSpec) and spec.norm_type is not None
+    p = spec.norm_type
+    if spec.legality == "onnx":
+        return [f"x = np.abs(x) ** {p!r}"]
+    if isinstance(p, int):
+        return [f"x = x ** {p!r}"]
+    return [f"x = np.where(x < 0, np.nan, np.abs(x) ** {p!r})"]
+
+
+def _lp_ceil_steps(spec: PoolSpec, pads: Pairs) -> list[str]:
+    """Ceil mode as zeros at the end (per input), for a target without ceil mode.
+
+    PyTorch's Lp scales an overhanging window by ``prod(k) / taps inside``: a channel of
+    ones, pooled alongside, counts the taps (:func:`_lp_output_steps` divides by it).
+    """
+    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    steps = []
+    if spec.legality == "pytorch":
+        steps.append("x = np.concatenate([x, np.ones_like(x[:, :1])], axis=1)  # taps inside")
+    steps.append(
+        f"x = np.pad(x, [(0, 0), (0, 0)] + [_ceil_pads(x.shape[2 + j], {k}[j], {s}[j], {d}[j], "
+        f"*{pads}[j]) for j in range({spec.ndim})])  # ceil mode"
+    )
+    return steps
+
+
+def _lp_output_steps(spec: Spec, scale: int, ceil_pads: bool = False) -> list[str]:
+    """The sum (``scale`` times the target's average) to the ``p``-th root: ``nan`` below 0.
+
+    ``ceil_pads``: the input went through :func:`_lp_ceil_steps`; a PyTorch-profile Lp,
+    pooled with a channel of ones, is scaled by ``prod(k) / taps inside`` (that channel).
+    """
+    assert isinstance(spec, PoolSpec) and spec.norm_type is not None
+    steps = [f"y = y * {scale}"] if scale != 1 else []
+    if ceil_pads and spec.ceil_mode and spec.legality == "pytorch":
+        steps.append(f"y = y[:, :-1] * {math.prod(spec.kernel_size)} / y[:, -1:]")
+    if spec.norm_type != 1:
+        steps.append(f"y = np.where(y < 0, np.nan, np.abs(y) ** (1 / {spec.norm_type!r}))")
+    return steps
+
+
+def _helpers_source(input_steps: Sequence[str]) -> list[str]:
+    """The :data:`_HELPERS` a snippet's steps call, as printed lines (else nothing)."""
+    lines = []
+    for name, source in _HELPERS.items():
+        if any(name in step for step in input_steps):
+            lines += ["", "", *source.splitlines()]
+    return lines
 
 
 def _with_padding(spec: Spec, padding: Any) -> Spec:
@@ -196,9 +305,39 @@ def _fn_name(spec: Spec, to: str) -> str:
             if isinstance(spec, PoolSpec)
             else ("jax.lax.conv_general_dilated")
         )
+    if isinstance(spec, PoolSpec) and spec.kind == "lp":
+        return "onnx.LpPool" if _native_onnx_lp(spec) else "onnx.AveragePool"
     if isinstance(spec, PoolSpec):
         return "onnx.MaxPool" if spec.kind == "max" else "onnx.AveragePool"
     return "onnx.ConvTranspose" if isinstance(spec, ConvTransposeSpec) else "onnx.Conv"
+
+
+def _ort_negative_same(spec: Spec) -> bool:
+    """Max pooling with a stride above its window: onnxruntime's SAME total goes negative."""
+    return (
+        isinstance(spec, PoolSpec)
+        and spec.kind == "max"
+        and any(s > e for s, e in zip(spec.stride, spec.effective_kernel_size))
+    )
+
+
+def _native_onnx_lp(spec: PoolSpec) -> bool:
+    """ONNX ``LpPool`` computes ``spec`` itself: ``|x|`` (the ONNX profile) and an integer ``p``."""
+    return spec.legality == "onnx" and isinstance(spec.norm_type, int)
+
+
+def _refuse_lp(spec: PoolSpec, to: str) -> None:
+    """The Lp pooling a target cannot compute (not here: ceil mode on JAX and TensorFlow)."""
+    if to == "pytorch" and spec.legality == "onnx":
+        if max(spec.dilation) > 1:
+            raise _refuse(spec, to, "PyTorch's lp_pool has no dilation")
+        if spec.ceil_mode and isinstance(spec.padding, str):
+            raise _refuse(spec, to, "PyTorch's lp_pool scales a ceil-mode window overhanging "
+                          "the input, ONNX's LpPool does not (explicit padding is ported "
+                          "with the overhang as zeros; SAME with ceil mode is not)")  # fmt: skip
+    if to == "onnx" and spec.legality == "onnx" and not _native_onnx_lp(spec) and spec.ceil_mode:
+        raise _refuse(spec, to, "LpPool's p is an integer; the AveragePool form of a "
+                      "non-integer p divides a ceil-mode overhang by its taps")  # fmt: skip
 
 
 def _refuse(spec: Spec, to: str, why: str) -> ConvProofError:
@@ -210,16 +349,20 @@ def _within_target_rules(spec: Spec, to: str) -> Spec:
 
     Port works around the call rules of :mod:`convproof.layers.legality`, not the spec rules
     a target refuses: a spec whose profile (``"jax"``) admits empty outputs is ported as its
-    ``legality="pytorch"`` twin (same values wherever that is valid, so ``agrees_for`` leaves
-    out the empty sizes), and pooling padding PyTorch refuses is refused here.
+    ``legality="pytorch"`` twin (``"onnx"`` for a crop: same values wherever that is valid,
+    so ``agrees_for`` leaves out the empty sizes), and pooling padding PyTorch refuses is
+    refused here (Lp pooling excepted: it is pre-padded with zeros).
     """
     if allows("empty_output", spec.legality) and not allows("empty_output", to):
+        # a crop needs a profile admitting negative padding (the twin only states sizes)
+        twin = "onnx" if _negative(spec) else "pytorch"
         try:
-            return spec_from_dict({**spec.to_dict(), "legality": "pytorch"})
+            return spec_from_dict({**spec.to_dict(), "legality": twin})
         except ConvProofError as exc:
             raise _refuse(spec, to, f"outside PyTorch's rules: {exc}") from None
+    lp = isinstance(spec, PoolSpec) and spec.kind == "lp"  # pre-padded with zeros instead
     if isinstance(spec, PoolSpec) and to == "pytorch" and isinstance(spec.padding, tuple):
-        if any(max(pair) > k // 2 for pair, k in zip(spec.padding, spec.kernel_size)):
+        if not lp and any(max(pair) > k // 2 for pair, k in zip(spec.padding, spec.kernel_size)):
             raise _refuse(spec, to, "PyTorch pooling padding is at most kernel_size // 2")
     return spec
 
@@ -265,13 +408,13 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got {spec!r}"
         )
-    refuse_lp(spec, "port")
-    if isinstance(spec.padding, tuple) and min(min(pair) for pair in spec.padding) < 0:
-        raise ConvProofError(
-            f"spec cannot be ported yet: negative padding (a crop, legality={spec.legality!r}) "
-            f"is not handled by port, got padding={spec.padding}"
-        )
+    if _negative(spec) and not isinstance(spec, ConvSpec):
+        raise _refuse(spec, to, "negative padding (a crop) is ported for convolutions only")
     spec = _within_target_rules(spec, to)
+    lp_spec = spec if isinstance(spec, PoolSpec) and spec.kind == "lp" else None
+    lp = lp_spec is not None
+    if lp_spec is not None:
+        _refuse_lp(lp_spec, to)
     if input_shape is not None:
         spec.split_input_shape(input_shape)
     if to == "tensorflow":
@@ -287,24 +430,37 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     native: Any = None  # what the target's own padding argument says (None: zeros)
     pre_pad: Pairs | str | None = None
     target: Spec = spec
-    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode:
+    # ceil mode as zeros at the end: JAX has none, PyTorch's lp_pool scales the overhang
+    lp_ceil = (
+        lp_spec is not None
+        and lp_spec.ceil_mode
+        and not size_dependent
+        and (to == "jax" or (to == "pytorch" and lp_spec.legality == "onnx"))
+    )
+    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode and not lp_ceil:
         raise _refuse(spec, to, "ceil_mode pooling has no reduce_window form (size-dependent pad)")
-    if isinstance(spec, PoolSpec) and to == "pytorch" and any(pl != pr for pl, pr in (const or ())):
+    pool_pad = isinstance(spec, PoolSpec) and to == "pytorch" and not lp
+    if pool_pad and any(pl != pr for pl, pr in (const or ())):
         raise _refuse(spec, to, "PyTorch pooling has symmetric padding only (a pre-pad would "
                       "change ceil mode and the average's divisor)")  # fmt: skip
-    if isinstance(spec, PoolSpec) and size_dependent and to == "pytorch":
+    if pool_pad and size_dependent:
         raise _refuse(spec, to, "PyTorch pooling has no SAME padding (its -inf pre-pad differs "
                       "in ceil mode)")  # fmt: skip
-    if mode != "zeros" or (
+    if lp_ceil:
+        pre_pad, native = "per input", 0  # the explicit padding and ceil mode's end zeros
+    elif mode != "zeros" or (
         to == "pytorch"
-        and not isinstance(spec, PoolSpec)
         and not isinstance(spec, ConvTransposeSpec)
-        and (size_dependent or any(pl != pr for pl, pr in (const or ())))
+        and (not isinstance(spec, PoolSpec) or lp)
+        and (
+            size_dependent
+            or any(pl != pr or (lp and pl) or pl < 0 for pl, pr in (const or ()))  # crop: slice
+        )
     ):
         if size_dependent and input_shape is not None:
             fixed = spec.resolve_padding(input_shape)
             target = _with_padding(spec, fixed)
-            if mode == "zeros" and all(pl == pr for pl, pr in fixed):
+            if mode == "zeros" and all(pl == pr for pl, pr in fixed) and not lp:
                 native = fixed  # PyTorch's own symmetric padding, fixed for this shape
             else:
                 pre_pad = fixed
@@ -314,12 +470,18 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
             pre_pad = const
         if pre_pad is not None:
             native = 0
-    elif size_dependent and to == "onnx" and max(spec.dilation) > 1:
+    elif size_dependent and to == "onnx" and (max(spec.dilation) > 1 or _ort_negative_same(spec)):
         # onnxruntime refuses auto_pad SAME with dilation for Conv, and for pooling leaves the
-        # dilation out of the SAME total (both found by tests/test_port.py): fix the padding
-        # for the given shape, or refuse
+        # dilation out of the SAME total; its MaxPool takes a negative SAME total when the
+        # stride exceeds the window (all found by tests/test_port.py): fix the padding for
+        # the given shape, or refuse
         if input_shape is None:
-            why = "onnxruntime's auto_pad SAME ignores dilation; give input_shape to fix it"
+            why = (
+                "onnxruntime's auto_pad SAME ignores dilation; give input_shape to fix it"
+                if max(spec.dilation) > 1
+                else "onnxruntime's MaxPool refuses auto_pad SAME with a stride above the "
+                "window on some sizes; give input_shape to fix it"
+            )
             raise _refuse(spec, to, why)
         native = spec.resolve_padding(input_shape)
         target = _with_padding(spec, native)
@@ -340,18 +502,19 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise _refuse(spec, to, "PyTorch average pooling has no dilation")
     # -- steps ---------------------------------------------------------------------------
     input_steps: list[str] = []
-    if pre_pad == "per input":
-        assert named is not None
-        ks, ss, ds = spec.kernel_size, spec.stride, spec.dilation
-        upper = named == "SAME_UPPER"
-        input_steps.append(
-            f"x = np.pad(x, [(0, 0), (0, 0)] + [_same_pads(x.shape[2 + j], {ks}[j], {ss}[j], "
-            f"{ds}[j], {upper}) for j in range({n})], mode={_NP_MODES[mode]!r})"
-        )
-    elif pre_pad is not None:
-        input_steps.append(
-            f"x = np.pad(x, {[(0, 0), (0, 0), *pre_pad]!r}, mode={_NP_MODES[mode]!r})"
-        )
+    if pre_pad is not None and not lp_ceil:
+        input_steps += _pre_pad_steps(pre_pad, spec, mode)
+    if (
+        lp_spec is not None
+        and (to != "pytorch" or spec.legality == "onnx")
+        and not (to == "onnx" and _native_onnx_lp(lp_spec))
+    ):
+        # the target sums (or averages) v**p: PyTorch's lp_pool raises x itself, so an ONNX
+        # profile Lp (|x|) is given |x|
+        input_steps += ["x = np.abs(x)"] if to == "pytorch" else _lp_input_steps(spec)
+    if lp_spec is not None and lp_ceil:
+        assert const is not None
+        input_steps += _lp_ceil_steps(lp_spec, const)
     channels_last = to == "jax"
     to_last = (0, *range(2, n + 2), 1)
     to_first = (0, n + 1, *range(1, n + 1))
@@ -426,6 +589,10 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
                           group=spec.groups, **_onnx_padding(native, n))  # fmt: skip
         else:
             params = dict(stride=s, padding=_torch_padding(native), dilation=d, groups=spec.groups)
+    elif lp:
+        assert isinstance(spec, PoolSpec)
+        params, steps = _lp_pool_call(spec, to, native)
+        output_steps += steps
     else:
         if to == "jax":
             params = dict(
@@ -473,6 +640,37 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
     )
 
 
+def _lp_pool_call(spec: PoolSpec, to: str, native: Any) -> tuple[dict[str, Any], list[str]]:
+    """The target call's parameters for Lp pooling, and the output steps after it.
+
+    PyTorch: ``lp_pool`` (itself, or on ``|x|`` pre-padded for an ONNX-profile Lp).  ONNX:
+    ``LpPool`` for the ONNX profile with an integer ``p``, else ``AveragePool`` of ``v**p``
+    (without padding in the divisor: PyTorch's ``prod(k) / taps inside`` scaling of a
+    ceil-mode overhang) times ``prod(k)``.  JAX: ``reduce_window`` sum of ``v**p``.  Then
+    the ``p``-th root.
+    """
+    n, p = spec.ndim, spec.norm_type
+    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    if to == "pytorch":  # lp_pool1d multiplies by kernel_size itself: an int there
+        one = n == 1
+        kw = dict(kernel_size=k[0] if one else k, stride=s[0] if one else s)
+        ceil = spec.ceil_mode and spec.legality == "pytorch"  # ONNX's: zeros pre-padded
+        return dict(norm_type=p, **kw, ceil_mode=ceil), []
+    if to == "jax":
+        params = dict(
+            init_value=0.0, computation="jax.lax.add", window_dimensions=(1, *k, 1),
+            window_strides=(1, *s, 1), padding=_jax_padding(native, n, pool=True),
+            window_dilation=(1, *d, 1),
+        )  # fmt: skip
+        return params, _lp_output_steps(spec, 1, ceil_pads=True)
+    params = dict(kernel_shape=list(k), strides=list(s), dilations=list(d),
+                  ceil_mode=int(spec.ceil_mode), **_onnx_padding(native, n))  # fmt: skip
+    if _native_onnx_lp(spec):
+        return {**params, "p": p}, []
+    params["count_include_pad"] = int(spec.legality == "onnx")
+    return params, _lp_output_steps(spec, math.prod(k))
+
+
 def _dims(n: int) -> tuple[str, str, str]:
     sp = "DHW"[3 - n :]
     return (f"N{sp}C", f"{sp}IO", f"N{sp}C")
@@ -518,7 +716,7 @@ def _render(
         lines += ["import jax", "import jax.numpy as jnp"]
     else:
         lines += ["import onnx", "import onnxruntime", "from onnx import TensorProto, helper"]
-    lines += _same_pads_source(input_steps)
+    lines += _helpers_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += [
         "",

@@ -5,7 +5,8 @@ layer                      TensorFlow call and transforms
 =========================  ===========================================================
 conv                       ``tf.nn.convolution`` (NHWC / HWIO); ``padding="SAME"`` for
                            ``SAME_UPPER``, ``"VALID"`` after an explicit ``np.pad`` for
-                           every other padding (TF's conv names no other); stride > 1
+                           every other padding (TF's conv names no other; a negative
+                           amount is a crop, sliced after the pad); stride > 1
                            with dilation > 1 (refused by TF) runs the kernel with its
                            zeros written in
 transposed conv            ``tf.nn.conv_transpose`` with ``padding="VALID"`` and the full
@@ -17,6 +18,8 @@ max / average pooling      ``tf.nn.pool``; explicit padding as an ``np.pad`` wit
                            averages are TF's ``SAME`` (which excludes the padding); dilation
                            with stride > 1, or a stride above the window (both refused by
                            TF), runs at stride 1 and keeps every s-th output
+Lp pooling                 ``tf.nn.pool`` average of ``v**p`` (zeros pre-padded, counted)
+                           times ``prod(kernel_size)``, then the ``p``-th root
 =========================  ===========================================================
 
 Refused (stated): ceil-mode pooling, and averages that exclude an explicit or ``SAME_LOWER``
@@ -25,39 +28,29 @@ padding.  The steps are the printed snippet's lines, as for the other targets.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from convproof.frameworks.agreement import agreement
 from convproof.frameworks.port import (
-    _NP_MODES,
     Pairs,
     Port,
     Spec,
     _constant_pads,
+    _helpers_source,
+    _lp_ceil_steps,
+    _lp_input_steps,
+    _lp_output_steps,
+    _pre_pad_steps,
     _refuse,
-    _same_pads_source,
     _with_padding,
 )
 from convproof.layers import sizes as _axis
 from convproof.layers.spec import ConvTransposeSpec, PoolSpec
 
 __all__: list[str] = []
-
-
-def _pad_step(pads: Pairs | str, spec: Spec, mode: str, fill: str) -> str:
-    """The ``np.pad`` line (``"per input"``: SAME pads computed from each input's shape)."""
-    n = spec.ndim
-    extra = f", constant_values={fill}" if fill != "0" else ""
-    if pads == "per input":
-        ks, ss, ds = spec.kernel_size, spec.stride, spec.dilation
-        upper = spec.padding == "SAME_UPPER"
-        return (
-            f"x = np.pad(x, [(0, 0), (0, 0)] + [_same_pads(x.shape[2 + j], {ks}[j], {ss}[j], "
-            f"{ds}[j], {upper}) for j in range({n})], mode={_NP_MODES[mode]!r}{extra})"
-        )
-    return f"x = np.pad(x, {[(0, 0), (0, 0), *pads]!r}, mode={_NP_MODES[mode]!r}{extra})"
 
 
 def _dilate_steps(n: int, d: tuple[int, ...]) -> list[str]:
@@ -99,12 +92,15 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
     if isinstance(spec, PoolSpec):
         # tf.nn.pool refuses stride > 1 with dilation > 1, and stride > window
         both = both or any(ss > kk for ss, kk in zip(s, k))
-        avg = spec.kind == "avg"
-        if spec.ceil_mode:
+        lp = spec.kind == "lp"  # the average of v**p (padding counted) times prod(k)
+        avg = spec.kind == "avg" or lp
+        if spec.ceil_mode and not (lp and const is not None):
             raise _refuse(spec, to, "ceil_mode pooling has no tf.nn.pool form (size-dependent)")
-        counted = spec.count_include_pad
+        counted = spec.count_include_pad or lp
         fill = "0" if avg else "-np.inf"
-        if const is not None and any(map(any, const)):
+        if spec.ceil_mode:
+            pre_pad = "per input"  # Lp: the explicit padding and ceil mode's end zeros
+        elif const is not None and any(map(any, const)):
             if avg and not counted:
                 raise _refuse(spec, to, "average pooling without count_include_pad needs "
                               "per-window divisors near explicit padding")  # fmt: skip
@@ -122,14 +118,21 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
                 raise _refuse(spec, to, "TF's SAME averages put the odd padding at the end "
                               "(SAME_LOWER that excludes the padding has no form)")  # fmt: skip
             pre_pad = "per input"
-        if pre_pad is not None:
-            input_steps.append(_pad_step(pre_pad, spec, "zeros", fill))
+        if lp:
+            input_steps += _lp_input_steps(spec)
+        if spec.ceil_mode:
+            assert const is not None
+            input_steps += _lp_ceil_steps(spec, const)
+        elif pre_pad is not None:
+            input_steps += _pre_pad_steps(pre_pad, spec, "zeros", fill)
         params = dict(
             window_shape=list(k), pooling_type="AVG" if avg else "MAX",
             strides=[1] * n if both else list(s), padding=native, dilations=list(d),
         )  # fmt: skip
         if both:
             output_steps.append("y = y[:, :, " + ", ".join(f"::{e}" for e in s) + "]")
+        if lp:
+            output_steps += _lp_output_steps(spec, math.prod(k), ceil_pads=True)
         function = "tf.nn.pool"
     elif isinstance(spec, ConvTransposeSpec):
         assert const is not None  # transposed paddings never depend on the input size
@@ -170,8 +173,8 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
                 target = _with_padding(spec, pre_pad)
             else:
                 pre_pad = "per input"
-        if pre_pad is not None:
-            input_steps.append(_pad_step(pre_pad, spec, mode, "0"))
+        if pre_pad is not None:  # negative amounts: a crop (slicing) first
+            input_steps += _pre_pad_steps(pre_pad, spec, mode)
         if spec.groups > 1 and n != 2:  # TF's CPU kernels group in 2-D only
             weight_steps += _block_diagonal_steps(spec.out_channels, spec.in_channels, spec.groups)
         weight_steps.append(f"w = np.transpose(w, {(*range(2, n + 2), 1, 0)})")
@@ -201,7 +204,7 @@ def _render(spec: Spec, fn: str, params: dict[str, Any], steps: tuple[list[str],
     input_steps, weight_steps, output_steps = steps
     pool = isinstance(spec, PoolSpec)
     lines = ["import numpy as np", "import tensorflow as tf"]
-    lines += _same_pads_source(input_steps)
+    lines += _helpers_source(input_steps)
     sig = "x" if pool else "x, weight, bias=None"
     lines += ["", "", f"def layer({sig}):", f'    """{spec!r}: (N, C, *spatial) in and out."""']
     lines += [f"    {step}" for step in input_steps]
