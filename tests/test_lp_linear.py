@@ -377,6 +377,11 @@ def test_non_linear_lp_refused(call: Any, kw: dict[str, Any], why: str) -> None:
     assert e.match(why)
 
 
-def test_port_still_refuses_the_linear_one() -> None:
-    with pytest.raises(cp.ConvProofError, match=r"port does not support Lp pooling .* yet"):
-        cp.port(_lp1(kernel_size=2, ndim=1), to="onnx")
+def test_port_of_the_linear_one_equals_its_matrix() -> None:
+    """port (pure NumPy parts, ONNX's AveragePool of x times prod(k)) and the matrix agree:
+    the ONNX call itself runs in tests/test_port*.py; here the matrix is the reference."""
+    spec = _lp1(kernel_size=2, ndim=1, ceil_mode=True)
+    p = cp.port(spec, to="onnx")
+    assert p.function in ("onnx.LpPool", "onnx.AveragePool"), p.function
+    m = cp.conv_matrix(spec, (1, 5), dtype=np.float64)
+    assert m.toarray().tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 2]]

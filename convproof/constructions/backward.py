@@ -276,7 +276,7 @@ def conv_backward(
     (array([[21, 43]]), array([[[ 7, 10]]]))
     """
     check_spec(spec)
-    refuse_lp(spec, "conv_backward", linear=True)
+    refuse_lp(spec, "conv_backward")
     if spec.layer == "pool":
         if weight is not None or bias is not None:
             raise ConvProofError(

@@ -313,7 +313,7 @@ def pool_backward(
     array([[ 0., 11.,  0.]])
     """
     check_spec(spec)
-    refuse_lp(spec, "pool_backward", linear=True)
+    refuse_lp(spec, "pool_backward")
     if spec.layer != "pool":
         raise ConvProofError(f"spec must be a PoolSpec, got spec={spec!r}")
     xb, gb, batched, plan = _check_x_g(spec, x, grad_output, max_bytes)

@@ -636,7 +636,7 @@ _KINDS: dict[type, KindRules] = {
 def kind_rules(spec: Any) -> KindRules:
     """The rules of ``spec``'s kind (a ConvSpec, ConvTransposeSpec or PoolSpec; of the Lp
     pools only the linear one, ``norm_type=1`` under ``legality="pytorch"``)."""
-    refuse_lp(spec, "the definition (coefficient tables and proofs)", linear=True)
+    refuse_lp(spec, "the definition (coefficient tables and proofs)")
     for kind, rules in _KINDS.items():
         if isinstance(spec, kind):
             return rules

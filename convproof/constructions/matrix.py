@@ -147,7 +147,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
 
 def _plan(spec: Any, input_shape: Sequence[int]) -> _Plan:
     check_spec(spec)
-    refuse_lp(spec, "conv_matrix", linear=True)
+    refuse_lp(spec, "conv_matrix")
     if not spec.is_linear:
         raise ConvProofError(
             "max pooling is not linear and has no matrix, got spec.kind='max'; use "

@@ -118,7 +118,7 @@ def _per_sample(spec: AnySpec, input_shape: Sequence[int]) -> tuple[int, ...]:
         raise ConvProofError(
             f"spec must be a ConvSpec, ConvTransposeSpec or PoolSpec, got spec={spec!r}"
         )
-    refuse_lp(spec, "sliding_sum", linear=True)
+    refuse_lp(spec, "sliding_sum")
     _, c, spatial = spec.split_input_shape(input_shape)
     spec.output_shape((c, *spatial))
     return (c, *spatial)
@@ -701,7 +701,7 @@ def sliding_sum_unevaluated(spec: AnySpec, *, symbolic: bool = False) -> Unevalu
     """
     if isinstance(spec, PoolSpec) and spec.kind == "max":
         raise ConvProofError("spec must be linear for a Sum form; max pooling is a Max, not a Sum")
-    refuse_lp(spec, "sliding_sum_unevaluated", linear=True)
+    refuse_lp(spec, "sliding_sum_unevaluated")
     if isinstance(spec.padding, str) and not symbolic:
         raise ConvProofError(
             f"padding={spec.padding!r} depends on the input size; pass symbolic=True "

@@ -631,47 +631,38 @@ def lp_scale(spec: Any) -> int:
     return math.prod(spec.kernel_size) if is_linear_lp(spec) else 1
 
 
-def refuse_lp(spec: Any, what: str, *, linear: bool = False) -> None:
-    """A ConvProofError when ``spec`` is an Lp pool that ``what`` does not build.
+def refuse_lp(spec: Any, what: str) -> None:
+    """A ConvProofError when ``spec`` is an Lp pool that ``what`` cannot build.
 
-    Lp pooling is evaluated by :func:`convproof.conv` and tested by the checkers.  The
-    constructions built on coefficient tables (matrices, sliding sums, proofs, backward
-    passes) pass ``linear=True``: they build the one linear Lp pool, ``norm_type=1`` under
-    ``legality="pytorch"`` (:func:`is_linear_lp`), and refuse every other with this
-    message.  Without ``linear`` (ports) every Lp pool is refused.
+    Lp pooling is evaluated by :func:`convproof.conv`, ported by :func:`convproof.port` and
+    tested by the checkers.  The constructions built on coefficient tables (matrices,
+    sliding sums, proofs, backward passes) build the one linear Lp pool, ``norm_type=1``
+    under ``legality="pytorch"`` (:func:`is_linear_lp`), and refuse every other with this
+    message.
 
     Examples
     --------
     >>> import convproof as cp
     >>> from convproof.layers.window import refuse_lp
-    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2), "conv_matrix",
-    ...           linear=True)
-    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2), "conv_matrix",
-    ...           linear=True)  # doctest: +ELLIPSIS
+    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2), "conv_matrix")
+    >>> refuse_lp(cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2), "conv_matrix")
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
     convproof.errors.ConvProofError: conv_matrix does not support Lp pooling (kind='lp') ...
     """
-    if getattr(spec, "kind", None) != "lp" or (linear and is_linear_lp(spec)):
+    if getattr(spec, "kind", None) != "lp" or is_linear_lp(spec):
         return
-    head = (
-        f"{what} does not support Lp pooling (kind='lp') with norm_type={spec.norm_type!r} "
-        f"under legality={spec.legality!r}"
-    )
-    if is_linear_lp(spec):
-        raise ConvProofError(
-            f"{head} yet; its matrix, sliding sum, proofs and backward pass are built "
-            f"(conv_matrix, sliding_sum, prove, pool_backward)"
-        )
     why = (
         f"legality={spec.legality!r} sums |x|**p, which is not linear"
         if spec.legality != "pytorch"
         else f"x**{spec.norm_type!r} and its root are not linear"
     )
     raise ConvProofError(
-        f"{head}: {why}; only norm_type=1 under legality='pytorch' (PyTorch's LPPool: "
-        f"prod(kernel_size) / taps inside times the window sum) is linear and built; "
-        f"conv() evaluates every Lp pool and check_pool tests it"
+        f"{what} does not support Lp pooling (kind='lp') with norm_type={spec.norm_type!r} "
+        f"under legality={spec.legality!r}: {why}; only norm_type=1 under legality='pytorch' "
+        f"(PyTorch's LPPool: prod(kernel_size) / taps inside times the window sum) is linear "
+        f"and built; conv() evaluates every Lp pool, port() ports it and check_pool tests it"
     )
 
 
