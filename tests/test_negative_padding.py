@@ -161,6 +161,45 @@ def test_constructions_match_the_loop_reference(spec: Any, shape: tuple[int, ...
         assert cp.prove(spec, shape).status == "proved"
 
 
+@pytest.mark.parametrize(("spec", "shape"), [c for c in ADMITTED if c[0].is_linear], ids=repr)
+def test_linear_backward_is_the_matrix_transpose(spec: Any, shape: tuple[int, ...], rng) -> None:
+    # the input gradient is T.T @ g, T checked against the loop reference above
+    x, w, b = _arrays(spec, (2, *shape), rng)
+    g = rng.integers(-3, 4, cp.conv(spec, x, w, b).shape) * 1.0
+    t = cp.conv_matrix(spec, shape, w)
+    t = t.toarray() if hasattr(t, "toarray") else np.asarray(t, dtype=np.float64)
+    want = np.stack([t.T @ gg.ravel() for gg in g]).reshape(x.shape)
+    if isinstance(spec, P):
+        got = cp.pool_backward(spec, x, g)
+    else:
+        got = cp.conv_backward(spec, x, w, g)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert cp.prove_backward(spec, shape).status == "proved"
+
+
+@pytest.mark.torch
+def test_max_pool_backward_against_torch_on_the_cropped_input(torch, rng) -> None:
+    # PyTorch refuses negative padding; on the cropped input, padded with -inf, it is the
+    # same layer (distinct values: no ties to route)
+    F = torch.nn.functional
+    for spec, shape in [c for c in ADMITTED if c[0].kind_name == "max_pool"]:
+        if 0 in spec.output_shape(shape):
+            continue
+        x = rng.permutation(2 * int(np.prod(shape))).reshape(2, *shape).astype(np.float64)
+        g = rng.integers(-3, 4, spec.output_shape((2, *shape))) * 1.0
+        crop = tuple(
+            slice(max(-a, 0), n - max(-c, 0)) for n, (a, c) in zip(shape[1:], spec.padding)
+        )
+        grow = [p for a, c in reversed(spec.padding) for p in (max(a, 0), max(c, 0))]
+        xt = torch.tensor(x, requires_grad=True)
+        padded = F.pad(xt[(slice(None), slice(None), *crop)], grow, value=-np.inf)
+        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[spec.ndim]
+        y = pool(padded, spec.kernel_size, spec.stride, 0, spec.dilation)
+        np.testing.assert_array_equal(cp.conv(spec, x), y.detach().numpy())
+        y.backward(torch.tensor(g))
+        np.testing.assert_array_equal(cp.pool_backward(spec, x, g), xt.grad.numpy())
+
+
 def _wrong_transpose(spec: Any) -> Any:
     """A user's transposed conv that clamps negative padding to 0 and adds the missing zeros
     at the end of each axis only: the right shape, shifted values (the planted defect)."""
