@@ -119,11 +119,14 @@ def test_ceil_mode_with_a_crop_is_refused() -> None:
         P(kind="max", kernel_size=2, padding=((0, -1),), ceil_mode=True, ndim=1, legality="jax")
 
 
-def test_port_refuses_them() -> None:
+def test_port_and_keras_export_refuse_them() -> None:
+    # Keras's ZeroPadding / Cropping refuse negative amounts (checked on Keras 3.15)
     for spec, _ in ADMITTED[:2] + ADMITTED[4:5]:
         for target in ("jax", "onnx"):
             with pytest.raises(cp.ConvProofError, match="negative padding"):
                 cp.port(spec, to=target)
+        with pytest.raises(cp.ConvProofError, match=r"no Keras layer: .*negative padding"):
+            cp.keras_config(spec)
 
 
 # --------------------------------------------------------------------------------------
