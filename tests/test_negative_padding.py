@@ -17,6 +17,7 @@ import sympy
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from reference import reference
+from test_legality_profiles import _ort
 
 import convproof as cp
 from convproof.layers.legality import LEGALITY_PROFILES
@@ -399,24 +400,6 @@ def test_against_jax_on_generated_problems() -> None:
 
     run()
     assert min(seen.values()) >= 10, seen  # both kinds, and crops among them
-
-
-def _ort(op: str, feeds: dict[str, np.ndarray], **attrs: Any) -> np.ndarray:
-    import onnxruntime
-    from onnx import TensorProto, helper
-
-    node = helper.make_node(op, list(feeds), ["y"], **attrs)
-    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in feeds]
-    out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
-    model = helper.make_model(
-        helper.make_graph([node], "g", vi, out), opset_imports=[helper.make_opsetid("", 19)]
-    )
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 4  # a refusal below is expected: keep stderr quiet
-    sess = onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    return sess.run(None, feeds)[0]
 
 
 def test_against_onnxruntime_on_generated_problems() -> None:
