@@ -44,6 +44,8 @@ def _torch_witness(torch: Any, rule: str) -> bool:
         ),
         "padding_modes_in_the_call": lambda: torch.nn.Conv2d(1, 1, 3, padding=1,
                                                              padding_mode="reflect")(x),
+        "transposed_negative_padding": lambda: F.conv_transpose2d(x, w, padding=-1),
+        "pool_negative_padding": lambda: F.max_pool2d(x, 3, 1, -1),
     }  # fmt: skip
     return _accepts(calls[rule])
 
@@ -72,6 +74,12 @@ def _jax_witness(jax: Any, rule: str) -> bool | None:
         "avg_pool_dilation": lambda: pool(0, dil=2, k=2),
         "same_with_stride": lambda: conv(padding="SAME", window_strides=(2, 2)),
         "same_with_dilation": lambda: conv(padding="SAME", rhs_dilation=(2, 2)),
+        # lax.conv_transpose pads the stride-dilated input: padding p (PyTorch's) is
+        # d(k-1) - p there, so p = -1 is 3 on a kernel of 3 (beyond the full output)
+        "transposed_negative_padding": lambda: lax.conv_transpose(
+            x, w, (1, 1), ((3, 3), (3, 3)), dimension_numbers=dn
+        ),
+        "pool_negative_padding": lambda: pool(-1),
     }
     if rule == "output_padding_at_least_stride":
         assert "output_padding" not in params  # JAX has no such argument (pads say it all)
@@ -106,6 +114,10 @@ def _tf_witness(tf: Any, keras: Any, rule: str) -> bool:
         # tf.nn.conv_transpose takes an output shape: the argument is Keras's
         "output_padding_at_least_stride": lambda: keras.layers.Conv2DTranspose(
             1, 3, strides=1, dilation_rate=2, output_padding=1)(layer_in),
+        # explicit paddings of conv_transpose are PyTorch's p (a crop of the full output)
+        "transposed_negative_padding": lambda: tf.nn.conv2d_transpose(
+            x, w, (1, 9, 5, 1), 1, [[0, 0], [-1, -1], [0, 0], [0, 0]]),
+        "pool_negative_padding": lambda: tf.nn.max_pool2d(x, 3, 1, pads(-1)),
     }  # fmt: skip
     if rule == "padding_modes_in_the_call":
         params = inspect.signature(tf.nn.convolution).parameters
@@ -155,6 +167,10 @@ def _onnx_witness(rule: str) -> bool:
                                                       dilations=[2, 2], output_padding=[1, 1]),
         "padding_modes_in_the_call": lambda: run("Conv", xw, kernel_shape=[3, 3],
                                                  pads=[1, 1, 1, 1], padding_mode="reflect"),
+        "transposed_negative_padding": lambda: run("ConvTranspose", xw, kernel_shape=[3, 3],
+                                                   pads=[-1, -1, 0, 0]),
+        "pool_negative_padding": lambda: run("MaxPool", {"x": x}, kernel_shape=[3, 3],
+                                             pads=[-1, -1, 0, 0]),
     }  # fmt: skip
     return _accepts(calls[rule])
 

@@ -42,6 +42,8 @@ WITNESSES = {
     "output_padding_at_least_stride": (
         cp.ConvTransposeSpec, _conv(dilation=2, output_padding=1), None,
     ),
+    "transposed_negative_padding": (cp.ConvTransposeSpec, _conv(padding=-1), None),
+    "pool_negative_padding": (cp.PoolSpec, _pool(kernel_size=2, padding=((-1, 0),)), None),
 }  # fmt: skip
 
 
@@ -99,10 +101,10 @@ BAD = [
         "padding must not crop more than the input",
     ),
     (
-        lambda: cp.ConvTransposeSpec(**_conv(padding=-1, legality="jax")),
+        lambda: cp.ConvTransposeSpec(**_conv(padding=-1, legality="tensorflow")),
         "padding must be >= 0",
     ),
-    (lambda: cp.PoolSpec(kind="max", kernel_size=2, padding=-1, legality="jax"), ">= 0"),
+    (lambda: cp.PoolSpec(kind="max", kernel_size=2, padding=-1, legality="onnx"), ">= 0"),
     (
         lambda: cp.ConvSpec(**_conv(padding=-1, legality="onnx")).output_shape((1, 3)),
         "output would be empty: .*; a conv whose output size is 0 is not allowed under legality='onnx'",  # noqa: E501

@@ -56,7 +56,7 @@ def _divisors(spec: PoolSpec, plan: _Plan) -> np.ndarray:
         n = plan.in_shape[1 + a]
         counted = np.zeros(ax.length, dtype=np.int64)
         counted[: pl + n + pr] = 1 if spec.count_include_pad else 0
-        counted[pl : pl + n] = 1
+        counted[max(pl, 0) : pl + n] = 1  # a negative pl (a crop): real from cell 0
         per = np.sum([counted[sl] for sl in ax.taps], axis=0)
         shape = [1] * spec.ndim
         shape[a] = per.size

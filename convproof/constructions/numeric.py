@@ -250,16 +250,17 @@ def _exact_integers(
 def _crop_negative(
     xb: np.ndarray, pads: tuple[tuple[int, int], ...]
 ) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
-    """Apply the negative amounts of ``pads`` (a crop, zero padding only) to a batched array.
+    """Apply the negative amounts of ``pads`` (a crop) to a batched array.
 
-    Returns the input padded with zeros where the other side is positive and cropped, and
-    the padding left to apply (all ``>= 0``); a no-op without negative amounts.
+    Returns the cropped input and the padding left to apply (the amounts ``>= 0``); a no-op
+    without negative amounts.  Convolutions (zero padding) and pooling (``-inf`` or zeros,
+    counted or not) then pad what is left as usual.
     """
     if min((min(pair) for pair in pads), default=0) >= 0:
         return xb, pads
-    grown = _pad(xb, tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads), "constant", 0)
-    index = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(grown.shape[2:], pads))
-    return grown[(slice(None), slice(None), *index)], ((0, 0),) * len(pads)
+    index = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(xb.shape[2:], pads))
+    left = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads)
+    return xb[(slice(None), slice(None), *index)], left
 
 
 def _pad(xb: np.ndarray, pads: tuple[tuple[int, int], ...], mode: str, value: Any = 0) -> Any:
@@ -402,9 +403,9 @@ def _conv_forward(
     cin_g, cout_g = c_in // g, spec.out_channels // g
     xb = xb.astype(dtype, copy=False)
     w = w.astype(dtype, copy=False)
-    xb, pads = _crop_negative(xb, pads)  # negative padding (onnx, jax profiles): a crop
     if 0 in out_sp:  # an empty output (jax profile)
         return np.zeros((n, spec.out_channels, *out_sp), dtype=dtype)
+    xb, pads = _crop_negative(xb, pads)  # negative padding (onnx, jax profiles): a crop
     # stride 1: the "wide" route pays one extra pass over the output to crop it, and wins
     # when windowed rows are short (slow strided copies) or there is one channel per group
     wide = all(s == 1 for s in spec.stride) and (cin_g == 1 or out_sp[-1] <= tuning.wide_max_row)
@@ -451,21 +452,23 @@ def _conv_transpose(
     wt = w.reshape(g, cin_g, cout_g * taps).transpose(0, 2, 1)
     cols = np.matmul(wt, xb.reshape(n, g, cin_g, big_i))
     cols = cols.reshape(n, spec.out_channels, taps, *spatial)
-    # scatter into the full output ``(i-1)s + d(k-1) + 1``, long enough for the crop
+    # scatter into the full output ``(i-1)s + d(k-1) + 1`` after ``front`` zeros (negative
+    # padding before: onnx, jax profiles), long enough for the crop
+    front = tuple(max(-pl, 0) for pl, _ in pads)
     full = tuple(
-        max((i - 1) * s + d * (k - 1) + 1, pl + o)
-        for i, s, d, k, (pl, _), o in zip(
-            spatial, spec.stride, spec.dilation, spec.kernel_size, pads, out_sp
+        f + max((i - 1) * s + d * (k - 1) + 1, pl + o)
+        for i, s, d, k, (pl, _), o, f in zip(
+            spatial, spec.stride, spec.dilation, spec.kernel_size, pads, out_sp, front
         )
     )
     buf = np.zeros((n, spec.out_channels, *full), dtype=dtype)
     for t, u in enumerate(np.ndindex(*spec.kernel_size)):
         index = tuple(
-            slice(uu * d, uu * d + (i - 1) * s + 1, s)
-            for uu, d, i, s in zip(u, spec.dilation, spatial, spec.stride)
+            slice(f + uu * d, f + uu * d + (i - 1) * s + 1, s)
+            for uu, d, i, s, f in zip(u, spec.dilation, spatial, spec.stride, front)
         )
         buf[(slice(None), slice(None), *index)] += cols[:, :, t]
-    crop = tuple(slice(pl, pl + o) for (pl, _), o in zip(pads, out_sp))
+    crop = tuple(slice(f + pl, f + pl + o) for (pl, _), o, f in zip(pads, out_sp, front))
     return np.ascontiguousarray(buf[(slice(None), slice(None), *crop)])
 
 
@@ -527,8 +530,9 @@ def _axis_counts(i: int, k: int, s: int, d: int, lo: int, hi: int, pl: int, o: i
 
 def _pool(spec: PoolSpec, xb: np.ndarray) -> np.ndarray:
     nd = spec.ndim
-    spatial = xb.shape[2:]
     pads, out_sp = _plan(spec, xb.shape)
+    xb, pads = _crop_negative(xb, pads)  # negative padding (jax profile): a crop
+    spatial = xb.shape[2:]
     k_eff = spec.effective_kernel_size
     # ceil mode: the last window may run past the right padding (the overhang)
     ext = tuple(

@@ -496,6 +496,8 @@ def keras_config(spec: Spec, data_format: str = "channels_last") -> Any:
     named = _named(spec)
     if spec.padding == "SAME_LOWER":
         raise _refuse(spec, "Keras has no 'SAME_LOWER' padding")
+    if isinstance(spec.padding, tuple) and min(min(pair) for pair in spec.padding) < 0:
+        raise _refuse(spec, "Keras's ZeroPadding and Cropping take amounts >= 0 (negative padding)")
     pairs = _pairs(spec)
     amounts: Any = list(pairs[0]) if n == 1 else [list(p) for p in pairs]  # 1-D: one pair
     zero_pad = _layer("ZeroPadding", n, data_format, padding=amounts)

@@ -13,6 +13,8 @@ whatever is installed and fails when a framework's behaviour no longer matches t
 rule                                pytorch  onnx  jax    tensorflow
 ==================================  =======  ====  =====  ==========
 negative_padding                    no       yes   yes    no
+transposed_negative_padding         no       yes   yes    no
+pool_negative_padding               no       no    yes    no
 empty_output                        no       no    yes    no (a)
 pool_padding_over_half_kernel       no       yes   yes    yes
 pool_padding_at_least_kernel        no       no    yes    no

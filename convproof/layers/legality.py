@@ -21,8 +21,13 @@ Examples
 >>> from convproof.layers.legality import RULES, allows
 >>> allows("negative_padding", "pytorch"), allows("negative_padding", "jax")
 (False, True)
->>> [r.name for r in RULES if r.spec_rule and allows(r.name, "onnx")]
-['negative_padding', 'pool_padding_over_half_kernel', 'avg_pool_dilation']
+>>> for r in RULES:
+...     if r.spec_rule and allows(r.name, "onnx"):
+...         print(r.name)
+negative_padding
+transposed_negative_padding
+pool_padding_over_half_kernel
+avg_pool_dilation
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ class Rule:
 #: enforce it
 _TABLE = (
     ("negative_padding", "conv padding below 0 (a crop)", False, True, True, False, True),
+    ("transposed_negative_padding",
+     "transposed conv padding below 0 (zeros around the full output)",
+     False, True, True, False, True),
+    ("pool_negative_padding", "pooling padding below 0 (a crop)",
+     False, False, True, False, True),
     ("empty_output", "a conv whose output size is 0", False, False, True, False, True),
     ("pool_padding_over_half_kernel", "pooling padding above kernel_size // 2",
      False, True, True, True, True),

@@ -165,7 +165,7 @@ class ConvSpec(_Conv):
         )
         self._set_conv_fields(
             n, in_channels, out_channels, kernel_size, stride, dilation, padding, PADDING_NAMES,
-            legality, negative_ok=True,
+            legality, negative_rule="negative_padding",
         )  # fmt: skip
         object.__setattr__(self, "groups", _positive("groups", groups))
         object.__setattr__(self, "bias", _bool("bias", bias))
@@ -283,11 +283,13 @@ class ConvTransposeSpec(_Conv):
         As for :class:`ConvSpec`.
     padding : int, tuple, tuple of pairs, or str
         Implicit cropping ``d(k-1) - p`` of the full output: an int, a tuple of ints, a tuple
-        of ``(before, after)`` pairs, ``"valid"`` (0), or ``"SAME_UPPER"`` / ``"SAME_LOWER"``
-        (ONNX ``auto_pad``: total padding ``max(0, s(i-1) + op + k_eff - i*s)``, odd extra
-        at the end / start).  The output is ``i*s`` when ``k_eff + op >= s``; otherwise the
-        padding is 0 (it cannot be negative) and the output ``(i-1)s + k_eff + op`` is
-        smaller: in general ``o = min(i*s, (i-1)s + k_eff + op)``.
+        of ``(before, after)`` pairs (below 0 under ``legality="onnx"`` or ``"jax"``: that
+        many zeros added around the full output, as ONNX ``ConvTranspose``), ``"valid"``
+        (0), or ``"SAME_UPPER"`` / ``"SAME_LOWER"`` (ONNX ``auto_pad``: total padding
+        ``max(0, s(i-1) + op + k_eff - i*s)``, odd extra at the end / start).  The output is
+        ``i*s`` when ``k_eff + op >= s``; otherwise the padding is 0 (it cannot be negative)
+        and the output ``(i-1)s + k_eff + op`` is smaller: in general
+        ``o = min(i*s, (i-1)s + k_eff + op)``.
     output_padding : int or tuple of int
         Extra size added at the **end** of each output dimension; must be smaller than the
         stride or the dilation (PyTorch's rule).
@@ -362,7 +364,7 @@ class ConvTransposeSpec(_Conv):
         )
         self._set_conv_fields(
             n, in_channels, out_channels, kernel_size, stride, dilation, padding, _POOL_NAMES,
-            legality, negative_ok=False,
+            legality, negative_rule="transposed_negative_padding",
         )  # fmt: skip
         setattr_ = object.__setattr__
         setattr_(self, "output_padding", _ints("output_padding", output_padding, n, 0))
@@ -488,7 +490,8 @@ class PoolSpec(_Windowed):
         Whose rules the layer follows (:mod:`convproof.layers.legality`): ``"onnx"`` and
         ``"jax"`` admit padding above half the kernel and dilated averages, ``"jax"`` also
         padding >= the kernel (windows of padding only: ``-inf`` for max, 0 or ``nan`` for
-        averages) and empty outputs.
+        averages), empty outputs and negative padding (a crop of the input, as
+        ``jax.lax.reduce_window``; not with ``ceil_mode``, which JAX does not have).
 
     Notes
     -----
@@ -565,7 +568,8 @@ class PoolSpec(_Windowed):
         setattr_(self, "kernel_size", k)
         setattr_(self, "stride", k if stride is None else _ints("stride", stride, n, 1))
         setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, _POOL_NAMES))
+        negative_rule = "pool_negative_padding"
+        setattr_(self, "padding", _padding(padding, n, _POOL_NAMES, self.legality, negative_rule))
         setattr_(self, "ceil_mode", _bool("ceil_mode", ceil_mode))
         setattr_(self, "count_include_pad", _bool("count_include_pad", count_include_pad))
         setattr_(self, "norm_type", _norm_type(kind, norm_type))

@@ -96,12 +96,16 @@ def _ints(name: str, value: Any, ndim: int, minimum: int) -> tuple[int, ...]:
 
 
 def _padding(
-    value: Any, ndim: int, names: tuple[str, ...], legality: str | None = None
+    value: Any,
+    ndim: int,
+    names: tuple[str, ...],
+    legality: str = "pytorch",
+    rule: str = "negative_padding",
 ) -> Pairs | str:
     """Normalize a padding argument to ``((before, after), ...)`` pairs or a padding name.
 
-    Negative amounts (a crop) are refused unless ``legality`` names a profile that allows
-    them (convolutions only pass one).
+    Negative amounts are refused unless ``legality`` names a profile whose answer to
+    ``rule`` (the kind's negative-padding rule in :mod:`convproof.layers.legality`) is yes.
     """
     if isinstance(value, str):
         name = _NAME_ALIASES.get(value, value)
@@ -138,18 +142,9 @@ def _padding(
             )
         p = _int("padding", value)
         out = ((p, p),) * ndim
-    if any(v < 0 for pair in out for v in pair):
-        if legality is not None:
-            if allows("negative_padding", legality):
-                return out
-            raise refusal(
-                "negative_padding",
-                legality,
-                f"padding must be >= 0 in every dimension, got padding={value!r}",
-            )
-        raise ConvProofError(
-            f"padding must be >= 0 in every dimension (PyTorch's conv refuses negative padding "
-            f"with padding_mode='zeros'; crop the input instead), got padding={value!r}"
+    if any(v < 0 for pair in out for v in pair) and not allows(rule, legality):
+        raise refusal(
+            rule, legality, f"padding must be >= 0 in every dimension, got padding={value!r}"
         )
     return out
 
@@ -209,8 +204,17 @@ def _check_lp(self: Any) -> None:
 
 
 def _check_pool_padding(self: Any) -> None:
-    """Pooling padding against the profile: above half the kernel, at least the kernel."""
+    """Pooling padding against the profile: above half the kernel, at least the kernel.
+
+    Negative pooling padding (a crop, ``legality="jax"``) is refused with ``ceil_mode``: no
+    framework defines the pair (JAX has no ceil mode, onnxruntime no negative pool pads).
+    """
     if isinstance(self.padding, tuple):
+        if self.ceil_mode and min(min(pair) for pair in self.padding) < 0:
+            raise ConvProofError(
+                f"negative pooling padding (a crop) needs ceil_mode=False (no framework "
+                f"defines the pair), got ceil_mode=True with padding={self.padding}"
+            )
         got = f"got padding={self.padding} with kernel_size={_fmt(self.kernel_size)}"
         for k, (pl, pr) in zip(self.kernel_size, self.padding):
             if max(pl, pr) > k // 2 and not allows("pool_padding_over_half_kernel", self.legality):
@@ -289,11 +293,11 @@ class _Windowed:
         padding: Any,
         names: tuple[str, ...],
         legality: Any,
-        negative_ok: bool,
+        negative_rule: str,
     ) -> None:
         """Validate and store the fields both convolution kinds share (frozen dataclass).
 
-        ``negative_ok``: whether the kind has negative padding under some profile.
+        ``negative_rule``: the legality rule deciding negative padding for the kind.
         """
         setattr_ = object.__setattr__
         setattr_(self, "legality", check_legality(legality))
@@ -303,7 +307,7 @@ class _Windowed:
         setattr_(self, "kernel_size", _ints("kernel_size", kernel_size, n, 1))
         setattr_(self, "stride", _ints("stride", stride, n, 1))
         setattr_(self, "dilation", _ints("dilation", dilation, n, 1))
-        setattr_(self, "padding", _padding(padding, n, names, legality if negative_ok else None))
+        setattr_(self, "padding", _padding(padding, n, names, self.legality, negative_rule))
 
     def _axis_common(self, axis: int, padding: Any) -> dict[str, Any]:
         """Window arguments of one axis, for the kinds' ``one_axis``."""

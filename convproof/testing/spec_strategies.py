@@ -348,7 +348,8 @@ def conv_transpose_specs(
     same_per_axis : bool
         One value for every axis (kernel size, stride, dilation, padding, output padding).
     legality : {"pytorch", "onnx", "jax", "tensorflow"}
-        The specs' legality profile.
+        The specs' legality profile: under ``"onnx"`` and ``"jax"`` explicit padding
+        amounts down to ``-max_padding`` (zeros added around the full output).
 
     {sections}
     >>> find(cp.strategies.conv_transpose_specs(ndim=1), lambda s: s.output_padding == (1,))
@@ -365,6 +366,7 @@ def conv_transpose_specs(
     same = _check_bool("same_per_axis", same_per_axis)
     profile = _check_legality(legality)
     big_op = allows("output_padding_at_least_stride", profile)
+    low = -p_max if allows("transposed_negative_padding", profile) else 0
 
     def op_limit(s: int, d: int) -> int:
         return max(s, d) - 1 if big_op else s - 1
@@ -373,7 +375,7 @@ def conv_transpose_specs(
     def build(draw: Any) -> ConvTransposeSpec:
         c_in, c_out, g = _draw_channels(draw, c_lo, c_hi, allow_groups)
         kernel = _per_axis(draw, nd, 1, k_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same)
+        padding = _draw_padding(draw, forms, nd, p_max, (p_max,) * nd, same, low)
         stride = _per_axis(draw, nd, 1, s_max, same)
         dilation = _per_axis(draw, nd, 1, d_max, same)
         if allow_op and same:
@@ -413,8 +415,9 @@ def pool_specs(
 
     Under ``legality="pytorch"`` explicit padding is at most ``kernel_size // 2`` per axis
     and average pooling has dilation 1 (PyTorch's ``AvgPool`` has none); ``"onnx"`` draws
-    padding up to ``kernel_size - 1`` and dilated averages, ``"jax"`` any padding up to
-    ``max_padding`` (windows of padding only) and dilated averages.
+    padding up to ``kernel_size - 1`` and dilated averages, ``"jax"`` any padding from
+    ``-max_padding`` (a crop; then ``ceil_mode=False``) up to ``max_padding`` (windows of
+    padding only) and dilated averages.
 
     Parameters
     ----------
@@ -461,6 +464,9 @@ def pool_specs(
             f"norm_types must hold finite numbers > 0, got norm_types={norm_types!r}"
         )
 
+    # negative padding (a crop) where the profile allows it, never with ceil mode
+    low = -p_max if allows("pool_negative_padding", profile) and fixed_ceil is not True else 0
+
     def pad_limit(k: int) -> int:
         if allows("pool_padding_at_least_kernel", profile):
             return p_max
@@ -472,7 +478,7 @@ def pool_specs(
         kernel = _per_axis(draw, nd, 1, k_max, same)
         use_none = allow_none and draw(st.booleans())
         stride = None if use_none else _per_axis(draw, nd, 1, s_max, same)
-        padding = _draw_padding(draw, forms, nd, p_max, tuple(map(pad_limit, kernel)), same)
+        padding = _draw_padding(draw, forms, nd, p_max, tuple(map(pad_limit, kernel)), same, low)
         dilation = _per_axis(draw, nd, 1, d_max, same)  # drawn for both kinds: shrinks evenly
         if kind == "avg" and not allows("avg_pool_dilation", profile):
             dilation = (1,) * nd
@@ -480,6 +486,7 @@ def pool_specs(
         if kind == "lp" and profile == "pytorch":  # LPPool: no padding, no dilation
             padding, dilation = 0, (1,) * nd
         ceil = draw(st.booleans()) if fixed_ceil is None else fixed_ceil
+        ceil = ceil and not _negative(padding)  # no framework defines a crop in ceil mode
         cip = draw(st.booleans()) if fixed_cip is None else fixed_cip
         return PoolSpec(
             kind=kind, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
