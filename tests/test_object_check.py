@@ -74,6 +74,11 @@ _LAYERS: dict[str, tuple[Any, tuple[int, ...]]] = {
         (1, 4, 4),
     ),
     "avgpool-ceil-1d": (cp.PoolSpec(kind="avg", kernel_size=2, ceil_mode=True, ndim=1), (2, 5)),
+    # windows of padding only: output rows with no entries at both ends of each channel
+    "padding-only-windows": (
+        cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=2, padding=3, ndim=1),
+        (1, 3),
+    ),
     # one channel's entries exceed a streaming block: several slabs per channel
     "many-slabs": (
         cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=5, padding=2),
@@ -92,6 +97,7 @@ _IN_ORDER = [
     "avgpool",
     "avgpool-include-pad",
     "avgpool-ceil-1d",
+    "padding-only-windows",
     "many-slabs",
 ]
 
@@ -258,6 +264,27 @@ def test_planted_csr_defect_is_refuted(
         return
     assert obj.status == "refuted" and r.status == "refuted", str(r)
     assert r.counterexample is not None
+
+
+def _into_empty_row_after(m: Any) -> Any:
+    """The last entry before an empty row is stored in that row (row pointer moved back)."""
+    counts = np.diff(m.indptr)
+    r = int(np.flatnonzero((counts[:-1] > 0) & (counts[1:] == 0))[0])
+    m.indptr[r + 1] -= 1
+    return m
+
+
+@pytest.mark.parametrize(
+    "defect", [_into_empty_row_after, _move_to_next_row, _bump_value, _drop_last]
+)
+def test_defects_next_to_empty_rows_are_refuted(
+    defect: Callable[[Any], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows the definition leaves empty (windows of padding only) may not receive entries."""
+    spec, shape = _LAYERS["padding-only-windows"]
+    _patched(monkeypatch, defect)
+    r = cp.prove(spec, shape, crosscheck=False)
+    assert r.status == "refuted" and _object_checks(r)[0].status == "refuted", str(r)
 
 
 def test_float32_values_are_not_proved(monkeypatch: pytest.MonkeyPatch) -> None:

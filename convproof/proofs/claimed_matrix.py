@@ -294,8 +294,8 @@ def _entrywise(
     value; the blocks channel-major), and ``m`` stores nothing else.
 
     Then ``m``, the sum of its stored entries, is the definition's matrix at ``weight``.
-    One channel at a time, no sort, no full-size temporaries.  ``False`` (another order,
-    summed folded taps, a difference) leaves the decision to the other comparisons.
+    One pass, no sort, channel by channel.  ``False`` (another order, summed folded taps, a
+    difference) leaves the decision to the other comparisons.
     """
     if not blocks or getattr(m, "format", None) != "csr":
         return False
@@ -318,25 +318,40 @@ def _entrywise(
     pos = 0
     for c0, c1, d in sorted(blocks, key=lambda b: b[0]):  # channel-major (stable in slabs)
         off = channel_offsets(spec, lay, c0, c1)
-        if weight is None:
+        n = d.rows.size
+        if wflat is None:
             if d.divs is None or not bool(np.all(d.divs > 0)):
                 return False
-            values = 1.0 / d.divs.astype(np.float64)  # correctly rounded 1/divisor
-        n = d.rows.size
-        for k in range(c1 - c0):
-            at = np.arange(pos, pos + n)
-            rows = d.rows + off.rows[k]
-            stored = data[pos : pos + n]
+            values = 1.0 / d.divs.astype(np.float64)  # correctly rounded
+        if not _rows_match(indptr, d.rows, off.rows, pos):
+            return False
+        for k in range(c1 - c0):  # one channel at a time: the arrays stay in the caches
+            end = pos + n
             if wflat is not None:
                 values = wflat[d.taps + off.taps[k]]
             if not (
-                np.array_equal(indices[pos : pos + n], d.cols + off.cols[k])
-                and np.array_equal(stored, values)
-                and bool(np.all((indptr[rows] <= at) & (at < indptr[rows + 1])))
+                np.array_equal(indices[pos:end], d.cols + off.cols[k])
+                and np.array_equal(data[pos:end], values)
             ):
                 return False
-            pos += n
+            pos = end
     return pos == monomials
+
+
+def _rows_match(indptr: np.ndarray, rows: np.ndarray, offsets: np.ndarray, pos: int) -> bool:
+    """The stored entries ``pos + k*n + i`` of a CSR with row pointers ``indptr`` (non-
+    decreasing) lie in rows ``rows[i] + offsets[k]`` (``n = rows.size``; ``rows`` sorted):
+    every row pointer from ``rows[0]`` to ``rows[-1] + 1`` of every channel ``k`` is where
+    the sorted rows put it."""
+    n = rows.size
+    if n == 0:
+        return True
+    if not bool(np.all(rows[1:] >= rows[:-1])) or rows[-1] + offsets.max() + 1 >= indptr.size:
+        return False
+    span = np.arange(rows[0], rows[-1] + 2)  # the channel's rows and the one after
+    starts = pos + np.searchsorted(rows, span)  # entries of the channel before each row
+    k = np.arange(offsets.size)[:, None]
+    return bool(np.array_equal(indptr[span[None, :] + offsets[:, None]], starts + k * n))
 
 
 def _definition_csr(
