@@ -351,3 +351,22 @@ def test_same_matrix_in_another_form_is_proved(
     r = cp.prove(spec, shape, crosscheck=False)
     assert r.status == "proved", str(r)
     assert [c.status for c in _object_checks(r)] == ["proved"]
+
+
+def test_blocks_kept_before_a_misfit_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block that sends the proof to the whole-layer comparison empties the kept blocks
+    (they would be only part of the definition)."""
+    from convproof.constructions.definition import layout_of
+    from convproof.proofs import streaming
+
+    def misfit_at_channel_1(spec: Any, lay: Any, lib: Any, d: Any, off: Any, c0: int, *a: Any):
+        if c0 == 1:
+            raise streaming._Misfit
+        return None  # block equal
+
+    monkeypatch.setattr(streaming, "_same", lambda *args: False)
+    monkeypatch.setattr(streaming, "_block_difference", misfit_at_channel_1)
+    spec, shape = _LAYERS["many-slabs"]
+    kept: list[Any] = [("not", "a", "block")]
+    r = streaming.stream_compare(spec, layout_of(spec, shape), lambda n: None, 2**40, kept)
+    assert r.status == "proved" and kept == []

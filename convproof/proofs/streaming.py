@@ -282,6 +282,8 @@ def stream_compare(
             # in block order, whatever the threads did
             for c0, (n, found, outcome) in zip(starts, outcomes):
                 if isinstance(outcome, _Misfit):
+                    if keep is not None:
+                        keep.clear()  # the blocks kept so far are not the whole layer
                     return whole_layer(spec, lay, name, method, start, limit)
                 if isinstance(outcome, _Outside):
                     seconds = time.perf_counter() - start
