@@ -370,3 +370,31 @@ def test_blocks_kept_before_a_misfit_are_dropped(monkeypatch: pytest.MonkeyPatch
     kept: list[Any] = [("not", "a", "block")]
     r = streaming.stream_compare(spec, layout_of(spec, shape), lambda n: None, 2**40, kept)
     assert r.status == "proved" and kept == []
+
+
+@pytest.mark.parametrize("defect", ["other channel", "doubled", "foreign symbol"])
+def test_library_bias_vector_defects_are_refuted(
+    defect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The symbolic bias vector is read entry by entry (one b symbol needs no expansion):
+    a wrong symbol, a coefficient or a symbol that is not a bias is refuted."""
+    import sympy
+
+    real = _matrix.bias_vector
+
+    def planted(spec: Any, input_shape: Any, b: Any = None) -> Any:
+        vec = real(spec, input_shape, b)
+        if b is not None:
+            return vec
+        vec = sympy.Matrix(vec)
+        first, last = vec[0], vec[len(vec) - 1]
+        vec[1] = {"other channel": last, "doubled": 2 * first, "foreign symbol": sympy.Symbol("q")}[
+            defect
+        ]
+        return vec
+
+    monkeypatch.setattr(_matrix, "bias_vector", planted)
+    spec = cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=2, ndim=1)
+    r = cp.prove(spec, (1, 4), crosscheck=False)
+    assert r.status == "refuted", str(r)
+    assert r.counterexample is not None and r.counterexample.output == (0, 1)
