@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"load average before: {os.getloadavg()}", flush=True)
     for row in bench_seed(args.repeat, args.naive_repeat, args.skip_naive):
-        line = f"{row['case']:<26} {row['monomials']:>9} monomials  prove {row['prove_s']:.3f} s"
+        line = (
+            f"{row['case']:<26} {row['monomials']:>9} monomials  "
+            f"prove {row['prove_s'] * 1e3:.2f} ms"
+        )
         if "naive_s" in row:
             line += f"  naive {row['naive_s']:.1f} s  ratio {row['ratio']:.0f}x"
         print(line, flush=True)

@@ -59,7 +59,7 @@ def _whole_layer_engine() -> None:
     import convproof.proofs.concrete as P
     from convproof.proofs.streaming import whole_layer
 
-    def whole(spec: Any, lay: Any, progress: Any, limit: int) -> Any:
+    def whole(spec: Any, lay: Any, progress: Any, limit: int, keep: Any = None) -> Any:
         name = "T = the definition's coefficient table (x*w monomials)"
         return whole_layer(spec, lay, name, "coefficient-table", time.perf_counter(), limit)
 

@@ -16,9 +16,11 @@ import numpy as np
 from convproof.constructions.coefficients import Entries, Table, canonical, smallest_difference
 from convproof.constructions.definition import (
     Chunk,
+    DefSlab,
     Layout,
     all_valid,
     bias_definition,
+    channel_offsets,
     definition_entries,
     flat_grid,
     materialize,
@@ -99,8 +101,8 @@ def prove_numeric(
     # floats: exact equality failed; accept rounding within a stated tolerance
     a = canonical(expected, lay.nrows, lay.ncols, 0)
     b = canonical(found, lay.nrows, lay.ncols, 0)
-    da = {a.decode(i)[:2]: a.coefficient(i) for i in range(a.size)}
-    db = {b.decode(i)[:2]: b.coefficient(i) for i in range(b.size)}
+    da = {a.decode(i)[:2]: _python_fraction(a.coefficient(i)) for i in range(a.size)}
+    db = {b.decode(i)[:2]: _python_fraction(b.coefficient(i)) for i in range(b.size)}
     worst = Fraction(0)
     for key in sorted(set(da) | set(db)):
         e, f = da.get(key, Fraction(0)), db.get(key, Fraction(0))
@@ -117,6 +119,11 @@ def prove_numeric(
     return replace(
         res, status="inconclusive", method="numeric-tolerance", reason=reason, counterexample=None
     ), True
+
+
+def _python_fraction(c: Fraction) -> Fraction:
+    """``c`` with Python integers (a NumPy int64 numerator overflows in comparisons)."""
+    return Fraction(int(c.numerator), int(c.denominator))
 
 
 def _unique_pairs(rows: np.ndarray, cols: np.ndarray, ncols: int) -> tuple[np.ndarray, ...]:
@@ -217,14 +224,24 @@ _OBJECT_CHECK_LIMIT = 2_000_000
 
 
 def library_object_check(
-    spec: Any, lay: Layout, monomials: int, scope: dict[str, Any]
+    spec: Any,
+    lay: Layout,
+    monomials: int,
+    scope: dict[str, Any],
+    blocks: list[tuple[int, int, DefSlab]] | None = None,
 ) -> ProofResult:
     """The object users receive: ``conv_matrix``'s CSR, assembled for a generic weight.
 
     The coefficient table proves ``matrix_entries`` for every weight; this checks the
     assembly of the returned ``scipy.sparse`` matrix exactly, at distinct random 31-bit
     integer weights (average pooling: entries equal to the exact ``1/divisor`` rounded to
-    the nearest float64).
+    the nearest float64).  ``blocks``: the definition's blocks kept by the streaming proof
+    (:func:`~convproof.proofs.streaming.stream_compare`), reused instead of rebuilt.  Three
+    exact comparisons, each sufficient on its own, the cheapest first: stored entry by
+    stored entry in the definition's order (:func:`_entrywise`); the definition's
+    canonical CSR arrays, sorted and summed (folded taps, the transposed conv's order);
+    else the entry comparison of :func:`prove_numeric`, which decides every other case
+    (a non-canonical CSR, float values, a difference) and names the smallest difference.
     """
     from convproof.constructions import matrix as _matrix
 
@@ -236,31 +253,181 @@ def library_object_check(
             f"matrix_entries, from which conv_matrix assembles it"
         )
         return ProofResult("proved", "object-skipped", "conv_matrix CSR: not part of the claim")
-    if lay.weight_shape is None:
-        try:
-            m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
-        except (ValueError, IndexError) as exc:
-            return _object_failed(exc, t0)
-        res, _ = prove_numeric(spec, lay, m, None, t0, rounded=True)
+    pool = lay.weight_shape is None
+    if pool:
+        w = None
         scope[key] = "float64 entries = the exact coefficients rounded to nearest, compared exactly"
-        return replace(
-            res,
-            method="object-exact",
-            statement="conv_matrix (float64 CSR) = the definition, rounded",
-        )
-    rng = np.random.default_rng(0)
-    w = rng.integers(1, 2**31, size=lay.weight_shape, dtype=np.int64)
+        statement = "conv_matrix (float64 CSR) = the definition, rounded"
+    else:
+        rng = np.random.default_rng(0)
+        w = rng.integers(1, 2**31, size=lay.weight_shape, dtype=np.int64)
+        scope[key] = "assembled at random distinct integer weights, exact"
+        statement = "conv_matrix(weight) (CSR) = the definition at that weight"
     try:
-        m = _matrix.conv_matrix(spec, lay.in_shape, w)
+        if w is None:
+            m = _matrix.conv_matrix(spec, lay.in_shape, dtype=np.float64)
+        else:
+            m = _matrix.conv_matrix(spec, lay.in_shape, w)
     except (ValueError, IndexError) as exc:
         return _object_failed(exc, t0)
-    res, _ = prove_numeric(spec, lay, m, w, t0)
-    scope[key] = "assembled at random distinct integer weights, exact"
-    return replace(
-        res,
-        method="object-exact",
-        statement="conv_matrix(weight) (CSR) = the definition at that weight",
-    )
+    if _entrywise(spec, lay, blocks, monomials, m, w):
+        seconds = time.perf_counter() - t0
+        return ProofResult("proved", "object-exact", statement, seconds, monomials)
+    expected = _definition_csr(spec, lay, blocks, monomials, w)
+    if expected is not None and _same_csr(m, expected, lay):
+        seconds = time.perf_counter() - t0
+        size = int(expected[1].size)
+        return ProofResult("proved", "object-exact", statement, seconds, size)
+    res, _ = prove_numeric(spec, lay, m, w, t0, rounded=pool)
+    return replace(res, method="object-exact", statement=statement)
+
+
+def _entrywise(
+    spec: Any,
+    lay: Layout,
+    blocks: list[tuple[int, int, DefSlab]] | None,
+    monomials: int,
+    m: Any,
+    weight: np.ndarray | None,
+) -> bool:
+    """Stored entry ``j`` of the CSR ``m`` is the definition's entry ``j`` (row, column and
+    value; the blocks channel-major), and ``m`` stores nothing else.
+
+    Then ``m``, the sum of its stored entries, is the definition's matrix at ``weight``.
+    One pass, no sort, channel by channel.  ``False`` (another order, summed folded taps, a
+    difference) leaves the decision to the other comparisons.
+    """
+    if not blocks or getattr(m, "format", None) != "csr":
+        return False
+    indptr, indices, data = (np.asarray(a) for a in (m.indptr, m.indices, m.data))
+    if (
+        tuple(m.shape) != (lay.nrows, lay.ncols)
+        or indptr.shape != (lay.nrows + 1,)
+        or not indices.size == data.size == monomials
+        or indptr[0] != 0
+        or indptr[-1] != monomials
+        or bool(np.any(indptr[1:] < indptr[:-1]))
+    ):
+        return False
+    if weight is None:
+        if data.dtype != np.float64:
+            return False
+    elif data.dtype.kind != "i":
+        return False
+    wflat = None if weight is None else weight.reshape(-1)
+    pos = 0
+    for c0, c1, d in sorted(blocks, key=lambda b: b[0]):  # channel-major (stable in slabs)
+        off = channel_offsets(spec, lay, c0, c1)
+        n = d.rows.size
+        if wflat is None:
+            if d.divs is None or not bool(np.all(d.divs > 0)):
+                return False
+            values = 1.0 / d.divs.astype(np.float64)  # correctly rounded
+        if not _rows_match(indptr, d.rows, off.rows, pos):
+            return False
+        for k in range(c1 - c0):  # one channel at a time: the arrays stay in the caches
+            end = pos + n
+            if wflat is not None:
+                values = wflat[d.taps + off.taps[k]]
+            if not (
+                np.array_equal(indices[pos:end], d.cols + off.cols[k])
+                and np.array_equal(data[pos:end], values)
+            ):
+                return False
+            pos = end
+    return pos == monomials
+
+
+def _rows_match(indptr: np.ndarray, rows: np.ndarray, offsets: np.ndarray, pos: int) -> bool:
+    """The stored entries ``pos + k*n + i`` of a CSR with row pointers ``indptr`` (non-
+    decreasing) lie in rows ``rows[i] + offsets[k]`` (``n = rows.size``; ``rows`` sorted):
+    every row pointer from ``rows[0]`` to ``rows[-1] + 1`` of every channel ``k`` is where
+    the sorted rows put it."""
+    n = rows.size
+    if n == 0:
+        return True
+    if not bool(np.all(rows[1:] >= rows[:-1])) or rows[-1] + offsets.max() + 1 >= indptr.size:
+        return False
+    span = np.arange(rows[0], rows[-1] + 2)  # the channel's rows and the one after
+    starts = pos + np.searchsorted(rows, span)  # entries of the channel before each row
+    k = np.arange(offsets.size)[:, None]
+    return bool(np.array_equal(indptr[span[None, :] + offsets[:, None]], starts + k * n))
+
+
+def _definition_csr(
+    spec: Any,
+    lay: Layout,
+    blocks: list[tuple[int, int, DefSlab]] | None,
+    monomials: int,
+    weight: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The definition's matrix at ``weight`` (pooling: rounded to float64) as canonical CSR
+    arrays ``(indptr, indices, data)``, from the streaming proof's blocks.
+
+    ``None`` when the blocks do not hold all ``monomials`` entries, the keys could
+    overflow, or a pooling entry sums windows with different divisors.
+    """
+    if not blocks or lay.nrows * max(lay.ncols, 1) >= 2**62:
+        return None
+    parts: list[tuple[np.ndarray, ...]] = []
+    for c0, c1, d in sorted(blocks, key=lambda b: b[0]):  # channel-major (stable in slabs)
+        off = channel_offsets(spec, lay, c0, c1)
+        parts.append(
+            (
+                (d.rows[None, :] + off.rows[:, None]).ravel(),
+                (d.cols[None, :] + off.cols[:, None]).ravel(),
+                (d.taps[None, :] + off.taps[:, None]).ravel(),
+                np.tile(d.divs, c1 - c0) if d.divs is not None else np.zeros(0, np.int64),
+            )
+        )
+    rows, cols, taps, divs = (np.concatenate(a).astype(np.int64) for a in zip(*parts))
+    if rows.size != monomials:
+        return None
+    if weight is None:
+        if divs.size != rows.size or not bool(np.all(divs > 0)):
+            return None
+        vals = np.ones(rows.size, dtype=np.int64)
+    else:
+        vals = weight.reshape(-1)[taps]
+    keys = rows * lay.ncols + cols
+    if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+        # folded taps or a scatter form: sort, and sum every (row, col) pair's values
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        vals = np.add.reduceat(vals[order], starts)
+        if weight is None:
+            divs = divs[order]
+            if not np.array_equal(
+                np.minimum.reduceat(divs, starts), np.maximum.reduceat(divs, starts)
+            ):
+                return None
+            divs = divs[starts]
+        keys = keys[starts]
+    data: np.ndarray = vals  # int64 values (conv); for pooling, window counts over the
+    if weight is None:  # divisor in float64 (IEEE division of integers is correctly rounded)
+        data = vals.astype(np.float64) / divs.astype(np.float64)
+    indptr = np.zeros(lay.nrows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // lay.ncols, minlength=lay.nrows), out=indptr[1:])
+    return indptr, keys % lay.ncols, data
+
+
+def _same_csr(m: Any, expected: tuple[np.ndarray, ...], lay: Layout) -> bool:
+    """``m`` is a CSR matrix whose arrays equal ``expected`` exactly (values compared
+    without rounding); ``False`` leaves the decision to the exact entry comparison."""
+    indptr, indices, data = expected
+    if getattr(m, "format", None) != "csr" or tuple(m.shape) != (lay.nrows, lay.ncols):
+        return False
+    if not (np.array_equal(m.indptr, indptr) and np.array_equal(m.indices, indices)):
+        return False
+    found = np.asarray(m.data)
+    if data.dtype == np.float64:  # pooling: float64 against the correctly rounded values
+        return found.dtype == np.float64 and np.array_equal(found, data)
+    if found.dtype.kind == "i" or (found.dtype.kind == "u" and found.dtype.itemsize < 8):
+        return np.array_equal(found.astype(np.int64), data)
+    if found.dtype.kind == "f" and (not data.size or int(np.max(np.abs(data))) < 2**53):
+        return np.array_equal(found.astype(np.float64), data.astype(np.float64))
+    return False
 
 
 def _object_failed(exc: Exception, t0: float) -> ProofResult:

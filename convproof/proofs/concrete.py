@@ -67,6 +67,7 @@ from convproof.constructions.matrix_layout import from_layout
 from convproof.errors import ConvProofError
 from convproof.layers.layout import parse_layout, parse_weight_layout
 from convproof.layers.spec import PoolSpec
+from convproof.proofs import claimed_matrix
 from convproof.proofs.claimed_matrix import (
     library_object_check,
     max_pool_proof,
@@ -329,9 +330,12 @@ def prove(
 
     bad = None
     method = "coefficient-table"
+    kept: list[Any] = []  # the definition's blocks, reused by the object check
     if matrix is None:
-        with progress_bar(progress, monomial_count(spec, lay)) as tick:
-            main = stream_compare(spec, lay, tick, limit)
+        count = monomial_count(spec, lay)
+        with progress_bar(progress, count) as tick:
+            keep = kept if count <= claimed_matrix._OBJECT_CHECK_LIMIT else None
+            main = stream_compare(spec, lay, tick, limit, keep)
     elif is_entries(matrix):
         found = entries_from_matrix_entries(matrix)
     else:
@@ -389,7 +393,7 @@ def prove(
             )
         )
     if matrix is None and main.status == "proved":  # (a refuted T needs no second witness)
-        checks.append(library_object_check(spec, lay, main.monomials, scope))
+        checks.append(library_object_check(spec, lay, main.monomials, scope, kept))
     elif matrix is None:
         scope["conv_matrix (scipy.sparse)"] = "not checked: its entries are already refuted"
     else:

@@ -147,6 +147,12 @@ def bias_from_vector(vector: Any, lay: Layout, bmap: dict[Any, int]) -> Parsed:
     coef: list[Fraction] = []
     bad: tuple[int, int, str, Any] | None = None
     for r, expr in enumerate(items):
+        c = bmap.get(expr) if isinstance(expr, sympy.Symbol) else None
+        if c is not None:  # the entry is one b symbol: coefficient 1, nothing to expand
+            rows.append(r)
+            cols.append(c)
+            coef.append(Fraction(1))
+            continue
         for term, value in sympy.expand(sympy.sympify(expr)).as_coefficients_dict().items():
             if value == 0:
                 continue

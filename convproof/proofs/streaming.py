@@ -205,9 +205,18 @@ def _block_difference(
 
 
 def stream_compare(
-    spec: Any, lay: Layout, progress: Callable[[int], None], limit: int
+    spec: Any,
+    lay: Layout,
+    progress: Callable[[int], None],
+    limit: int,
+    keep: list[tuple[int, int, DefSlab]] | None = None,
 ) -> ProofResult:
-    """Compare the definition with the library's entries block by block (see above)."""
+    """Compare the definition with the library's entries block by block (see above).
+
+    ``keep``: a list that receives ``(c0, c1, slab)`` for every block found equal (the
+    definition's block is ``slab`` plus :func:`channel_offsets` of channels ``c0:c1``), so a
+    later check can reuse the definition's entries without rebuilding them.
+    """
     from convproof.constructions import matrix as _matrix
 
     start = time.perf_counter()
@@ -281,8 +290,11 @@ def stream_compare(
                 outcomes: Any = (check(lo, hi, d, t, c0) for c0 in starts)
             else:
                 outcomes = pool.map(lambda c0: check(lo, hi, d, t, c0), starts)  # noqa: B023
-            for n, found, outcome in outcomes:  # in block order, whatever the threads did
+            # in block order, whatever the threads did
+            for c0, (n, found, outcome) in zip(starts, outcomes):
                 if isinstance(outcome, _Misfit):
+                    if keep is not None:
+                        keep.clear()  # the blocks kept so far are not the whole layer
                     return whole_layer(spec, lay, name, method, start, limit)
                 if isinstance(outcome, _Outside):
                     seconds = time.perf_counter() - start
@@ -292,6 +304,8 @@ def stream_compare(
                     )
                 if outcome is not None and (best is None or outcome[0] < best[0]):
                     best = outcome
+                elif outcome is None and keep is not None:
+                    keep.append((c0, min(c0 + step, channels), d0))
                 compared += max(n, found)
                 progress(n)
     finally:
