@@ -634,8 +634,7 @@ def _work_bytes(spec: Any, shape: tuple[int, ...], itemsize: int) -> int:
     padded input, the im2col columns (or, transposed, the per-tap products and the
     scatter buffer) and the output."""
     n, c_in, spatial = shape[0], shape[1], shape[2:]
-    out_sp = spec.output_shape(shape)[2:]
-    pads = spec.resolve_padding(shape)
+    pads, out_sp = _plan(spec, shape)  # cached per (spec, shape): cheap on small calls
     padded = n * c_in * math.prod(i + a + b for i, (a, b) in zip(spatial, pads))
     taps = math.prod(spec.kernel_size)
     c_out = c_in if isinstance(spec, PoolSpec) else spec.out_channels
