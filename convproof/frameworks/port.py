@@ -45,6 +45,10 @@ zeros added at the end per input, and PyTorch's ``prod(k) / taps inside`` scalin
 channel of ones pooled alongside. These are exact for every input (up to float rounding);
 the refusals say why.
 
+Max and average pools a target cannot name (``SAME``, asymmetric or wide padding on PyTorch,
+ceil mode on JAX and TensorFlow, averages excluding their padding) are pre-padded with
+``-inf`` or zeros, a mask channel giving the divisor: :mod:`convproof.frameworks.port_pools`.
+
 A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``) that the target cannot name is
 resolved from ``input_shape`` when it is given (the port is then exact only on the sizes
 ``.agrees_for`` states, e.g. the odd sizes for a 7x7 stride-2 stem) and otherwise computed
@@ -352,7 +356,8 @@ def _within_target_rules(spec: Spec, to: str) -> Spec:
     Port works around the call rules of :mod:`convproof.layers.legality`, not the spec rules
     a target refuses: a spec whose profile (``"jax"``) admits empty outputs is ported as its
     ``legality="pytorch"`` twin (``"onnx"`` for a crop: same values wherever that is valid,
-    so ``agrees_for`` leaves out the empty sizes).
+    so ``agrees_for`` leaves out the empty sizes; ``"onnx"`` for a max/average pool whose
+    padding exceeds PyTorch's ``kernel_size // 2``: it is pre-padded).
     """
     if allows("empty_output", spec.legality) and not allows("empty_output", to):
         # a crop needs a profile admitting negative padding (the twin only states sizes)
