@@ -45,6 +45,10 @@ zeros added at the end per input, and PyTorch's ``prod(k) / taps inside`` scalin
 channel of ones pooled alongside. These are exact for every input (up to float rounding);
 the refusals say why.
 
+Max and average pools a target cannot name (``SAME``, asymmetric or wide padding on PyTorch,
+ceil mode on JAX and TensorFlow, averages excluding their padding) are pre-padded with
+``-inf`` or zeros, a mask channel giving the divisor: :mod:`convproof.frameworks.port_pools`.
+
 A size-dependent padding (``SAME_UPPER``/``SAME_LOWER``) that the target cannot name is
 resolved from ``input_shape`` when it is given (the port is then exact only on the sizes
 ``.agrees_for`` states, e.g. the odd sizes for a 7x7 stride-2 stem) and otherwise computed
@@ -78,6 +82,7 @@ import numpy as np
 
 from convproof.errors import ConvProofError
 from convproof.frameworks.agreement import Agreement, agreement
+from convproof.frameworks.port_pools import needs_pre_pad, pool_pre_pad_steps
 from convproof.layers.legality import allows
 from convproof.layers.spec import ConvSpec, ConvTransposeSpec, PoolSpec, spec_from_dict
 
@@ -165,7 +170,8 @@ class Port:
 #: Helpers the printed snippets define when their steps call them (one source: printed and
 #: executed): TF/JAX ``SAME`` pads for one axis, and ceil mode as zeros added at the end
 #: (``span``: the padded size minus the window's span; a last window starting in the end
-#: padding is dropped, as in :func:`convproof.layers.sizes.pool_out`).
+#: padding is dropped, as in :func:`convproof.layers.sizes.pool_out`, so the end padding
+#: shrinks when that window lies in it alone: ceil mode then has fewer windows than floor).
 _HELPERS = {
     "_same_pads": (
         "def _same_pads(n, k, s, d, upper):\n"
@@ -178,7 +184,7 @@ _HELPERS = {
         "    span = n + pl + pr - d * (k - 1) - 1\n"
         "    o = -(-span // s) + 1\n"
         "    o -= (o - 1) * s >= n + pl\n"
-        "    return (pl, pr + max(0, (o - 1) * s - span))\n"
+        "    return (pl, max(0, pr + (o - 1) * s - span))\n"
     ),
 }
 _HELPER_SCOPE: dict[str, Any] = {}
@@ -350,8 +356,8 @@ def _within_target_rules(spec: Spec, to: str) -> Spec:
     Port works around the call rules of :mod:`convproof.layers.legality`, not the spec rules
     a target refuses: a spec whose profile (``"jax"``) admits empty outputs is ported as its
     ``legality="pytorch"`` twin (``"onnx"`` for a crop: same values wherever that is valid,
-    so ``agrees_for`` leaves out the empty sizes), and pooling padding PyTorch refuses is
-    refused here (Lp pooling excepted: it is pre-padded with zeros).
+    so ``agrees_for`` leaves out the empty sizes; ``"onnx"`` for a max/average pool whose
+    padding exceeds PyTorch's ``kernel_size // 2``: it is pre-padded).
     """
     if allows("empty_output", spec.legality) and not allows("empty_output", to):
         # a crop needs a profile admitting negative padding (the twin only states sizes)
@@ -359,11 +365,12 @@ def _within_target_rules(spec: Spec, to: str) -> Spec:
         try:
             return spec_from_dict({**spec.to_dict(), "legality": twin})
         except ConvProofError as exc:
-            raise _refuse(spec, to, f"outside PyTorch's rules: {exc}") from None
-    lp = isinstance(spec, PoolSpec) and spec.kind == "lp"  # pre-padded with zeros instead
-    if isinstance(spec, PoolSpec) and to == "pytorch" and isinstance(spec.padding, tuple):
-        if not lp and any(max(pair) > k // 2 for pair, k in zip(spec.padding, spec.kernel_size)):
-            raise _refuse(spec, to, "PyTorch pooling padding is at most kernel_size // 2")
+            if not (isinstance(spec, PoolSpec) and spec.kind in ("max", "avg")):
+                raise _refuse(spec, to, f"outside PyTorch's rules: {exc}") from None
+        try:  # max/avg padding above kernel_size // 2 is pre-padded: the ONNX twin's sizes
+            return spec_from_dict({**spec.to_dict(), "legality": "onnx"})
+        except ConvProofError as exc:
+            raise _refuse(spec, to, f"outside PyTorch's and ONNX's rules: {exc}") from None
     return spec
 
 
@@ -437,16 +444,19 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         and not size_dependent
         and (to == "jax" or (to == "pytorch" and lp_spec.legality == "onnx"))
     )
-    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode and not lp_ceil:
+    # max/avg pooling the target cannot name: pre-padded (-inf / zeros, a mask channel)
+    pool_pre = isinstance(spec, PoolSpec) and needs_pre_pad(spec, to, const)
+    pool_in_steps: list[str] = []
+    pool_out_steps: list[str] = []
+    if isinstance(spec, PoolSpec) and to == "jax" and spec.ceil_mode and not (lp_ceil or pool_pre):
         raise _refuse(spec, to, "ceil_mode pooling has no reduce_window form (size-dependent pad)")
-    pool_pad = isinstance(spec, PoolSpec) and to == "pytorch" and not lp
-    if pool_pad and any(pl != pr for pl, pr in (const or ())):
-        raise _refuse(spec, to, "PyTorch pooling has symmetric padding only (a pre-pad would "
-                      "change ceil mode and the average's divisor)")  # fmt: skip
-    if pool_pad and size_dependent:
-        raise _refuse(spec, to, "PyTorch pooling has no SAME padding (its -inf pre-pad differs "
-                      "in ceil mode)")  # fmt: skip
-    if lp_ceil:
+    if pool_pre:
+        assert isinstance(spec, PoolSpec)
+        pool_in_steps, pool_out_steps, pre_pad, target = pool_pre_pad_steps(
+            spec, const, input_shape
+        )
+        native = 0
+    elif lp_ceil:
         pre_pad, native = "per input", 0  # the explicit padding and ceil mode's end zeros
     elif mode != "zeros" or (
         to == "pytorch"
@@ -489,10 +499,6 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         native = named  # jax / onnx name SAME themselves
     else:
         native = const
-    if isinstance(spec, PoolSpec) and to == "jax" and spec.kind == "avg":
-        if not spec.count_include_pad and (size_dependent or any(map(any, const or ()))):
-            raise _refuse(spec, to, "average pooling without count_include_pad needs per-window "
-                          "divisors near padding")  # fmt: skip
     if (
         isinstance(spec, PoolSpec)
         and to == "pytorch"
@@ -502,7 +508,9 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
         raise _refuse(spec, to, "PyTorch average pooling has no dilation")
     # -- steps ---------------------------------------------------------------------------
     input_steps: list[str] = []
-    if pre_pad is not None and not lp_ceil:
+    if pool_pre:
+        input_steps += pool_in_steps
+    elif pre_pad is not None and not lp_ceil:
         input_steps += _pre_pad_steps(pre_pad, spec, mode)
     if (
         lp_spec is not None
@@ -607,7 +615,8 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
                 output_steps.append(f"y = y / {math.prod(k)}")
         elif to == "onnx":
             params = dict(kernel_shape=list(k), strides=list(s), dilations=list(d),
-                          ceil_mode=int(spec.ceil_mode), **_onnx_padding(native, n))  # fmt: skip
+                          ceil_mode=int(spec.ceil_mode and not pool_pre),
+                          **_onnx_padding(native, n))  # fmt: skip
             if spec.kind == "avg":
                 params["count_include_pad"] = int(spec.count_include_pad)
             else:
@@ -616,13 +625,14 @@ def port(spec: Spec, to: str, input_shape: Sequence[int] | None = None) -> Port:
                 output_steps.append("y = np.where(y == np.finfo(y.dtype).min, -np.inf, y)")
         else:
             params = dict(kernel_size=k, stride=s, padding=_torch_padding(native),
-                          ceil_mode=spec.ceil_mode)  # fmt: skip
+                          ceil_mode=spec.ceil_mode and not pool_pre)  # fmt: skip
             if spec.kind == "max":
                 params["dilation"] = d
             else:
                 params["count_include_pad"] = spec.count_include_pad
     if channels_last:
         output_steps.insert(0, f"y = np.transpose(y, {to_first})")
+    output_steps += pool_out_steps
     code = _render(spec, to, _fn_name(spec, to), params, input_steps, weight_steps, output_steps)
     return Port(
         source=spec,

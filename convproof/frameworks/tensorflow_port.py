@@ -22,8 +22,9 @@ Lp pooling                 ``tf.nn.pool`` average of ``v**p`` (zeros pre-padded,
                            times ``prod(kernel_size)``, then the ``p``-th root
 =========================  ===========================================================
 
-Refused (stated): ceil-mode pooling, and averages that exclude an explicit or ``SAME_LOWER``
-padding.  The steps are the printed snippet's lines, as for the other targets.
+Ceil-mode max/average pooling, and averages that exclude an explicit or ``SAME_LOWER``
+padding, are pre-padded by :mod:`convproof.frameworks.port_pools` (a mask channel gives the
+divisor).  The steps are the printed snippet's lines, as for the other targets.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from convproof.frameworks.port import (
     _refuse,
     _with_padding,
 )
+from convproof.frameworks.port_pools import needs_pre_pad, pool_pre_pad_steps
 from convproof.layers import sizes as _axis
 from convproof.layers.spec import ConvTransposeSpec, PoolSpec
 
@@ -94,36 +96,32 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
         both = both or any(ss > kk for ss, kk in zip(s, k))
         lp = spec.kind == "lp"  # the average of v**p (padding counted) times prod(k)
         avg = spec.kind == "avg" or lp
-        if spec.ceil_mode and not (lp and const is not None):
+        native_same = (
+            const is None and spec.padding == "SAME_UPPER" and not both and max(d) == 1
+        )  # tf.nn.pool: "SAME" is not implemented with dilation
+        pool_pre = needs_pre_pad(spec, to, const, native_same)
+        if spec.ceil_mode and not (lp and const is not None) and not pool_pre:
             raise _refuse(spec, to, "ceil_mode pooling has no tf.nn.pool form (size-dependent)")
         counted = spec.count_include_pad or lp
         fill = "0" if avg else "-np.inf"
-        if spec.ceil_mode:
+        pool_out_steps: list[str] = []
+        if pool_pre:  # -inf / zeros written in, ceil mode's overhang too, a mask channel
+            steps, pool_out_steps, pre_pad, target = pool_pre_pad_steps(spec, const, input_shape)
+            input_steps += steps
+        elif spec.ceil_mode:
             pre_pad = "per input"  # Lp: the explicit padding and ceil mode's end zeros
         elif const is not None and any(map(any, const)):
-            if avg and not counted:
-                raise _refuse(spec, to, "average pooling without count_include_pad needs "
-                              "per-window divisors near explicit padding")  # fmt: skip
-            pre_pad = const
-        elif (
-            const is None
-            and spec.padding == "SAME_UPPER"
-            and not both
-            and max(d) == 1  # tf.nn.pool: "SAME" is not implemented with dilation
-            and not (avg and counted)
-        ):
+            pre_pad = const  # max: -inf; averages counting it: zeros
+        elif native_same and not (avg and counted):
             native = "SAME"  # TF's SAME: max ignores the padding, averages exclude it
         elif const is None:
-            if avg and not counted:
-                raise _refuse(spec, to, "TF's SAME averages put the odd padding at the end "
-                              "(SAME_LOWER that excludes the padding has no form)")  # fmt: skip
             pre_pad = "per input"
         if lp:
             input_steps += _lp_input_steps(spec)
-        if spec.ceil_mode:
+        if spec.ceil_mode and not pool_pre:
             assert const is not None
             input_steps += _lp_ceil_steps(spec, const)
-        elif pre_pad is not None:
+        elif pre_pad is not None and not pool_pre:
             input_steps += _pre_pad_steps(pre_pad, spec, "zeros", fill)
         params = dict(
             window_shape=list(k), pooling_type="AVG" if avg else "MAX",
@@ -133,6 +131,7 @@ def tensorflow_port(spec: Spec, input_shape: Sequence[int] | None, t0: float) ->
             output_steps.append("y = y[:, :, " + ", ".join(f"::{e}" for e in s) + "]")
         if lp:
             output_steps += _lp_output_steps(spec, math.prod(k), ceil_pads=True)
+        output_steps += pool_out_steps
         function = "tf.nn.pool"
     elif isinstance(spec, ConvTransposeSpec):
         assert const is not None  # transposed paddings never depend on the input size
