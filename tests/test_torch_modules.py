@@ -69,8 +69,8 @@ def _warranted_refusal(spec: cp.Spec, exc: cp.ConvProofError) -> None:
     msg = str(exc)
     assert msg.startswith("spec cannot be one torch.nn module"), msg
     first, second = spec.resolve_padding(_sizes(spec, 0)), spec.resolve_padding(_sizes(spec, 1))
-    # a conv's refusal points to the port that pre-pads; pooling has none (port refuses too)
-    instead = "no port either" if isinstance(spec, cp.PoolSpec) else "cp.port(spec, to='pytorch')"
+    # the refusal points to the port that pre-pads (convs and pools alike)
+    instead = "cp.port(spec, to='pytorch')"
     if "depends on the input size" in msg:
         assert first != second and instead in msg
     elif "pad both sides of an axis alike" in msg:
@@ -374,7 +374,7 @@ REFUSED_SPECS = [
     (cp.PoolSpec(kind="max", kernel_size=2, stride=2, padding="SAME_LOWER", ndim=1),
      r"depends on the input size"),
     (cp.PoolSpec(kind="avg", kernel_size=2, padding=((1, 0),), ndim=1),
-     r"pad both sides.*no port either"),
+     r"pad both sides.*cp.port\(spec, to='pytorch'\) pre-pads \(-inf for max"),
     (cp.PoolSpec(kind="max", kernel_size=3, stride=1, dilation=2, padding="SAME_UPPER", ndim=1),
      r"at most kernel_size // 2, the padding resolves to \(2,\)"),
     (cp.PoolSpec(kind="lp", norm_type=2, kernel_size=2, ndim=1, legality="onnx"),
@@ -460,3 +460,15 @@ def test_torch_module_without_torch_says_so(monkeypatch: pytest.MonkeyPatch) -> 
     for spec in (_conv(), cp.PoolSpec(kind="max", kernel_size=2)):
         with pytest.raises(cp.ConvProofError, match=r"torch_module needs PyTorch"):
             cp.torch_module(spec)
+
+
+def test_a_pool_refusal_points_to_a_port_that_exists(torch) -> None:
+    """The module refusal's advice holds: port builds the pool with a pre-pad, and it equals
+    the hand-worked values (k=2, padding (1, 0), padding not counted: [1, 1.5, 2.5, 3.5])."""
+    spec = cp.PoolSpec(kind="avg", kernel_size=2, stride=1, padding=((1, 0),), ndim=1,
+                       count_include_pad=False)  # fmt: skip
+    with pytest.raises(cp.ConvProofError, match=r"cp.port\(spec, to='pytorch'\)"):
+        cp.torch_module(spec)
+    port = cp.port(spec, to="pytorch", input_shape=(1, 1, 4))
+    got = port.run(np.array([[[1.0, 2.0, 3.0, 4.0]]]))  # runs the printed snippet
+    assert np.allclose(got, [[[1.0, 1.5, 2.5, 3.5]]]), port.code

@@ -331,8 +331,11 @@ def _padding_argument(spec: Spec) -> Any:
     if isinstance(spec, ConvSpec) and spec.padding == "same":
         return spec.padding
     pairs = spec.padding
-    if isinstance(spec, PoolSpec):  # port refuses these too: a pre-pad changes the windows
-        instead = "no port either: a pre-pad would change ceil mode and the average's divisor"
+    if isinstance(spec, PoolSpec):  # port writes the padding into the input
+        instead = (
+            "cp.port(spec, to='pytorch') pre-pads (-inf for max pooling; a pooled mask of "
+            "ones for an average's divisor)"
+        )
     else:
         instead = "cp.port(spec, to='pytorch') pre-pads (or crops a transposed conv's output)"
     if isinstance(pairs, str):  # a name: fixed amounts unless they follow the input size
