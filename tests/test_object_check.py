@@ -10,6 +10,7 @@ zeros) is proved.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,15 @@ _LAYERS: dict[str, tuple[Any, tuple[int, ...]]] = {
         cp.PoolSpec(kind="avg", kernel_size=3, stride=1, padding=1, count_include_pad=True),
         (1, 4, 4),
     ),
+    # PyTorch's linear Lp pool: coefficients prod(k) / taps inside (the ceil-mode overhang)
+    "lp1-ceil-1d": (
+        cp.PoolSpec(kind="lp", norm_type=1, kernel_size=2, stride=2, ceil_mode=True, ndim=1),
+        (2, 9),
+    ),
+    "lp1-ceil-2d": (
+        cp.PoolSpec(kind="lp", norm_type=1, kernel_size=(2, 3), stride=2, ceil_mode=True),
+        (1, 5, 6),
+    ),
     # windows of padding only: output rows with no entries at both ends of each channel
     "padding-only-windows": (
         cp.ConvSpec(in_channels=1, out_channels=2, kernel_size=2, padding=3, ndim=1),
@@ -85,6 +95,8 @@ _IN_ORDER = [
     "avgpool",
     "avgpool-include-pad",
     "avgpool-ceil-1d",
+    "lp1-ceil-1d",
+    "lp1-ceil-2d",
     "padding-only-windows",
     "many-slabs",
 ]
@@ -233,7 +245,14 @@ _DEFECTS: dict[str, Callable[[Any], Any]] = {
     ("layer", "defect"),
     [
         (layer, defect)
-        for layer in ("seed", "reflect", "transposed-soundness", "avgpool", "many-slabs")
+        for layer in (
+            "seed",
+            "reflect",
+            "transposed-soundness",
+            "avgpool",
+            "lp1-ceil-2d",
+            "many-slabs",
+        )
         for defect in _DEFECTS
         if not (layer == "many-slabs" and defect == "value next float")  # slow exact floats
     ],
@@ -252,6 +271,23 @@ def test_planted_csr_defect_is_refuted(
         return
     assert obj.status == "refuted" and r.status == "refuted", str(r)
     assert r.counterexample is not None
+
+
+@pytest.mark.parametrize("layer", ["lp1-ceil-1d", "lp1-ceil-2d"])
+def test_lp_csr_without_its_scale_is_refuted(layer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The linear Lp pool's CSR with the prod(k) numerator dropped is the average pool's: the
+    object check must compare against scale / divisor, not 1 / divisor (it once did)."""
+    spec, shape = _LAYERS[layer]
+    scale = math.prod(spec.kernel_size)
+
+    def unscaled(m: Any) -> Any:
+        m.data = m.data / scale
+        return m
+
+    _patched(monkeypatch, unscaled)
+    r = cp.prove(spec, shape, crosscheck=False)
+    (obj,) = _object_checks(r)
+    assert obj.status == "refuted" and r.status == "refuted", str(r)
 
 
 def _into_empty_row_after(m: Any) -> Any:

@@ -322,7 +322,7 @@ def _entrywise(
         if wflat is None:
             if d.divs is None or not bool(np.all(d.divs > 0)):
                 return False
-            values = 1.0 / d.divs.astype(np.float64)  # correctly rounded
+            values = float(d.scale) / d.divs.astype(np.float64)  # correctly rounded
         if not _rows_match(indptr, d.rows, off.rows, pos):
             return False
         for k in range(c1 - c0):  # one channel at a time: the arrays stay in the caches
@@ -381,12 +381,13 @@ def _definition_csr(
             )
         )
     rows, cols, taps, divs = (np.concatenate(a).astype(np.int64) for a in zip(*parts))
-    if rows.size != monomials:
+    scales = {d.scale for _, _, d in blocks}  # the layer's one numerator (Lp: prod(k))
+    if rows.size != monomials or len(scales) != 1:
         return None
     if weight is None:
         if divs.size != rows.size or not bool(np.all(divs > 0)):
             return None
-        vals = np.ones(rows.size, dtype=np.int64)
+        vals = np.full(rows.size, scales.pop(), dtype=np.int64)
     else:
         vals = weight.reshape(-1)[taps]
     keys = rows * lay.ncols + cols
@@ -404,8 +405,8 @@ def _definition_csr(
                 return None
             divs = divs[starts]
         keys = keys[starts]
-    data: np.ndarray = vals  # int64 values (conv); for pooling, window counts over the
-    if weight is None:  # divisor in float64 (IEEE division of integers is correctly rounded)
+    data: np.ndarray = vals  # int64 values (conv); for pooling, scale times window counts
+    if weight is None:  # over the divisor in float64 (IEEE division of integers: rounded once)
         data = vals.astype(np.float64) / divs.astype(np.float64)
     indptr = np.zeros(lay.nrows + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // lay.ncols, minlength=lay.nrows), out=indptr[1:])
