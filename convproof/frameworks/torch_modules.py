@@ -339,10 +339,15 @@ def _padding_argument(spec: Spec) -> Any:
     else:
         instead = "cp.port(spec, to='pytorch') pre-pads (or crops a transposed conv's output)"
     if isinstance(pairs, str):  # a name: fixed amounts unless they follow the input size
+        # past the kernel's extent a named padding depends only on the size modulo the
+        # stride (SAME's total is keff - (n mod s or s), clamped at 0): try every residue
         channels = getattr(spec, "in_channels", 1)
-        big = [(channels, *(10 * e + 10 + j for e in spec.effective_kernel_size)) for j in (0, 1)]
-        first, second = (spec.resolve_padding(shape) for shape in big)
-        if first != second:
+        big = [
+            (channels, *(10 * e + 10 + j for e in spec.effective_kernel_size))
+            for j in range(max(spec.stride))
+        ]
+        first, *others = (spec.resolve_padding(shape) for shape in big)
+        if any(other != first for other in others):
             raise _refuse(
                 spec, f"padding={pairs!r} depends on the input size with this stride; {instead}"
             )
