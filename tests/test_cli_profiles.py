@@ -186,3 +186,13 @@ def test_cli_legality_admits_crops(capsys) -> None:
     assert "max(0, floor((1 + 0 - 1 - 2) / 1) + 1) = 0 (an empty output)" in out
     code, _, err = run(capsys, "shape", "--in", "1x5", "--kernel", "2", "--legality", "keras")
     assert code != 0 and "--legality" in err and "keras" in err
+
+
+def test_lp_element_with_a_negative_sum_is_nan_like_torch(torch) -> None:
+    """p = 3 under PyTorch: (-27) ** (1/3) has no real value; torch gives nan, and so does
+    the expression evaluated on exact integers (it once returned a complex number)."""
+    spec = cp.PoolSpec(kind="lp", kernel_size=3, ndim=1, norm_type=3)
+    x = np.array([[-3, -1, 1]], dtype=object)
+    got = element_sum(spec, (1, 3), (0, 0)).evaluate(x)
+    want = torch.nn.functional.lp_pool1d(torch.tensor([[[-3.0, -1.0, 1.0]]]), 3, 3)
+    assert math.isnan(got) and math.isnan(float(want))

@@ -71,8 +71,9 @@ def _sum(grad_output, x, kernel_size, stride):
 def test_only_the_linear_lp_pool(torch) -> None:
     with pytest.raises(cp.ConvProofError, match=r"norm_types=\(1,\)"):
         cp.check_pool_backward(loop_lp1_backward, kind="lp", norm_types=(2,))
-    with pytest.raises(cp.ConvProofError, match="legality='onnx'"):
+    with pytest.raises(cp.ConvProofError, match="got norm_types=\\(1,\\), legality='onnx'"):
         cp.check_pool_backward(loop_lp1_backward, kind="lp", legality="onnx")
+    assert cp.check_pool_backward(loop_lp1_backward, kind="lp", norm_types=[1], max_examples=5)
     with pytest.raises(cp.ConvProofError, match="kind must be 'max', 'avg' or 'lp'"):
         cp.check_pool_backward(loop_lp1_backward, kind="sum")
 

@@ -32,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from convproof.constructions.index import AxisPattern, axis_patterns, group_input_start
 from convproof.errors import ConvProofError
 from convproof.layers import sizes
@@ -163,13 +165,16 @@ class ElementSum:
         total: Any = 0
         for t in self.terms:
             v = abs(x[t.input]) if onnx else x[t.input]
-            total = total + (v if p == 1 else v**p)
-        scale = self._lp_scale()
+            # a power p != 1 is computed in float64, as conv() does (a negative base: nan)
+            total = total + (v if p == 1 else np.float64(v) ** p)
         if isinstance(total, int):
             total = Fraction(total)
         if self.divisor is not None:
-            total = total * scale / self.divisor
-        return total if p == 1 else total ** (1.0 / p)
+            total = total * self._lp_scale() / self.divisor
+        if p == 1:
+            return total
+        with np.errstate(invalid="ignore"):
+            return total ** (1.0 / p)
 
     def _norm_type(self) -> float:
         """The Lp pool's ``p`` (``1`` for every other operation)."""
@@ -522,11 +527,10 @@ def _window_sum(
             for u, pos, src, note in reads
         )
         divisor: int | None = None
-        if spec.kind == "avg":  # the product of the axes' factors of the divisor
+        # the product of the axes' factors of the divisor (PyTorch's Lp pool: taps inside)
+        if spec.kind == "avg" or (spec.kind == "lp" and spec.legality == "pytorch"):
             factors = [p.divisor for p in patterns]
             divisor = math.prod(int(f[a[ax]]) for ax, f in enumerate(factors) if f is not None)
-        elif spec.kind == "lp" and spec.legality == "pytorch":
-            divisor = len(terms)  # PyTorch's Lp pool has no padding: the taps inside
         return ElementSum(
             spec=spec,
             input_shape=shape,
@@ -706,7 +710,7 @@ def _size_equation(spec: AnySpec, ax: int, i: int, pads: tuple[int, int], o: int
     else:
         value = sizes.conv_out(i, k, s, d, pl, pr)
         text = f"floor(({i} {_op(pl)} {_op(pr)} - {ktxt}) / {s}) + 1 = {value}"
-    if value < 0 == o:  # a profile that admits empty outputs (JAX) clamps the size at 0
+    if value < 0 and o == 0:  # a profile that admits empty outputs (JAX) clamps the size at 0
         lhs, rest = text.split(" = ", 1)
         text = f"max(0, {lhs}) = 0{rest[len(str(value)) :]} (an empty output)"
         value = 0

@@ -246,9 +246,7 @@ def _call(fn: Any, problem: BackwardProblem, layout: str = "C") -> tuple[Any, di
     args, kw = _call_args(base, layout), _call_kwargs(base, False)
     laid = _laid_out(problem.grad_output.copy(), layout)
     g = problem.grad_output.copy() if laid is None else laid
-    if isinstance(spec, PoolSpec) and spec.kind == "lp":  # lp_pool's own keywords
-        return fn(g, *args, **kw), kw
-    if isinstance(spec, PoolSpec):
+    if isinstance(spec, PoolSpec) and spec.kind != "lp":  # Lp: lp_pool's own keywords
         kw = dict(kw)
         kw.setdefault("dilation", spec.dilation)
         kw.setdefault("count_include_pad", spec.count_include_pad)
@@ -635,11 +633,11 @@ def check_pool_backward(
     defaults: dict[str, Any] = {"paddings": ("int", "per_dim"), "kinds": (kind,)}
     if kind == "lp":  # the one Lp pool with a linear backward pass: p = 1 under PyTorch
         defaults["norm_types"] = (1,)
-        if bounds.get("norm_types", (1,)) != (1,) or bounds.get("legality", "pytorch") != "pytorch":
+        norms, profile = bounds.get("norm_types", (1,)), bounds.get("legality", "pytorch")
+        if any(n != 1 for n in norms) or profile != "pytorch":
             raise ConvProofError(
                 f"kind='lp' checks PyTorch's linear Lp pool only (norm_types=(1,), legality="
-                f"'pytorch'), got norm_types={bounds.get('norm_types')!r}, "
-                f"legality={bounds.get('legality')!r}"
+                f"'pytorch'), got norm_types={norms!r}, legality={profile!r}"
             )
     nd, evaluate = _layouts("pool", ndim, bounds, layout, None, f)
     problems = _problems("pool", nd, defaults, bounds)
