@@ -60,11 +60,11 @@ from convproof.constructions.backward_plan import (
     _abs_sum,
     _cast,
     _check_x_g,
-    _fold_fast,
+    _fold_all,
     _Plan,
     _tap_index,
     _taps,
-    _unfold,
+    _unfold_all,
     _work_dtype,
 )
 from convproof.constructions.backward_pool import pool_backward
@@ -84,20 +84,6 @@ def _group_sizes(spec: ConvSpec | ConvTransposeSpec) -> tuple[int, int, int]:
     """``(groups, in channels per group, out channels per group)``."""
     G = spec.groups
     return G, spec.in_channels // G, spec.out_channels // G
-
-
-def _unfold_all(arr: np.ndarray, plan: _Plan) -> np.ndarray:
-    """``arr`` (batch and channel axes first) padded along every spatial axis."""
-    for a, ax in enumerate(plan.axes):
-        arr = _unfold(arr, 2 + a, ax.fold)
-    return arr
-
-
-def _fold_all(buf: np.ndarray, plan: _Plan) -> np.ndarray:
-    """A gradient over the padded input folded back onto the input, along every spatial axis."""
-    for a, ax in enumerate(plan.axes):
-        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
-    return buf
 
 
 def _conv_grads(

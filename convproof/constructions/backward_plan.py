@@ -245,3 +245,17 @@ def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
         out.flat[:] = [int(v) if a.dtype.kind in "biu" else v for v in a.flat]
         return out
     return a.astype(dtype, copy=False)
+
+
+def _unfold_all(arr: np.ndarray, plan: _Plan) -> np.ndarray:
+    """``arr`` (batch and channel axes first) padded along every spatial axis."""
+    for a, ax in enumerate(plan.axes):
+        arr = _unfold(arr, 2 + a, ax.fold)
+    return arr
+
+
+def _fold_all(buf: np.ndarray, plan: _Plan) -> np.ndarray:
+    """A gradient over the padded input folded back onto the input, along every spatial axis."""
+    for a, ax in enumerate(plan.axes):
+        buf = _fold_fast(buf, 2 + a, ax.fold, plan.in_shape[1 + a])
+    return buf

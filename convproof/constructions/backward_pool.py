@@ -28,12 +28,12 @@ from convproof.constructions.backward_plan import (
     _abs_sum,
     _cast,
     _check_x_g,
-    _fold_fast,
+    _fold_all,
     _get_plan,
     _Plan,
     _tap_index,
     _taps,
-    _unfold,
+    _unfold_all,
     _work_dtype,
 )
 from convproof.constructions.numeric import _as_array
@@ -75,10 +75,7 @@ def _window_values(
     spec: PoolSpec, plan: _Plan, xb: np.ndarray
 ) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """The input gathered into the buffer (zeros on padding) and the taps in window order."""
-    xp = xb
-    for a, ax in enumerate(plan.axes):
-        xp = _unfold(xp, 2 + a, ax.fold)
-    return xp, _taps(spec)
+    return _unfold_all(xb, plan), _taps(spec)
 
 
 def max_pool_indices(spec: PoolSpec, x: Any) -> np.ndarray:
@@ -342,7 +339,5 @@ def pool_backward(
     buf = np.zeros((n, c, *(ax.length for ax in plan.axes)), dtype=gd.dtype)
     for u in _taps(spec):
         buf[_tap_index(plan, u)] += gd
-    for a, ax in enumerate(plan.axes):
-        buf = _fold_fast(buf, 2 + a, ax.fold, in_sp[a])
-    out = np.ascontiguousarray(buf)
+    out = np.ascontiguousarray(_fold_all(buf, plan))
     return out if batched else out[0]

@@ -386,9 +386,8 @@ def _pool_sum(
                     real.append(x[(c, *t)])
             if spec.kind == "max":
                 values.append(sympy.Max(*real) if real else sympy.S.NegativeInfinity)
-            else:  # Lp (norm_type=1): prod(k) times the average over the taps inside
-                lp = spec.kind == "lp"
-                divisor = extent if spec.count_include_pad and not lp else len(real)
+            else:  # Lp (norm_type=1, no padding: extent = taps inside) scales by prod(k)
+                divisor = extent if spec.count_include_pad else len(real)
                 if divisor == 0:
                     values.append(sympy.S.NaN)
                 else:
