@@ -366,8 +366,7 @@ def _is_torch_same(spec: Spec, pairs: Pairs) -> bool:
     """Whether ``pairs`` are what PyTorch's ``padding="same"`` pads for ``spec``."""
     if not isinstance(spec, ConvSpec) or any(s != 1 for s in spec.stride):
         return False
-    # PyTorch pads d(k - 1) in all, the odd one at the end
-    return pairs == tuple(((e - 1) // 2, e - 1 - (e - 1) // 2) for e in spec.effective_kernel_size)
+    return pairs == spec._resolve_named("same", ())  # d(k - 1) in all, the odd one at the end
 
 
 def _torch_dtype(torch: Any, dtype: Any, weight: Any) -> Any:
